@@ -1,0 +1,30 @@
+"""adjit: automatic differentiation of numeric Python by source transformation,
+compiled with Numba.
+
+The public surface is exactly what this module re-exports; see docs/ and
+DESIGN.md for what each name means.
+"""
+
+from adjit import jit
+from adjit.errors import (
+    AdjitError,
+    DifferentiationError,
+    GradcheckError,
+    UnsupportedSyntaxError,
+)
+from adjit.function import differentiable
+from adjit.jit import source
+from adjit.testing import gradcheck
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AdjitError",
+    "DifferentiationError",
+    "GradcheckError",
+    "UnsupportedSyntaxError",
+    "differentiable",
+    "gradcheck",
+    "jit",
+    "source",
+]

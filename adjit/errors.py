@@ -1,0 +1,74 @@
+"""Errors that adjit raises at users.
+
+Every error about the user's code carries a *location* (file, line, column),
+names the construct and gives a hint, so that it reads like a compiler
+diagnostic instead of an internal traceback:
+
+    model.py:12:8: `try` statement is not supported by adjit
+      hint: move the code that may fail out of the differentiated function
+      see: docs/limitations.md#statements
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LIMITATIONS_DOC = "docs/limitations.md"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a construct sits in the user's source (line is 1-based, in the file)."""
+
+    filename: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.filename}:{self.line}:{self.column}"
+
+
+class AdjitError(Exception):
+    """Base class of every error adjit raises on purpose."""
+
+
+class LocatedError(AdjitError):
+    """An error about one construct of the user's code."""
+
+    def __init__(self, message: str, location: Location | None = None,
+                 hint: str | None = None, source_line: str | None = None,
+                 doc_anchor: str | None = None):
+        self.message = message
+        self.location = location
+        self.hint = hint
+        self.source_line = source_line
+        self.doc_anchor = doc_anchor
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        lines = [f"{where}{self.message}"]
+        if self.source_line:
+            lines.append(f"    {self.source_line.rstrip()}")
+            if self.location is not None:
+                indent = len(self.source_line) - len(self.source_line.lstrip())
+                caret_at = max(self.location.column, indent)
+                lines.append("    " + " " * caret_at + "^")
+        if self.hint:
+            lines.append(f"  hint: {self.hint}")
+        if self.doc_anchor:
+            lines.append(f"  see: {LIMITATIONS_DOC}#{self.doc_anchor}")
+        return "\n".join(lines)
+
+
+class UnsupportedSyntaxError(LocatedError):
+    """The function uses a construct that adjit refuses before transforming."""
+
+
+class DifferentiationError(LocatedError):
+    """The function is valid Python in the subset, but cannot be differentiated
+    as asked (a missing rule, a non-scalar output, a non-float `wrt`...)."""
+
+
+class GradcheckError(AdjitError):
+    """Analytical derivatives disagree with finite differences."""

@@ -1,0 +1,203 @@
+"""Derivative operators: `grad`, `value_and_grad` (reverse mode).
+
+Each returns a `Derivative`: a dispatcher that, like a Numba dispatcher,
+specialises on the types of the arguments it is called with. For each new
+signature it asks the pipeline for the derivative's source (or finds it in
+the cache), compiles it for the target and keeps it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+
+import numpy as np
+
+from adjit.errors import AdjitError, DifferentiationError
+from adjit.function import Differentiable, as_differentiable
+from adjit.runtime import compile as compiler
+from adjit.rules.registry import BOOL, FLOAT, INT
+
+TARGETS = ("cpu", "python")
+VERSION = "0.1.0"
+
+
+def scalar_type(value) -> tuple[str, str] | None:
+    """(adjit type, Numba type name) of a scalar argument, or None."""
+    if isinstance(value, (bool, np.bool_)):
+        return BOOL, "boolean"
+    if isinstance(value, (numbers.Integral, np.integer)):
+        return INT, "int64"
+    if isinstance(value, np.float32):
+        return FLOAT, "float32"
+    if isinstance(value, (numbers.Real, np.floating)):
+        return FLOAT, "float64"
+    return None
+
+
+class Derivative:
+    """A derivative of `function`, compiled per argument signature."""
+
+    def __init__(self, function, wrt, target: str, returns_value: bool, operator: str):
+        if target not in TARGETS:
+            hint = ("install numba-cuda; the CUDA target arrives in a later release"
+                    if target == "cuda" else f"choose one of {', '.join(TARGETS)}")
+            raise AdjitError(f"unknown target {target!r}; {hint}")
+        self.function: Differentiable = as_differentiable(function)
+        self.target = target
+        self.returns_value = returns_value
+        self.operator = operator
+        self.wrt_names, self.wrt_is_tuple = _resolve_wrt(self.function, wrt)
+        self._compiled: dict[tuple, object] = {}
+        self._sources: dict[tuple, str] = {}
+        self._latest: tuple | None = None
+
+    def __repr__(self) -> str:
+        return (f"<adjit.jit.{self.operator} of {self.function.py_func.__qualname__} "
+                f"wrt {self.wrt_names} target={self.target!r}>")
+
+    # -- calling ------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        arguments = self._bind(args, kwargs)
+        compiled = self._specialise(arguments)
+        result = compiled(*arguments)
+        value, gradients = result[0], tuple(result[1:])
+        gradients = gradients if self.wrt_is_tuple else gradients[0]
+        return (value, gradients) if self.returns_value else gradients
+
+    def _bind(self, args, kwargs) -> list:
+        bound = self.function.signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return list(bound.arguments.values())
+
+    def _signature(self, arguments) -> tuple:
+        signature = []
+        for name, value in zip(self.function.parameters, arguments):
+            kind = scalar_type(value)
+            if kind is None:
+                raise DifferentiationError(
+                    f"argument `{name}` is a {type(value).__name__}; adjit "
+                    "differentiates float, int and bool scalars for now",
+                    hint="arrays arrive in a later release; pass scalars")
+            signature.append(kind)
+        return tuple(signature)
+
+    def _specialise(self, arguments):
+        signature = self._signature(arguments)
+        self._latest = signature
+        compiled = self._compiled.get(signature)
+        if compiled is None:
+            module_name, function_name = self._generate(signature)
+            compiled = compiler.compile_function(module_name, function_name, self.target)
+            self._compiled[signature] = compiled
+        return compiled
+
+    def _generate(self, signature: tuple) -> tuple[str, str]:
+        """Transform (or find in the cache) the source for `signature`."""
+        from adjit.passes.pipeline import reverse_mode
+        from adjit.rules import REGISTRY
+        py_func = self.function.py_func
+        key = compiler.cache_key(
+            VERSION, REGISTRY.version, py_func.__module__, py_func.__qualname__,
+            inspect.getsource(py_func), _global_numbers(py_func), signature,
+            self.wrt_names, "reverse")
+        module_name = f"adjit_{py_func.__name__}_{key}"
+        source = compiler.cached_source(module_name)
+        if source is None:
+            types = {name: kind for name, (kind, _) in
+                     zip(self.function.parameters, signature)}
+            generated = reverse_mode(py_func, types, self.wrt_names)
+            description = (f"reverse mode of {py_func.__qualname__} "
+                           f"({inspect.getsourcefile(py_func)}), wrt "
+                           f"{', '.join(self.wrt_names)}, signature "
+                           f"({', '.join(numba_type for _, numba_type in signature)})")
+            source = compiler.MODULE_HEADER.format(version=VERSION,
+                                                   description=description)
+            source += generated.source
+            compiler.store_source(module_name, source)
+        self._sources[signature] = source
+        return module_name, f"{py_func.__name__}_grad"
+
+    # -- reading the generated code ---------------------------------------------
+    def source_for(self, *args, **kwargs) -> str:
+        arguments = self._bind(args, kwargs)
+        signature = self._signature(arguments)
+        if signature not in self._sources:
+            self._generate(signature)
+        self._latest = signature
+        return _function_text(self._sources[signature])
+
+    @property
+    def source(self) -> str:
+        if self._latest is None or self._latest not in self._sources:
+            raise AdjitError(
+                "this derivative has not been called yet, so no signature is "
+                "known; call it, or use adjit.source(g, *example_args)")
+        return _function_text(self._sources[self._latest])
+
+
+def _function_text(module_source: str) -> str:
+    """The generated function without the module header."""
+    start = module_source.find("\ndef ")
+    return module_source[start + 1:] if start >= 0 else module_source
+
+
+def _global_numbers(py_func) -> tuple:
+    """The numeric globals the function names: part of the cache key, so a
+    changed constant gives a new derivative rather than a stale one."""
+    names = set(py_func.__code__.co_names)
+    values = []
+    for name in sorted(names):
+        value = py_func.__globals__.get(name)
+        if isinstance(value, (numbers.Number, np.number)):
+            values.append((name, value))
+    return tuple(values)
+
+
+def _resolve_wrt(function: Differentiable, wrt) -> tuple[list[str], bool]:
+    parameters = function.parameters
+    is_tuple = isinstance(wrt, (tuple, list))
+    names = []
+    for item in (wrt if is_tuple else (wrt,)):
+        if isinstance(item, bool) or not isinstance(item, (int, str)):
+            raise AdjitError(f"wrt entries must be parameter indices or names, not {item!r}")
+        if isinstance(item, int):
+            if not -len(parameters) <= item < len(parameters):
+                raise AdjitError(f"wrt={item} is out of range: "
+                                 f"{function.py_func.__name__} has {len(parameters)} "
+                                 f"parameters {parameters}")
+            item = parameters[item]
+        elif item not in parameters:
+            raise AdjitError(f"wrt={item!r} is not a parameter of "
+                             f"{function.py_func.__name__}{tuple(parameters)}")
+        if item in names:
+            raise AdjitError(f"wrt names `{item}` twice")
+        names.append(item)
+    if not names:
+        raise AdjitError("wrt is empty: name at least one parameter")
+    return names, is_tuple
+
+
+def grad(f, wrt=0, target: str = "cpu") -> Derivative:
+    """Reverse-mode gradient of the scalar function `f` w.r.t. `wrt`.
+
+    `wrt` is a parameter index or name, or a tuple of them (then the
+    gradient is a tuple). `target="cpu"` compiles with Numba;
+    `target="python"` runs the same generated source uncompiled."""
+    return Derivative(f, wrt, target, returns_value=False, operator="grad")
+
+
+def value_and_grad(f, wrt=0, target: str = "cpu") -> Derivative:
+    """Like `grad`, but calls return `(f(*args), gradient)` from one pass."""
+    return Derivative(f, wrt, target, returns_value=True, operator="value_and_grad")
+
+
+def source(derivative: Derivative, *example_args, **example_kwargs) -> str:
+    """The generated source of `derivative` for the example arguments' types,
+    or, without examples, for the signature it was last called with."""
+    if not isinstance(derivative, Derivative):
+        raise AdjitError(f"{derivative!r} is not an adjit derivative "
+                         "(make one with adjit.jit.grad)")
+    if example_args or example_kwargs:
+        return derivative.source_for(*example_args, **example_kwargs)
+    return derivative.source

@@ -1,0 +1,48 @@
+"""activity: which float variables carry derivatives.
+
+Input: an ANF `FunctionDef`, its variable types, the `wrt` parameter names
+and the returned name.
+Output: the set of *active* variables: floats that depend on a `wrt`
+parameter through differentiable operations (varied) and that influence
+the returned value through differentiable operations (useful). Only active
+variables get adjoints or tangents; everything else is plain primal code.
+
+Like `types`, the analysis is flow-insensitive (a variable is active if any
+of its assignments is), which is safe: an inactive variable's derivative is
+exactly zero everywhere.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from adjit.passes.statements import differentiable_inputs
+from adjit.rules.registry import FLOAT
+
+
+def active_variables(tree: ast.FunctionDef, types: dict[str, str],
+                     wrt: list[str], returned: str) -> set[str]:
+    edges = []   # (target, input) pairs through which derivatives flow
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and types.get(node.targets[0].id) == FLOAT:
+            target = node.targets[0].id
+            for name in differentiable_inputs(node):
+                if types.get(name) == FLOAT:
+                    edges.append((target, name))
+    varied = {name for name in wrt if types.get(name) == FLOAT}
+    varied = _closure(varied, [(i, t) for t, i in edges])
+    useful = _closure({returned} if types.get(returned) == FLOAT else set(), edges)
+    return varied & useful
+
+
+def _closure(start: set[str], edges: list[tuple[str, str]]) -> set[str]:
+    """Everything reachable from `start` along (source, destination) edges."""
+    reached = set(start)
+    changed = True
+    while changed:
+        changed = False
+        for source, destination in edges:
+            if source in reached and destination not in reached:
+                reached.add(destination)
+                changed = True
+    return reached

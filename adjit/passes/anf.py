@@ -1,0 +1,193 @@
+"""anf: administrative normal form - one operation per statement.
+
+Input: a desugared `FunctionDef` (see `desugar`).
+Output: a `FunctionDef` whose statements are only
+
+* `x = a`, `x = a OP b`, `x = -a`/`+a`, `x = f(a, b, ...)` where `a`, `b` are
+  *atoms* (names or numbers), `f` a registered primitive (`Call.primitive`),
+  and `x` is not an argument unless `OP` is `+`/`-` or the unary minus
+  (linear operations, whose adjoints read no values);
+* `x = <test>` where `<test>` is a comparison, `and`/`or` or `not` kept whole
+  (a boolean has no derivative, and short-circuiting must be preserved);
+* `if T:` where `T` is `n` or `not n` for a name `n` not assigned in the
+  branches (so the reverse sweep can read the same value again);
+* `for i in range(a[, b[, c]]):` with atom bounds, `while <test>:`;
+* `if FLAG: break` as the last statement of a loop body; `return n` last.
+
+Each statement made from a user statement keeps that statement's `lineno`,
+and carries `origin`: the user's source line it came from.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from adjit.errors import UnsupportedSyntaxError
+from adjit.passes.parse import ParsedFunction
+
+_LINEAR_OPS = (ast.Add, ast.Sub)
+
+
+def is_atom(node: ast.expr) -> bool:
+    return isinstance(node, (ast.Name, ast.Constant))
+
+
+def is_test_expression(node: ast.expr) -> bool:
+    return isinstance(node, (ast.Compare, ast.BoolOp)) or (
+        isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not))
+
+
+def assigned_names(statements: list[ast.stmt]) -> set[str]:
+    return {node.id for statement in statements for node in ast.walk(statement)
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+
+
+def anf(parsed: ParsedFunction) -> ParsedFunction:
+    _Normalizer(parsed).run()
+    return parsed
+
+
+class _Normalizer:
+    def __init__(self, parsed: ParsedFunction):
+        self.parsed = parsed
+        self.namer = parsed.namer
+
+    def run(self):
+        self.parsed.tree.body = self.block(self.parsed.tree.body)
+
+    def block(self, statements: list[ast.stmt]) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for statement in statements:
+            self.current = statement
+            out.extend(self.statement(statement))
+        return out
+
+    def emit(self, out: list, target: str, value: ast.expr) -> None:
+        node = ast.Assign([ast.Name(target, ast.Store())], value)
+        ast.copy_location(node, self.current)
+        node.origin = getattr(self.current, "origin", self.current.lineno)
+        out.append(node)
+
+    def statement(self, node: ast.stmt) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        if not hasattr(node, "origin") and hasattr(node, "lineno"):
+            node.origin = node.lineno
+        if isinstance(node, ast.Assign):
+            self.assign(node.targets[0].id, node.value, out)
+        elif isinstance(node, ast.If):
+            if node.body == [ast.Break()] or (len(node.body) == 1 and
+                                              isinstance(node.body[0], ast.Break)):
+                test = self.test(node.test, [], out)
+                node.test = test
+                out.append(node)
+            else:
+                node.test = self.test(node.test, node.body + node.orelse, out)
+                node.body = self.block(node.body)
+                node.orelse = self.block(node.orelse)
+                self.current = node
+                out.append(node)
+        elif isinstance(node, ast.For):
+            node.iter.args = [self.atom(argument, out) for argument in node.iter.args]
+            node.body = self.block(node.body)
+            out.append(node)
+        elif isinstance(node, ast.While):
+            for inner in ast.walk(node.test):
+                if isinstance(inner, ast.IfExp):
+                    raise UnsupportedSyntaxError(
+                        "conditional expression inside a `while` condition is "
+                        "not supported", self.parsed.location(inner),
+                        hint="compute the condition in a variable at the end of "
+                             "the loop body", source_line=self.parsed.line_text(inner),
+                        doc_anchor="expressions")
+            node.body = self.block(node.body)
+            out.append(node)
+        elif isinstance(node, ast.Return):
+            node.value = self.atom(node.value, out)
+            if isinstance(node.value, ast.Constant):
+                name = self.namer.unique("_result")
+                self.emit(out, name, node.value)
+                node.value = ast.Name(name, ast.Load())
+            out.append(node)
+        else:   # `pass` (an empty loop body) and `break` stay as they are
+            out.append(node)
+        return out
+
+    # -- expressions ------------------------------------------------------
+    def assign(self, target: str, value: ast.expr, out: list) -> None:
+        """Flatten `target = value`, the last operation writing `target`."""
+        if isinstance(value, ast.IfExp):
+            test = self.test(value.test, [], out, reads_after={target})
+            body: list = []
+            orelse: list = []
+            self.assign(target, value.body, body)
+            self.assign(target, value.orelse, orelse)
+            branch = ast.copy_location(ast.If(test, body, orelse), self.current)
+            branch.origin = getattr(self.current, "origin", None)
+            out.append(branch)
+            return
+        if is_test_expression(value):
+            self.emit(out, target, value)
+            return
+        if is_atom(value):
+            if not (isinstance(value, ast.Name) and value.id == target):
+                self.emit(out, target, value)
+            return
+        operation = self.operation(value, out)
+        reads = {n.id for n in ast.walk(operation) if isinstance(n, ast.Name)
+                 and isinstance(n.ctx, ast.Load)} - _spelling_names(operation)
+        linear = (isinstance(operation, ast.BinOp) and isinstance(operation.op, _LINEAR_OPS)) \
+            or (isinstance(operation, ast.UnaryOp) and isinstance(operation.op, (ast.USub, ast.UAdd)))
+        if target in reads and not linear:
+            temp = self.namer.temp()
+            self.emit(out, temp, operation)
+            self.emit(out, target, ast.Name(temp, ast.Load()))
+        else:
+            self.emit(out, target, operation)
+
+    def operation(self, value: ast.expr, out: list) -> ast.expr:
+        """`value` with every operand made an atom (one operation left)."""
+        if isinstance(value, ast.BinOp):
+            return ast.BinOp(self.atom(value.left, out), value.op,
+                             self.atom(value.right, out))
+        if isinstance(value, ast.UnaryOp):
+            return ast.UnaryOp(value.op, self.atom(value.operand, out))
+        if isinstance(value, ast.Call):
+            call = ast.Call(value.func, [self.atom(a, out) for a in value.args], [])
+            call.primitive = value.primitive
+            return call
+        raise UnsupportedSyntaxError(
+            f"expression `{ast.unparse(value)}` is not supported here",
+            self.parsed.location(value), hint="use arithmetic, comparisons and "
+            "calls of math functions", source_line=self.parsed.line_text(value),
+            doc_anchor="expressions")
+
+    def atom(self, value: ast.expr, out: list) -> ast.expr:
+        if is_atom(value):
+            return value
+        temp = self.namer.temp()
+        self.assign(temp, value, out)
+        return ast.Name(temp, ast.Load())
+
+    def test(self, test: ast.expr, branches: list[ast.stmt], out: list,
+             reads_after: set[str] = frozenset()) -> ast.expr:
+        """An `if` test the reverse sweep can re-read: `n` or `not n` with `n`
+        not written in the branches; otherwise a fresh `_c` holds it."""
+        written = assigned_names(branches) | set(reads_after)
+        name = test
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            name = test.operand
+        if isinstance(name, ast.Name) and name.id not in written:
+            return test
+        condition = self.namer.fresh("c")
+        if is_test_expression(test):
+            self.emit(out, condition, test)
+        else:
+            self.assign(condition, test, out)
+        return ast.Name(condition, ast.Load())
+
+
+def _spelling_names(operation: ast.expr) -> set[str]:
+    """Names that only spell a primitive (`math` in `math.sin`)."""
+    if isinstance(operation, ast.Call):
+        return {n.id for n in ast.walk(operation.func) if isinstance(n, ast.Name)}
+    return set()

@@ -1,0 +1,168 @@
+"""recompute: decide, per loop, whether its reverse sweep records or recomputes.
+
+Input: an instrumented ANF `FunctionDef` (see `reverse.instrument`) and its
+active variables.
+Output: a `LoopPlan` holding, for every loop:
+
+* `mode[loop]`: `RECOMPUTE` when the values its adjoint needs can be
+  recomputed from the loop index and data the loop never writes - the
+  reverse sweep then re-executes, in each reversed iteration, the *slice*
+  of the body that produces those values, and nothing about the loop is
+  recorded; `RECORD` otherwise (loop-carried values, `while` loops and
+  loops left by `break`), where the forward sweep pushes what the
+  to-be-recorded analysis (`tbr`) says;
+* `needs[loop]`: the primal names the loop's reverse sweep reads from
+  outside it (bounds, trip counter and, for recomputed loops, the slice's
+  inputs), which must hold their loop-time values when it runs;
+* `recompute_slice[loop]`: for recomputed loops, the statements to re-run.
+
+Slices are backward data slices (liveness where a statement is *live* if
+it defines a needed value): leaves are the original statement objects,
+compound statements are copies whose `original` attribute points back.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+
+from adjit.passes.statements import (adjoint_reads, is_break_test, names_in,
+                                     reads, writes, writes_block)
+
+RECORD, RECOMPUTE = "record", "recompute"
+
+
+class LoopPlan:
+    def __init__(self, tree: ast.FunctionDef, active: set[str],
+                 counters: dict[int, str]):
+        self.active = active
+        self.counters = counters            # id(loop) -> trip counter name
+        self.mode: dict[int, str] = {}
+        self.needs: dict[int, set[str]] = {}
+        self.recompute_slice: dict[int, list[ast.stmt]] = {}
+        self._decide(tree.body)
+
+    # -- queries ----------------------------------------------------------
+    def mode_of(self, loop: ast.stmt) -> str:
+        return self.mode[id(_original(loop))]
+
+    def has_adjoint(self, node: ast.stmt) -> bool:
+        """Does the reverse sweep do anything for this statement?"""
+        return any(isinstance(inner, ast.Assign) and inner.targets[0].id in self.active
+                   for inner in ast.walk(node))
+
+    def header_needs(self, loop: ast.stmt) -> set[str]:
+        loop = _original(loop)
+        counter = self.counters.get(id(loop))
+        names = {counter} if counter else set()
+        if isinstance(loop, ast.For):
+            names |= names_in(loop.iter)
+        return names
+
+    # -- planning ---------------------------------------------------------
+    def _decide(self, statements: list[ast.stmt]) -> None:
+        """Plan inner loops first: a loop's slice depends on their modes."""
+        for node in statements:
+            if isinstance(node, ast.If):
+                self._decide(node.body)
+                self._decide(node.orelse)
+            elif isinstance(node, (ast.For, ast.While)):
+                self._decide(node.body)
+                self._plan_loop(node)
+
+    def _plan_loop(self, loop: ast.stmt) -> None:
+        key = id(loop)
+        self.mode[key] = RECORD
+        self.needs[key] = self.header_needs(loop)
+        if not isinstance(loop, ast.For) or id(loop) in self.counters \
+                or not self.has_adjoint(loop):
+            return
+        body_slice, live_in = self.slice_block(loop.body, set(), with_adjoint=True)
+        carried = live_in & writes_block(loop.body)
+        if carried:
+            return
+        self.mode[key] = RECOMPUTE
+        self.recompute_slice[key] = body_slice
+        self.needs[key] |= live_in - {loop.target.id}
+
+    # -- slicing ----------------------------------------------------------
+    def slice_block(self, statements: list[ast.stmt], needed: set[str],
+                    with_adjoint: bool) -> tuple[list[ast.stmt], set[str]]:
+        """The statements of `statements` that compute what is `needed` after
+        them - and, `with_adjoint`, what the reverse sweep of these same
+        statements reads. Returns them and what they need before."""
+        needed = set(needed)
+        kept: list[ast.stmt] = []
+        for node in reversed(statements):
+            if isinstance(node, ast.Assign):
+                if with_adjoint:
+                    needed |= adjoint_reads(node, self.active)
+                target = node.targets[0].id
+                if target in needed:
+                    kept.append(node)
+                    needed = (needed - {target}) | reads(node)
+            elif isinstance(node, ast.If):
+                if is_break_test(node):   # keeps the iteration count exact
+                    kept.append(node)
+                    needed |= names_in(node.test)
+                    continue
+                body, needed_body = self.slice_block(node.body, needed, with_adjoint)
+                orelse, needed_else = self.slice_block(node.orelse, needed, with_adjoint)
+                needed = needed_body | needed_else
+                if body or orelse:
+                    kept.append(_copy_if(node, body, orelse))
+                if body or orelse or (with_adjoint and self.has_adjoint(node)):
+                    needed |= names_in(node.test)
+            elif isinstance(node, (ast.For, ast.While)):
+                needed, sliced = self._slice_loop(node, needed, with_adjoint)
+                if sliced is not None:
+                    kept.append(sliced)
+        kept.reverse()
+        return kept, needed
+
+    def _slice_loop(self, loop, needed: set[str], with_adjoint: bool):
+        """(needed before the loop, the sliced loop or None)."""
+        recorded = self.mode[id(loop)] == RECORD
+        # A recorded loop's reverse replays its tape: with_adjoint, its forward
+        # sweep must run. A recomputed one only needs its outside inputs.
+        if with_adjoint and self.has_adjoint(loop):
+            needed = needed | self.needs[id(loop)]
+        adjoint_inside = with_adjoint and recorded
+        index = {loop.target.id} if isinstance(loop, ast.For) else set()
+        defines_needed = bool(writes(loop) & needed)
+        if not defines_needed and not (adjoint_inside and self.has_adjoint(loop)):
+            return needed, None
+        loop_reads = names_in(loop.test) if isinstance(loop, ast.While) else names_in(loop.iter)
+        head = set(needed) | (loop_reads if isinstance(loop, ast.While) else set())
+        while True:
+            body, needed_in = self.slice_block(loop.body, head, adjoint_inside)
+            grown = head | (needed_in - index)
+            if grown == head:
+                break
+            head = grown
+        if not body:
+            return needed, None
+        sliced = copy.copy(loop)
+        sliced.body = body
+        sliced.original = _original(loop)
+        sliced.records = adjoint_inside
+        return (head - index) | loop_reads, sliced
+
+
+def _original(node: ast.stmt) -> ast.stmt:
+    return getattr(node, "original", node)
+
+
+def _copy_if(node: ast.If, body, orelse) -> ast.If:
+    if not body:
+        test = ast.UnaryOp(ast.Not(), copy.deepcopy(node.test))
+        if isinstance(node.test, ast.UnaryOp) and isinstance(node.test.op, ast.Not):
+            test = copy.deepcopy(node.test.operand)
+        body, orelse = orelse, []
+        sliced = ast.If(test, body, orelse)
+    else:
+        sliced = ast.If(node.test, body, orelse)
+    ast.copy_location(sliced, node)
+    sliced.origin = getattr(node, "origin", None)
+    sliced.original = _original(node)
+    return sliced

@@ -1,0 +1,59 @@
+"""render: a generated `FunctionDef` -> readable source text.
+
+Input: a generated function whose statements carry `origin` (a line of the
+user's file) and which may hold comment nodes made by `comment(text)`.
+Output: source text from `ast.unparse`, with a `# from line N: <statement>`
+comment wherever the originating user line changes within a block, and the
+comment nodes turned into real comments.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+_MARKER = "ADJIT_COMMENT_"
+
+
+def comment(text: str) -> ast.Expr:
+    """A statement that renders as `# text`."""
+    node = ast.Expr(ast.Constant(text))
+    node.is_comment = True
+    return node
+
+
+def annotate_origins(statements: list[ast.stmt], source_lines: dict[int, str],
+                     previous: int | None = None) -> list[ast.stmt]:
+    """Insert `# from line N: ...` before the first statement from each line."""
+    out = []
+    for node in statements:
+        origin = getattr(node, "origin", None)
+        if origin is not None and origin != previous and origin in source_lines \
+                and not getattr(node, "is_comment", False):
+            text = source_lines[origin].strip()
+            out.append(comment(f"from line {origin}: {text}"))
+            previous = origin
+        for field in ("body", "orelse"):
+            block = getattr(node, field, None)
+            if isinstance(block, list) and block and not isinstance(node, ast.FunctionDef):
+                setattr(node, field, annotate_origins(block, source_lines, origin))
+        out.append(node)
+    return out
+
+
+def render(function: ast.FunctionDef, source_lines: dict[int, str]) -> str:
+    function.body = annotate_origins(function.body, source_lines)
+    texts: list[str] = []
+
+    class Markers(ast.NodeTransformer):
+        def visit_Expr(self, node):
+            if getattr(node, "is_comment", False):
+                texts.append(node.value.value)
+                return ast.Expr(ast.Name(f"{_MARKER}{len(texts) - 1}", ast.Load()))
+            return node
+
+    marked = Markers().visit(function)
+    text = ast.unparse(ast.fix_missing_locations(marked))
+    return re.sub(rf"^(\s*){_MARKER}(\d+)$",
+                  lambda m: f"{m.group(1)}# {texts[int(m.group(2))]}", text,
+                  flags=re.MULTILINE) + "\n"

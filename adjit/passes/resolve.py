@@ -1,0 +1,136 @@
+"""resolve: decide what every non-local name in the function refers to.
+
+Input: a fenced `ParsedFunction`.
+Output: its `tree` rewritten so that
+
+* every call's `func` is the canonical spelling of a registered primitive
+  (`math.sin`, `np.exp`, `abs`, ...) and the `ast.Call` node carries the
+  `Primitive` as attribute `primitive`, whatever name the user imported it
+  under (`from math import sin as s` -> `math.sin`);
+* every read of a global or closure number (`math.pi`, a module constant) is
+  an `ast.Constant` holding its value at transformation time;
+* `range` in a `for` header is left as the builtin it is.
+
+Anything else (an unknown function, a global list, an undefined name) is a
+located error. The constants read here are part of the cache key.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import numbers
+
+import numpy as np
+
+from adjit.errors import UnsupportedSyntaxError
+from adjit.passes.parse import ParsedFunction
+from adjit.rules import REGISTRY
+
+
+def spelling_node(spelling: str) -> ast.expr:
+    """`"math.sin"` -> the expression `math.sin`."""
+    head, *attributes = spelling.split(".")
+    node: ast.expr = ast.Name(head, ast.Load())
+    for attribute in attributes:
+        node = ast.Attribute(node, attribute, ast.Load())
+    return node
+
+
+def local_names(tree: ast.FunctionDef) -> set[str]:
+    """Parameters and every name the function assigns."""
+    names = {argument.arg for argument in tree.args.posonlyargs + tree.args.args}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return names
+
+
+def resolve(parsed: ParsedFunction) -> ParsedFunction:
+    resolver = _Resolver(parsed)
+    parsed.tree = resolver.visit(parsed.tree)
+    parsed.constants = resolver.constants
+    return parsed
+
+
+class _Resolver(ast.NodeTransformer):
+    def __init__(self, parsed: ParsedFunction):
+        self.parsed = parsed
+        self.locals = local_names(parsed.tree)
+        self.constants: dict[str, object] = {}
+
+    def refuse(self, node, message, hint, anchor="calls"):
+        raise UnsupportedSyntaxError(
+            message, self.parsed.location(node), hint=hint,
+            source_line=self.parsed.line_text(node), doc_anchor=anchor)
+
+    def lookup(self, node: ast.expr):
+        """The object a Name/Attribute chain denotes outside the function."""
+        if isinstance(node, ast.Name):
+            for namespace in (self.parsed.closure, self.parsed.globals):
+                if node.id in namespace:
+                    return namespace[node.id]
+            if hasattr(builtins, node.id):
+                return getattr(builtins, node.id)
+            self.refuse(node, f"name `{node.id}` is not defined",
+                        "define it at module level or pass it as an argument",
+                        "expressions")
+        base = self.lookup(node.value)
+        try:
+            return getattr(base, node.attr)
+        except AttributeError:
+            self.refuse(node, f"`{ast.unparse(node)}` does not exist",
+                        "check the spelling", "expressions")
+
+    def visit_For(self, node: ast.For):
+        node.iter.args = [self.visit(argument) for argument in node.iter.args]
+        node.body = [self.visit(statement) for statement in node.body]
+        return node
+
+    def visit_Call(self, node: ast.Call):
+        node.args = [self.visit(argument) for argument in node.args]
+        if isinstance(node.func, ast.Name) and node.func.id in self.locals:
+            self.refuse(node.func, f"call of the local variable `{node.func.id}`",
+                        "call math/NumPy functions directly")
+        callee = self.lookup(node.func)
+        primitive = REGISTRY.lookup(callee)
+        written = ast.unparse(node.func)
+        if primitive is None:
+            what = getattr(callee, "__qualname__", type(callee).__name__)
+            module = getattr(callee, "__module__", None)
+            origin = f" (`{module}.{what}`)" if module else ""
+            self.refuse(node, f"call to `{written}`{origin} is not supported by adjit",
+                        "adjit differentiates math/NumPy primitives and builtins "
+                        "(abs, min, max, float, int, round); calls to your own "
+                        "functions arrive in a later release")
+        if len(node.args) not in primitive.arity:
+            expected = " or ".join(str(count) for count in primitive.arity)
+            self.refuse(node, f"`{written}` called with {len(node.args)} "
+                        f"arguments; adjit supports it with {expected}",
+                        "pass the supported number of positional arguments")
+        node.func = spelling_node(primitive.spelling)
+        node.primitive = primitive
+        return node
+
+    def visit_Name(self, node: ast.Name):
+        if not isinstance(node.ctx, ast.Load) or node.id in self.locals:
+            return node
+        return self.constant(node, self.lookup(node))
+
+    def visit_Attribute(self, node: ast.Attribute):
+        return self.constant(node, self.lookup(node))
+
+    def constant(self, node: ast.expr, value) -> ast.Constant:
+        if isinstance(value, (bool, np.bool_)):
+            value = bool(value)
+        elif isinstance(value, numbers.Integral):
+            value = int(value)
+        elif isinstance(value, numbers.Real):
+            value = float(value)
+        else:
+            self.refuse(node, f"`{ast.unparse(node)}` is a "
+                        f"{type(value).__name__}, not a number",
+                        "only numeric globals can be read by a differentiated "
+                        "function; pass other values as arguments", "types")
+        self.constants[ast.unparse(node)] = value
+        return ast.copy_location(ast.Constant(value), node)

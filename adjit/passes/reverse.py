@@ -1,0 +1,308 @@
+"""reverse: write the reverse-mode derivative of an ANF function.
+
+Input: an ANF `FunctionDef` (see `anf`), its variable types, the names of
+the `wrt` parameters and the active variables.
+Output: a new `FunctionDef` `NAME_grad(same parameters)` returning
+`(value, adjoint of each wrt parameter)`, made of
+
+1. the *forward sweep*: the primal statements, with pushes of the values the
+   to-be-recorded analysis (`tbr`) requires, and trip counters for loops
+   whose iteration count is not known in advance (`instrument`);
+2. the *reverse sweep*: for each statement in reverse order its adjoint
+   (`_b_x += _b_y * partial`), pops at the mirror points of pushes, loops
+   run backwards; a recomputed loop (`recompute`) first re-runs the slice of
+   its body that its adjoint needs, then the body's adjoint.
+
+Adjoints start at 0.0 and are reset when their variable is overwritten; the
+`optimize` pass removes what turns out to be dead. Every emitted statement
+carries `origin`, the user's line it derives from.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+
+from adjit.passes.naming import Namer
+from adjit.passes.optimize_expr import constant_value, fold
+from adjit.passes.recompute import RECOMPUTE, LoopPlan
+from adjit.passes.statements import is_break_test, partials
+from adjit.passes.tbr import MAIN, ToBeRecorded
+from adjit.rules.registry import BOOL, FLOAT, INT
+
+_TAPES = {FLOAT: ("_tape_f", "_top_f", "np.float64"),
+          INT: ("_tape_i", "_top_i", "np.int64"),
+          BOOL: ("_tape_i", "_top_i", "np.int64")}
+INITIAL_TAPE_CAPACITY = 64
+
+
+def _name(name: str, store: bool = False) -> ast.Name:
+    return ast.Name(name, ast.Store() if store else ast.Load())
+
+
+def _parse_statement(text: str) -> ast.stmt:
+    return ast.parse(text).body[0]
+
+
+def _with_origin(nodes, origin):
+    for node in nodes:
+        if getattr(node, "origin", None) is None:
+            node.origin = origin
+    return nodes
+
+
+def instrument(tree: ast.FunctionDef, namer: Namer) -> dict[int, str]:
+    """Count the iterations of loops whose trip count is not known before
+    they start (`while`, `for` left by `break`): `_trips1 = 0` before the
+    loop, `_trips1 = _trips1 + 1` first in its body. Returns id(loop) -> name."""
+    counters: dict[int, str] = {}
+
+    def visit(statements: list[ast.stmt]) -> list[ast.stmt]:
+        out = []
+        for node in statements:
+            if isinstance(node, ast.If):
+                node.body, node.orelse = visit(node.body), visit(node.orelse)
+            elif isinstance(node, (ast.For, ast.While)):
+                node.body = visit(node.body)
+                counted = isinstance(node, ast.While) or any(
+                    is_break_test(inner) for inner in node.body)
+                if counted:
+                    counter = namer.fresh("trips")
+                    counters[id(node)] = counter
+                    origin = getattr(node, "origin", node.lineno)
+                    start = _parse_statement(f"{counter} = 0")
+                    step = _parse_statement(f"{counter} = {counter} + 1")
+                    out.extend(_with_origin([start], origin))
+                    node.body.insert(0, _with_origin([step], origin)[0])
+            out.append(node)
+        return out
+
+    tree.body = visit(tree.body)
+    return counters
+
+
+class ReverseTransformer:
+    def __init__(self, tree: ast.FunctionDef, types: dict[str, str],
+                 wrt: list[str], active: set[str], namer: Namer):
+        self.tree = tree
+        self.types = types
+        self.wrt = wrt
+        self.active = active
+        self.namer = namer
+        self.counters = instrument(tree, namer)
+        self.plan = LoopPlan(tree, active, self.counters)
+        self.tbr = ToBeRecorded(self.plan)
+        self.tbr.block(tree.body, set(), MAIN)
+        for key, body in self.plan.recompute_slice.items():
+            self.tbr.block(body, set(), key)
+        self.tapes_used: set[str] = set()
+
+    # -- tape operations ------------------------------------------------------
+    def push(self, name: str) -> list[ast.stmt]:
+        tape, top, _ = _TAPES[self.types[name]]
+        self.tapes_used.add(tape)
+        return [_parse_statement(f"{tape}[{top}] = {name}"),
+                _parse_statement(f"{top} += 1")]
+
+    def pop(self, name: str) -> list[ast.stmt]:
+        kind = self.types[name]
+        tape, top, _ = _TAPES[kind]
+        read = f"{tape}[{top}]" + (" != 0" if kind == BOOL else "")
+        return [_parse_statement(f"{top} -= 1"), _parse_statement(f"{name} = {read}")]
+
+    def reserve(self, statements: list[ast.stmt], multiplier: str | None = None):
+        """`if _top + k > _tape.shape[0]: grow` for the pushes directly in
+        `statements` (nested loops reserve their own)."""
+        counts: dict[str, int] = {}
+        for node in statements:
+            for inner in _direct_statements(node):
+                if isinstance(inner, ast.Assign) and isinstance(inner.targets[0], ast.Subscript):
+                    tape = inner.targets[0].value.id
+                    counts[tape] = counts.get(tape, 0) + 1
+        checks = []
+        for tape, count in sorted(counts.items()):
+            top = "_top_f" if tape == "_tape_f" else "_top_i"
+            needed = f"{top} + {count}" if multiplier is None else f"{top} + {count} * {multiplier}"
+            checks.append(_parse_statement(
+                f"if {needed} > {tape}.shape[0]:\n    {tape} = rt.grow({tape}, {needed})"))
+        return checks
+
+    # -- forward sweep -----------------------------------------------------------
+    def forward(self, statements: list[ast.stmt], context) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for node in statements:
+            origin = getattr(node, "origin", getattr(node, "lineno", None))
+            saved = self.tbr.pushed(context, node)
+            for name in saved:
+                out.extend(_with_origin(self.push(name), origin))
+            if isinstance(node, ast.If) and not is_break_test(node):
+                branch = ast.If(node.test, self.forward(node.body, context) or [ast.Pass()],
+                                self.forward(node.orelse, context))
+                out.append(_with_origin([branch], origin)[0])
+            elif isinstance(node, (ast.For, ast.While)) and self.plan.has_adjoint(node) \
+                    and self.plan.mode_of(node) != RECOMPUTE and getattr(node, "records", True):
+                loop = copy.copy(node)
+                body = self.forward(node.body, context)
+                loop.body = self.reserve(body) + body
+                out.append(_with_origin([loop], origin)[0])
+            else:
+                out.append(copy.deepcopy(node))
+        return out
+
+    # -- reverse sweep -----------------------------------------------------------
+    def reverse(self, statements: list[ast.stmt], context) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for node in reversed(statements):
+            origin = getattr(node, "origin", getattr(node, "lineno", None))
+            code: list[ast.stmt] = []
+            if isinstance(node, ast.Assign):
+                code = self.adjoint(node)
+            elif isinstance(node, ast.If) and not is_break_test(node):
+                body = self.reverse(node.body, context)
+                orelse = self.reverse(node.orelse, context)
+                if body or orelse:
+                    code = [_if(node.test, body, orelse)]
+            elif isinstance(node, (ast.For, ast.While)) and self.plan.has_adjoint(node):
+                code = [self.reverse_loop(node, context)]
+            for name in reversed(self.tbr.pushed(context, node)):
+                code.extend(self.pop(name))
+            out.extend(_with_origin(code, origin))
+        return out
+
+    def reverse_loop(self, loop, context) -> ast.For:
+        key = id(getattr(loop, "original", loop))
+        if self.plan.mode[key] == RECOMPUTE:
+            recomputed = self.forward(self.plan.recompute_slice[key], key)
+            body = self.reserve(recomputed) + recomputed + self.reverse(loop.body, key)
+        else:
+            body = self.reverse(loop.body, context)
+        counter = self.counters.get(key)
+        if isinstance(loop, ast.While):
+            target = self.namer.unique("_iteration")
+            header = ast.Call(_name("range"), [_name(counter)], [])
+        else:
+            target = loop.target.id
+            header = _reversed_range(loop.iter.args, counter)
+        return ast.For(_name(target, store=True), header, body or [ast.Pass()], [])
+
+    def adjoint(self, node: ast.Assign) -> list[ast.stmt]:
+        target = node.targets[0].id
+        if target not in self.active:
+            return []
+        adjoint = self.namer.adjoint(target)
+        code, own_coefficient = [], None
+        for name, partial in partials(node):
+            if name == target:   # s = s + e: only linear ops keep their target
+                own_coefficient = (own_coefficient or 0) + constant_value(partial)
+                continue
+            if name in self.active:
+                code.append(_accumulate(self.namer.adjoint(name),
+                                        ast.BinOp(_name(adjoint), ast.Mult(), partial)))
+        if own_coefficient is None:
+            code.append(ast.Assign([_name(adjoint, store=True)], ast.Constant(0.0)))
+        elif own_coefficient != 1:
+            code.append(ast.Assign([_name(adjoint, store=True)], fold(ast.BinOp(
+                _number(own_coefficient), ast.Mult(), _name(adjoint)))))
+        return code
+
+    # -- the whole derivative ------------------------------------------------------
+    def transform(self, name: str, seed: str | None = None) -> ast.FunctionDef:
+        """`def NAME(params[, seed]): ... return value, grads...`"""
+        tree = self.tree
+        returned = tree.body[-1].value.id
+        body = tree.body[:-1]
+        forward = self.forward(body, MAIN)
+        reverse = self.reverse(body, MAIN)
+        init: list[ast.stmt] = []
+        for tape in sorted(self.tapes_used):
+            top = "_top_f" if tape == "_tape_f" else "_top_i"
+            dtype = "np.float64" if tape == "_tape_f" else "np.int64"
+            init.append(_parse_statement(f"{tape} = np.empty({INITIAL_TAPE_CAPACITY}, {dtype})"))
+            init.append(_parse_statement(f"{top} = 0"))
+        parameters = {a.arg for a in tree.args.args}
+        pushed = {n for names in self.tbr.pushes.values() for n in names}
+        zero = {FLOAT: "0.0", INT: "0", BOOL: "False"}
+        for variable in sorted(pushed - parameters):
+            init.append(_parse_statement(f"{variable} = {zero[self.types[variable]]}"))
+        init.extend(self.reserve(forward))
+        seeds = []
+        for variable in sorted(self.active | set(self.wrt)):
+            if variable == returned and variable in self.active:
+                continue
+            seeds.append(_parse_statement(f"{self.namer.adjoint(variable)} = 0.0"))
+        if returned in self.active:
+            seeds.append(_parse_statement(
+                f"{self.namer.adjoint(returned)} = {seed if seed else '1.0'}"))
+        value = returned
+        if returned in _assigned(reverse):
+            value = self.namer.unique("_value")
+            forward.append(_parse_statement(f"{value} = {returned}"))
+        results = [_name(value)] + [_name(self.namer.adjoint(w)) for w in self.wrt]
+        final = ast.Return(ast.Tuple(results, ast.Load()))
+        final.origin = getattr(tree.body[-1], "origin", None)
+        arguments = copy.deepcopy(tree.args)
+        if seed:
+            arguments.args.append(ast.arg(seed))
+        function = ast.FunctionDef(name=name, args=arguments,
+                                   body=init + forward + seeds + reverse + [final],
+                                   decorator_list=[], returns=None)
+        if "type_params" in ast.FunctionDef._fields:
+            function.type_params = []
+        function.reverse_start = len(init) + len(forward)
+        return ast.fix_missing_locations(function)
+
+
+def _if(test, body, orelse) -> ast.If:
+    if not body:
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            test = test.operand
+        else:
+            test = ast.UnaryOp(ast.Not(), test)
+        body, orelse = orelse, []
+    return ast.If(copy.deepcopy(test), body, orelse)
+
+
+def _number(value) -> ast.expr:
+    return ast.Constant(float(value)) if value >= 0 else \
+        ast.UnaryOp(ast.USub(), ast.Constant(float(-value)))
+
+
+def _accumulate(adjoint: str, contribution: ast.expr) -> ast.stmt:
+    contribution = fold(contribution)
+    if isinstance(contribution, ast.UnaryOp) and isinstance(contribution.op, ast.USub):
+        return ast.AugAssign(_name(adjoint, store=True), ast.Sub(), contribution.operand)
+    return ast.AugAssign(_name(adjoint, store=True), ast.Add(), contribution)
+
+
+def _reversed_range(arguments: list[ast.expr], counter: str | None) -> ast.Call:
+    """The indices of `range(*arguments)` in reverse order."""
+    if len(arguments) == 1:
+        start, stop, step = ast.Constant(0), arguments[0], ast.Constant(1)
+    elif len(arguments) == 2:
+        (start, stop), step = arguments, ast.Constant(1)
+    else:
+        start, stop, step = arguments
+    minus_one = ast.UnaryOp(ast.USub(), ast.Constant(1))
+    if counter is None and constant_value(step) == 1:
+        bounds = [ast.BinOp(stop, ast.Sub(), ast.Constant(1)),
+                  ast.BinOp(start, ast.Sub(), ast.Constant(1)), minus_one]
+    else:
+        trips = _name(counter) if counter else ast.Call(
+            ast.Attribute(_name("rt"), "trip_count", ast.Load()), [start, stop, step], [])
+        last = ast.BinOp(start, ast.Add(), ast.BinOp(
+            ast.BinOp(trips, ast.Sub(), ast.Constant(1)), ast.Mult(), step))
+        bounds = [last, ast.BinOp(start, ast.Sub(), step), ast.UnaryOp(ast.USub(), step)]
+    return ast.Call(_name("range"), [fold(copy.deepcopy(b)) for b in bounds], [])
+
+
+def _direct_statements(node: ast.stmt):
+    """`node` and what its `if` branches hold, not what nested loops hold."""
+    yield node
+    if isinstance(node, ast.If):
+        for inner in node.body + node.orelse:
+            yield from _direct_statements(inner)
+
+
+def _assigned(statements: list[ast.stmt]) -> set[str]:
+    return {n.id for s in statements for n in ast.walk(s)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}

@@ -1,0 +1,135 @@
+"""Facts about single ANF statements, shared by the analyses and transforms.
+
+* `reads` / `writes`: the names a statement (with its nested blocks) reads or
+  assigns, in the primal program;
+* `partials`: the partial derivative of an assignment with respect to each of
+  its arguments, instantiated from the primitive's rule template;
+* `adjoint_reads`: the primal values the adjoint of an assignment reads.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+
+from adjit.passes.optimize_expr import fold
+from adjit.rules import REGISTRY, Primitive
+
+
+def primitive_of(value: ast.expr) -> Primitive | None:
+    if isinstance(value, ast.BinOp):
+        return REGISTRY.lookup(type(value.op))
+    if isinstance(value, ast.UnaryOp) and not isinstance(value.op, ast.Not):
+        return REGISTRY.lookup(type(value.op))
+    if isinstance(value, ast.Call):
+        return value.primitive
+    return None
+
+
+def arguments_of(value: ast.expr) -> list[ast.expr]:
+    if isinstance(value, ast.BinOp):
+        return [value.left, value.right]
+    if isinstance(value, ast.UnaryOp):
+        return [value.operand]
+    if isinstance(value, ast.Call):
+        return list(value.args)
+    return []
+
+
+def is_copy(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Assign) and isinstance(node.value, (ast.Name, ast.Constant))
+
+
+def is_break_test(node: ast.stmt) -> bool:
+    """`if FLAG: break`, the loop exit that desugar leaves at a body's end."""
+    return (isinstance(node, ast.If) and len(node.body) == 1
+            and isinstance(node.body[0], ast.Break))
+
+
+def names_in(node: ast.AST) -> set[str]:
+    """Every variable a node reads (not the `math` in `math.sin`)."""
+    spellings = {id(inner) for call in ast.walk(node) if isinstance(call, ast.Call)
+                 for inner in ast.walk(call.func)}
+    return {inner.id for inner in ast.walk(node)
+            if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Load)
+            and id(inner) not in spellings}
+
+
+def reads(node: ast.stmt) -> set[str]:
+    """Names a primal statement reads, nested blocks included."""
+    if isinstance(node, ast.Assign):
+        return names_in(node.value)
+    if isinstance(node, ast.If):
+        return names_in(node.test) | _reads_block(node.body) | _reads_block(node.orelse)
+    if isinstance(node, ast.For):
+        return names_in(node.iter) | _reads_block(node.body)
+    if isinstance(node, ast.While):
+        return names_in(node.test) | _reads_block(node.body)
+    if isinstance(node, ast.Return):
+        return names_in(node.value)
+    return set()
+
+
+def _reads_block(statements) -> set[str]:
+    return set().union(*(reads(s) for s in statements)) if statements else set()
+
+
+def writes(node: ast.stmt) -> set[str]:
+    """Names a primal statement assigns, nested blocks and loop indices included."""
+    return {n.id for n in ast.walk(node)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def writes_block(statements) -> set[str]:
+    return set().union(*(writes(s) for s in statements)) if statements else set()
+
+
+def partials(node: ast.Assign) -> list[tuple[str, ast.expr]]:
+    """`[(argument name, partial expression), ...]` for `x = f(args)`.
+
+    Arguments that are constants are skipped, and so are partials that fold
+    to the constant 0. A copy `x = y` has the partial 1 with respect to y.
+    Expressions are fresh ASTs in terms of the statement's own atoms.
+    """
+    value = node.value
+    if isinstance(value, ast.Name):
+        return [(value.id, ast.Constant(1.0))]
+    primitive = primitive_of(value)
+    if primitive is None or not primitive.differentiable:
+        return []
+    arguments = arguments_of(value)
+    substitution = dict(zip(primitive.parameters, arguments))
+    substitution["ans"] = ast.Name(node.targets[0].id, ast.Load())
+    result = []
+    for argument, template in zip(arguments, primitive.partial_expressions):
+        if not isinstance(argument, ast.Name):
+            continue
+        expression = fold(_substitute(template, substitution))
+        if isinstance(expression, ast.Constant) and expression.value == 0:
+            continue
+        result.append((argument.id, expression))
+    return result
+
+
+def differentiable_inputs(node: ast.Assign) -> list[str]:
+    return [name for name, _ in partials(node)]
+
+
+def adjoint_reads(node: ast.Assign, active: set[str]) -> set[str]:
+    """Primal names the adjoint of `node` reads, given the active variables."""
+    if node.targets[0].id not in active:
+        return set()
+    needed = set()
+    for name, expression in partials(node):
+        if name in active:
+            needed |= names_in(expression)
+    return needed
+
+
+def _substitute(template: ast.expr, substitution: dict[str, ast.expr]) -> ast.expr:
+    class Substitute(ast.NodeTransformer):
+        def visit_Name(self, node):
+            if node.id in substitution:
+                return copy.deepcopy(substitution[node.id])
+            return node
+    return Substitute().visit(copy.deepcopy(template))

@@ -1,0 +1,86 @@
+"""tbr: the to-be-recorded analysis - which overwritten values to push.
+
+Input: an instrumented ANF block, the `LoopPlan`, and a *context*: `MAIN`
+for the function's forward sweep, or a recomputed loop, for the slice its
+reverse sweep re-runs in every iteration.
+Output: `pushes[(context, id(statement))]`: the names whose old values the
+forward sweep pushes right before that statement (its target for an
+assignment; loop-written names saved once before a recomputed loop; the
+index saved before a recorded loop), which the reverse sweep pops at the
+mirror point.
+
+The analysis runs forward over the block with `required`: the names whose
+*current* value the reverse sweep will read (Hascoet's TBR set). Assigning a
+required name pushes it first; after a statement, the names its adjoint
+reads become required. Accumulations `s = s + e` add nothing (the adjoint of
+`+` reads no values), so they are never recorded. Loops iterate to a fixed
+point: what an iteration requires at its end is required at its start.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from adjit.passes.recompute import RECOMPUTE, LoopPlan
+from adjit.passes.statements import adjoint_reads, is_break_test, names_in, writes
+
+MAIN = "main"
+
+
+class ToBeRecorded:
+    def __init__(self, plan: LoopPlan):
+        self.plan = plan
+        self.pushes: dict[tuple[object, int], list[str]] = {}
+
+    def pushed(self, context, node: ast.stmt) -> list[str]:
+        return self.pushes.get((context, id(node)), [])
+
+    def mark(self, context, node: ast.stmt, names) -> None:
+        if names:
+            marked = self.pushes.setdefault((context, id(node)), [])
+            marked.extend(sorted(set(names) - set(marked)))
+
+    def block(self, statements: list[ast.stmt], required: set[str], context) -> set[str]:
+        """Mark the pushes of `statements`; returns `required` after them."""
+        required = set(required)
+        for node in statements:
+            required = self.statement(node, required, context)
+        return required
+
+    def statement(self, node: ast.stmt, required: set[str], context) -> set[str]:
+        plan = self.plan
+        if isinstance(node, ast.Assign):
+            target = node.targets[0].id
+            if target in required:
+                self.mark(context, node, [target])
+                required = required - {target}
+            return required | adjoint_reads(node, plan.active)
+        if isinstance(node, ast.If):
+            if is_break_test(node):
+                return required
+            after = (self.block(node.body, required, context)
+                     | self.block(node.orelse, required, context))
+            if plan.has_adjoint(node):
+                after |= names_in(node.test)
+            return after
+        if isinstance(node, (ast.For, ast.While)):
+            if not plan.has_adjoint(node):
+                return required
+            if plan.mode_of(node) == RECOMPUTE:
+                loop_writes = writes(getattr(node, "original", node))
+                self.mark(context, node, required & loop_writes)
+                return (required - loop_writes) | plan.needs[id(getattr(node, "original", node))]
+            return self.recorded_loop(node, required, context)
+        return required
+
+    def recorded_loop(self, loop, required: set[str], context) -> set[str]:
+        index = {loop.target.id} if isinstance(loop, ast.For) else set()
+        self.mark(context, loop, required & index)
+        head = required - index
+        while True:
+            end = self.block(loop.body, head, context)
+            grown = head | (end - index)
+            if grown == head:
+                break
+            head = grown
+        return head | self.plan.needs[id(getattr(loop, "original", loop))]

@@ -1,0 +1,76 @@
+"""types: which variables hold floats, integers or booleans.
+
+Input: an ANF `FunctionDef` and the scalar type of each parameter
+(`"float"`, `"int"`, `"bool"`) from the call's signature.
+Output: `dict[name, type]` for every parameter and assigned variable.
+
+The propagation is flow-insensitive, like Numba's unification: a variable
+assigned an int in one place and a float in another is a float. Integers and
+booleans are never differentiated, so this decides what can be active.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from adjit.errors import DifferentiationError
+from adjit.passes.parse import ParsedFunction
+from adjit.rules.registry import BOOL, FLOAT, INT, REGISTRY, join_types
+
+_CONSTANT_TYPES = {bool: BOOL, int: INT, float: FLOAT}
+
+
+def infer_types(parsed: ParsedFunction, parameter_types: dict[str, str]) -> dict[str, str]:
+    types = dict(parameter_types)
+    assignments = [node for node in ast.walk(parsed.tree)
+                   if isinstance(node, (ast.Assign, ast.For))]
+    changed = True
+    while changed:
+        changed = False
+        for node in assignments:
+            if isinstance(node, ast.For):
+                name, new = node.target.id, INT
+            else:
+                name, new = node.targets[0].id, expression_type(node.value, types, parsed)
+            joined = join_types(types.get(name), new)
+            if joined != types.get(name):
+                types[name] = joined
+                changed = True
+    return types
+
+
+def expression_type(value: ast.expr, types: dict[str, str], parsed=None) -> str | None:
+    """The scalar type of an ANF right-hand side (None while unknown)."""
+    if isinstance(value, ast.Constant):
+        return _CONSTANT_TYPES[type(value.value)]
+    if isinstance(value, ast.Name):
+        return types.get(value.id)
+    if isinstance(value, (ast.Compare,)):
+        return BOOL
+    if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.Not):
+        return BOOL
+    if isinstance(value, ast.BoolOp):
+        operand_types = [expression_type(v, types, parsed) for v in value.values]
+        if any(t not in (BOOL, None) for t in operand_types):
+            location = parsed.location(value) if parsed else None
+            raise DifferentiationError(
+                "`and`/`or` between numbers is not supported (its value would "
+                "silently lose its derivative)", location,
+                hint="use `x if c else y`, or compare explicitly (`x != 0`)",
+                source_line=parsed.line_text(value) if parsed else None,
+                doc_anchor="expressions")
+        return BOOL
+    if isinstance(value, ast.BinOp):
+        primitive = REGISTRY.lookup(type(value.op))
+        argument_types = [expression_type(v, types, parsed) for v in (value.left, value.right)]
+    elif isinstance(value, ast.UnaryOp):
+        primitive = REGISTRY.lookup(type(value.op))
+        argument_types = [expression_type(value.operand, types, parsed)]
+    elif isinstance(value, ast.Call):
+        primitive = value.primitive
+        argument_types = [expression_type(v, types, parsed) for v in value.args]
+    else:
+        return None
+    if any(t is None for t in argument_types):
+        return None
+    return primitive.result_type(*argument_types)

@@ -1,0 +1,7 @@
+"""Derivative rules: the registry and the tables that fill it."""
+
+from adjit.rules import numpy as _numpy_rules  # noqa: F401  (fills REGISTRY)
+from adjit.rules import scalar as _scalar_rules  # noqa: F401  (fills REGISTRY)
+from adjit.rules.registry import REGISTRY, Primitive
+
+__all__ = ["REGISTRY", "Primitive"]

@@ -1,0 +1,163 @@
+"""The table of primitives adjit knows, and their derivative rules.
+
+A *primitive* is anything that can appear as the operation of one ANF
+statement: an `ast` operator class (`ast.Mult`), a builtin (`abs`), or a
+library function (`math.sin`, `np.exp`). Each is registered once, keyed by
+the object itself, with:
+
+* `spelling` - how generated code calls it (`"math.sin"`), so that the
+  generated module only needs `import math`, `import numpy as np` and the
+  runtime helpers;
+* `partials` - a *template*: a tiny Python function whose parameters are the
+  primitive's arguments (plus `ans`, the result, when it helps) and which
+  returns the partial derivative with respect to each argument. The same
+  template drives forward mode (tangent = sum of partial * input tangent)
+  and reverse mode (adjoint of input += output adjoint * partial), so the
+  two tables cannot disagree;
+* `result_type` - the scalar type of the result given the argument types.
+
+Primitives whose derivative is zero wherever it exists (`floor`, `int`,
+comparisons...) are registered with `partials=None`: their results are never
+active. Anything else is unknown, and `resolve` refuses it with a located
+error.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+from dataclasses import dataclass, field
+from typing import Callable
+
+# Scalar types, ordered: a join takes the widest.
+BOOL, INT, FLOAT = "bool", "int", "float"
+_TYPE_ORDER = {BOOL: 0, INT: 1, FLOAT: 2}
+
+
+def join_types(*types: str) -> str:
+    """The type Numba unifies scalars of these types to."""
+    known = [t for t in types if t is not None]
+    return max(known, key=_TYPE_ORDER.__getitem__) if known else None
+
+
+def float_result(*arg_types):
+    return FLOAT
+
+
+def int_result(*arg_types):
+    return INT
+
+
+def joined_result(*arg_types):
+    return join_types(INT, *arg_types) if BOOL in arg_types else join_types(*arg_types)
+
+
+@dataclass
+class Primitive:
+    key: object
+    spelling: str
+    arity: tuple[int, ...]
+    partials: Callable | None
+    result_type: Callable = float_result
+    parameters: tuple[str, ...] = ()
+    partial_expressions: tuple[ast.expr, ...] = field(default=(), repr=False)
+    uses_result: bool = False
+
+    @property
+    def differentiable(self) -> bool:
+        return self.partials is not None
+
+
+class Registry:
+    """Primitives keyed by the object that names them in user code."""
+
+    def __init__(self):
+        self._by_key: dict[object, Primitive] = {}
+        self.version = 0
+
+    def register(self, key, spelling: str, partials: Callable | None,
+                 arity: tuple[int, ...] = (1,), result_type: Callable = float_result):
+        parameters, expressions, uses_result = (), (), False
+        if partials is not None:
+            parameters, expressions = _read_template(partials)
+            uses_result = "ans" in parameters
+            parameters = tuple(p for p in parameters if p != "ans")
+            if len(expressions) != len(parameters):
+                raise ValueError(f"rule for {spelling}: {len(parameters)} "
+                                 f"arguments but {len(expressions)} partials")
+        self._by_key[_hashable(key)] = Primitive(
+            key, spelling, arity, partials, result_type, parameters,
+            expressions, uses_result)
+        self.version += 1
+
+    def lookup(self, key) -> Primitive | None:
+        try:
+            return self._by_key.get(_hashable(key))
+        except TypeError:
+            return None
+
+    def __contains__(self, key) -> bool:
+        return self.lookup(key) is not None
+
+    def primitives(self):
+        return list(self._by_key.values())
+
+
+def _hashable(key):
+    hash(key)
+    return key
+
+
+def _read_template(template: Callable) -> tuple[tuple[str, ...], tuple[ast.expr, ...]]:
+    """Parameters and returned partial expressions of a rule template."""
+    source = textwrap.dedent(inspect.getsource(template))
+    definition = ast.parse(source).body[0]
+    parameters = tuple(argument.arg for argument in definition.args.args)
+    returned = definition.body[-1]
+    if not isinstance(returned, ast.Return):
+        raise ValueError(f"rule {template.__name__} must end with `return`")
+    value = returned.value
+    expressions = tuple(value.elts) if isinstance(value, ast.Tuple) else (value,)
+    return parameters, expressions
+
+
+REGISTRY = Registry()
+
+
+def derivative(*keys, spelling: str | None = None, arity=None,
+               result_type: Callable = float_result):
+    """Register a partials template for the primitives `keys` (decorator).
+
+    `spelling` defaults to the template's module-qualified name; several keys
+    (e.g. `math.sin` and `np.sin`) may share one template only when
+    `spelling` is given per call, so this decorator takes exactly one key
+    unless told otherwise.
+    """
+    def register(template):
+        parameter_count = len([name for name in inspect.signature(template).parameters
+                               if name != "ans"])
+        for key in keys:
+            REGISTRY.register(key, spelling or _default_spelling(key), template,
+                              arity or (parameter_count,), result_type)
+        return template
+    return register
+
+
+def nondifferentiable(key, spelling: str | None = None, arity=(1,),
+                      result_type: Callable = float_result):
+    """Register a primitive whose derivative is zero wherever it exists."""
+    REGISTRY.register(key, spelling or _default_spelling(key), None, arity,
+                      result_type)
+
+
+def _default_spelling(key) -> str:
+    module = getattr(key, "__module__", None) or ""
+    name = getattr(key, "__name__", repr(key))
+    if module == "math":
+        return f"math.{name}"
+    if module.startswith("numpy") or type(key).__name__ == "ufunc":
+        return f"np.{name}"
+    if module == "builtins":
+        return name
+    raise ValueError(f"give a spelling for {key!r}")

@@ -1,0 +1,1 @@
+"""What generated code calls at run time: tapes, helpers, compilation."""

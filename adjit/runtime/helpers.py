@@ -1,0 +1,62 @@
+"""Scalar helpers that generated code and derivative rules call, as `rt.NAME`.
+
+Each is `register_jitable`: plain Python when the generated code runs with
+`target="python"`, specialised and inlined by Numba with `target="cpu"`.
+"""
+
+import math
+
+from numba.extending import register_jitable
+
+
+@register_jitable
+def sign(x):
+    """-1, 0 or 1 as a float: the derivative of |x| (0 at x == 0)."""
+    if x > 0:
+        return 1.0
+    if x < 0:
+        return -1.0
+    return 0.0
+
+
+@register_jitable
+def pow_exponent_partial(x, y):
+    """d(x**y)/dy = x**y * log(x); 0 at x == 0 (where x**y is 0 for y > 0),
+    NaN for x < 0 where the power is not differentiable in y."""
+    if x > 0:
+        return x ** y * math.log(x)
+    if x == 0:
+        return 0.0
+    return math.nan
+
+
+@register_jitable
+def digamma(x):
+    """The digamma function psi = d lgamma / dx (needed by gamma, lgamma)."""
+    if x <= 0.0 and x == math.floor(x):
+        return math.nan
+    result = 0.0
+    if x < 0.0:
+        # reflection: psi(x) = psi(1 - x) - pi / tan(pi x)
+        result -= math.pi / math.tan(math.pi * x)
+        x = 1.0 - x
+    while x < 10.0:
+        result -= 1.0 / x
+        x += 1.0
+    inverse_square = 1.0 / (x * x)
+    series = inverse_square * (1.0 / 12 - inverse_square * (
+        1.0 / 120 - inverse_square * (1.0 / 252 - inverse_square * (
+            1.0 / 240 - inverse_square * (1.0 / 132)))))
+    return result + math.log(x) - 0.5 / x - series
+
+
+@register_jitable
+def trip_count(start, stop, step):
+    """len(range(start, stop, step)) for integer bounds."""
+    if step > 0:
+        return max(0, (stop - start + step - 1) // step)
+    return max(0, (start - stop - step - 1) // (-step))
+
+
+# Tape growth lives with the tape; generated code reaches it as `rt.grow`.
+from adjit.runtime.tape import grow  # noqa: E402,F401

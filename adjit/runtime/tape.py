@@ -1,0 +1,27 @@
+"""Tapes: plain NumPy arrays with an integer top index.
+
+Generated code pushes and pops inline, e.g. for a float value::
+
+    if _top_f + 2 > _tape_f.shape[0]:
+        _tape_f = rt.grow(_tape_f, _top_f + 2)
+    _tape_f[_top_f] = a
+    _top_f += 1
+    ...
+    _top_f -= 1
+    a = _tape_f[_top_f]
+
+Floats go to a float64 tape, integers and booleans to an int64 tape. This
+module holds the only non-inline part: growing a full tape by doubling.
+"""
+
+import numpy as np
+from numba.extending import register_jitable
+
+
+@register_jitable
+def grow(tape, needed):
+    """A copy of `tape` with room for at least `needed` entries (doubling)."""
+    capacity = max(2 * tape.shape[0], needed, 16)
+    grown = np.empty(capacity, dtype=tape.dtype)
+    grown[:tape.shape[0]] = tape
+    return grown
