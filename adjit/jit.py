@@ -98,7 +98,7 @@ class Derivative:
         from adjit.rules import REGISTRY
         py_func = self.function.py_func
         key = compiler.cache_key(
-            VERSION, REGISTRY.version, py_func.__module__, py_func.__qualname__,
+            VERSION, compiler.adjit_fingerprint(), REGISTRY.version, py_func.__module__, py_func.__qualname__,
             inspect.getsource(py_func), _global_numbers(py_func), signature,
             self.wrt_names, "reverse")
         module_name = f"adjit_{py_func.__name__}_{key}"

@@ -90,6 +90,8 @@ class ReverseTransformer:
         self.active = active
         self.namer = namer
         self.counters = instrument(tree, namer)
+        for counter in self.counters.values():
+            types[counter] = INT
         self.plan = LoopPlan(tree, active, self.counters)
         self.tbr = ToBeRecorded(self.plan)
         self.tbr.block(tree.body, set(), MAIN)

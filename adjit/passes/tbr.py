@@ -40,6 +40,9 @@ class ToBeRecorded:
             marked = self.pushes.setdefault((context, id(node)), [])
             marked.extend(sorted(set(names) - set(marked)))
 
+    def pushes_inside(self, context, node: ast.stmt) -> bool:
+        return any((context, id(inner)) in self.pushes for inner in ast.walk(node))
+
     def block(self, statements: list[ast.stmt], required: set[str], context) -> set[str]:
         """Mark the pushes of `statements`; returns `required` after them."""
         required = set(required)
@@ -60,7 +63,9 @@ class ToBeRecorded:
                 return required
             after = (self.block(node.body, required, context)
                      | self.block(node.orelse, required, context))
-            if plan.has_adjoint(node):
+            # The reverse sweep re-reads the test when a branch has adjoints
+            # or pops to do.
+            if plan.has_adjoint(node) or self.pushes_inside(context, node):
                 after |= names_in(node.test)
             return after
         if isinstance(node, (ast.For, ast.While)):

@@ -11,6 +11,7 @@ so a new process neither transforms nor compiles again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -49,6 +50,17 @@ def cache_key(*parts: object) -> str:
         digest.update(repr(part).encode())
         digest.update(b"\0")
     return digest.hexdigest()[:20]
+
+
+@functools.lru_cache(maxsize=1)
+def adjit_fingerprint() -> str:
+    """A hash of adjit's own source: a new adjit never reuses old files."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent.parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _checksum(text: str) -> str:
