@@ -61,7 +61,9 @@ class Derivative:
         arguments = self._bind(args, kwargs)
         compiled = self._specialise(arguments)
         result = compiled(*arguments)
-        value, gradients = result[0], tuple(result[1:])
+        # An adjoint can come out as an int (`_b_y = n` for `x = y * n`);
+        # a gradient is a float whatever the arithmetic that produced it.
+        value, gradients = result[0], tuple(float(g) for g in result[1:])
         gradients = gradients if self.wrt_is_tuple else gradients[0]
         return (value, gradients) if self.returns_value else gradients
 

@@ -82,6 +82,22 @@ class _Fold(ast.NodeTransformer):
                 return self.visit(ast.UnaryOp(ast.USub(), node.right))
         if op is ast.Pow and right == 1:
             return node.left
+        if op is ast.Pow and right == 0:
+            return ast.Constant(1.0)
+        return node
+
+    def visit_Call(self, node: ast.Call):
+        self.generic_visit(node)
+        # rt.pow_base_partial(x, c) for a constant exponent c: c * x ** (c - 1)
+        if ast.unparse(node.func) == "rt.pow_base_partial":
+            base, exponent = node.args
+            c = constant_value(exponent)
+            if c is not None:
+                if c == 0:
+                    return ast.Constant(0.0)
+                power = ast.BinOp(base, ast.Pow(), number(c - 1))
+                return self.visit(ast.BinOp(number(c), ast.Mult(),
+                                            power if c != 2 else base))
         return node
 
     def visit_IfExp(self, node: ast.IfExp):

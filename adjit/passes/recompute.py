@@ -47,9 +47,10 @@ class LoopPlan:
         return self.mode[id(_original(loop))]
 
     def has_adjoint(self, node: ast.stmt) -> bool:
-        """Does the reverse sweep do anything for this statement?"""
+        """Does the reverse sweep do anything for this statement? (For a
+        sliced copy: for the statement it was sliced from.)"""
         return any(isinstance(inner, ast.Assign) and inner.targets[0].id in self.active
-                   for inner in ast.walk(node))
+                   for inner in ast.walk(_original(node)))
 
     def header_needs(self, loop: ast.stmt) -> set[str]:
         loop = _original(loop)

@@ -82,6 +82,10 @@ class _Resolver(ast.NodeTransformer):
             self.refuse(node, f"`{ast.unparse(node)}` does not exist",
                         "check the spelling", "expressions")
 
+    def visit_AnnAssign(self, node: ast.AnnAssign):
+        node.value = self.visit(node.value)   # the annotation is not evaluated
+        return node
+
     def visit_For(self, node: ast.For):
         node.iter.args = [self.visit(argument) for argument in node.iter.args]
         node.body = [self.visit(statement) for statement in node.body]

@@ -41,7 +41,8 @@ def div(x, y):
 
 @derivative(ast.Pow, spelling="**", result_type=joined_result)
 def power(x, y):
-    return y * x ** (y - 1), rt.pow_exponent_partial(x, y)
+    # `fold` turns rt.pow_base_partial(x, 3) into 3 * x ** 2
+    return rt.pow_base_partial(x, y), rt.pow_exponent_partial(x, y)
 
 
 @derivative(ast.Mod, spelling="%", result_type=joined_result)
@@ -200,7 +201,7 @@ def sqrt(x, ans):
 
 @derivative(math.pow)
 def pow_(x, y):
-    return y * math.pow(x, y - 1.0), rt.pow_exponent_partial(x, y)
+    return rt.pow_base_partial(x, y), rt.pow_exponent_partial(x, y)
 
 
 @derivative(math.hypot)

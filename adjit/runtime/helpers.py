@@ -20,6 +20,21 @@ def sign(x):
 
 
 @register_jitable
+def pow_base_partial(x, y):
+    """d(x**y)/dx = y * x**(y - 1); exactly 0 for y == 0 (x**0 is constant),
+    and the one-sided limit at x == 0 instead of Python's ZeroDivisionError."""
+    if y == 0:
+        return 0.0
+    if x == 0:
+        if y > 1:
+            return 0.0
+        if y == 1:
+            return 1.0
+        return y * math.inf
+    return y * x ** (y - 1)
+
+
+@register_jitable
 def pow_exponent_partial(x, y):
     """d(x**y)/dy = x**y * log(x); 0 at x == 0 (where x**y is 0 for y > 0),
     NaN for x < 0 where the power is not differentiable in y."""
