@@ -37,7 +37,8 @@ def _dump(pass_name: str, tree: ast.AST, extra: str = "") -> None:
     wanted = {w.strip() for w in os.environ.get("ADJIT_DUMP", "").split(",") if w.strip()}
     if pass_name in wanted or "all" in wanted:
         print(f"---- adjit: after {pass_name} {extra}----", file=sys.stderr)
-        print(ast.unparse(tree) if isinstance(tree, ast.AST) else tree, file=sys.stderr)
+        text = ast.unparse(ast.fix_missing_locations(tree)) if isinstance(tree, ast.AST) else tree
+        print(text, file=sys.stderr)
 
 
 def front_end(fn) -> ParsedFunction:

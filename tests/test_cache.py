@@ -1,0 +1,83 @@
+"""The compilation cache: a new process reuses generated files and machine code;
+a damaged cache file is rebuilt, never trusted."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+USER_MODULE = textwrap.dedent("""
+    import math
+
+    def loop(a, b, n):
+        for i in range(n):
+            a = a * 0.9 + math.sin(a) * b
+        return a
+""")
+
+# Runs in a fresh interpreter: computes the gradient and reports whether the
+# pipeline ran and what Numba's dispatcher says about its cache.
+PROBE = textwrap.dedent("""
+    import json, sys
+    sys.path.insert(0, sys.argv[1])
+    import adjit.passes.pipeline as pipeline
+    from adjit import jit
+    import user_module
+
+    transformed = []
+    original = pipeline.reverse_mode
+    def counting(*args, **kwargs):
+        transformed.append(1)
+        return original(*args, **kwargs)
+    pipeline.reverse_mode = counting
+
+    g = jit.grad(user_module.loop, wrt=(0, 1))
+    gradient = g(0.5, 1.2, 100)
+    dispatcher = next(iter(g._compiled.values()))
+    print(json.dumps({
+        "gradient": gradient,
+        "transformed": len(transformed),
+        "cache_hits": sum(dispatcher.stats.cache_hits.values()),
+        "cache_misses": sum(dispatcher.stats.cache_misses.values()),
+    }))
+""")
+
+
+def run_probe(tmp_path: Path, cache: Path) -> dict:
+    environment = dict(os.environ, ADJIT_CACHE_DIR=str(cache))
+    output = subprocess.run([sys.executable, "-c", PROBE, str(tmp_path)], env=environment,
+                            capture_output=True, text=True, timeout=300)
+    assert output.returncode == 0, output.stderr
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "user_module.py").write_text(USER_MODULE)
+    return tmp_path, tmp_path / "cache"
+
+
+def test_second_process_neither_transforms_nor_compiles(project):
+    directory, cache = project
+    first = run_probe(directory, cache)
+    assert first["transformed"] == 1 and first["cache_misses"] == 1
+    second = run_probe(directory, cache)
+    assert second["transformed"] == 0
+    assert second["cache_hits"] == 1 and second["cache_misses"] == 0
+    assert second["gradient"] == first["gradient"]
+
+
+def test_damaged_cache_file_is_rebuilt(project):
+    directory, cache = project
+    first = run_probe(directory, cache)
+    (generated,) = cache.glob("adjit_loop_*.py")
+    generated.write_text(generated.read_text()[:200])       # truncated
+    rebuilt = run_probe(directory, cache)
+    assert rebuilt["transformed"] == 1
+    assert rebuilt["gradient"] == first["gradient"]
+    generated.write_text(generated.read_text().replace("0.9", "0.8"))   # edited
+    assert run_probe(directory, cache)["gradient"] == first["gradient"]
