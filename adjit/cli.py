@@ -145,6 +145,20 @@ def example_arguments(function: Callable, sig: str | None) -> tuple[list[Any], s
     return [example_argument(t) for t in types], f"--sig {sig!r}"
 
 
+def _module_name_for(path: Path) -> str:
+    """The file's own stem as module name (as `python FILE.py` users import it),
+    unless that name belongs to another module, e.g. a file named `math.py`."""
+    stem = path.stem
+    if stem.isidentifier() and stem not in sys.modules:
+        try:
+            found = importlib.util.find_spec(stem)
+        except (ImportError, ValueError):
+            found = None
+        if found is None or (found.origin and Path(found.origin).resolve() == path):
+            return stem
+    return "adjit_cli_target_" + "".join(c if c.isalnum() else "_" for c in stem)
+
+
 def load_function(spec: str) -> Callable:
     """Import ``FILE.py`` by path and return its attribute ``FUNC``."""
     file_part, sep, func_name = spec.rpartition(":")
@@ -153,8 +167,7 @@ def load_function(spec: str) -> Callable:
     path = Path(file_part).expanduser().resolve()
     if not path.is_file():
         raise CommandLineError(f"{file_part}: no such file")
-    module_name = "adjit_cli_target_" + "".join(
-        c if c.isalnum() else "_" for c in path.stem)
+    module_name = _module_name_for(path)
     module_spec = importlib.util.spec_from_file_location(module_name, path)
     if module_spec is None or module_spec.loader is None:
         raise CommandLineError(f"{file_part}: cannot be imported as a Python module")
@@ -189,7 +202,7 @@ def run_show(options: argparse.Namespace) -> int:
     try:
         derivative = adjit.jit.grad(function, wrt=wrt, target=options.target)
         text = adjit.source(derivative, *arguments)
-    except adjit.AdjitError:
+    except adjit.DifferentiationError:
         if options.sig is None:
             print(f"note: example arguments: {origin}", file=sys.stderr)
         raise

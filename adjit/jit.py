@@ -84,26 +84,33 @@ class Derivative:
             signature.append(kind)
         return tuple(signature)
 
+    def _key(self, arguments) -> tuple:
+        """What a compiled derivative depends on beyond the source: the
+        argument types and the values of the numeric globals it reads (so a
+        changed global recompiles instead of giving a stale derivative)."""
+        return self._signature(arguments), _global_numbers(self.function.py_func)
+
     def _specialise(self, arguments):
-        signature = self._signature(arguments)
-        self._latest = signature
-        compiled = self._compiled.get(signature)
+        key = self._key(arguments)
+        self._latest = key
+        compiled = self._compiled.get(key)
         if compiled is None:
-            module_name, function_name = self._generate(signature)
+            module_name, function_name = self._generate(key)
             compiled = compiler.compile_function(module_name, function_name, self.target)
-            self._compiled[signature] = compiled
+            self._compiled[key] = compiled
         return compiled
 
-    def _generate(self, signature: tuple) -> tuple[str, str]:
-        """Transform (or find in the cache) the source for `signature`."""
+    def _generate(self, key: tuple) -> tuple[str, str]:
+        """Transform (or find in the cache) the source for `key`."""
         from adjit.passes.pipeline import reverse_mode
         from adjit.rules import REGISTRY
         py_func = self.function.py_func
-        key = compiler.cache_key(
-            VERSION, compiler.adjit_fingerprint(), REGISTRY.version, py_func.__module__, py_func.__qualname__,
-            inspect.getsource(py_func), _global_numbers(py_func), signature,
+        signature, global_numbers = key
+        file_key = compiler.cache_key(
+            VERSION, compiler.adjit_fingerprint(), REGISTRY.version, py_func.__module__,
+            py_func.__qualname__, inspect.getsource(py_func), global_numbers, signature,
             self.wrt_names, "reverse")
-        module_name = f"adjit_{py_func.__name__}_{key}"
+        module_name = f"adjit_{py_func.__name__}_{file_key}"
         source = compiler.cached_source(module_name)
         if source is None:
             types = {name: kind for name, (kind, _) in
@@ -117,17 +124,17 @@ class Derivative:
                                                    description=description)
             source += generated.source
             compiler.store_source(module_name, source)
-        self._sources[signature] = source
+        self._sources[key] = source
         return module_name, f"{py_func.__name__}_grad"
 
     # -- reading the generated code ---------------------------------------------
     def source_for(self, *args, **kwargs) -> str:
         arguments = self._bind(args, kwargs)
-        signature = self._signature(arguments)
-        if signature not in self._sources:
-            self._generate(signature)
-        self._latest = signature
-        return _function_text(self._sources[signature])
+        key = self._key(arguments)
+        if key not in self._sources:
+            self._generate(key)
+        self._latest = key
+        return _function_text(self._sources[key])
 
     @property
     def source(self) -> str:
@@ -145,12 +152,18 @@ def _function_text(module_source: str) -> str:
 
 
 def _global_numbers(py_func) -> tuple:
-    """The numeric globals the function names: part of the cache key, so a
-    changed constant gives a new derivative rather than a stale one."""
-    names = set(py_func.__code__.co_names)
+    """The numeric globals and closure values the function reads."""
     values = []
-    for name in sorted(names):
-        value = py_func.__globals__.get(name)
+    namespace = py_func.__globals__
+    for name in py_func.__code__.co_names:
+        value = namespace.get(name)
+        if isinstance(value, (numbers.Number, np.number)):
+            values.append((name, value))
+    for name, cell in zip(py_func.__code__.co_freevars, py_func.__closure__ or ()):
+        try:
+            value = cell.cell_contents
+        except ValueError:
+            continue
         if isinstance(value, (numbers.Number, np.number)):
             values.append((name, value))
     return tuple(values)

@@ -87,7 +87,17 @@ class _Normalizer:
                 self.current = node
                 out.append(node)
         elif isinstance(node, ast.For):
-            node.iter.args = [self.atom(argument, out) for argument in node.iter.args]
+            # range() reads its bounds once; the reverse sweep reads them again
+            # after the loop, so a bound the body reassigns is snapshotted.
+            written = assigned_names(node.body)
+            bounds = []
+            for argument in node.iter.args:
+                if isinstance(argument, ast.Name) and argument.id in written:
+                    snapshot = self.namer.fresh("bound")
+                    self.emit(out, snapshot, argument)
+                    argument = ast.Name(snapshot, ast.Load())
+                bounds.append(self.atom(argument, out))
+            node.iter.args = bounds
             node.body = self.block(node.body)
             out.append(node)
         elif isinstance(node, ast.While):

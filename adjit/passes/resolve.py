@@ -24,6 +24,7 @@ import numbers
 import numpy as np
 
 from adjit.errors import UnsupportedSyntaxError
+from adjit.passes.naming import RESERVED
 from adjit.passes.parse import ParsedFunction
 from adjit.rules import REGISTRY
 
@@ -58,6 +59,13 @@ class _Resolver(ast.NodeTransformer):
         self.parsed = parsed
         self.locals = local_names(parsed.tree)
         self.constants: dict[str, object] = {}
+        for node in ast.walk(parsed.tree):
+            name = getattr(node, "id", None) or getattr(node, "arg", None)
+            if name in RESERVED and (isinstance(node, ast.arg) or
+                                     isinstance(getattr(node, "ctx", None), ast.Store)):
+                self.refuse(node, f"a variable named `{name}`",
+                            f"rename it: generated code uses `{name}` for "
+                            "the module it imports under that name", "expressions")
 
     def refuse(self, node, message, hint, anchor="calls"):
         raise UnsupportedSyntaxError(

@@ -98,6 +98,7 @@ class ReverseTransformer:
         for key, body in self.plan.recompute_slice.items():
             self.tbr.block(body, set(), key)
         self.tapes_used: set[str] = set()
+        self.loop_depth = 0
 
     # -- tape operations ------------------------------------------------------
     def push(self, name: str) -> list[ast.stmt]:
@@ -124,7 +125,11 @@ class ReverseTransformer:
         checks = []
         for tape, count in sorted(counts.items()):
             top = "_top_f" if tape == "_tape_f" else "_top_i"
-            needed = f"{top} + {count}" if multiplier is None else f"{top} + {count} * {multiplier}"
+            if multiplier is None:
+                needed = f"{top} + {count}"
+            else:
+                needed = f"{top} + {multiplier}" if count == 1 else \
+                    f"{top} + {count} * {multiplier}"
             checks.append(_parse_statement(
                 f"if {needed} > {tape}.shape[0]:\n    {tape} = rt.grow({tape}, {needed})"))
         return checks
@@ -144,8 +149,16 @@ class ReverseTransformer:
             elif isinstance(node, (ast.For, ast.While)) and self.plan.has_adjoint(node) \
                     and self.plan.mode_of(node) != RECOMPUTE and getattr(node, "records", True):
                 loop = copy.copy(node)
+                self.loop_depth += 1
                 body = self.forward(node.body, context)
+                self.loop_depth -= 1
                 loop.body = self.reserve(body) + body
+                nested = any(isinstance(inner, (ast.For, ast.While))
+                             for statement in body for inner in ast.walk(statement))
+                if self.loop_depth == 0 and isinstance(node, ast.For) and not nested:
+                    # the trip count is known before the loop: allocate once
+                    out.extend(_with_origin(
+                        self.reserve(body, multiplier=_trip_count_text(node.iter.args)), origin))
                 out.append(_with_origin([loop], origin)[0])
             else:
                 out.append(copy.deepcopy(node))
@@ -295,6 +308,17 @@ def _reversed_range(arguments: list[ast.expr], counter: str | None) -> ast.Call:
             ast.BinOp(trips, ast.Sub(), ast.Constant(1)), ast.Mult(), step))
         bounds = [last, ast.BinOp(start, ast.Sub(), step), ast.UnaryOp(ast.USub(), step)]
     return ast.Call(_name("range"), [fold(copy.deepcopy(b)) for b in bounds], [])
+
+
+def _trip_count_text(arguments: list[ast.expr]) -> str:
+    """Source of an upper bound on len(range(*arguments)), as the reserve
+    multiplier (a negative bound only makes the reserve a no-op)."""
+    texts = [ast.unparse(argument) for argument in arguments]
+    if len(texts) == 1:
+        return texts[0]
+    if len(texts) == 2 or texts[2] == "1":
+        return f"({texts[1]} - {texts[0]})"
+    return f"rt.trip_count({', '.join(texts)})"
 
 
 def _direct_statements(node: ast.stmt):

@@ -1,0 +1,73 @@
+"""The Derivative dispatcher: specialisation keys, globals, argument forms."""
+
+import math
+
+import numpy as np
+import pytest
+
+import adjit
+from adjit import jit
+
+RATE = 2.0
+
+
+def scaled(x):
+    return math.sin(RATE * x)
+
+
+@pytest.mark.parametrize("target", ["python", "cpu"])
+def test_changed_global_is_never_stale(target, monkeypatch):
+    g = jit.grad(scaled, target=target)
+    assert g(0.3) == pytest.approx(2.0 * math.cos(0.6), rel=1e-14)
+    monkeypatch.setattr(__import__(__name__), "RATE", 3.0)
+    assert g(0.3) == pytest.approx(3.0 * math.cos(0.9), rel=1e-14)
+
+
+def make_closure(scale):
+    def inner(x):
+        return scale * x * x
+    return inner
+
+
+def test_closure_numbers_are_constants_of_the_derivative():
+    assert jit.grad(make_closure(3.0), target="python")(2.0) == 12.0
+    assert jit.grad(make_closure(5.0), target="python")(2.0) == 20.0
+
+
+def with_default(x, power=3):
+    return x ** power
+
+
+def test_defaults_keywords_and_negative_wrt_index():
+    g = jit.grad(with_default, wrt=-2, target="python")
+    assert g(2.0) == 12.0
+    assert g(2.0, power=2) == 4.0
+
+
+def test_float32_and_numpy_scalars_are_accepted():
+    g = jit.grad(with_default, target="python")
+    assert g(np.float32(2.0)) == pytest.approx(12.0)
+    assert g(np.float64(2.0)) == 12.0
+    assert isinstance(g(np.float64(2.0)), float)
+
+
+def test_non_scalar_argument_is_a_clear_error():
+    with pytest.raises(adjit.DifferentiationError, match="arrays arrive"):
+        jit.grad(with_default, target="python")([1.0, 2.0])
+
+
+def test_bad_wrt_and_target_are_clear_errors():
+    with pytest.raises(adjit.AdjitError, match="not a parameter"):
+        jit.grad(with_default, wrt="y")
+    with pytest.raises(adjit.AdjitError, match="out of range"):
+        jit.grad(with_default, wrt=5)
+    with pytest.raises(adjit.AdjitError, match="unknown target"):
+        jit.grad(with_default, target="gpu")
+
+
+def test_source_before_any_call_says_what_to_do():
+    g = jit.grad(with_default, target="python")
+    with pytest.raises(adjit.AdjitError, match="example_args"):
+        g.source
+    assert "def with_default_grad" in adjit.source(g, 2.0)
+    assert g.source == adjit.source(g, 2.0)
