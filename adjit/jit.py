@@ -44,6 +44,10 @@ class Derivative:
                     if target == "cuda" else f"choose one of {', '.join(TARGETS)}")
             raise AdjitError(f"unknown target {target!r}; {hint}")
         self.function: Differentiable = as_differentiable(function)
+        # Refuse unsupported code now, at the line that creates the derivative,
+        # not at its first call.
+        from adjit.passes.pipeline import front_end
+        front_end(self.function.py_func)
         self.target = target
         self.returns_value = returns_value
         self.operator = operator

@@ -1418,3 +1418,156 @@ def nested_loops_accumulate(x, y, n, m):
 
 _add("nested_loops_accumulate", nested_loops_accumulate, (0.3, 0.2, 5, 4), (0, 1),
      ((-2.0, 2.0), (-2.0, 2.0), None, None), ("for-nested", "for-negative-step"))
+
+
+# --------------------------------------------------------------------------
+# More control-flow shapes: runtime negative steps, bool flags, trip counts
+# computed from floats, returns from while-in-for, nested whiles, countdowns
+# --------------------------------------------------------------------------
+
+def runtime_range_step(x, a, b, s):
+    acc = 1.0
+    for i in range(a, b, s):
+        acc = acc * 0.8 + x ** 2 / (abs(i) + 1.0) - math.cos(x * i)
+    return acc
+
+
+_add("runtime_range_step_negative", runtime_range_step, (0.7, 9, -4, -3), (0,),
+     ((-2.0, 2.0), None, None, None), ("for-negative-step", "abs-int"))
+_add("runtime_range_step_positive", runtime_range_step, (0.7, -4, 9, 2), (0,),
+     ((-2.0, 2.0), None, None, None), ("for-step", "abs-int"))
+
+
+def bool_flag(x, y, flag):
+    if flag:
+        r = x * y + math.exp(-x)
+    else:
+        r = x - y
+    if not flag or x > 100.0:
+        r += 1.0
+    return r * y
+
+
+_add("bool_flag_true", bool_flag, (0.8, 1.3, True), (0, 1), ((-2.0, 2.0), (-2.0, 2.0), None),
+     ("bool-arg",))
+_add("bool_flag_false", bool_flag, (0.8, 1.3, False), (0, 1), ((-2.0, 2.0), (-2.0, 2.0), None),
+     ("bool-arg",))
+
+
+def trip_count_from_float(x, scale):
+    n = int(scale * 3.0)
+    m = round(scale)
+    s = 0.0
+    for i in range(n):
+        s += math.sin(x + i * scale)
+    for j in range(m):
+        s *= 1.0 + 0.1 * x
+    return s
+
+
+_add("trip_count_from_float", trip_count_from_float, (0.5, 2.2), (0, 1), ((-2.0, 2.0), (2.05, 2.3)),
+     ("int", "round", "for"))
+
+
+def while_inside_for_return(x, n):
+    total = 0.0
+    for i in range(n):
+        v = x + i
+        k = 0
+        while v < 30.0 and k < 20:
+            v = v * 1.7
+            k += 1
+            if v * total > 1e4:
+                return v + total
+        total += v / (k + 1)
+    return total
+
+
+_add("while_inside_for_return", while_inside_for_return, (1.3, 8), (0,), ((1.25, 1.35), None),
+     ("while", "for-nested", "return-in-nested-loop"))
+
+
+def nested_while_countdown(x, n):
+    k = n
+    s = 0.0
+    while k > 0:
+        j = k
+        while j > 0:
+            s += x ** j / (k + j)
+            j -= 2
+        k -= 1
+    return s
+
+
+_add("nested_while_countdown", nested_while_countdown, (0.9, 5), (0,), ((-2.0, 2.0), None),
+     ("while-nested", "counter"))
+
+
+def while_or_condition(a):
+    x = 1.0
+    err = 1.0
+    k = 0
+    while (err > 1e-15 or k < 3) and k < 60:
+        new_x = x - (x * x * x * x - a) / (4.0 * x * x * x)
+        err = abs(new_x - x)
+        x = new_x
+        k += 1
+    return x
+
+
+_add("while_or_condition", while_or_condition, (3.0,), (0,), ((0.5, 10.0),),
+     ("while", "boolop", "newton"))
+
+
+def integer_power_variable(x, n):
+    s = x ** n + x ** (-n) + x ** (n // 2)
+    for i in range(-2, 3):
+        s += 0.1 * x ** i
+    return s
+
+
+_add("integer_power_variable", integer_power_variable, (1.3, 3), (0,), ((0.3, 2.0), None),
+     ("pow-int-variable",))
+
+
+def float_equality_tests(x, y):
+    if x == 0.0:
+        return 0.0
+    r = x * y
+    if y != 1.0 and r == r:
+        r = r / (1.0 + y * y)
+    return r + x
+
+
+_add("float_equality_tests", float_equality_tests, (0.9, 0.4), (0, 1), ((0.3, 2.0), (-2.0, 0.9)),
+     ("compare-eq",))
+
+
+def chained_assignment(x):
+    a = b = x * 2.0
+    a += 1.0
+    b *= x
+    return a * b
+
+
+_add("chained_assignment", chained_assignment, (0.6,), (0,), ((-2.0, 2.0),), ("assign-chained",))
+
+
+def unary_plus_and_int_division(x, n):
+    half = n / 2
+    y = +x * half - -(+x)
+    return y * y + n / 4.0 * x
+
+
+_add("unary_plus_and_int_division", unary_plus_and_int_division, (0.6, 5), (0,),
+     ((-2.0, 2.0), None), ("unary-plus", "int-truediv"))
+
+
+def mixed_min_max_int_float(x, n):
+    lo = min(n, 3)
+    hi = max(1.5, x)
+    return x * lo + hi * hi + max(x * x, 0.0) + min(x, 10.0)
+
+
+_add("mixed_min_max_int_float", mixed_min_max_int_float, (2.0, 5), (0,), ((1.7, 3.0), None),
+     ("minmax",))
