@@ -100,6 +100,7 @@ class _Desugar:
         else:
             self.function.result = self.namer.unique("_result")
             self.function.returned = self.namer.unique("_returned")
+            final.is_last = True     # nothing follows it: no flag to set
             lowered, _ = self.block(body)
             lowered.insert(0, _assign(self.function.returned, ast.Constant(False),
                                       tree.body[0]))
@@ -210,6 +211,8 @@ class _Desugar:
         return [_assign(loop.continue_flag, _true(), node)], {loop.continue_flag}
 
     def statement_Return(self, node: ast.Return):
+        if getattr(node, "is_last", False):
+            return [_assign(self.function.result, node.value, node)], set()
         return ([_assign(self.function.result, node.value, node),
                  _assign(self.function.returned, _true(), node)],
                 {self.function.returned})
