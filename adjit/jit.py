@@ -55,6 +55,11 @@ class Derivative:
         self._compiled: dict[tuple, object] = {}
         self._sources: dict[tuple, str] = {}
         self._latest: tuple | None = None
+        # Fast dispatch: (Python types of the arguments, global numbers) ->
+        # compiled function, skipping signature binding on the hot path.
+        self._by_python_types: dict[tuple, object] = {}
+        self._arity = len(self.function.parameters)
+        self._number_names = _number_names(self.function.py_func)
 
     def __repr__(self) -> str:
         return (f"<adjit.jit.{self.operator} of {self.function.py_func.__qualname__} "
@@ -62,14 +67,25 @@ class Derivative:
 
     # -- calling ------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        arguments = self._bind(args, kwargs)
-        compiled = self._specialise(arguments)
-        result = compiled(*arguments)
+        if kwargs or len(args) != self._arity:
+            args = self._bind(args, kwargs)
+        fast_key = (tuple(map(type, args)), self._global_values())
+        compiled = self._by_python_types.get(fast_key)
+        if compiled is None:
+            compiled = self._specialise(list(args))
+            self._by_python_types[fast_key] = compiled
+        result = compiled(*args)
         # An adjoint can come out as an int (`_b_y = n` for `x = y * n`);
         # a gradient is a float whatever the arithmetic that produced it.
-        value, gradients = result[0], tuple(float(g) for g in result[1:])
-        gradients = gradients if self.wrt_is_tuple else gradients[0]
-        return (value, gradients) if self.returns_value else gradients
+        if self.wrt_is_tuple:
+            gradients = tuple([float(g) for g in result[1:]])
+        else:
+            gradients = float(result[1])
+        return (result[0], gradients) if self.returns_value else gradients
+
+    def _global_values(self) -> tuple:
+        namespace = self.function.py_func.__globals__
+        return tuple([namespace.get(name) for name in self._number_names])
 
     def _bind(self, args, kwargs) -> list:
         bound = self.function.signature.bind(*args, **kwargs)
@@ -153,6 +169,14 @@ def _function_text(module_source: str) -> str:
     """The generated function without the module header."""
     start = module_source.find("\ndef ")
     return module_source[start + 1:] if start >= 0 else module_source
+
+
+def _number_names(py_func) -> tuple[str, ...]:
+    """Global names the function reads that hold numbers now (the dispatch
+    key follows their values)."""
+    namespace = py_func.__globals__
+    return tuple(name for name in py_func.__code__.co_names
+                 if isinstance(namespace.get(name), (numbers.Number, np.number)))
 
 
 def _global_numbers(py_func) -> tuple:
