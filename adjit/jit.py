@@ -1,4 +1,5 @@
-"""Derivative operators: `grad`, `value_and_grad` (reverse mode).
+"""Derivative operators: `grad`, `value_and_grad` (reverse mode), `jvp`
+(forward mode).
 
 Each returns a `Derivative`: a dispatcher that, like a Numba dispatcher,
 specialises on the types of the arguments it is called with. For each new
@@ -37,6 +38,9 @@ def scalar_type(value) -> tuple[str, str] | None:
 
 class Derivative:
     """A derivative of `function`, compiled per argument signature."""
+
+    mode = "reverse"          # which transformation makes the source
+    suffix = "_grad"          # the generated function's name: f_grad
 
     def __init__(self, function, wrt, target: str, returns_value: bool, operator: str):
         if target not in TARGETS:
@@ -77,11 +81,11 @@ class Derivative:
         result = compiled(*args)
         # An adjoint can come out as an int (`_b_y = n` for `x = y * n`);
         # a gradient is a float whatever the arithmetic that produced it.
+        if not self.returns_value:
+            return tuple([float(g) for g in result]) if self.wrt_is_tuple else float(result)
         if self.wrt_is_tuple:
-            gradients = tuple([float(g) for g in result[1:]])
-        else:
-            gradients = float(result[1])
-        return (result[0], gradients) if self.returns_value else gradients
+            return result[0], tuple([float(g) for g in result[1:]])
+        return result[0], float(result[1])
 
     def _global_values(self) -> tuple:
         namespace = self.function.py_func.__globals__
@@ -122,21 +126,26 @@ class Derivative:
 
     def _generate(self, key: tuple) -> tuple[str, str]:
         """Transform (or find in the cache) the source for `key`."""
-        from adjit.passes.pipeline import reverse_mode
+        from adjit.passes.pipeline import forward_mode, reverse_mode
         from adjit.rules import REGISTRY
         py_func = self.function.py_func
         signature, global_numbers = key
         file_key = compiler.cache_key(
             VERSION, compiler.adjit_fingerprint(), REGISTRY.version, py_func.__module__,
             py_func.__qualname__, inspect.getsource(py_func), global_numbers, signature,
-            self.wrt_names, "reverse")
+            self.wrt_names, self.wrt_is_tuple, self.mode, self.returns_value)
         module_name = f"adjit_{py_func.__name__}_{file_key}"
         source = compiler.cached_source(module_name)
         if source is None:
             types = {name: kind for name, (kind, _) in
                      zip(self.function.parameters, signature)}
-            generated = reverse_mode(py_func, types, self.wrt_names)
-            description = (f"reverse mode of {py_func.__qualname__} "
+            if self.mode == "reverse":
+                generated = reverse_mode(py_func, types, self.wrt_names,
+                                         with_value=self.returns_value,
+                                         gradient_tuple=self.wrt_is_tuple)
+            else:
+                generated = forward_mode(py_func, types, self.wrt_names)
+            description = (f"{self.mode} mode of {py_func.__qualname__} "
                            f"({inspect.getsourcefile(py_func)}), wrt "
                            f"{', '.join(self.wrt_names)}, signature "
                            f"({', '.join(numba_type for _, numba_type in signature)})")
@@ -145,7 +154,7 @@ class Derivative:
             source += generated.source
             compiler.store_source(module_name, source)
         self._sources[key] = source
-        return module_name, f"{py_func.__name__}_grad"
+        return module_name, f"{py_func.__name__}{self.suffix}"
 
     # -- reading the generated code ---------------------------------------------
     def source_for(self, *args, **kwargs) -> str:
@@ -163,6 +172,38 @@ class Derivative:
                 "this derivative has not been called yet, so no signature is "
                 "known; call it, or use adjit.source(g, *example_args)")
         return _function_text(self._sources[self._latest])
+
+
+class JVP(Derivative):
+    """Forward mode: `h(*args, tangents) -> (value, tangent of value)`."""
+
+    mode = "forward"
+    suffix = "_jvp"
+
+    def __call__(self, *args_and_tangents, **kwargs):
+        if not args_and_tangents:
+            raise AdjitError("call a jvp as h(*args, tangents)")
+        *args, tangents = args_and_tangents
+        tangents = tuple(tangents) if self.wrt_is_tuple else (tangents,)
+        if len(tangents) != len(self.wrt_names):
+            raise AdjitError(f"expected {len(self.wrt_names)} tangents (one per "
+                             f"wrt argument {self.wrt_names}), got {len(tangents)}")
+        if kwargs or len(args) != self._arity:
+            args = self._bind(tuple(args), kwargs)
+        fast_key = (tuple(map(type, args)), self._global_values())
+        compiled = self._by_python_types.get(fast_key)
+        if compiled is None:
+            compiled = self._specialise(list(args))
+            self._by_python_types[fast_key] = compiled
+        value, tangent = compiled(*args, *[float(t) for t in tangents])
+        if isinstance(tangent, tuple):
+            return value, tuple([float(t) for t in tangent])
+        return value, float(tangent)
+
+    def source_for(self, *args_and_tangents, **kwargs) -> str:
+        arguments = args_and_tangents[:-1] if len(args_and_tangents) > self._arity \
+            else args_and_tangents
+        return super().source_for(*arguments, **kwargs)
 
 
 def _function_text(module_source: str) -> str:
@@ -233,6 +274,14 @@ def grad(f, wrt=0, target: str = "cpu") -> Derivative:
 def value_and_grad(f, wrt=0, target: str = "cpu") -> Derivative:
     """Like `grad`, but calls return `(f(*args), gradient)` from one pass."""
     return Derivative(f, wrt, target, returns_value=True, operator="value_and_grad")
+
+
+def jvp(f, wrt=0, target: str = "cpu") -> JVP:
+    """Forward-mode derivative: `h(*args, tangents) -> (f(*args), J @ tangents)`.
+
+    `tangents` is a tuple matching a tuple `wrt`, a single number otherwise.
+    For `f` returning a tuple, the tangent of the result is a tuple too."""
+    return JVP(f, wrt, target, returns_value=True, operator="jvp")
 
 
 def source(derivative: Derivative, *example_args, **example_kwargs) -> str:

@@ -229,14 +229,19 @@ def test_reverse_of_the_chain_rule_reads_like_hand_written_code():
         "def chain_grad(a, b, c):",
         f"    # from line {line}: return a * (b + c)",
         "    _t1 = b + c",
-        "    _result = a * _t1",
         "    # reverse sweep: adjoints in reverse order",
+        f"    # from line {line}: return a * (b + c)",
         "    _b_a = _t1",
         "    _b_t1 = a",
         "    _b_b = _b_t1",
         "    _b_c = _b_t1",
-        "    return (_result, _b_a, _b_b, _b_c)",
+        "    return (_b_a, _b_b, _b_c)",
     ]
+    # value_and_grad keeps the primal value
+    text = adjit.source(jit.value_and_grad(chain, wrt=(0, 1, 2), target="python"),
+                        2.2, -1.8, 0.1)
+    assert "    _result = a * _t1" in text
+    assert text.rstrip().endswith("return (_result, _b_a, _b_b, _b_c)")
 
 
 def test_dump_prints_the_named_passes(monkeypatch, capsys):

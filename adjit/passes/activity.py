@@ -1,7 +1,7 @@
 """activity: which float variables carry derivatives.
 
 Input: an ANF `FunctionDef`, its variable types, the `wrt` parameter names
-and the returned name.
+and the returned name(s).
 Output: the set of *active* variables: floats that depend on a `wrt`
 parameter through differentiable operations (varied) and that influence
 the returned value through differentiable operations (useful). Only active
@@ -21,7 +21,7 @@ from adjit.rules.registry import FLOAT
 
 
 def active_variables(tree: ast.FunctionDef, types: dict[str, str],
-                     wrt: list[str], returned: str) -> set[str]:
+                     wrt: list[str], returned: str | list[str]) -> set[str]:
     edges = []   # (target, input) pairs through which derivatives flow
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and types.get(node.targets[0].id) == FLOAT:
@@ -31,7 +31,8 @@ def active_variables(tree: ast.FunctionDef, types: dict[str, str],
                     edges.append((target, name))
     varied = {name for name in wrt if types.get(name) == FLOAT}
     varied = _closure(varied, [(i, t) for t, i in edges])
-    useful = _closure({returned} if types.get(returned) == FLOAT else set(), edges)
+    outputs = [returned] if isinstance(returned, str) else returned
+    useful = _closure({name for name in outputs if types.get(name) == FLOAT}, edges)
     return varied & useful
 
 

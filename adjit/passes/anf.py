@@ -12,7 +12,8 @@ Output: a `FunctionDef` whose statements are only
 * `if T:` where `T` is `n` or `not n` for a name `n` not assigned in the
   branches (so the reverse sweep can read the same value again);
 * `for i in range(a[, b[, c]]):` with atom bounds, `while <test>:`;
-* `if FLAG: break` as the last statement of a loop body; `return n` last.
+* `if FLAG: break` as the last statement of a loop body; `return n` (or a
+  tuple of names) last.
 
 Each statement made from a user statement keeps that statement's `lineno`,
 and carries `origin`: the user's source line it came from.
@@ -112,15 +113,24 @@ class _Normalizer:
             node.body = self.block(node.body)
             out.append(node)
         elif isinstance(node, ast.Return):
-            node.value = self.atom(node.value, out)
-            if isinstance(node.value, ast.Constant):
-                name = self.namer.unique("_result")
-                self.emit(out, name, node.value)
-                node.value = ast.Name(name, ast.Load())
+            if isinstance(node.value, ast.Tuple):
+                node.value = ast.Tuple([self.returned_name(element, out)
+                                        for element in node.value.elts], ast.Load())
+            else:
+                node.value = self.returned_name(node.value, out)
             out.append(node)
         else:   # `pass` (an empty loop body) and `break` stay as they are
             out.append(node)
         return out
+
+    def returned_name(self, value: ast.expr, out: list) -> ast.Name:
+        """A returned value as a variable (constants too, for uniformity)."""
+        value = self.atom(value, out)
+        if isinstance(value, ast.Constant):
+            name = self.namer.unique("_result")
+            self.emit(out, name, value)
+            value = ast.Name(name, ast.Load())
+        return value
 
     # -- expressions ------------------------------------------------------
     def assign(self, target: str, value: ast.expr, out: list) -> None:

@@ -5,7 +5,8 @@ Output: a `FunctionDef` in which
 
 * every assignment is `NAME = EXPR` (augmented, annotated, chained and
   tuple assignments are spelled out, swaps through a saved old value);
-* there is exactly one `return NAME`, the last statement of the body;
+* there is exactly one `return`, the last statement of the body, of a name
+  (or of a tuple, when it was the function's only `return`);
 * `break` appears only as the whole body of an `if FLAG: break` that is
   the last statement of a loop body, and there is no `continue`: jumps set
   flags (`_break_1 = True`, `_continue_1 = True`, `_returned = True`) and the
@@ -75,11 +76,11 @@ class _Desugar:
         returns = [node for s in body for node in ast.walk(s)
                    if isinstance(node, ast.Return)]
         for node in returns:
-            if isinstance(node.value, ast.Tuple):
-                self.error(node.value, "the function returns a tuple; a scalar "
-                           "output is required", "differentiate one scalar "
-                           "(vector outputs arrive with jit.vjp and arrays)",
-                           kind=DifferentiationError, anchor="types")
+            if isinstance(node.value, ast.Tuple) and (len(returns) > 1 or node is not body[-1]):
+                self.error(node.value, "a function returning a tuple must have "
+                           "one `return`, at its end",
+                           "assign the results to variables and return them once",
+                           anchor="statements")
         if not _definitely_returns(body):
             self.error(body[-1], f"`{tree.name}` may reach its end without "
                        "returning a value",
@@ -90,7 +91,7 @@ class _Desugar:
         if simple:
             lowered, _ = self.block(body[:-1])
             value = final.value
-            if isinstance(value, ast.Name):
+            if isinstance(value, (ast.Name, ast.Tuple)):
                 lowered.append(final)
             else:
                 result = self.namer.unique("_result")

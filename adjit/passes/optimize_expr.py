@@ -61,6 +61,17 @@ class _Fold(ast.NodeTransformer):
             except (ZeroDivisionError, OverflowError, TypeError):
                 return node
         if op is ast.Mult:
+            # g * (1.0 if c else 0.0) -> g if c else 0.0: the factor selects
+            for selector, other, other_left in ((node.right, node.left, True),
+                                                (node.left, node.right, False)):
+                if isinstance(selector, ast.IfExp) and all(
+                        constant_value(branch) is not None
+                        for branch in (selector.body, selector.orelse)):
+                    def times(branch, other=other, other_left=other_left):
+                        return ast.BinOp(other, ast.Mult(), branch) if other_left \
+                            else ast.BinOp(branch, ast.Mult(), other)
+                    return self.visit(ast.IfExp(selector.test, times(selector.body),
+                                                times(selector.orelse)))
             for factor, other in ((left, node.right), (right, node.left)):
                 if factor == 0:
                     return ast.Constant(0.0)

@@ -1,7 +1,7 @@
 """The transformation pipeline, in order.
 
     parse -> fence -> resolve -> desugar -> anf -> types -> activity
-          -> reverse (instrument, recompute, tbr) -> optimize -> render
+          -> reverse (instrument, recompute, tbr) | forward -> optimize -> render
 
 Each pass is one module of this package whose docstring states what it
 accepts and what it guarantees. `ADJIT_DUMP=anf,reverse` (any pass names,
@@ -21,6 +21,7 @@ from adjit.passes.activity import active_variables
 from adjit.passes.anf import anf
 from adjit.passes.desugar import desugar
 from adjit.passes.fence import fence
+from adjit.passes.forward import ForwardTransformer
 from adjit.passes.optimize import optimize
 from adjit.passes.parse import ParsedFunction, parse_function
 from adjit.passes.render import comment, render
@@ -30,7 +31,7 @@ from adjit.passes.types import infer_types
 from adjit.rules.registry import FLOAT
 
 PASSES = ("parse", "fence", "resolve", "desugar", "anf", "types", "activity",
-          "reverse", "optimize")
+          "reverse", "forward", "optimize")
 
 
 def _dump(pass_name: str, tree: ast.AST, extra: str = "") -> None:
@@ -59,12 +60,8 @@ class Generated:
     source: str
 
 
-def reverse_mode(fn, parameter_types: dict[str, str], wrt: list[str],
-                 seed: str | None = None) -> Generated:
-    """The source of `fn`'s reverse-mode derivative for these argument types.
-
-    The generated function takes `fn`'s parameters (and `seed`, the output's
-    cotangent, when given) and returns `(value, adjoint of each wrt)`."""
+def _typed(fn, parameter_types: dict[str, str], wrt: list[str]):
+    """The front end, types, and the check that every `wrt` is a float."""
     parsed = front_end(fn)
     tree = parsed.tree
     types = infer_types(parsed, parameter_types)
@@ -77,26 +74,72 @@ def reverse_mode(fn, parameter_types: dict[str, str], wrt: list[str],
                 parsed.location(tree), hint=f"pass a float for `{name}` (e.g. "
                 "2.0 instead of 2), or leave it out of `wrt`",
                 source_line=parsed.line_text(tree), doc_anchor="arguments")
+    return parsed, tree, types
+
+
+def _outputs(parsed: ParsedFunction, types: dict[str, str]) -> list[str]:
+    """The returned names, each checked to be a float."""
+    returned_node = parsed.tree.body[-1]
+    value = returned_node.value
+    names = [element.id for element in value.elts] if isinstance(value, ast.Tuple) \
+        else [value.id]
+    for name in names:
+        if types.get(name) != FLOAT:
+            raise DifferentiationError(
+                f"`{parsed.name}` returns {_article(types.get(name))}; "
+                "float outputs are required",
+                parsed.location(returned_node), hint="return floats",
+                source_line=parsed.line_text(returned_node), doc_anchor="types")
+    return names
+
+
+def reverse_mode(fn, parameter_types: dict[str, str], wrt: list[str],
+                 seed: str | None = None, with_value: bool = True,
+                 gradient_tuple: bool = True) -> Generated:
+    """The source of `fn`'s reverse-mode derivative for these argument types.
+
+    The generated function takes `fn`'s parameters (and `seed`, the output's
+    cotangent, when given) and returns `(value, adjoint of each wrt)`, or
+    without the value the gradient alone (a tuple if `gradient_tuple`)."""
+    parsed, tree, types = _typed(fn, parameter_types, wrt)
     returned_node = tree.body[-1]
-    returned = returned_node.value.id
-    if types.get(returned) != FLOAT:
+    if isinstance(returned_node.value, ast.Tuple):
         raise DifferentiationError(
-            f"`{parsed.name}` returns {_article(types.get(returned))}; "
-            "a scalar float output is required",
-            parsed.location(returned_node), hint="return a float",
+            f"`{parsed.name}` returns a tuple of {len(returned_node.value.elts)} "
+            "values; jit.grad needs a scalar output",
+            parsed.location(returned_node), hint="differentiate one scalar, or "
+            "use jit.jvp / jit.jacobian(mode='fwd') for several outputs",
             source_line=parsed.line_text(returned_node), doc_anchor="types")
+    (returned,) = _outputs(parsed, types)
     active = active_variables(tree, types, wrt, returned)
     _dump("activity", repr(sorted(active)))
     transformer = ReverseTransformer(tree, types, wrt, active, parsed.namer)
     function_name = f"{parsed.name}_grad"
-    function = transformer.transform(function_name, seed=seed)
+    function = transformer.transform(function_name, seed=seed, with_value=with_value,
+                                     gradient_tuple=gradient_tuple)
     _insert_section_comments(function)
     _dump("reverse", function)
-    adjoints = {name for (prefix, _), name in parsed.namer.derived.items()
-                if prefix == "_b_"}
-    function = optimize(function, adjoints)
+    return _finish(parsed, function, "_b_")
+
+
+def forward_mode(fn, parameter_types: dict[str, str], wrt: list[str]) -> Generated:
+    """The source of `fn`'s forward-mode derivative for these argument types:
+    `NAME_jvp(params..., tangent of each wrt) -> (value, tangent of value)`."""
+    parsed, tree, types = _typed(fn, parameter_types, wrt)
+    outputs = _outputs(parsed, types)
+    active = active_variables(tree, types, wrt, outputs)
+    _dump("activity", repr(sorted(active)))
+    function = ForwardTransformer(tree, types, wrt, active, parsed.namer).transform(
+        f"{parsed.name}_jvp")
+    _dump("forward", function)
+    return _finish(parsed, function, "_d_")
+
+
+def _finish(parsed: ParsedFunction, function: ast.FunctionDef, prefix: str) -> Generated:
+    derived = {name for (kind, _), name in parsed.namer.derived.items() if kind == prefix}
+    function = optimize(function, derived)
     _dump("optimize", function)
-    return Generated(function_name, render(function, parsed.source_lines))
+    return Generated(function.name, render(function, parsed.source_lines))
 
 
 def _insert_section_comments(function: ast.FunctionDef) -> None:

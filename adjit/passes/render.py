@@ -27,6 +27,8 @@ def annotate_origins(statements: list[ast.stmt], source_lines: dict[int, str],
     """Insert `# from line N: ...` before the first statement from each line."""
     out = []
     for node in statements:
+        if getattr(node, "is_comment", False):
+            previous = None      # a section comment: say the line again after it
         origin = getattr(node, "origin", None)
         if origin is not None and origin != previous and origin in source_lines \
                 and not getattr(node, "is_comment", False):

@@ -133,6 +133,26 @@ class ReverseTransformer:
                 f"if {needed} > {tape}.shape[0]:\n    {tape} = rt.grow({tape}, {needed})"))
         return checks
 
+    def with_reserves(self, statements: list[ast.stmt]) -> list[ast.stmt]:
+        """`statements` with a capacity check before each run of pushes.
+
+        A nested loop reserves for itself (exactly, when its trip count is
+        known), so the pushes after it need a check of their own: a run of
+        pushes ends at every statement that contains a loop."""
+        out: list[ast.stmt] = []
+        run: list[ast.stmt] = []
+        for node in statements:
+            if any(isinstance(inner, (ast.For, ast.While)) for inner in ast.walk(node)):
+                out.extend(self.reserve(run) + run)
+                run = []
+                if isinstance(node, ast.If):
+                    node.body = self.with_reserves(node.body)
+                    node.orelse = self.with_reserves(node.orelse)
+                out.append(node)
+            else:
+                run.append(node)
+        return out + self.reserve(run) + run
+
     # -- forward sweep -----------------------------------------------------------
     def forward(self, statements: list[ast.stmt], context) -> list[ast.stmt]:
         out: list[ast.stmt] = []
@@ -159,7 +179,7 @@ class ReverseTransformer:
                         self.reserve(body, multiplier=_trip_count_text(node.iter.args)), origin))
                     loop.body = body
                 else:
-                    loop.body = self.reserve(body) + body
+                    loop.body = self.with_reserves(body)
                 out.append(_with_origin([loop], origin)[0])
             else:
                 out.append(copy.deepcopy(node))
@@ -189,7 +209,7 @@ class ReverseTransformer:
         key = id(getattr(loop, "original", loop))
         if self.plan.mode[key] == RECOMPUTE:
             recomputed = self.forward(self.plan.recompute_slice[key], key)
-            body = self.reserve(recomputed) + recomputed + self.reverse(loop.body, key)
+            body = self.with_reserves(recomputed) + self.reverse(loop.body, key)
         else:
             body = self.reverse(loop.body, context)
         counter = self.counters.get(key)
@@ -212,8 +232,10 @@ class ReverseTransformer:
                 own_coefficient = (own_coefficient or 0) + constant_value(partial)
                 continue
             if name in self.active:
-                code.append(_accumulate(self.namer.adjoint(name),
-                                        ast.BinOp(_name(adjoint), ast.Mult(), partial)))
+                accumulation = _accumulate(self.namer.adjoint(name),
+                                           ast.BinOp(_name(adjoint), ast.Mult(), partial))
+                if accumulation is not None:
+                    code.append(accumulation)
         if own_coefficient is None:
             code.append(ast.Assign([_name(adjoint, store=True)], ast.Constant(0.0)))
         elif own_coefficient != 1:
@@ -222,8 +244,11 @@ class ReverseTransformer:
         return code
 
     # -- the whole derivative ------------------------------------------------------
-    def transform(self, name: str, seed: str | None = None) -> ast.FunctionDef:
-        """`def NAME(params[, seed]): ... return value, grads...`"""
+    def transform(self, name: str, seed: str | None = None, with_value: bool = True,
+                  gradient_tuple: bool = True) -> ast.FunctionDef:
+        """`def NAME(params[, seed]): ... return value, grads...`, or, without
+        the value, `return grad` / `return (grads...)`: the shape a user sees,
+        which is what a further transformation differentiates."""
         tree = self.tree
         returned = tree.body[-1].value.id
         body = tree.body[:-1]
@@ -240,7 +265,7 @@ class ReverseTransformer:
         zero = {FLOAT: "0.0", INT: "0", BOOL: "False"}
         for variable in sorted(pushed - parameters):
             init.append(_parse_statement(f"{variable} = {zero[self.types[variable]]}"))
-        init.extend(self.reserve(forward))
+        forward = self.with_reserves(forward)
         seeds = []
         for variable in sorted(self.active | set(self.wrt)):
             if variable == returned and variable in self.active:
@@ -253,8 +278,13 @@ class ReverseTransformer:
         if returned in _assigned(reverse):
             value = self.namer.unique("_value")
             forward.append(_parse_statement(f"{value} = {returned}"))
-        results = [_name(value)] + [_name(self.namer.adjoint(w)) for w in self.wrt]
-        final = ast.Return(ast.Tuple(results, ast.Load()))
+        gradients = [_name(self.namer.adjoint(w)) for w in self.wrt]
+        if with_value:
+            final = ast.Return(ast.Tuple([_name(value)] + gradients, ast.Load()))
+        elif gradient_tuple:
+            final = ast.Return(ast.Tuple(gradients, ast.Load()))
+        else:
+            final = ast.Return(gradients[0])
         final.origin = getattr(tree.body[-1], "origin", None)
         arguments = copy.deepcopy(tree.args)
         if seed:
@@ -284,7 +314,18 @@ def _number(value) -> ast.expr:
 
 
 def _accumulate(adjoint: str, contribution: ast.expr) -> ast.stmt:
+    """`adjoint += contribution`; a selecting partial (min, max: `g if c
+    else 0.0`) becomes `if c: adjoint += g`, so that an infinite adjoint
+    on the side not taken never turns into NaN through `inf * 0`."""
     contribution = fold(contribution)
+    if isinstance(contribution, ast.IfExp):
+        body = _accumulate(adjoint, contribution.body)
+        orelse = _accumulate(adjoint, contribution.orelse)
+        body = [] if body is None else [body]
+        orelse = [] if orelse is None else [orelse]
+        return _if(contribution.test, body, orelse) if body or orelse else None
+    if constant_value(contribution) == 0:
+        return None
     if isinstance(contribution, ast.UnaryOp) and isinstance(contribution.op, ast.USub):
         return ast.AugAssign(_name(adjoint, store=True), ast.Sub(), contribution.operand)
     return ast.AugAssign(_name(adjoint, store=True), ast.Add(), contribution)

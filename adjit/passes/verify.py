@@ -20,9 +20,10 @@ def _fail(node: ast.AST, what: str):
 
 def check_desugared(tree: ast.FunctionDef) -> None:
     body = tree.body
-    if not body or not isinstance(body[-1], ast.Return) \
-            or not isinstance(body[-1].value, ast.Name):
-        _fail(tree, "must end with `return NAME`")
+    returned = body[-1].value if body and isinstance(body[-1], ast.Return) else None
+    elements = returned.elts if isinstance(returned, ast.Tuple) else [returned]
+    if not all(isinstance(element, ast.Name) for element in elements):
+        _fail(tree, "must end with `return NAME` or `return NAME, NAME, ...`")
     _check_block_desugared(body[:-1], in_loop=False)
 
 

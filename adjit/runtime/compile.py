@@ -111,4 +111,6 @@ def compile_function(module_name: str, function_name: str, target: str):
     if target == "python":
         return function
     import numba
-    return numba.njit(cache=True)(function)
+    # IEEE arithmetic, as NumPy: a singular partial (0.5 / sqrt(0)) is inf,
+    # not a ZeroDivisionError, and a branch not taken discards it.
+    return numba.njit(cache=True, error_model="numpy")(function)

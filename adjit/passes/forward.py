@@ -1,0 +1,90 @@
+"""forward: write the forward-mode (tangent) derivative of an ANF function.
+
+Input: an ANF `FunctionDef` (see `anf`), its variable types, the `wrt`
+parameter names and the active variables.
+Output: a new `FunctionDef` `NAME_jvp(params..., _d_w1, _d_w2, ...)` taking
+one tangent per `wrt` parameter and returning `(value, tangent of value)`
+(for a function returning a tuple, a tuple of values then a tuple of
+tangents).
+
+Every assignment `x = f(a, b)` to an active `x` is followed by its tangent
+statement `_d_x = ∂f/∂a * _d_a + ∂f/∂b * _d_b` over the active arguments,
+instantiated from the same rule templates as reverse mode. Control flow is
+kept as it is: a tangent travels with its value, so forward mode needs no
+tape and no reversal. `optimize` then folds zero tangents away.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+
+from adjit.passes.naming import Namer
+from adjit.passes.optimize_expr import fold
+from adjit.passes.statements import partials
+
+
+def _name(name: str, store: bool = False) -> ast.Name:
+    return ast.Name(name, ast.Store() if store else ast.Load())
+
+
+class ForwardTransformer:
+    def __init__(self, tree: ast.FunctionDef, types: dict[str, str],
+                 wrt: list[str], active: set[str], namer: Namer):
+        self.tree = tree
+        self.types = types
+        self.wrt = wrt
+        self.active = active
+        self.namer = namer
+
+    def tangent_statement(self, node: ast.Assign) -> ast.stmt | None:
+        target = node.targets[0].id
+        if target not in self.active:
+            return None
+        terms = [ast.BinOp(partial, ast.Mult(), _name(self.namer.tangent(name)))
+                 for name, partial in partials(node) if name in self.active]
+        value = terms[0] if terms else ast.Constant(0.0)
+        for term in terms[1:]:
+            value = ast.BinOp(value, ast.Add(), term)
+        statement = ast.Assign([_name(self.namer.tangent(target), store=True)], fold(value))
+        statement.origin = getattr(node, "origin", None)
+        return statement
+
+    def block(self, statements: list[ast.stmt]) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for node in statements:
+            if isinstance(node, ast.Assign):
+                out.append(copy.deepcopy(node))
+                tangent = self.tangent_statement(node)
+                if tangent is not None:
+                    out.append(tangent)
+            elif isinstance(node, (ast.If, ast.For, ast.While)):
+                compound = copy.copy(node)
+                compound.body = self.block(node.body) or [ast.Pass()]
+                if isinstance(node, ast.If):
+                    compound.orelse = self.block(node.orelse)
+                out.append(compound)
+            else:
+                out.append(copy.deepcopy(node))
+        return out
+
+    def transform(self, name: str) -> ast.FunctionDef:
+        tree = self.tree
+        returned = tree.body[-1].value
+        outputs = returned.elts if isinstance(returned, ast.Tuple) else [returned]
+        body = self.block(tree.body[:-1])
+        tangents = [_name(self.namer.tangent(o.id)) if o.id in self.active
+                    else ast.Constant(0.0) for o in outputs]
+        if isinstance(returned, ast.Tuple):
+            results = [copy.deepcopy(returned), ast.Tuple(tangents, ast.Load())]
+        else:
+            results = [copy.deepcopy(returned), tangents[0]]
+        final = ast.Return(ast.Tuple(results, ast.Load()))
+        final.origin = getattr(tree.body[-1], "origin", None)
+        arguments = copy.deepcopy(tree.args)
+        arguments.args.extend(ast.arg(self.namer.tangent(w)) for w in self.wrt)
+        function = ast.FunctionDef(name=name, args=arguments, body=body + [final],
+                                   decorator_list=[], returns=None)
+        if "type_params" in ast.FunctionDef._fields:
+            function.type_params = []
+        return ast.fix_missing_locations(function)
