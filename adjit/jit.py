@@ -1,265 +1,20 @@
-"""Derivative operators: `grad`, `value_and_grad` (reverse mode), `jvp`
-(forward mode).
+"""Derivative operators, each a thin layer over the two transformations.
 
-Each returns a `Derivative`: a dispatcher that, like a Numba dispatcher,
-specialises on the types of the arguments it is called with. For each new
-signature it asks the pipeline for the derivative's source (or finds it in
-the cache), compiles it for the target and keeps it.
+* reverse mode: `grad`, `value_and_grad`;
+* forward mode: `jvp`;
+* built from them: `jacobian` (rows by reverse mode or columns by forward
+  mode), `hessian` and `hvp` (forward over reverse: `jvp(grad(f))`).
+
+Every operator accepts a plain function, an `adjit.differentiable` one, or
+a `jit.grad` result, which is differentiated again by transforming its
+generated source.
 """
 
 from __future__ import annotations
 
-import inspect
-import numbers
-
-import numpy as np
-
-from adjit.errors import AdjitError, DifferentiationError
-from adjit.function import Differentiable, as_differentiable
-from adjit.runtime import compile as compiler
-from adjit.rules.registry import BOOL, FLOAT, INT
-
-TARGETS = ("cpu", "python")
-VERSION = "0.1.0"
-
-
-def scalar_type(value) -> tuple[str, str] | None:
-    """(adjit type, Numba type name) of a scalar argument, or None."""
-    if isinstance(value, (bool, np.bool_)):
-        return BOOL, "boolean"
-    if isinstance(value, (numbers.Integral, np.integer)):
-        return INT, "int64"
-    if isinstance(value, np.float32):
-        return FLOAT, "float32"
-    if isinstance(value, (numbers.Real, np.floating)):
-        return FLOAT, "float64"
-    return None
-
-
-class Derivative:
-    """A derivative of `function`, compiled per argument signature."""
-
-    mode = "reverse"          # which transformation makes the source
-    suffix = "_grad"          # the generated function's name: f_grad
-
-    def __init__(self, function, wrt, target: str, returns_value: bool, operator: str):
-        if target not in TARGETS:
-            hint = ("install numba-cuda; the CUDA target arrives in a later release"
-                    if target == "cuda" else f"choose one of {', '.join(TARGETS)}")
-            raise AdjitError(f"unknown target {target!r}; {hint}")
-        self.function: Differentiable = as_differentiable(function)
-        # Refuse unsupported code now, at the line that creates the derivative,
-        # not at its first call.
-        from adjit.passes.pipeline import front_end
-        front_end(self.function.py_func)
-        self.target = target
-        self.returns_value = returns_value
-        self.operator = operator
-        self.wrt_names, self.wrt_is_tuple = _resolve_wrt(self.function, wrt)
-        self._compiled: dict[tuple, object] = {}
-        self._sources: dict[tuple, str] = {}
-        self._latest: tuple | None = None
-        # Fast dispatch: (Python types of the arguments, global numbers) ->
-        # compiled function, skipping signature binding on the hot path.
-        self._by_python_types: dict[tuple, object] = {}
-        self._arity = len(self.function.parameters)
-        self._number_names = _number_names(self.function.py_func)
-
-    def __repr__(self) -> str:
-        return (f"<adjit.jit.{self.operator} of {self.function.py_func.__qualname__} "
-                f"wrt {self.wrt_names} target={self.target!r}>")
-
-    # -- calling ------------------------------------------------------------------
-    def __call__(self, *args, **kwargs):
-        if kwargs or len(args) != self._arity:
-            args = self._bind(args, kwargs)
-        fast_key = (tuple(map(type, args)), self._global_values())
-        compiled = self._by_python_types.get(fast_key)
-        if compiled is None:
-            compiled = self._specialise(list(args))
-            self._by_python_types[fast_key] = compiled
-        result = compiled(*args)
-        # An adjoint can come out as an int (`_b_y = n` for `x = y * n`);
-        # a gradient is a float whatever the arithmetic that produced it.
-        if not self.returns_value:
-            return tuple([float(g) for g in result]) if self.wrt_is_tuple else float(result)
-        if self.wrt_is_tuple:
-            return result[0], tuple([float(g) for g in result[1:]])
-        return result[0], float(result[1])
-
-    def _global_values(self) -> tuple:
-        namespace = self.function.py_func.__globals__
-        return tuple([namespace.get(name) for name in self._number_names])
-
-    def _bind(self, args, kwargs) -> list:
-        bound = self.function.signature.bind(*args, **kwargs)
-        bound.apply_defaults()
-        return list(bound.arguments.values())
-
-    def _signature(self, arguments) -> tuple:
-        signature = []
-        for name, value in zip(self.function.parameters, arguments):
-            kind = scalar_type(value)
-            if kind is None:
-                raise DifferentiationError(
-                    f"argument `{name}` is a {type(value).__name__}; adjit "
-                    "differentiates float, int and bool scalars for now",
-                    hint="arrays arrive in a later release; pass scalars")
-            signature.append(kind)
-        return tuple(signature)
-
-    def _key(self, arguments) -> tuple:
-        """What a compiled derivative depends on beyond the source: the
-        argument types and the values of the numeric globals it reads (so a
-        changed global recompiles instead of giving a stale derivative)."""
-        return self._signature(arguments), _global_numbers(self.function.py_func)
-
-    def _specialise(self, arguments):
-        key = self._key(arguments)
-        self._latest = key
-        compiled = self._compiled.get(key)
-        if compiled is None:
-            module_name, function_name = self._generate(key)
-            compiled = compiler.compile_function(module_name, function_name, self.target)
-            self._compiled[key] = compiled
-        return compiled
-
-    def _generate(self, key: tuple) -> tuple[str, str]:
-        """Transform (or find in the cache) the source for `key`."""
-        from adjit.passes.pipeline import forward_mode, reverse_mode
-        from adjit.rules import REGISTRY
-        py_func = self.function.py_func
-        signature, global_numbers = key
-        file_key = compiler.cache_key(
-            VERSION, compiler.adjit_fingerprint(), REGISTRY.version, py_func.__module__,
-            py_func.__qualname__, inspect.getsource(py_func), global_numbers, signature,
-            self.wrt_names, self.wrt_is_tuple, self.mode, self.returns_value)
-        module_name = f"adjit_{py_func.__name__}_{file_key}"
-        source = compiler.cached_source(module_name)
-        if source is None:
-            types = {name: kind for name, (kind, _) in
-                     zip(self.function.parameters, signature)}
-            if self.mode == "reverse":
-                generated = reverse_mode(py_func, types, self.wrt_names,
-                                         with_value=self.returns_value,
-                                         gradient_tuple=self.wrt_is_tuple)
-            else:
-                generated = forward_mode(py_func, types, self.wrt_names)
-            description = (f"{self.mode} mode of {py_func.__qualname__} "
-                           f"({inspect.getsourcefile(py_func)}), wrt "
-                           f"{', '.join(self.wrt_names)}, signature "
-                           f"({', '.join(numba_type for _, numba_type in signature)})")
-            source = compiler.MODULE_HEADER.format(version=VERSION,
-                                                   description=description)
-            source += generated.source
-            compiler.store_source(module_name, source)
-        self._sources[key] = source
-        return module_name, f"{py_func.__name__}{self.suffix}"
-
-    # -- reading the generated code ---------------------------------------------
-    def source_for(self, *args, **kwargs) -> str:
-        arguments = self._bind(args, kwargs)
-        key = self._key(arguments)
-        if key not in self._sources:
-            self._generate(key)
-        self._latest = key
-        return _function_text(self._sources[key])
-
-    @property
-    def source(self) -> str:
-        if self._latest is None or self._latest not in self._sources:
-            raise AdjitError(
-                "this derivative has not been called yet, so no signature is "
-                "known; call it, or use adjit.source(g, *example_args)")
-        return _function_text(self._sources[self._latest])
-
-
-class JVP(Derivative):
-    """Forward mode: `h(*args, tangents) -> (value, tangent of value)`."""
-
-    mode = "forward"
-    suffix = "_jvp"
-
-    def __call__(self, *args_and_tangents, **kwargs):
-        if not args_and_tangents:
-            raise AdjitError("call a jvp as h(*args, tangents)")
-        *args, tangents = args_and_tangents
-        tangents = tuple(tangents) if self.wrt_is_tuple else (tangents,)
-        if len(tangents) != len(self.wrt_names):
-            raise AdjitError(f"expected {len(self.wrt_names)} tangents (one per "
-                             f"wrt argument {self.wrt_names}), got {len(tangents)}")
-        if kwargs or len(args) != self._arity:
-            args = self._bind(tuple(args), kwargs)
-        fast_key = (tuple(map(type, args)), self._global_values())
-        compiled = self._by_python_types.get(fast_key)
-        if compiled is None:
-            compiled = self._specialise(list(args))
-            self._by_python_types[fast_key] = compiled
-        value, tangent = compiled(*args, *[float(t) for t in tangents])
-        if isinstance(tangent, tuple):
-            return value, tuple([float(t) for t in tangent])
-        return value, float(tangent)
-
-    def source_for(self, *args_and_tangents, **kwargs) -> str:
-        arguments = args_and_tangents[:-1] if len(args_and_tangents) > self._arity \
-            else args_and_tangents
-        return super().source_for(*arguments, **kwargs)
-
-
-def _function_text(module_source: str) -> str:
-    """The generated function without the module header."""
-    start = module_source.find("\ndef ")
-    return module_source[start + 1:] if start >= 0 else module_source
-
-
-def _number_names(py_func) -> tuple[str, ...]:
-    """Global names the function reads that hold numbers now (the dispatch
-    key follows their values)."""
-    namespace = py_func.__globals__
-    return tuple(name for name in py_func.__code__.co_names
-                 if isinstance(namespace.get(name), (numbers.Number, np.number)))
-
-
-def _global_numbers(py_func) -> tuple:
-    """The numeric globals and closure values the function reads."""
-    values = []
-    namespace = py_func.__globals__
-    for name in py_func.__code__.co_names:
-        value = namespace.get(name)
-        if isinstance(value, (numbers.Number, np.number)):
-            values.append((name, value))
-    for name, cell in zip(py_func.__code__.co_freevars, py_func.__closure__ or ()):
-        try:
-            value = cell.cell_contents
-        except ValueError:
-            continue
-        if isinstance(value, (numbers.Number, np.number)):
-            values.append((name, value))
-    return tuple(values)
-
-
-def _resolve_wrt(function: Differentiable, wrt) -> tuple[list[str], bool]:
-    parameters = function.parameters
-    is_tuple = isinstance(wrt, (tuple, list))
-    names = []
-    for item in (wrt if is_tuple else (wrt,)):
-        if isinstance(item, bool) or not isinstance(item, (int, str)):
-            raise AdjitError(f"wrt entries must be parameter indices or names, not {item!r}")
-        if isinstance(item, int):
-            if not -len(parameters) <= item < len(parameters):
-                raise AdjitError(f"wrt={item} is out of range: "
-                                 f"{function.py_func.__name__} has {len(parameters)} "
-                                 f"parameters {parameters}")
-            item = parameters[item]
-        elif item not in parameters:
-            raise AdjitError(f"wrt={item!r} is not a parameter of "
-                             f"{function.py_func.__name__}{tuple(parameters)}")
-        if item in names:
-            raise AdjitError(f"wrt names `{item}` twice")
-        names.append(item)
-    if not names:
-        raise AdjitError("wrt is empty: name at least one parameter")
-    return names, is_tuple
+from adjit.dispatch import JVP, TARGETS, VERSION, Derivative, _resolve_wrt  # noqa: F401
+from adjit.errors import AdjitError
+from adjit.function import as_differentiable
 
 
 def grad(f, wrt=0, target: str = "cpu") -> Derivative:
@@ -284,10 +39,108 @@ def jvp(f, wrt=0, target: str = "cpu") -> JVP:
     return JVP(f, wrt, target, returns_value=True, operator="jvp")
 
 
-def source(derivative: Derivative, *example_args, **example_kwargs) -> str:
+class Composite:
+    """An operator built from others (`hvp`, `hessian`, `jacobian`): calling
+    it runs them; its source is the source of the derivative it runs."""
+
+    def __init__(self, name: str, run, shown, example_arity: int):
+        self.name = name
+        self._run = run
+        self._shown = shown                 # the Derivative whose source we show
+        self._example_arity = example_arity  # arguments of f in the examples
+
+    def __call__(self, *args, **kwargs):
+        return self._run(*args, **kwargs)
+
+    def source_for(self, *example_args, **example_kwargs) -> str:
+        return self._shown.source_for(*example_args[:self._example_arity], **example_kwargs)
+
+    @property
+    def source(self) -> str:
+        return self._shown.source
+
+    def __repr__(self) -> str:
+        return f"<adjit.jit.{self.name} via {self._shown!r}>"
+
+
+def _basis(count: int, index: int) -> tuple:
+    return tuple(1.0 if k == index else 0.0 for k in range(count))
+
+
+def hvp(f, wrt=0, target: str = "cpu") -> Composite:
+    """Hessian-vector product `h(*args, v) -> H(args) @ v`, without forming H.
+
+    Forward over reverse: the tangent of the gradient in direction `v`."""
+    tangent_of_gradient = jvp(grad(f, wrt, target), wrt, target)
+
+    def run(*args_and_vector):
+        return tangent_of_gradient(*args_and_vector)[1]
+    arity = len(tangent_of_gradient.function.parameters)
+    return Composite("hvp", run, tangent_of_gradient, arity)
+
+
+def hessian(f, wrt=0, target: str = "cpu") -> Composite:
+    """Second derivatives of the scalar `f`: a number for one `wrt`, a tuple
+    of tuples `H[i][j] = d2f / dwrt_i dwrt_j` for a tuple `wrt` (one
+    forward-over-reverse pass per column)."""
+    tangent_of_gradient = jvp(grad(f, wrt, target), wrt, target)
+    names, is_tuple = _resolve_wrt(as_differentiable(f), wrt)
+
+    def run(*args):
+        if not is_tuple:
+            return tangent_of_gradient(*args, 1.0)[1]
+        columns = [tangent_of_gradient(*args, _basis(len(names), k))[1]
+                   for k in range(len(names))]
+        return tuple(tuple(column[i] for column in columns) for i in range(len(names)))
+    arity = len(tangent_of_gradient.function.parameters)
+    return Composite("hessian", run, tangent_of_gradient, arity)
+
+
+def jacobian(f, wrt=0, mode: str = "rev", target: str = "cpu") -> Composite:
+    """The Jacobian of `f` w.r.t. `wrt`.
+
+    For a scalar `f` it has the shape of the gradient; for `f` returning a
+    tuple of m values, it is a tuple of m rows, each shaped like the
+    gradient. `mode="rev"` builds it row by row (one reverse pass per
+    output), `mode="fwd"` column by column (one forward pass per input)."""
+    if mode not in ("rev", "fwd"):
+        raise AdjitError(f"mode must be 'rev' or 'fwd', not {mode!r}")
+    function = as_differentiable(f)
+    names, is_tuple = _resolve_wrt(function, wrt)
+    arity = len(function.parameters)
+    if mode == "fwd":
+        forward = jvp(f, wrt, target)
+
+        def run(*args):
+            if not is_tuple:
+                return forward(*args, 1.0)[1]
+            columns = [forward(*args, _basis(len(names), k))[1] for k in range(len(names))]
+            if not isinstance(columns[0], tuple):          # scalar f: a gradient
+                return tuple(columns)
+            return tuple(tuple(column[i] for column in columns)
+                         for i in range(len(columns[0])))
+        return Composite("jacobian", run, forward, arity)
+
+    rows: dict[int | None, Derivative] = {}
+
+    def row(output):
+        if output not in rows:
+            rows[output] = Derivative(f, wrt, target, returns_value=False,
+                                      operator="grad", output=output)
+        return rows[output]
+
+    def run(*args):
+        outputs = row(None).output_count(*args)
+        if outputs is None:
+            return row(None)(*args)
+        return tuple(row(k)(*args) for k in range(outputs))
+    return Composite("jacobian", run, row(None), arity)
+
+
+def source(derivative, *example_args, **example_kwargs) -> str:
     """The generated source of `derivative` for the example arguments' types,
     or, without examples, for the signature it was last called with."""
-    if not isinstance(derivative, Derivative):
+    if not isinstance(derivative, (Derivative, Composite)):
         raise AdjitError(f"{derivative!r} is not an adjit derivative "
                          "(make one with adjit.jit.grad)")
     if example_args or example_kwargs:

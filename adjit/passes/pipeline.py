@@ -95,14 +95,18 @@ def _outputs(parsed: ParsedFunction, types: dict[str, str]) -> list[str]:
 
 def reverse_mode(fn, parameter_types: dict[str, str], wrt: list[str],
                  seed: str | None = None, with_value: bool = True,
-                 gradient_tuple: bool = True) -> Generated:
+                 gradient_tuple: bool = True, output: int | None = None) -> Generated:
     """The source of `fn`'s reverse-mode derivative for these argument types.
 
     The generated function takes `fn`'s parameters (and `seed`, the output's
     cotangent, when given) and returns `(value, adjoint of each wrt)`, or
-    without the value the gradient alone (a tuple if `gradient_tuple`)."""
+    without the value the gradient alone (a tuple if `gradient_tuple`).
+    For a function returning a tuple, `output` picks the element to
+    differentiate (one row of a Jacobian)."""
     parsed, tree, types = _typed(fn, parameter_types, wrt)
     returned_node = tree.body[-1]
+    if isinstance(returned_node.value, ast.Tuple) and output is not None:
+        returned_node.value = returned_node.value.elts[output]
     if isinstance(returned_node.value, ast.Tuple):
         raise DifferentiationError(
             f"`{parsed.name}` returns a tuple of {len(returned_node.value.elts)} "
@@ -114,7 +118,7 @@ def reverse_mode(fn, parameter_types: dict[str, str], wrt: list[str],
     active = active_variables(tree, types, wrt, returned)
     _dump("activity", repr(sorted(active)))
     transformer = ReverseTransformer(tree, types, wrt, active, parsed.namer)
-    function_name = f"{parsed.name}_grad"
+    function_name = f"{parsed.name}_grad" + ("" if output is None else str(output))
     function = transformer.transform(function_name, seed=seed, with_value=with_value,
                                      gradient_tuple=gradient_tuple)
     _insert_section_comments(function)

@@ -247,3 +247,30 @@ for _function in (math.floor, math.ceil, math.trunc):
     nondifferentiable(_function, result_type=int_result)
 for _predicate in (math.isnan, math.isinf, math.isfinite):
     nondifferentiable(_predicate, result_type=lambda *types: "bool")
+
+
+# ----- Runtime helpers that generated derivatives call -----------------------
+# A derivative's source is differentiated again for higher orders, so the
+# helpers its rules emit need rules of their own.
+
+nondifferentiable(rt.sign, "rt.sign", result_type=joined_result)
+nondifferentiable(rt.trip_count, "rt.trip_count", arity=(3,), result_type=int_result)
+
+
+@derivative(rt.pow_base_partial, spelling="rt.pow_base_partial")
+def pow_base_partial(x, y):
+    # d/dx (y * x**(y-1)) and d/dy (y * x**(y-1)) = x**(y-1) * (1 + y * log x)
+    return (y * rt.pow_base_partial(x, y - 1.0),
+            x ** (y - 1.0) + y * rt.pow_exponent_partial(x, y - 1.0))
+
+
+@derivative(rt.pow_exponent_partial, spelling="rt.pow_exponent_partial")
+def pow_exponent_partial(x, y):
+    # d/dx (x**y * log x) = y * x**(y-1) * log x + x**(y-1); d/dy = x**y * log(x)**2
+    return (rt.pow_base_partial(x, y) * math.log(x) + x ** (y - 1.0),
+            rt.pow_exponent_partial(x, y) * math.log(x))
+
+
+@derivative(rt.digamma, spelling="rt.digamma")
+def digamma(x):
+    return rt.trigamma(x)

@@ -75,3 +75,29 @@ def trip_count(start, stop, step):
 
 # Tape growth lives with the tape; generated code reaches it as `rt.grow`.
 from adjit.runtime.tape import grow  # noqa: E402,F401
+
+
+@register_jitable
+def _trigamma_positive(x):
+    result = 0.0
+    while x < 10.0:
+        result += 1.0 / (x * x)
+        x += 1.0
+    inverse = 1.0 / x
+    inverse_square = inverse * inverse
+    series = inverse + 0.5 * inverse_square + inverse * inverse_square * (
+        1.0 / 6 - inverse_square * (1.0 / 30 - inverse_square * (
+            1.0 / 42 - inverse_square * (1.0 / 30))))
+    return result + series
+
+
+@register_jitable
+def trigamma(x):
+    """psi'(x), the derivative of digamma (second derivatives of lgamma)."""
+    if x <= 0.0 and x == math.floor(x):
+        return math.nan
+    if x < 0.0:
+        # reflection: psi'(1 - x) + psi'(x) = pi**2 / sin(pi x)**2
+        sine = math.sin(math.pi * x)
+        return math.pi * math.pi / (sine * sine) - _trigamma_positive(1.0 - x)
+    return _trigamma_positive(x)

@@ -1,0 +1,277 @@
+"""Dispatchers: a derivative of one function, specialised per signature.
+
+A `Derivative` (reverse mode) or `JVP` (forward mode) is, like a Numba
+dispatcher, specialised on the types of the arguments it is called with.
+For each new signature it asks the pipeline for the derivative's source (or
+finds it in the cache), compiles it for the target and keeps it.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import numbers
+
+import numpy as np
+
+from adjit.errors import AdjitError, DifferentiationError
+from adjit.function import Differentiable, as_differentiable
+from adjit.runtime import compile as compiler
+from adjit.rules.registry import BOOL, FLOAT, INT
+
+TARGETS = ("cpu", "python")
+VERSION = "0.1.0"
+
+
+def scalar_type(value) -> tuple[str, str] | None:
+    """(adjit type, Numba type name) of a scalar argument, or None."""
+    if isinstance(value, (bool, np.bool_)):
+        return BOOL, "boolean"
+    if isinstance(value, (numbers.Integral, np.integer)):
+        return INT, "int64"
+    if isinstance(value, np.float32):
+        return FLOAT, "float32"
+    if isinstance(value, (numbers.Real, np.floating)):
+        return FLOAT, "float64"
+    return None
+
+
+class Derivative:
+    """A derivative of `function`, compiled per argument signature."""
+
+    mode = "reverse"          # which transformation makes the source
+    suffix = "_grad"          # the generated function's name: f_grad
+
+    def __init__(self, function, wrt, target: str, returns_value: bool, operator: str,
+                 output: int | None = None):
+        if target not in TARGETS:
+            hint = ("install numba-cuda; the CUDA target arrives in a later release"
+                    if target == "cuda" else f"choose one of {', '.join(TARGETS)}")
+            raise AdjitError(f"unknown target {target!r}; {hint}")
+        self.function = as_differentiable(function)
+        if isinstance(self.function, Differentiable):
+            # Refuse unsupported code now, at the line that creates the
+            # derivative, not at its first call.
+            from adjit.passes.pipeline import front_end
+            front_end(self.function.py_func)
+        self.target = target
+        self.returns_value = returns_value
+        self.operator = operator
+        self.output = output      # for a function returning a tuple: which one
+        self.wrt_names, self.wrt_is_tuple = _resolve_wrt(self.function, wrt)
+        self._compiled: dict[tuple, object] = {}
+        self._sources: dict[tuple, str] = {}
+        self._latest: tuple | None = None
+        # Fast dispatch: (Python types of the arguments, global numbers) ->
+        # compiled function, skipping signature binding on the hot path.
+        self._by_python_types: dict[tuple, object] = {}
+        self._arity = len(self.function.parameters)
+        self._number_names = _number_names(self.function.root)
+
+    def __repr__(self) -> str:
+        return (f"<adjit.jit.{self.operator} of {self.function.py_func_name} "
+                f"wrt {self.wrt_names} target={self.target!r}>")
+
+    # -- calling ------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        if kwargs or len(args) != self._arity:
+            args = self._bind(args, kwargs)
+        fast_key = (tuple(map(type, args)), self._global_values())
+        compiled = self._by_python_types.get(fast_key)
+        if compiled is None:
+            compiled = self._specialise(list(args))
+            self._by_python_types[fast_key] = compiled
+        result = compiled(*args)
+        # An adjoint can come out as an int (`_b_y = n` for `x = y * n`);
+        # a gradient is a float whatever the arithmetic that produced it.
+        if not self.returns_value:
+            return tuple([float(g) for g in result]) if self.wrt_is_tuple else float(result)
+        if self.wrt_is_tuple:
+            return result[0], tuple([float(g) for g in result[1:]])
+        return result[0], float(result[1])
+
+    def global_numbers(self) -> tuple:
+        return _global_numbers(self.function.root)
+
+    def _global_values(self) -> tuple:
+        namespace = self.function.root.__globals__
+        return tuple([namespace.get(name) for name in self._number_names])
+
+    def _bind(self, args, kwargs) -> list:
+        bound = self.function.signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return list(bound.arguments.values())
+
+    def _signature(self, arguments) -> tuple:
+        signature = []
+        for name, value in zip(self.function.parameters, arguments):
+            kind = scalar_type(value)
+            if kind is None:
+                raise DifferentiationError(
+                    f"argument `{name}` is a {type(value).__name__}; adjit "
+                    "differentiates float, int and bool scalars for now",
+                    hint="arrays arrive in a later release; pass scalars")
+            signature.append(kind)
+        return tuple(signature)
+
+    def _key(self, arguments) -> tuple:
+        """What a compiled derivative depends on beyond the source: the
+        argument types and the values of the numeric globals it reads (so a
+        changed global recompiles instead of giving a stale derivative)."""
+        return self._signature(arguments), self.global_numbers()
+
+    def _specialise(self, arguments):
+        key = self._key(arguments)
+        self._latest = key
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            module_name, function_name = self._generate(key)
+            compiled = compiler.compile_function(module_name, function_name, self.target)
+            self._compiled[key] = compiled
+        return compiled
+
+    def _generate(self, key: tuple) -> tuple[str, str]:
+        """Transform (or find in the cache) the source for `key`."""
+        from adjit.passes.pipeline import forward_mode, reverse_mode
+        from adjit.rules import REGISTRY
+        signature, global_numbers = key
+        py_func = self.function.py_func_for(signature)
+        file_key = compiler.cache_key(
+            VERSION, compiler.adjit_fingerprint(), REGISTRY.version, py_func.__module__,
+            py_func.__qualname__, inspect.getsource(py_func), global_numbers, signature,
+            self.wrt_names, self.wrt_is_tuple, self.mode, self.returns_value, self.output)
+        module_name = f"adjit_{py_func.__name__}_{file_key}"
+        suffix = self.suffix if self.output is None else f"{self.suffix}{self.output}"
+        source = compiler.cached_source(module_name)
+        if source is None:
+            types = {name: kind for name, (kind, _) in
+                     zip(self.function.parameters, signature)}
+            if self.mode == "reverse":
+                generated = reverse_mode(py_func, types, self.wrt_names,
+                                         with_value=self.returns_value,
+                                         gradient_tuple=self.wrt_is_tuple,
+                                         output=self.output)
+            else:
+                generated = forward_mode(py_func, types, self.wrt_names)
+            description = (f"{self.mode} mode of {py_func.__qualname__} "
+                           f"({inspect.getsourcefile(py_func)}), wrt "
+                           f"{', '.join(self.wrt_names)}, signature "
+                           f"({', '.join(numba_type for _, numba_type in signature)})")
+            source = compiler.MODULE_HEADER.format(version=VERSION,
+                                                   description=description)
+            source += generated.source
+            compiler.store_source(module_name, source)
+        self._sources[key] = source
+        return module_name, f"{py_func.__name__}{suffix}"
+
+    def output_count(self, *args) -> int | None:
+        """How many values `f` returns: None for a scalar, m for a tuple."""
+        from adjit.passes.pipeline import front_end
+        signature = self._signature(self._bind(args, {}))
+        returned = front_end(self.function.py_func_for(signature)).tree.body[-1].value
+        return len(returned.elts) if isinstance(returned, ast.Tuple) else None
+
+    # -- reading the generated code ---------------------------------------------
+    def source_for(self, *args, **kwargs) -> str:
+        arguments = self._bind(args, kwargs)
+        key = self._key(arguments)
+        if key not in self._sources:
+            self._generate(key)
+        self._latest = key
+        return _function_text(self._sources[key])
+
+    @property
+    def source(self) -> str:
+        if self._latest is None or self._latest not in self._sources:
+            raise AdjitError(
+                "this derivative has not been called yet, so no signature is "
+                "known; call it, or use adjit.source(g, *example_args)")
+        return _function_text(self._sources[self._latest])
+
+
+class JVP(Derivative):
+    """Forward mode: `h(*args, tangents) -> (value, tangent of value)`."""
+
+    mode = "forward"
+    suffix = "_jvp"
+
+    def __call__(self, *args_and_tangents, **kwargs):
+        if not args_and_tangents:
+            raise AdjitError("call a jvp as h(*args, tangents)")
+        *args, tangents = args_and_tangents
+        tangents = tuple(tangents) if self.wrt_is_tuple else (tangents,)
+        if len(tangents) != len(self.wrt_names):
+            raise AdjitError(f"expected {len(self.wrt_names)} tangents (one per "
+                             f"wrt argument {self.wrt_names}), got {len(tangents)}")
+        if kwargs or len(args) != self._arity:
+            args = self._bind(tuple(args), kwargs)
+        fast_key = (tuple(map(type, args)), self._global_values())
+        compiled = self._by_python_types.get(fast_key)
+        if compiled is None:
+            compiled = self._specialise(list(args))
+            self._by_python_types[fast_key] = compiled
+        value, tangent = compiled(*args, *[float(t) for t in tangents])
+        if isinstance(tangent, tuple):
+            return value, tuple([float(t) for t in tangent])
+        return value, float(tangent)
+
+    def source_for(self, *args_and_tangents, **kwargs) -> str:
+        arguments = args_and_tangents[:-1] if len(args_and_tangents) > self._arity \
+            else args_and_tangents
+        return super().source_for(*arguments, **kwargs)
+
+
+def _function_text(module_source: str) -> str:
+    """The generated function without the module header."""
+    start = module_source.find("\ndef ")
+    return module_source[start + 1:] if start >= 0 else module_source
+
+
+def _number_names(py_func) -> tuple[str, ...]:
+    """Global names the function reads that hold numbers now (the dispatch
+    key follows their values)."""
+    namespace = py_func.__globals__
+    return tuple(name for name in py_func.__code__.co_names
+                 if isinstance(namespace.get(name), (numbers.Number, np.number)))
+
+
+def _global_numbers(py_func) -> tuple:
+    """The numeric globals and closure values the function reads."""
+    values = []
+    namespace = py_func.__globals__
+    for name in py_func.__code__.co_names:
+        value = namespace.get(name)
+        if isinstance(value, (numbers.Number, np.number)):
+            values.append((name, value))
+    for name, cell in zip(py_func.__code__.co_freevars, py_func.__closure__ or ()):
+        try:
+            value = cell.cell_contents
+        except ValueError:
+            continue
+        if isinstance(value, (numbers.Number, np.number)):
+            values.append((name, value))
+    return tuple(values)
+
+
+def _resolve_wrt(function: Differentiable, wrt) -> tuple[list[str], bool]:
+    parameters = function.parameters
+    is_tuple = isinstance(wrt, (tuple, list))
+    names = []
+    for item in (wrt if is_tuple else (wrt,)):
+        if isinstance(item, bool) or not isinstance(item, (int, str)):
+            raise AdjitError(f"wrt entries must be parameter indices or names, not {item!r}")
+        if isinstance(item, int):
+            if not -len(parameters) <= item < len(parameters):
+                raise AdjitError(f"wrt={item} is out of range: "
+                                 f"{function.py_func.__name__} has {len(parameters)} "
+                                 f"parameters {parameters}")
+            item = parameters[item]
+        elif item not in parameters:
+            raise AdjitError(f"wrt={item!r} is not a parameter of "
+                             f"{function.py_func.__name__}{tuple(parameters)}")
+        if item in names:
+            raise AdjitError(f"wrt names `{item}` twice")
+        names.append(item)
+    if not names:
+        raise AdjitError("wrt is empty: name at least one parameter")
+    return names, is_tuple
