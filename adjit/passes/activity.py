@@ -16,18 +16,24 @@ from __future__ import annotations
 
 import ast
 
-from adjit.passes.statements import differentiable_inputs
-from adjit.rules.registry import FLOAT
+from adjit.passes.statements import differentiable_inputs, tape_flows
+from adjit.rules.registry import FLOAT, FLOAT_ARRAY
 
 
 def active_variables(tree: ast.FunctionDef, types: dict[str, str],
                      wrt: list[str], returned: str | list[str]) -> set[str]:
     edges = []   # (target, input) pairs through which derivatives flow
     for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and types.get(node.targets[0].id) == FLOAT:
+        if not isinstance(node, ast.Assign):
+            continue
+        for target, source in tape_flows(node):
+            if types.get(target) == FLOAT_ARRAY or types.get(source) == FLOAT_ARRAY:
+                edges.append((target, source))
+        if isinstance(node.targets[0], ast.Name) and \
+                types.get(node.targets[0].id) in (FLOAT, FLOAT_ARRAY):
             target = node.targets[0].id
             for name in differentiable_inputs(node):
-                if types.get(name) == FLOAT:
+                if types.get(name) in (FLOAT, FLOAT_ARRAY):
                     edges.append((target, name))
     varied = {name for name in wrt if types.get(name) == FLOAT}
     varied = _closure(varied, [(i, t) for t, i in edges])

@@ -30,7 +30,12 @@ _LINEAR_OPS = (ast.Add, ast.Sub)
 
 
 def is_atom(node: ast.expr) -> bool:
-    return isinstance(node, (ast.Name, ast.Constant))
+    """A name, a number (`-1` too), or a dtype such as `np.float64` (tapes)."""
+    return isinstance(node, (ast.Name, ast.Constant)) or (
+        isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+        and node.value.id == "np") or (
+        isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+        and isinstance(node.operand, ast.Constant))
 
 
 def is_test_expression(node: ast.expr) -> bool:
@@ -73,7 +78,12 @@ class _Normalizer:
         out: list[ast.stmt] = []
         if not hasattr(node, "origin") and hasattr(node, "lineno"):
             node.origin = node.lineno
-        if isinstance(node, ast.Assign):
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript):
+            store = ast.Assign(node.targets, self.atom(node.value, out))   # tape[top] = v
+            ast.copy_location(store, node)
+            store.origin = node.origin
+            out.append(store)
+        elif isinstance(node, ast.Assign):
             self.assign(node.targets[0].id, node.value, out)
         elif isinstance(node, ast.If):
             if node.body == [ast.Break()] or (len(node.body) == 1 and
@@ -145,8 +155,8 @@ class _Normalizer:
             branch.origin = getattr(self.current, "origin", None)
             out.append(branch)
             return
-        if is_test_expression(value):
-            self.emit(out, target, value)
+        if is_test_expression(value) or isinstance(value, ast.Subscript):
+            self.emit(out, target, value)          # (a tape read: v = tape[top])
             return
         if is_atom(value):
             if not (isinstance(value, ast.Name) and value.id == target):

@@ -165,6 +165,8 @@ class _Desugar:
                 lowered.extend(self.statement_Assign(copies)[0])
             return lowered, set()
         target = node.targets[0]
+        if isinstance(target, ast.Subscript):    # a tape write in generated code
+            return [node], set()
         if isinstance(target, ast.Name):
             if isinstance(node.value, ast.Tuple):
                 self.error(node.value, "assigning a tuple to one variable",

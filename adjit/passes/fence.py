@@ -129,6 +129,18 @@ class _Fence(ast.NodeVisitor):
             self.visit(statement)
 
     # -- statements -------------------------------------------------------
+    def is_tape_access(self, node: ast.AST) -> bool:
+        """`tape[top]` in adjit's own generated code."""
+        return (self.parsed.generated and isinstance(node, ast.Subscript)
+                and isinstance(node.value, ast.Name)
+                and isinstance(node.slice, (ast.Name, ast.Constant)))
+
+    def visit_Subscript(self, node: ast.Subscript):
+        if self.is_tape_access(node) or (self.parsed.generated and isinstance(
+                node.value, ast.Attribute) and node.value.attr == "shape"):
+            return
+        self.generic_visit(node)
+
     def generic_visit(self, node):
         refused = (_REFUSED_STATEMENTS.get(type(node))
                    or _REFUSED_EXPRESSIONS.get(type(node)))
@@ -158,6 +170,8 @@ class _Fence(ast.NodeVisitor):
         self.visit(node.value)
 
     def check_target(self, target: ast.AST):
+        if self.is_tape_access(target):
+            return
         if isinstance(target, ast.Name):
             if target.id in self.loop_variables:
                 self.refuse(target, f"assigning to the loop variable "

@@ -38,6 +38,11 @@ class ForwardTransformer:
         self.namer = namer
 
     def tangent_statement(self, node: ast.Assign) -> ast.stmt | None:
+        tape = self.tape_tangent(node)
+        if tape is not None:
+            return tape
+        if isinstance(node.targets[0], ast.Subscript):
+            return None
         target = node.targets[0].id
         if target not in self.active:
             return None
@@ -47,6 +52,37 @@ class ForwardTransformer:
         for term in terms[1:]:
             value = ast.BinOp(value, ast.Add(), term)
         statement = ast.Assign([_name(self.namer.tangent(target), store=True)], fold(value))
+        statement.origin = getattr(node, "origin", None)
+        return statement
+
+    def tape_tangent(self, node: ast.Assign) -> ast.stmt | None:
+        """Tangents of the tapes of generated code, differentiated again: a
+        tangent tape beside each active tape, written and read in step."""
+        target, value = node.targets[0], node.value
+        tangent = self.namer.tangent
+        if isinstance(target, ast.Subscript):                  # tape[top] = v
+            tape = target.value.id
+            if tape not in self.active:
+                return None
+            moved = ast.Name(tangent(value.id), ast.Load()) if \
+                isinstance(value, ast.Name) and value.id in self.active else ast.Constant(0.0)
+            text = f"{tangent(tape)}[{ast.unparse(target.slice)}] = {ast.unparse(moved)}"
+        elif isinstance(value, ast.Subscript):                  # v = tape[top]
+            if target.id not in self.active:
+                return None
+            text = (f"{tangent(target.id)} = "
+                    f"{tangent(value.value.id)}[{ast.unparse(value.slice)}]")
+        elif isinstance(value, ast.Call) and ast.unparse(value.func) in ("rt.grow", "np.empty"):
+            if target.id not in self.active:
+                return None
+            if ast.unparse(value.func) == "rt.grow":
+                text = (f"{tangent(target.id)} = rt.grow({tangent(value.args[0].id)}, "
+                        f"{ast.unparse(value.args[1])})")
+            else:
+                text = f"{tangent(target.id)} = np.zeros_like({target.id})"
+        else:
+            return None
+        statement = ast.parse(text).body[0]
         statement.origin = getattr(node, "origin", None)
         return statement
 

@@ -30,6 +30,9 @@ class ParsedFunction:
     constants: dict[str, object] = field(default_factory=dict)
     # filled by `desugar`: fresh names generated so far (see `naming.Namer`)
     namer: object = None
+    # the source is adjit's own generated derivative (differentiated again):
+    # its tapes (arrays indexed by an integer top) are accepted
+    generated: bool = False
 
     def location(self, node: ast.AST) -> Location:
         return Location(self.filename, getattr(node, "lineno", self.tree.lineno),
@@ -87,7 +90,8 @@ def parse_function(fn) -> ParsedFunction:
     return ParsedFunction(
         name=fn.__name__, filename=code.co_filename, tree=tree,
         globals=fn.__globals__, closure=closure,
-        source_lines={first_line + k: text for k, text in enumerate(lines)})
+        source_lines={first_line + k: text for k, text in enumerate(lines)},
+        generated=getattr(fn, "__adjit_generated__", False))
 
 
 def _cell_is_set(cell) -> bool:

@@ -130,7 +130,15 @@ class _Resolver(ast.NodeTransformer):
         return self.constant(node, self.lookup(node))
 
     def visit_Attribute(self, node: ast.Attribute):
-        return self.constant(node, self.lookup(node))
+        base = node.value
+        while isinstance(base, ast.Attribute):
+            base = base.value
+        if isinstance(base, ast.Name) and base.id in self.locals:
+            return node                      # `tape.shape` in generated code
+        value = self.lookup(node)
+        if self.parsed.generated and value in (np.float64, np.int64):
+            return node                      # the dtype of a tape
+        return self.constant(node, value)
 
     def constant(self, node: ast.expr, value) -> ast.Constant:
         if isinstance(value, (bool, np.bool_)):

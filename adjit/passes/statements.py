@@ -111,6 +111,20 @@ def partials(node: ast.Assign) -> list[tuple[str, ast.expr]]:
     return result
 
 
+def tape_flows(node: ast.Assign) -> list[tuple[str, str]]:
+    """(destination, source) of values moving through a tape in generated
+    code: `tape[top] = v`, `v = tape[top]`, `t = rt.grow(tape, n)`."""
+    target, value = node.targets[0], node.value
+    if isinstance(target, ast.Subscript) and isinstance(value, ast.Name):
+        return [(target.value.id, value.id)]
+    if isinstance(target, ast.Name) and isinstance(value, ast.Subscript):
+        return [(target.id, value.value.id)]
+    if isinstance(target, ast.Name) and isinstance(value, ast.Call) \
+            and ast.unparse(value.func) == "rt.grow":
+        return [(target.id, value.args[0].id)]
+    return []
+
+
 def differentiable_inputs(node: ast.Assign) -> list[str]:
     return [name for name, _ in partials(node)]
 

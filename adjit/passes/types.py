@@ -15,7 +15,10 @@ import ast
 
 from adjit.errors import DifferentiationError
 from adjit.passes.parse import ParsedFunction
-from adjit.rules.registry import BOOL, FLOAT, INT, REGISTRY, join_types
+import numpy as np
+
+from adjit.rules.registry import (BOOL, FLOAT, FLOAT_ARRAY, INT, INT_ARRAY, REGISTRY,
+                                  join_types)
 
 _CONSTANT_TYPES = {bool: BOOL, int: INT, float: FLOAT}
 
@@ -23,7 +26,8 @@ _CONSTANT_TYPES = {bool: BOOL, int: INT, float: FLOAT}
 def infer_types(parsed: ParsedFunction, parameter_types: dict[str, str]) -> dict[str, str]:
     types = dict(parameter_types)
     assignments = [node for node in ast.walk(parsed.tree)
-                   if isinstance(node, (ast.Assign, ast.For))]
+                   if isinstance(node, ast.For) or (isinstance(node, ast.Assign)
+                                                    and isinstance(node.targets[0], ast.Name))]
     changed = True
     while changed:
         changed = False
@@ -60,6 +64,10 @@ def expression_type(value: ast.expr, types: dict[str, str], parsed=None) -> str 
                 source_line=parsed.line_text(value) if parsed else None,
                 doc_anchor="expressions")
         return BOOL
+    if isinstance(value, ast.Subscript):          # a tape read
+        return {FLOAT_ARRAY: FLOAT, INT_ARRAY: INT}.get(types.get(value.value.id))
+    if isinstance(value, ast.Call) and value.primitive.key is np.empty:
+        return FLOAT_ARRAY if value.args[1].attr == "float64" else INT_ARRAY
     if isinstance(value, ast.BinOp):
         primitive = REGISTRY.lookup(type(value.op))
         argument_types = [expression_type(v, types, parsed) for v in (value.left, value.right)]

@@ -60,6 +60,10 @@ def _register_same_as_math():
 
 _register_same_as_math()
 
+# Tapes of generated code (see `forward` for their tangents): the element
+# type is decided by `types` from the dtype argument.
+nondifferentiable(np.empty, "np.empty", arity=(2,))
+
 for _function in (np.floor, np.ceil, np.trunc, np.rint, np.sign):
     nondifferentiable(_function, f"np.{_function.__name__}")
 for _predicate in (np.isnan, np.isinf, np.isfinite):

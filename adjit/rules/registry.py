@@ -30,9 +30,11 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Callable
 
-# Scalar types, ordered: a join takes the widest.
+# Scalar types, ordered: a join takes the widest. Arrays only appear as the
+# tapes of generated code that is differentiated again.
 BOOL, INT, FLOAT = "bool", "int", "float"
-_TYPE_ORDER = {BOOL: 0, INT: 1, FLOAT: 2}
+FLOAT_ARRAY, INT_ARRAY = "float[:]", "int[:]"
+_TYPE_ORDER = {BOOL: 0, INT: 1, FLOAT: 2, FLOAT_ARRAY: 3, INT_ARRAY: 3}
 
 
 def join_types(*types: str) -> str:
