@@ -249,3 +249,25 @@ def test_dump_prints_the_named_passes(monkeypatch, capsys):
     pipeline.reverse_mode(chain, {"a": "float", "b": "float", "c": "float"}, ["a"])
     err = capsys.readouterr().err
     assert "after anf" in err and "after optimize" in err and "after desugar" not in err
+
+
+# ---- regressions -------------------------------------------------------------------
+
+def overwritten_in_recomputed_body(w, n):
+    total = 0.0
+    for i in range(n):
+        y = math.sin(i * 0.3)
+        z = y * w          # its adjoint reads the first y...
+        y = math.cos(i * 0.7)   # ...which this overwrites
+        total += z + y * w
+    return total
+
+
+@pytest.mark.parametrize("target", ["python", "cpu"])
+def test_value_read_by_an_adjoint_is_kept_in_a_recomputed_loop(target):
+    """The recomputation of a loop body need not run `z = y * w` (nothing
+    reads z), but the adjoint of that statement reads the first y: found when
+    the slice dropped such statements and the tape never saw the need."""
+    assert adjit.gradcheck(overwritten_in_recomputed_body, (0.8, 7), wrt=0, target=target)
+    text = adjit.source(jit.grad(overwritten_in_recomputed_body, target="python"), 0.8, 7)
+    assert "for i in range(n - 1, -1, -1):" in text and "_tape_f[_top_f] = y" in text

@@ -149,6 +149,10 @@ class _Desugar:
         return [_assign(node.target.id, node.value, node)], set()
 
     def statement_AugAssign(self, node: ast.AugAssign):
+        if isinstance(node.target, ast.Subscript):      # tape[top] += v (generated code)
+            read = ast.Subscript(node.target.value, node.target.slice, ast.Load())
+            store = ast.Assign([node.target], ast.BinOp(read, node.op, node.value))
+            return [ast.copy_location(store, node)], set()
         value = ast.copy_location(
             ast.BinOp(ast.Name(node.target.id, ast.Load()), node.op, node.value), node)
         return [_assign(node.target.id, value, node)], set()

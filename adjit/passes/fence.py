@@ -161,7 +161,7 @@ class _Fence(ast.NodeVisitor):
         self.visit(node.value)
 
     def visit_AugAssign(self, node: ast.AugAssign):
-        if not isinstance(node.target, ast.Name):
+        if not isinstance(node.target, ast.Name) and not self.is_tape_access(node.target):
             self.refuse(node.target, "augmented assignment to "
                         f"`{ast.unparse(node.target)}`",
                         "assign to a plain variable name", "statements")

@@ -67,12 +67,13 @@ class ForwardTransformer:
             moved = ast.Name(tangent(value.id), ast.Load()) if \
                 isinstance(value, ast.Name) and value.id in self.active else ast.Constant(0.0)
             text = f"{tangent(tape)}[{ast.unparse(target.slice)}] = {ast.unparse(moved)}"
-        elif isinstance(value, ast.Subscript):                  # v = tape[top]
-            if target.id not in self.active:
+        elif isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
+            if target.id not in self.active:                    # v = tape[top]
                 return None
             text = (f"{tangent(target.id)} = "
                     f"{tangent(value.value.id)}[{ast.unparse(value.slice)}]")
-        elif isinstance(value, ast.Call) and ast.unparse(value.func) in ("rt.grow", "np.empty"):
+        elif isinstance(value, ast.Call) and ast.unparse(value.func) in (
+                "rt.grow", "np.empty", "np.zeros", "np.zeros_like"):
             if target.id not in self.active:
                 return None
             if ast.unparse(value.func) == "rt.grow":
@@ -109,6 +110,11 @@ class ForwardTransformer:
         returned = tree.body[-1].value
         outputs = returned.elts if isinstance(returned, ast.Tuple) else [returned]
         body = self.block(tree.body[:-1])
+        # a parameter that is not differentiated but becomes active later
+        # (`a = a + b`, wrt b) starts with a zero tangent
+        parameters = [argument.arg for argument in tree.args.args]
+        body[:0] = [ast.Assign([_name(self.namer.tangent(p), store=True)], ast.Constant(0.0))
+                    for p in parameters if p in self.active and p not in self.wrt]
         tangents = [_name(self.namer.tangent(o.id)) if o.id in self.active
                     else ast.Constant(0.0) for o in outputs]
         if isinstance(returned, ast.Tuple):

@@ -86,9 +86,13 @@ class _Fold(ast.NodeTransformer):
                 return node.right
             if right == 0:
                 return node.left
+            if isinstance(node.right, ast.UnaryOp) and isinstance(node.right.op, ast.USub):
+                return self.visit(ast.BinOp(node.left, ast.Sub(), node.right.operand))
         if op is ast.Sub:
             if right == 0:
                 return node.left
+            if isinstance(node.right, ast.UnaryOp) and isinstance(node.right.op, ast.USub):
+                return self.visit(ast.BinOp(node.left, ast.Add(), node.right.operand))
             if left == 0:
                 return self.visit(ast.UnaryOp(ast.USub(), node.right))
         if op is ast.Pow and right == 1:

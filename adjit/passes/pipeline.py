@@ -115,14 +115,6 @@ def reverse_mode(fn, parameter_types: dict[str, str], wrt: list[str],
             "use jit.jvp / jit.jacobian(mode='fwd') for several outputs",
             source_line=parsed.line_text(returned_node), doc_anchor="types")
     (returned,) = _outputs(parsed, types)
-    tape = next((node for node in ast.walk(tree) if isinstance(node, ast.Subscript)), None)
-    if tape is not None:
-        raise DifferentiationError(
-            "reverse mode of a derivative that records a tape (a loop carrying "
-            "a value) is not supported yet", parsed.location(tape),
-            hint="use forward over reverse: jit.hessian, jit.hvp or "
-                 "jit.jvp(jit.grad(f))", source_line=parsed.line_text(tape),
-            doc_anchor="higher-order")
     active = active_variables(tree, types, wrt, returned)
     _dump("activity", repr(sorted(active)))
     transformer = ReverseTransformer(tree, types, wrt, active, parsed.namer)

@@ -14,7 +14,9 @@ Output: a `LoopPlan` holding, for every loop:
 * `needs[loop]`: the primal names the loop's reverse sweep reads from
   outside it (bounds, trip counter and, for recomputed loops, the slice's
   inputs), which must hold their loop-time values when it runs;
-* `recompute_slice[loop]`: for recomputed loops, the statements to re-run.
+* `recompute_slice[loop]`: for recomputed loops, the statements to re-run,
+  with *anchors* (see `anchor`) where a statement that is not re-run still
+  needs values kept for its adjoint.
 
 Slices are backward data slices (liveness where a statement is *live* if
 it defines a needed value): leaves are the original statement objects,
@@ -49,7 +51,7 @@ class LoopPlan:
     def has_adjoint(self, node: ast.stmt) -> bool:
         """Does the reverse sweep do anything for this statement? (For a
         sliced copy: for the statement it was sliced from.)"""
-        return any(isinstance(inner, ast.Assign) and inner.targets[0].id in self.active
+        return any(isinstance(inner, ast.Assign) and _assigned_name(inner) in self.active
                    for inner in ast.walk(_original(node)))
 
     def header_needs(self, loop: ast.stmt) -> set[str]:
@@ -95,13 +97,23 @@ class LoopPlan:
         needed = set(needed)
         kept: list[ast.stmt] = []
         for node in reversed(statements):
-            if isinstance(node, ast.Assign):
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript):
+                # an element write keeps the rest of the tape: it is kept when
+                # the tape is needed, and kills nothing
                 if with_adjoint:
                     needed |= adjoint_reads(node, self.active)
+                if node.targets[0].value.id in needed:
+                    kept.append(node)
+                    needed |= reads(node)
+            elif isinstance(node, ast.Assign):
+                reads_back = adjoint_reads(node, self.active) if with_adjoint else set()
+                needed |= reads_back
                 target = node.targets[0].id
                 if target in needed:
                     kept.append(node)
                     needed = (needed - {target}) | reads(node)
+                elif reads_back:
+                    kept.append(anchor(node))
             elif isinstance(node, ast.If):
                 if is_break_test(node):   # keeps the iteration count exact
                     kept.append(node)
@@ -110,7 +122,7 @@ class LoopPlan:
                 body, needed_body = self.slice_block(node.body, needed, with_adjoint)
                 orelse, needed_else = self.slice_block(node.orelse, needed, with_adjoint)
                 needed = needed_body | needed_else
-                if body or orelse:
+                if body or orelse or (with_adjoint and self.has_adjoint(node)):
                     kept.append(_copy_if(node, body, orelse))
                 if body or orelse or (with_adjoint and self.has_adjoint(node)):
                     needed |= names_in(node.test)
@@ -118,6 +130,8 @@ class LoopPlan:
                 needed, sliced = self._slice_loop(node, needed, with_adjoint)
                 if sliced is not None:
                     kept.append(sliced)
+                elif with_adjoint and self.has_adjoint(node):
+                    kept.append(anchor(node))   # a recomputed loop: its saves
         kept.reverse()
         return kept, needed
 
@@ -148,6 +162,26 @@ class LoopPlan:
         sliced.original = _original(loop)
         sliced.records = adjoint_inside
         return (head - index) | loop_reads, sliced
+
+
+def anchor(node: ast.stmt) -> ast.Pass:
+    """A place holder for a statement the recomputation need not run but whose
+    reverse sweep reads values there: the to-be-recorded analysis must see
+    what it requires (and, for a recomputed loop, what it saves)."""
+    placeholder = ast.Pass()
+    placeholder.original = _original(node)
+    placeholder.anchor = True
+    return placeholder
+
+
+def is_anchor(node: ast.stmt) -> bool:
+    return getattr(node, "anchor", False)
+
+
+def _assigned_name(node: ast.Assign) -> str:
+    """The variable an assignment writes (the tape, for `tape[top] = v`)."""
+    target = node.targets[0]
+    return target.value.id if isinstance(target, ast.Subscript) else target.id
 
 
 def _original(node: ast.stmt) -> ast.stmt:

@@ -25,14 +25,11 @@ import copy
 
 from adjit.passes.naming import Namer
 from adjit.passes.optimize_expr import constant_value, fold
-from adjit.passes.recompute import RECOMPUTE, LoopPlan
-from adjit.passes.statements import is_break_test, partials
+from adjit.passes.recompute import RECOMPUTE, LoopPlan, is_anchor
+from adjit.passes.statements import is_break_test, partials, tape_flows
 from adjit.passes.tbr import MAIN, ToBeRecorded
-from adjit.rules.registry import BOOL, FLOAT, INT
+from adjit.rules.registry import BOOL, FLOAT, FLOAT_ARRAY, INT
 
-_TAPES = {FLOAT: ("_tape_f", "_top_f", "np.float64"),
-          INT: ("_tape_i", "_top_i", "np.int64"),
-          BOOL: ("_tape_i", "_top_i", "np.int64")}
 INITIAL_TAPE_CAPACITY = 64
 
 
@@ -98,17 +95,56 @@ class ReverseTransformer:
         for key, body in self.plan.recompute_slice.items():
             self.tbr.block(body, set(), key)
         self.tapes_used: set[str] = set()
+        # Tape names are fresh: a derivative differentiated again has tapes
+        # of its own beside the ones of the code it reads.
+        float_tape = (namer.unique("_tape_f"), namer.unique("_top_f"), "np.float64")
+        int_tape = (namer.unique("_tape_i"), namer.unique("_top_i"), "np.int64")
+        self.tapes = {FLOAT: float_tape, INT: int_tape, BOOL: int_tape}
+        self.array_adjoint, self.array_allocations = self.array_adjoints()
+        self.top_of = {float_tape[0]: float_tape[1], int_tape[0]: int_tape[1]}
+        self.dtype_of = {float_tape[0]: float_tape[2], int_tape[0]: int_tape[2]}
+
+    def array_adjoints(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Adjoint array of each active tape of the code read, one per alias
+        class, and for each the tape whose final size it takes."""
+        arrays = [name for name in self.active if self.types.get(name) == FLOAT_ARRAY]
+        parent = {name: name for name in arrays}
+
+        def find(name):
+            while parent[name] != name:
+                name = parent[name]
+            return name
+        created = set()
+        for node in ast.walk(self.tree):
+            if not isinstance(node, ast.Assign) or not isinstance(node.targets[0], ast.Name):
+                continue
+            target = node.targets[0].id
+            if target not in parent:
+                continue
+            if isinstance(node.value, ast.Call) and ast.unparse(node.value.func) in (
+                    "np.empty", "np.zeros"):
+                created.add(target)
+            for _, source in tape_flows(node) + [(target, getattr(node.value, "id", None))]:
+                if source in parent:
+                    parent[find(source)] = find(target)
+        adjoint, allocations = {}, {}
+        for name in arrays:
+            members = [m for m in arrays if find(m) == find(name)]
+            holder = next((m for m in sorted(members) if m in created), sorted(members)[0])
+            adjoint[name] = self.namer.adjoint(holder)
+            allocations[adjoint[name]] = holder
+        return adjoint, allocations
 
     # -- tape operations ------------------------------------------------------
     def push(self, name: str) -> list[ast.stmt]:
-        tape, top, _ = _TAPES[self.types[name]]
+        tape, top, _ = self.tapes[self.types[name]]
         self.tapes_used.add(tape)
         return [_parse_statement(f"{tape}[{top}] = {name}"),
                 _parse_statement(f"{top} += 1")]
 
     def pop(self, name: str) -> list[ast.stmt]:
         kind = self.types[name]
-        tape, top, _ = _TAPES[kind]
+        tape, top, _ = self.tapes[kind]
         read = f"{tape}[{top}]" + (" != 0" if kind == BOOL else "")
         return [_parse_statement(f"{top} -= 1"), _parse_statement(f"{name} = {read}")]
 
@@ -118,12 +154,13 @@ class ReverseTransformer:
         counts: dict[str, int] = {}
         for node in statements:
             for inner in _direct_statements(node):
-                if isinstance(inner, ast.Assign) and isinstance(inner.targets[0], ast.Subscript):
+                if isinstance(inner, ast.Assign) and isinstance(inner.targets[0], ast.Subscript) \
+                        and inner.targets[0].value.id in self.top_of:   # our own pushes
                     tape = inner.targets[0].value.id
                     counts[tape] = counts.get(tape, 0) + 1
         checks = []
         for tape, count in sorted(counts.items()):
-            top = "_top_f" if tape == "_tape_f" else "_top_i"
+            top = self.top_of[tape]
             if multiplier is None:
                 needed = f"{top} + {count}"
             else:
@@ -161,6 +198,8 @@ class ReverseTransformer:
             saved = self.tbr.pushed(context, node)
             for name in saved:
                 out.extend(_with_origin(self.push(name), origin))
+            if is_anchor(node):
+                continue              # not re-run: only its saves (above) happen
             if isinstance(node, ast.If) and not is_break_test(node):
                 branch = ast.If(node.test, self.forward(node.body, context) or [ast.Pass()],
                                 self.forward(node.orelse, context))
@@ -221,7 +260,35 @@ class ReverseTransformer:
             header = _reversed_range(loop.iter.args, counter)
         return ast.For(_name(target, store=True), header, body or [ast.Pass()], [])
 
+    def tape_adjoint(self, node: ast.Assign) -> list[ast.stmt] | None:
+        """Adjoints of the tape operations of generated code differentiated
+        again: the tapes of one alias class (`t = rt.grow(tape, n)`,
+        `tape = t`) share one adjoint array, sized when the reverse sweep
+        starts; element writes and reads move adjoints in and out of it."""
+        target, value = node.targets[0], node.value
+        if isinstance(target, ast.Name) and self.types.get(target.id) == FLOAT_ARRAY:
+            return []                              # creation, growth, aliasing
+        if isinstance(target, ast.Subscript):      # tape[top] = v
+            if target.value.id not in self.active:
+                return []
+            element = f"{self.array_adjoint[target.value.id]}[{ast.unparse(target.slice)}]"
+            code = []
+            if isinstance(value, ast.Name) and value.id in self.active:
+                code.append(_parse_statement(f"{self.namer.adjoint(value.id)} += {element}"))
+            return code + [_parse_statement(f"{element} = 0.0")]
+        if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
+            if target.id not in self.active:        # v = tape[top]
+                return []
+            element = f"{self.array_adjoint[value.value.id]}[{ast.unparse(value.slice)}]"
+            adjoint = self.namer.adjoint(target.id)
+            return [_parse_statement(f"{element} += {adjoint}"),
+                    _parse_statement(f"{adjoint} = 0.0")]
+        return None
+
     def adjoint(self, node: ast.Assign) -> list[ast.stmt]:
+        tape_code = self.tape_adjoint(node)
+        if tape_code is not None:
+            return tape_code
         target = node.targets[0].id
         if target not in self.active:
             return []
@@ -256,8 +323,7 @@ class ReverseTransformer:
         reverse = self.reverse(body, MAIN)
         init: list[ast.stmt] = []
         for tape in sorted(self.tapes_used):
-            top = "_top_f" if tape == "_tape_f" else "_top_i"
-            dtype = "np.float64" if tape == "_tape_f" else "np.int64"
+            top, dtype = self.top_of[tape], self.dtype_of[tape]
             init.append(_parse_statement(f"{tape} = np.empty({INITIAL_TAPE_CAPACITY}, {dtype})"))
             init.append(_parse_statement(f"{top} = 0"))
         parameters = {a.arg for a in tree.args.args}
@@ -267,8 +333,11 @@ class ReverseTransformer:
             init.append(_parse_statement(f"{variable} = {zero[self.types[variable]]}"))
         forward = self.with_reserves(forward)
         seeds = []
+        for tape, size_from in sorted(self.array_allocations.items()):
+            seeds.append(_parse_statement(f"{tape} = np.zeros({size_from}.shape[0])"))
         for variable in sorted(self.active | set(self.wrt)):
-            if variable == returned and variable in self.active:
+            if (variable == returned and variable in self.active) or \
+                    self.types.get(variable) == FLOAT_ARRAY:
                 continue
             seeds.append(_parse_statement(f"{self.namer.adjoint(variable)} = 0.0"))
         if returned in self.active:
@@ -343,13 +412,19 @@ def _reversed_range(arguments: list[ast.expr], counter: str | None) -> ast.Call:
     if counter is None and constant_value(step) == 1:
         bounds = [ast.BinOp(stop, ast.Sub(), ast.Constant(1)),
                   ast.BinOp(start, ast.Sub(), ast.Constant(1)), minus_one]
+    elif counter is None and constant_value(step) == -1:
+        bounds = [ast.BinOp(stop, ast.Add(), ast.Constant(1)),
+                  ast.BinOp(start, ast.Add(), ast.Constant(1)), ast.Constant(1)]
     else:
         trips = _name(counter) if counter else ast.Call(
             ast.Attribute(_name("rt"), "trip_count", ast.Load()), [start, stop, step], [])
         last = ast.BinOp(start, ast.Add(), ast.BinOp(
             ast.BinOp(trips, ast.Sub(), ast.Constant(1)), ast.Mult(), step))
         bounds = [last, ast.BinOp(start, ast.Sub(), step), ast.UnaryOp(ast.USub(), step)]
-    return ast.Call(_name("range"), [fold(copy.deepcopy(b)) for b in bounds], [])
+    bounds = [fold(copy.deepcopy(b)) for b in bounds]
+    if constant_value(bounds[2]) == 1:           # range(a, b, 1) -> range(a, b)
+        bounds = bounds[:2] if constant_value(bounds[0]) != 0 else bounds[1:2]
+    return ast.Call(_name("range"), bounds, [])
 
 
 def _trip_count_text(arguments: list[ast.expr]) -> str:
@@ -361,6 +436,11 @@ def _trip_count_text(arguments: list[ast.expr]) -> str:
     if len(texts) == 2 or texts[2] == "1":
         return f"({texts[1]} - {texts[0]})"
     return f"rt.trip_count({', '.join(texts)})"
+
+
+def _assigned_name(node: ast.Assign) -> str:
+    target = node.targets[0]
+    return target.value.id if isinstance(target, ast.Subscript) else target.id
 
 
 def _direct_statements(node: ast.stmt):

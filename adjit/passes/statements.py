@@ -58,6 +58,8 @@ def names_in(node: ast.AST) -> set[str]:
 def reads(node: ast.stmt) -> set[str]:
     """Names a primal statement reads, nested blocks included."""
     if isinstance(node, ast.Assign):
+        if isinstance(node.targets[0], ast.Subscript):      # tape[top] = v
+            return names_in(node.value) | names_in(node.targets[0])
         return names_in(node.value)
     if isinstance(node, ast.If):
         return names_in(node.test) | _reads_block(node.body) | _reads_block(node.orelse)
@@ -75,9 +77,12 @@ def _reads_block(statements) -> set[str]:
 
 
 def writes(node: ast.stmt) -> set[str]:
-    """Names a primal statement assigns, nested blocks and loop indices included."""
+    """Names a primal statement assigns, nested blocks and loop indices
+    included; an element write `tape[top] = v` writes `tape`."""
     return {n.id for n in ast.walk(node)
-            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)} | \
+        {n.value.id for n in ast.walk(node)
+         if isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store)}
 
 
 def writes_block(statements) -> set[str]:
@@ -117,7 +122,8 @@ def tape_flows(node: ast.Assign) -> list[tuple[str, str]]:
     target, value = node.targets[0], node.value
     if isinstance(target, ast.Subscript) and isinstance(value, ast.Name):
         return [(target.value.id, value.id)]
-    if isinstance(target, ast.Name) and isinstance(value, ast.Subscript):
+    if isinstance(target, ast.Name) and isinstance(value, ast.Subscript) \
+            and isinstance(value.value, ast.Name):
         return [(target.id, value.value.id)]
     if isinstance(target, ast.Name) and isinstance(value, ast.Call) \
             and ast.unparse(value.func) == "rt.grow":
@@ -129,8 +135,21 @@ def differentiable_inputs(node: ast.Assign) -> list[str]:
     return [name for name, _ in partials(node)]
 
 
+def is_tape_store(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript)
+
+
+def is_tape_load(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Assign) and isinstance(node.value, ast.Subscript) \
+        and isinstance(node.value.value, ast.Name)
+
+
 def adjoint_reads(node: ast.Assign, active: set[str]) -> set[str]:
     """Primal names the adjoint of `node` reads, given the active variables."""
+    if is_tape_store(node):         # _b_v += _b_tape[top]; _b_tape[top] = 0.0
+        return names_in(node.targets[0].slice) if node.targets[0].value.id in active else set()
+    if is_tape_load(node):          # _b_tape[top] += _b_v
+        return names_in(node.value.slice) if node.targets[0].id in active else set()
     if node.targets[0].id not in active:
         return set()
     needed = set()

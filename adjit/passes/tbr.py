@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ast
 
-from adjit.passes.recompute import RECOMPUTE, LoopPlan
+from adjit.passes.recompute import RECOMPUTE, LoopPlan, is_anchor
 from adjit.passes.statements import adjoint_reads, is_break_test, names_in, writes
 
 MAIN = "main"
@@ -32,16 +32,20 @@ class ToBeRecorded:
         self.plan = plan
         self.pushes: dict[tuple[object, int], list[str]] = {}
 
+    # Pushes are keyed by the original statement, so that the reverse sweep,
+    # which walks the original code, finds what a sliced copy pushed.
     def pushed(self, context, node: ast.stmt) -> list[str]:
-        return self.pushes.get((context, id(node)), [])
+        return self.pushes.get((context, id(getattr(node, "original", node))), [])
 
     def mark(self, context, node: ast.stmt, names) -> None:
         if names:
-            marked = self.pushes.setdefault((context, id(node)), [])
+            key = (context, id(getattr(node, "original", node)))
+            marked = self.pushes.setdefault(key, [])
             marked.extend(sorted(set(names) - set(marked)))
 
     def pushes_inside(self, context, node: ast.stmt) -> bool:
-        return any((context, id(inner)) in self.pushes for inner in ast.walk(node))
+        return any((context, id(getattr(inner, "original", inner))) in self.pushes
+                   for inner in ast.walk(node))
 
     def block(self, statements: list[ast.stmt], required: set[str], context) -> set[str]:
         """Mark the pushes of `statements`; returns `required` after them."""
@@ -52,6 +56,14 @@ class ToBeRecorded:
 
     def statement(self, node: ast.stmt, required: set[str], context) -> set[str]:
         plan = self.plan
+        if is_anchor(node):
+            original = node.original
+            if isinstance(original, ast.Assign):
+                return required | adjoint_reads(original, plan.active)
+            return self.statement(original, required, context)   # a recomputed loop
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript):
+            # an element write: the adjoint never reads a tape's values
+            return required | adjoint_reads(node, plan.active)
         if isinstance(node, ast.Assign):
             target = node.targets[0].id
             if target in required:

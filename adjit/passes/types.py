@@ -64,10 +64,14 @@ def expression_type(value: ast.expr, types: dict[str, str], parsed=None) -> str 
                 source_line=parsed.line_text(value) if parsed else None,
                 doc_anchor="expressions")
         return BOOL
-    if isinstance(value, ast.Subscript):          # a tape read
+    if isinstance(value, ast.Subscript):          # a tape read, or tape.shape[0]
+        if not isinstance(value.value, ast.Name):
+            return INT
         return {FLOAT_ARRAY: FLOAT, INT_ARRAY: INT}.get(types.get(value.value.id))
     if isinstance(value, ast.Call) and value.primitive.key is np.empty:
         return FLOAT_ARRAY if value.args[1].attr == "float64" else INT_ARRAY
+    if isinstance(value, ast.Call) and value.primitive.key in (np.zeros, np.zeros_like):
+        return FLOAT_ARRAY
     if isinstance(value, ast.BinOp):
         primitive = REGISTRY.lookup(type(value.op))
         argument_types = [expression_type(v, types, parsed) for v in (value.left, value.right)]

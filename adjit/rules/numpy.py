@@ -63,6 +63,8 @@ _register_same_as_math()
 # Tapes of generated code (see `forward` for their tangents): the element
 # type is decided by `types` from the dtype argument.
 nondifferentiable(np.empty, "np.empty", arity=(2,))
+nondifferentiable(np.zeros, "np.zeros", arity=(1,))
+nondifferentiable(np.zeros_like, "np.zeros_like", arity=(1,))
 
 for _function in (np.floor, np.ceil, np.trunc, np.rint, np.sign):
     nondifferentiable(_function, f"np.{_function.__name__}")
