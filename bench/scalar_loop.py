@@ -39,6 +39,8 @@ from adjit import jit
 
 TARGET_VS_PRIMAL = 3.0
 TARGET_VS_HAND = 1.3
+TARGET_JVP = 2.0     # forward mode, the forward-mode issue's acceptance
+TARGET_HVP = 6.0     # Hessian-vector product by forward over reverse
 
 
 def loop(a, b, n):
@@ -93,9 +95,15 @@ def main(argv=None) -> int:
     by_hand = loop_gradient_by_hand(*args)
     difference = max(abs(x - y) / max(1.0, abs(y)) for x, y in zip(by_adjit, by_hand))
 
+    tangent = jit.jvp(loop, wrt=(0, 1))
+    hessian_vector = jit.hvp(loop, wrt=(0, 1))
+    direction = (1.0, 0.5)
+
     primal_time = median_seconds(primal, args, options.repeats)
     adjit_time = median_seconds(gradient, args, options.repeats)
     hand_time = median_seconds(loop_gradient_by_hand, args, options.repeats)
+    jvp_time = median_seconds(tangent, args + (direction,), options.repeats)
+    hvp_time = median_seconds(hessian_vector, args + (direction,), options.repeats)
 
     print(f"scalar_loop: n={options.n}, median of {options.repeats}, "
           f"Numba {numba.__version__}, adjit {adjit.__version__}")
@@ -110,6 +118,11 @@ def main(argv=None) -> int:
           f"({'met' if adjit_time <= TARGET_VS_PRIMAL * primal_time else 'MISSED'}), "
           f"<= {TARGET_VS_HAND}x hand-written "
           f"({'met' if adjit_time <= TARGET_VS_HAND * hand_time else 'MISSED'})")
+    for name, seconds, target in (("adjit jit.jvp (forward)", jvp_time, TARGET_JVP),
+                                  ("adjit jit.hvp (fwd over rev)", hvp_time, TARGET_HVP)):
+        verdict = "met" if seconds <= target * primal_time else "MISSED"
+        print(f"{name:28}{seconds * 1e3:9.3f} ms{seconds / primal_time:11.2f}x"
+              f"{'':10}  target <= {target}x primal: {verdict}")
     print(f"gradients agree with the hand-written one to {difference:.1e} (relative)")
     return 0 if difference < 1e-9 else 1
 
