@@ -152,7 +152,8 @@ class Derivative:
                                          gradient_tuple=self.wrt_is_tuple,
                                          output=self.output)
             else:
-                generated = forward_mode(py_func, types, self.wrt_names)
+                generated = forward_mode(py_func, types, self.wrt_names,
+                                         with_value=self.returns_value)
             description = (f"{self.mode} mode of {py_func.__qualname__} "
                            f"({inspect.getsourcefile(py_func)}), wrt "
                            f"{', '.join(self.wrt_names)}, signature "

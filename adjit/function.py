@@ -68,13 +68,26 @@ class DerivativeFunction:
 
     def __init__(self, derivative):
         from adjit.errors import DifferentiationError
-        if derivative.mode != "reverse" or derivative.returns_value:
+        if derivative.returns_value and derivative.mode == "reverse":
             raise DifferentiationError(
-                f"{derivative!r} cannot be differentiated again yet",
-                hint="differentiate jit.grad(f) (jit.jvp, jit.value_and_grad and "
-                     "jit.vjp results cannot be transformed further for now)")
+                f"{derivative!r} cannot be differentiated again",
+                hint="differentiate jit.grad(f); its value is f itself")
+        signature = derivative.function.signature
+        self.arity = len(signature.parameters)
+        if derivative.mode == "forward":
+            # Reverse over forward: the function differentiated is
+            # (args..., tangent components...) -> the tangent of f's result.
+            derivative = type(derivative)(derivative.function, _wrt_of(derivative),
+                                          derivative.target, returns_value=False,
+                                          operator=derivative.operator)
+            tangents = [inspect.Parameter(_tangent_name(name),
+                                          inspect.Parameter.POSITIONAL_OR_KEYWORD)
+                        for name in derivative.wrt_names]
+            signature = signature.replace(parameters=[
+                p.replace(default=inspect.Parameter.empty)
+                for p in signature.parameters.values()] + tangents)
         self.derivative = derivative
-        self.signature = derivative.function.signature
+        self.signature = signature
         self.__name__ = derivative.function.py_func_name + derivative.suffix
         self.__qualname__ = self.__name__
 
@@ -96,7 +109,7 @@ class DerivativeFunction:
 
     def py_func_for(self, signature: tuple):
         from adjit.runtime import compile as compiler
-        key = (signature, self.derivative.global_numbers())
+        key = (signature[:self.arity], self.derivative.global_numbers())
         module_name, function_name = self.derivative._generate(key)
         generated = getattr(compiler.load_module(module_name), function_name)
         generated.__adjit_generated__ = True
@@ -104,6 +117,15 @@ class DerivativeFunction:
 
     def __repr__(self) -> str:
         return f"<derivative {self.__name__}>"
+
+
+def _tangent_name(parameter: str) -> str:
+    return "_d_" + parameter.lstrip("_")
+
+
+def _wrt_of(derivative):
+    names = tuple(derivative.wrt_names)
+    return names if derivative.wrt_is_tuple else names[0]
 
 
 def as_differentiable(function):

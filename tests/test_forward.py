@@ -263,3 +263,19 @@ def test_sources_of_nested_derivatives_are_readable():
     assert "def sine_grad_grad(x):" in text and "math.sin(x)" in text
     text = adjit.source(jit.hvp(mixed, wrt=(0, 1), target="python"), 1.1, 0.7, (1.0, 0.0))
     assert "def mixed_grad_jvp(a, b, _d_a, _d_b):" in text
+
+
+@pytest.mark.parametrize("target", ["python", "cpu"])
+def test_reverse_over_forward_gives_the_hessian_vector_product(target):
+    """jit.grad of a jvp differentiates (args..., tangent components...) ->
+    tangent of f: its gradient w.r.t. the arguments is H @ v."""
+    for f, args in ((mixed, (1.1, 0.7)), (carried_loop, (0.5, 0.1, 20))):
+        reverse_over_forward = jit.grad(jit.jvp(f, wrt=(0, 1), target=target),
+                                        wrt=(0, 1), target=target)
+        product = jit.hvp(f, wrt=(0, 1), target=target)(*args, (1.0, -2.0))
+        result = reverse_over_forward(*args, 1.0, -2.0)
+        for i in range(2):
+            assert result[i] == pytest.approx(product[i], rel=1e-12)
+    text = adjit.source(jit.grad(jit.jvp(mixed, wrt=(0, 1), target="python"),
+                                 wrt=(0, 1), target="python"), 1.1, 0.7, 1.0, -2.0)
+    assert "def mixed_jvp_grad(a, b, _d_a, _d_b):" in text

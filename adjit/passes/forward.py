@@ -105,7 +105,10 @@ class ForwardTransformer:
                 out.append(copy.deepcopy(node))
         return out
 
-    def transform(self, name: str) -> ast.FunctionDef:
+    def transform(self, name: str, with_value: bool = True) -> ast.FunctionDef:
+        """`def NAME(params, tangents): ... return value, tangent`, or without
+        the value `return tangent`: the function a further transformation
+        differentiates (reverse over forward)."""
         tree = self.tree
         returned = tree.body[-1].value
         outputs = returned.elts if isinstance(returned, ast.Tuple) else [returned]
@@ -121,7 +124,7 @@ class ForwardTransformer:
             results = [copy.deepcopy(returned), ast.Tuple(tangents, ast.Load())]
         else:
             results = [copy.deepcopy(returned), tangents[0]]
-        final = ast.Return(ast.Tuple(results, ast.Load()))
+        final = ast.Return(ast.Tuple(results, ast.Load()) if with_value else results[1])
         final.origin = getattr(tree.body[-1], "origin", None)
         arguments = copy.deepcopy(tree.args)
         arguments.args.extend(ast.arg(self.namer.tangent(w)) for w in self.wrt)

@@ -126,7 +126,8 @@ def reverse_mode(fn, parameter_types: dict[str, str], wrt: list[str],
     return _finish(parsed, function, "_b_")
 
 
-def forward_mode(fn, parameter_types: dict[str, str], wrt: list[str]) -> Generated:
+def forward_mode(fn, parameter_types: dict[str, str], wrt: list[str],
+                 with_value: bool = True) -> Generated:
     """The source of `fn`'s forward-mode derivative for these argument types:
     `NAME_jvp(params..., tangent of each wrt) -> (value, tangent of value)`."""
     parsed, tree, types = _typed(fn, parameter_types, wrt)
@@ -134,7 +135,7 @@ def forward_mode(fn, parameter_types: dict[str, str], wrt: list[str]) -> Generat
     active = active_variables(tree, types, wrt, outputs)
     _dump("activity", repr(sorted(active)))
     function = ForwardTransformer(tree, types, wrt, active, parsed.namer).transform(
-        f"{parsed.name}_jvp")
+        f"{parsed.name}_jvp", with_value=with_value)
     _dump("forward", function)
     return _finish(parsed, function, "_d_")
 
