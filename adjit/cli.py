@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-MODES = ("rev",)            # "fwd" arrives with forward mode
+MODES = ("rev", "fwd")
 TARGETS = ("cpu", "python")
 ARRAY_EXAMPLE_LENGTH = 3    # length of each axis of an example array from --sig
 
@@ -190,17 +190,14 @@ def load_function(spec: str) -> Callable:
 def run_show(options: argparse.Namespace) -> int:
     import adjit
 
-    if options.mode == "fwd":
-        raise CommandLineError(
-            "--mode fwd: forward mode is not available in this release of adjit; "
-            "use --mode rev (reverse mode, the default)")
     if options.mode not in MODES:
-        raise CommandLineError(f"--mode {options.mode!r}: unknown mode (choose: rev)")
+        raise CommandLineError(f"--mode {options.mode!r}: unknown mode (choose: rev, fwd)")
     wrt = parse_wrt(options.wrt)
     function = load_function(options.target_function)
     arguments, origin = example_arguments(function, options.sig)
     try:
-        derivative = adjit.jit.grad(function, wrt=wrt, target=options.target)
+        operator = adjit.jit.grad if options.mode == "rev" else adjit.jit.jvp
+        derivative = operator(function, wrt=wrt, target=options.target)
         text = adjit.source(derivative, *arguments)
     except adjit.DifferentiationError:
         if options.sig is None:
@@ -249,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="argument types, e.g. 'float64, int64' "
                            "(default: float64 for every parameter)")
     show.add_argument("--mode", default="rev",
-                      help="rev (reverse mode; forward mode arrives in a later release)")
+                      help="rev (reverse mode, jit.grad) or fwd (forward mode, jit.jvp)")
     show.set_defaults(run=run_show)
     return parser
 
