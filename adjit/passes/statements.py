@@ -93,7 +93,8 @@ def partials(node: ast.Assign) -> list[tuple[str, ast.expr]]:
     """`[(argument name, partial expression), ...]` for `x = f(args)`.
 
     Arguments that are constants are skipped, and so are partials that fold
-    to the constant 0. A copy `x = y` has the partial 1 with respect to y.
+    to the constant 0; an argument used twice (`x * x`) gets one partial, the
+    sum (`x + x`). A copy `x = y` has the partial 1 with respect to y.
     Expressions are fresh ASTs in terms of the statement's own atoms.
     """
     value = node.value
@@ -105,14 +106,20 @@ def partials(node: ast.Assign) -> list[tuple[str, ast.expr]]:
     arguments = arguments_of(value)
     substitution = dict(zip(primitive.parameters, arguments))
     substitution["ans"] = ast.Name(node.targets[0].id, ast.Load())
-    result = []
+    by_argument: dict[str, ast.expr] = {}
     for argument, template in zip(arguments, primitive.partial_expressions):
         if not isinstance(argument, ast.Name):
             continue
-        expression = fold(_substitute(template, substitution))
+        expression = _substitute(template, substitution)
+        if argument.id in by_argument:     # x * x: one partial, x + x
+            expression = ast.BinOp(by_argument[argument.id], ast.Add(), expression)
+        by_argument[argument.id] = expression
+    result = []
+    for name, expression in by_argument.items():
+        expression = fold(expression)
         if isinstance(expression, ast.Constant) and expression.value == 0:
             continue
-        result.append((argument.id, expression))
+        result.append((name, expression))
     return result
 
 
