@@ -19,13 +19,11 @@ from __future__ import annotations
 import ast
 import copy
 
+from adjit.passes.build import function_def
+from adjit.passes.build import name as name_node
 from adjit.passes.naming import Namer
 from adjit.passes.optimize_expr import fold
 from adjit.passes.statements import partials
-
-
-def _name(name: str, store: bool = False) -> ast.Name:
-    return ast.Name(name, ast.Store() if store else ast.Load())
 
 
 class ForwardTransformer:
@@ -46,12 +44,12 @@ class ForwardTransformer:
         target = node.targets[0].id
         if target not in self.active:
             return None
-        terms = [ast.BinOp(partial, ast.Mult(), _name(self.namer.tangent(name)))
+        terms = [ast.BinOp(partial, ast.Mult(), name_node(self.namer.tangent(name)))
                  for name, partial in partials(node) if name in self.active]
         value = terms[0] if terms else ast.Constant(0.0)
         for term in terms[1:]:
             value = ast.BinOp(value, ast.Add(), term)
-        statement = ast.Assign([_name(self.namer.tangent(target), store=True)], fold(value))
+        statement = ast.Assign([name_node(self.namer.tangent(target), store=True)], fold(value))
         statement.origin = getattr(node, "origin", None)
         return statement
 
@@ -116,9 +114,9 @@ class ForwardTransformer:
         # a parameter that is not differentiated but becomes active later
         # (`a = a + b`, wrt b) starts with a zero tangent
         parameters = [argument.arg for argument in tree.args.args]
-        body[:0] = [ast.Assign([_name(self.namer.tangent(p), store=True)], ast.Constant(0.0))
+        body[:0] = [ast.Assign([name_node(self.namer.tangent(p), store=True)], ast.Constant(0.0))
                     for p in parameters if p in self.active and p not in self.wrt]
-        tangents = [_name(self.namer.tangent(o.id)) if o.id in self.active
+        tangents = [name_node(self.namer.tangent(o.id)) if o.id in self.active
                     else ast.Constant(0.0) for o in outputs]
         if isinstance(returned, ast.Tuple):
             results = [copy.deepcopy(returned), ast.Tuple(tangents, ast.Load())]
@@ -128,8 +126,4 @@ class ForwardTransformer:
         final.origin = getattr(tree.body[-1], "origin", None)
         arguments = copy.deepcopy(tree.args)
         arguments.args.extend(ast.arg(self.namer.tangent(w)) for w in self.wrt)
-        function = ast.FunctionDef(name=name, args=arguments, body=body + [final],
-                                   decorator_list=[], returns=None)
-        if "type_params" in ast.FunctionDef._fields:
-            function.type_params = []
-        return ast.fix_missing_locations(function)
+        return function_def(name, arguments, body + [final])

@@ -177,7 +177,8 @@ def _dead_statement(node, live: set[str]):
             head = grown
         body, live_in = _remove_dead(node.body, head)
         body = [s for s in body if not isinstance(s, ast.Pass)]
-        if isinstance(node, ast.For) and not _has_effect(body):
+        # a loop whose body is dead still sets its index, if that is read after
+        if isinstance(node, ast.For) and not _has_effect(body) and not (index & live):
             return None, live
         node.body = body or [ast.Pass()]
         return node, (head - index) | header

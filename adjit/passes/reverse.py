@@ -23,6 +23,8 @@ from __future__ import annotations
 import ast
 import copy
 
+from adjit.passes.build import function_def
+from adjit.passes.build import name as name_node
 from adjit.passes.naming import Namer
 from adjit.passes.optimize_expr import constant_value, fold
 from adjit.passes.recompute import RECOMPUTE, LoopPlan, is_anchor
@@ -31,10 +33,6 @@ from adjit.passes.tbr import MAIN, ToBeRecorded
 from adjit.rules.registry import BOOL, FLOAT, FLOAT_ARRAY, INT
 
 INITIAL_TAPE_CAPACITY = 64
-
-
-def _name(name: str, store: bool = False) -> ast.Name:
-    return ast.Name(name, ast.Store() if store else ast.Load())
 
 
 def _parse_statement(text: str) -> ast.stmt:
@@ -254,11 +252,11 @@ class ReverseTransformer:
         counter = self.counters.get(key)
         if isinstance(loop, ast.While):
             target = self.namer.unique("_iteration")
-            header = ast.Call(_name("range"), [_name(counter)], [])
+            header = ast.Call(name_node("range"), [name_node(counter)], [])
         else:
             target = loop.target.id
             header = _reversed_range(loop.iter.args, counter)
-        return ast.For(_name(target, store=True), header, body or [ast.Pass()], [])
+        return ast.For(name_node(target, store=True), header, body or [ast.Pass()], [])
 
     def tape_adjoint(self, node: ast.Assign) -> list[ast.stmt] | None:
         """Adjoints of the tape operations of generated code differentiated
@@ -300,14 +298,14 @@ class ReverseTransformer:
                 continue
             if name in self.active:
                 accumulation = _accumulate(self.namer.adjoint(name),
-                                           ast.BinOp(_name(adjoint), ast.Mult(), partial))
+                                           ast.BinOp(name_node(adjoint), ast.Mult(), partial))
                 if accumulation is not None:
                     code.append(accumulation)
         if own_coefficient is None:
-            code.append(ast.Assign([_name(adjoint, store=True)], ast.Constant(0.0)))
+            code.append(ast.Assign([name_node(adjoint, store=True)], ast.Constant(0.0)))
         elif own_coefficient != 1:
-            code.append(ast.Assign([_name(adjoint, store=True)], fold(ast.BinOp(
-                _number(own_coefficient), ast.Mult(), _name(adjoint)))))
+            code.append(ast.Assign([name_node(adjoint, store=True)], fold(ast.BinOp(
+                _number(own_coefficient), ast.Mult(), name_node(adjoint)))))
         return code
 
     # -- the whole derivative ------------------------------------------------------
@@ -347,9 +345,9 @@ class ReverseTransformer:
         if returned in _assigned(reverse):
             value = self.namer.unique("_value")
             forward.append(_parse_statement(f"{value} = {returned}"))
-        gradients = [_name(self.namer.adjoint(w)) for w in self.wrt]
+        gradients = [name_node(self.namer.adjoint(w)) for w in self.wrt]
         if with_value:
-            final = ast.Return(ast.Tuple([_name(value)] + gradients, ast.Load()))
+            final = ast.Return(ast.Tuple([name_node(value)] + gradients, ast.Load()))
         elif gradient_tuple:
             final = ast.Return(ast.Tuple(gradients, ast.Load()))
         else:
@@ -358,13 +356,9 @@ class ReverseTransformer:
         arguments = copy.deepcopy(tree.args)
         if seed:
             arguments.args.append(ast.arg(seed))
-        function = ast.FunctionDef(name=name, args=arguments,
-                                   body=init + forward + seeds + reverse + [final],
-                                   decorator_list=[], returns=None)
-        if "type_params" in ast.FunctionDef._fields:
-            function.type_params = []
+        function = function_def(name, arguments, init + forward + seeds + reverse + [final])
         function.reverse_start = len(init) + len(forward)
-        return ast.fix_missing_locations(function)
+        return function
 
 
 def _if(test, body, orelse) -> ast.If:
@@ -396,8 +390,8 @@ def _accumulate(adjoint: str, contribution: ast.expr) -> ast.stmt:
     if constant_value(contribution) == 0:
         return None
     if isinstance(contribution, ast.UnaryOp) and isinstance(contribution.op, ast.USub):
-        return ast.AugAssign(_name(adjoint, store=True), ast.Sub(), contribution.operand)
-    return ast.AugAssign(_name(adjoint, store=True), ast.Add(), contribution)
+        return ast.AugAssign(name_node(adjoint, store=True), ast.Sub(), contribution.operand)
+    return ast.AugAssign(name_node(adjoint, store=True), ast.Add(), contribution)
 
 
 def _reversed_range(arguments: list[ast.expr], counter: str | None) -> ast.Call:
@@ -416,15 +410,15 @@ def _reversed_range(arguments: list[ast.expr], counter: str | None) -> ast.Call:
         bounds = [ast.BinOp(stop, ast.Add(), ast.Constant(1)),
                   ast.BinOp(start, ast.Add(), ast.Constant(1)), ast.Constant(1)]
     else:
-        trips = _name(counter) if counter else ast.Call(
-            ast.Attribute(_name("rt"), "trip_count", ast.Load()), [start, stop, step], [])
+        trips = name_node(counter) if counter else ast.Call(
+            ast.Attribute(name_node("rt"), "trip_count", ast.Load()), [start, stop, step], [])
         last = ast.BinOp(start, ast.Add(), ast.BinOp(
             ast.BinOp(trips, ast.Sub(), ast.Constant(1)), ast.Mult(), step))
         bounds = [last, ast.BinOp(start, ast.Sub(), step), ast.UnaryOp(ast.USub(), step)]
     bounds = [fold(copy.deepcopy(b)) for b in bounds]
     if constant_value(bounds[2]) == 1:           # range(a, b, 1) -> range(a, b)
         bounds = bounds[:2] if constant_value(bounds[0]) != 0 else bounds[1:2]
-    return ast.Call(_name("range"), bounds, [])
+    return ast.Call(name_node("range"), bounds, [])
 
 
 def _trip_count_text(arguments: list[ast.expr]) -> str:
