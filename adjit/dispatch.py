@@ -17,14 +17,20 @@ import numpy as np
 from adjit.errors import AdjitError, DifferentiationError
 from adjit.function import Differentiable, as_differentiable
 from adjit.runtime import compile as compiler
-from adjit.rules.registry import BOOL, FLOAT, INT
+from adjit.rules.registry import BOOL, FLOAT, INT, array_type
 
 TARGETS = ("cpu", "python")
 VERSION = "0.1.0"
 
 
-def scalar_type(value) -> tuple[str, str] | None:
-    """(adjit type, Numba type name) of a scalar argument, or None."""
+def argument_type(value) -> tuple[str, str] | None:
+    """(adjit type, Numba type name) of an argument, or None if unsupported."""
+    if isinstance(value, np.ndarray):
+        element = _ARRAY_ELEMENTS.get(value.dtype.type)
+        if element is None:
+            return None
+        dimensions = ", ".join([":"] * value.ndim)
+        return array_type(element, value.ndim), f"{value.dtype.name}[{dimensions}]"
     if isinstance(value, (bool, np.bool_)):
         return BOOL, "boolean"
     if isinstance(value, (numbers.Integral, np.integer)):
@@ -34,6 +40,23 @@ def scalar_type(value) -> tuple[str, str] | None:
     if isinstance(value, (numbers.Real, np.floating)):
         return FLOAT, "float64"
     return None
+
+
+_ARRAY_ELEMENTS = {np.float64: FLOAT, np.float32: FLOAT, np.int64: INT, np.int32: INT,
+                   np.bool_: BOOL}
+
+
+def dispatch_key(args) -> tuple:
+    """What the fast path specialises on: the Python type of each argument,
+    and for arrays their dtype and number of dimensions."""
+    return tuple([(value.dtype.char, value.ndim) if type(value) is np.ndarray
+                  else type(value) for value in args])
+
+
+def as_result(value):
+    """A derivative as the user receives it: an array, or a Python float (an
+    adjoint can come out as an int: `_b_y = n` for `x = y * n`)."""
+    return value if isinstance(value, np.ndarray) else float(value)
 
 
 class Derivative:
@@ -76,19 +99,18 @@ class Derivative:
     def __call__(self, *args, **kwargs):
         if kwargs or len(args) != self._arity:
             args = self._bind(args, kwargs)
-        fast_key = (tuple(map(type, args)), self._global_values())
+        fast_key = (dispatch_key(args), self._global_values())
         compiled = self._by_python_types.get(fast_key)
         if compiled is None:
             compiled = self._specialise(list(args))
             self._by_python_types[fast_key] = compiled
         result = compiled(*args)
-        # An adjoint can come out as an int (`_b_y = n` for `x = y * n`);
-        # a gradient is a float whatever the arithmetic that produced it.
         if not self.returns_value:
-            return tuple([float(g) for g in result]) if self.wrt_is_tuple else float(result)
+            return tuple([as_result(g) for g in result]) if self.wrt_is_tuple \
+                else as_result(result)
         if self.wrt_is_tuple:
-            return result[0], tuple([float(g) for g in result[1:]])
-        return result[0], float(result[1])
+            return result[0], tuple([as_result(g) for g in result[1:]])
+        return result[0], as_result(result[1])
 
     def global_numbers(self) -> tuple:
         return _global_numbers(self.function.root)
@@ -105,12 +127,14 @@ class Derivative:
     def _signature(self, arguments) -> tuple:
         signature = []
         for name, value in zip(self.function.parameters, arguments):
-            kind = scalar_type(value)
+            kind = argument_type(value)
             if kind is None:
+                what = f"an array of {value.dtype}" if isinstance(value, np.ndarray) \
+                    else f"a {type(value).__name__}"
                 raise DifferentiationError(
-                    f"argument `{name}` is a {type(value).__name__}; adjit "
-                    "differentiates float, int and bool scalars for now",
-                    hint="arrays arrive in a later release; pass scalars")
+                    f"argument `{name}` is {what}; adjit takes float, int and bool "
+                    "scalars and NumPy arrays of them",
+                    hint="pass a float, an int, or a NumPy array")
             signature.append(kind)
         return tuple(signature)
 
@@ -206,15 +230,16 @@ class JVP(Derivative):
                              f"wrt argument {self.wrt_names}), got {len(tangents)}")
         if kwargs or len(args) != self._arity:
             args = self._bind(tuple(args), kwargs)
-        fast_key = (tuple(map(type, args)), self._global_values())
+        fast_key = (dispatch_key(args), self._global_values())
         compiled = self._by_python_types.get(fast_key)
         if compiled is None:
             compiled = self._specialise(list(args))
             self._by_python_types[fast_key] = compiled
-        value, tangent = compiled(*args, *[float(t) for t in tangents])
+        value, tangent = compiled(*args, *[t if isinstance(t, np.ndarray) else float(t)
+                                           for t in tangents])
         if isinstance(tangent, tuple):
-            return value, tuple([float(t) for t in tangent])
-        return value, float(tangent)
+            return value, tuple([as_result(t) for t in tangent])
+        return value, as_result(tangent)
 
     def source_for(self, *args_and_tangents, **kwargs) -> str:
         arguments = args_and_tangents[:-1] if len(args_and_tangents) > self._arity \

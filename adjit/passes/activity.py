@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 
 from adjit.passes.statements import differentiable_inputs, tape_flows
-from adjit.rules.registry import FLOAT, FLOAT_ARRAY
+from adjit.rules.registry import is_float_like
 
 
 def active_variables(tree: ast.FunctionDef, types: dict[str, str],
@@ -27,18 +27,17 @@ def active_variables(tree: ast.FunctionDef, types: dict[str, str],
         if not isinstance(node, ast.Assign):
             continue
         for target, source in tape_flows(node):
-            if types.get(target) == FLOAT_ARRAY or types.get(source) == FLOAT_ARRAY:
+            if is_float_like(types.get(target)) and is_float_like(types.get(source)):
                 edges.append((target, source))
-        if isinstance(node.targets[0], ast.Name) and \
-                types.get(node.targets[0].id) in (FLOAT, FLOAT_ARRAY):
+        if isinstance(node.targets[0], ast.Name) and is_float_like(types.get(node.targets[0].id)):
             target = node.targets[0].id
             for name in differentiable_inputs(node):
-                if types.get(name) in (FLOAT, FLOAT_ARRAY):
+                if is_float_like(types.get(name)):
                     edges.append((target, name))
-    varied = {name for name in wrt if types.get(name) == FLOAT}
+    varied = {name for name in wrt if is_float_like(types.get(name))}
     varied = _closure(varied, [(i, t) for t, i in edges])
     outputs = [returned] if isinstance(returned, str) else returned
-    useful = _closure({name for name in outputs if types.get(name) == FLOAT}, edges)
+    useful = _closure({name for name in outputs if is_float_like(types.get(name))}, edges)
     return varied & useful
 
 

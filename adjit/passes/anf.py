@@ -155,8 +155,11 @@ class _Normalizer:
             branch.origin = getattr(self.current, "origin", None)
             out.append(branch)
             return
+        if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
+            self.emit(out, target, self.element(value, out))     # v = x[i, j]
+            return
         if is_test_expression(value) or isinstance(value, ast.Subscript):
-            self.emit(out, target, value)          # (a tape read: v = tape[top])
+            self.emit(out, target, value)          # (x.shape[0] is an int, kept whole)
             return
         if is_atom(value):
             if not (isinstance(value, ast.Name) and value.id == target):
@@ -173,6 +176,15 @@ class _Normalizer:
             self.emit(out, target, ast.Name(temp, ast.Load()))
         else:
             self.emit(out, target, operation)
+
+    def element(self, value: ast.Subscript, out: list) -> ast.Subscript:
+        """`x[i + 1, j]` with atom indices: `x[_t1, j]`."""
+        index = value.slice
+        if isinstance(index, ast.Tuple):
+            index = ast.Tuple([self.atom(e, out) for e in index.elts], ast.Load())
+        else:
+            index = self.atom(index, out)
+        return ast.Subscript(value.value, index, ast.Load())
 
     def operation(self, value: ast.expr, out: list) -> ast.expr:
         """`value` with every operand made an atom (one operation left)."""

@@ -84,10 +84,8 @@ _REFUSED_EXPRESSIONS = {
                     "statement", "expressions"),
     ast.Starred: ("starred expression `*x`", "pass arguments one by one",
                   "expressions"),
-    ast.Subscript: ("indexing `x[...]`", "adjit differentiates scalar code for "
-                    "now (arrays arrive in a later release)", "types"),
-    ast.Slice: ("slice", "adjit differentiates scalar code for now",
-                "types"),
+    ast.Slice: ("slice", "index one element at a time (slices arrive with full "
+                "array support)", "types"),
 }
 
 _SUPPORTED_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv,
@@ -131,15 +129,30 @@ class _Fence(ast.NodeVisitor):
     # -- statements -------------------------------------------------------
     def is_tape_access(self, node: ast.AST) -> bool:
         """`tape[top]` in adjit's own generated code."""
+        index = node.slice.elts if isinstance(getattr(node, "slice", None), ast.Tuple) \
+            else [getattr(node, "slice", None)]
         return (self.parsed.generated and isinstance(node, ast.Subscript)
                 and isinstance(node.value, ast.Name)
-                and isinstance(node.slice, (ast.Name, ast.Constant)))
+                and all(isinstance(i, (ast.Name, ast.Constant)) for i in index))
 
     def visit_Subscript(self, node: ast.Subscript):
-        if self.is_tape_access(node) or (self.parsed.generated and isinstance(
-                node.value, ast.Attribute) and node.value.attr == "shape"):
+        """Reading an element of an array argument: `x[i]`, `q[i, k]`,
+        `x.shape[0]`. Slices and writes arrive with full array support."""
+        if self.is_tape_access(node):
             return
-        self.generic_visit(node)
+        if isinstance(node.value, ast.Subscript):
+            self.visit(node.value)       # report the innermost construct first
+        if any(isinstance(inner, ast.Slice) for inner in ast.walk(node.slice)):
+            self.refuse(node, "slicing `x[a:b]`", "index one element at a time in a "
+                        "loop (slices arrive with full array support)", "types")
+        is_shape = isinstance(node.value, ast.Attribute) and node.value.attr == "shape"
+        if not isinstance(node.value, ast.Name) and not is_shape:
+            self.refuse(node, f"indexing `{ast.unparse(node.value)}`",
+                        "index an array variable: `x[i]`", "types")
+        if is_shape and not isinstance(node.value.value, ast.Name):
+            self.refuse(node, f"`{ast.unparse(node)}`", "take the shape of an array "
+                        "variable: `x.shape[0]`", "types")
+        self.visit(node.slice)
 
     def generic_visit(self, node):
         refused = (_REFUSED_STATEMENTS.get(type(node))
@@ -189,6 +202,10 @@ class _Fence(ast.NodeVisitor):
         if isinstance(target, ast.Attribute):
             self.refuse(target, "attribute assignment",
                         "assign to a local variable", "statements")
+        if isinstance(target, ast.Subscript):
+            self.refuse(target, f"writing an array element `{ast.unparse(target)}`",
+                        "array arguments are read-only for now (writes arrive with "
+                        "full array support); accumulate into a scalar", "types")
         self.refuse(target, f"assignment to `{ast.unparse(target)}`",
                     "assign to a plain variable name (array writes arrive in a "
                     "later release)", "statements")

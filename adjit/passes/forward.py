@@ -24,6 +24,7 @@ from adjit.passes.build import name as name_node
 from adjit.passes.naming import Namer
 from adjit.passes.optimize_expr import fold
 from adjit.passes.statements import partials
+from adjit.rules.registry import is_array
 
 
 class ForwardTransformer:
@@ -114,7 +115,8 @@ class ForwardTransformer:
         # a parameter that is not differentiated but becomes active later
         # (`a = a + b`, wrt b) starts with a zero tangent
         parameters = [argument.arg for argument in tree.args.args]
-        body[:0] = [ast.Assign([name_node(self.namer.tangent(p), store=True)], ast.Constant(0.0))
+        body[:0] = [ast.parse(f"{self.namer.tangent(p)} = " + (
+                        f"np.zeros_like({p})" if is_array(self.types.get(p)) else "0.0")).body[0]
                     for p in parameters if p in self.active and p not in self.wrt]
         tangents = [name_node(self.namer.tangent(o.id)) if o.id in self.active
                     else ast.Constant(0.0) for o in outputs]

@@ -28,7 +28,7 @@ from adjit.passes.render import comment, render
 from adjit.passes.resolve import resolve
 from adjit.passes.reverse import ReverseTransformer
 from adjit.passes.types import infer_types
-from adjit.rules.registry import FLOAT
+from adjit.rules.registry import FLOAT, is_float_like
 
 PASSES = ("parse", "fence", "resolve", "desugar", "anf", "types", "activity",
           "reverse", "forward", "optimize")
@@ -67,7 +67,7 @@ def _typed(fn, parameter_types: dict[str, str], wrt: list[str]):
     types = infer_types(parsed, parameter_types)
     _dump("types", repr(types))
     for name in wrt:
-        if types.get(name) != FLOAT:
+        if not is_float_like(types.get(name)):
             raise DifferentiationError(
                 f"cannot differentiate with respect to `{name}`: it is "
                 f"{_article(types.get(name))} here, not a float",
@@ -77,14 +77,16 @@ def _typed(fn, parameter_types: dict[str, str], wrt: list[str]):
     return parsed, tree, types
 
 
-def _outputs(parsed: ParsedFunction, types: dict[str, str]) -> list[str]:
-    """The returned names, each checked to be a float."""
+def _outputs(parsed: ParsedFunction, types: dict[str, str],
+             arrays: bool = False) -> list[str]:
+    """The returned names, each checked to be a float (or, with `arrays`,
+    an array of floats)."""
     returned_node = parsed.tree.body[-1]
     value = returned_node.value
     names = [element.id for element in value.elts] if isinstance(value, ast.Tuple) \
         else [value.id]
     for name in names:
-        if types.get(name) != FLOAT:
+        if types.get(name) != FLOAT and not (arrays and is_float_like(types.get(name))):
             raise DifferentiationError(
                 f"`{parsed.name}` returns {_article(types.get(name))}; "
                 "float outputs are required",
@@ -131,7 +133,7 @@ def forward_mode(fn, parameter_types: dict[str, str], wrt: list[str],
     """The source of `fn`'s forward-mode derivative for these argument types:
     `NAME_jvp(params..., tangent of each wrt) -> (value, tangent of value)`."""
     parsed, tree, types = _typed(fn, parameter_types, wrt)
-    outputs = _outputs(parsed, types)
+    outputs = _outputs(parsed, types, arrays=True)
     active = active_variables(tree, types, wrt, outputs)
     _dump("activity", repr(sorted(active)))
     function = ForwardTransformer(tree, types, wrt, active, parsed.namer).transform(
@@ -153,5 +155,7 @@ def _insert_section_comments(function: ast.FunctionDef) -> None:
 
 
 def _article(type_name: str | None) -> str:
+    if type_name is not None and "[" in type_name:
+        return f"an array of {type_name.split('[')[0]}s"
     return {"int": "an int", "bool": "a bool", "float": "a float"}.get(
         type_name, "a value of unknown type")

@@ -29,6 +29,10 @@ from adjit.passes.parse import ParsedFunction
 from adjit.rules import REGISTRY
 
 
+# Array creation and tape growth: what adjit's own generated code calls.
+_GENERATED_ONLY = {"np.empty", "np.zeros", "np.zeros_like", "rt.grow"}
+
+
 def spelling_node(spelling: str) -> ast.expr:
     """`"math.sin"` -> the expression `math.sin`."""
     head, *attributes = spelling.split(".")
@@ -120,6 +124,10 @@ class _Resolver(ast.NodeTransformer):
             self.refuse(node, f"`{written}` called with {len(node.args)} "
                         f"arguments; adjit supports it with {expected}",
                         "pass the supported number of positional arguments")
+        if primitive.spelling in _GENERATED_ONLY and not self.parsed.generated:
+            self.refuse(node, f"`{written}` is not supported by adjit yet",
+                        "array arguments can be read; creating arrays arrives with "
+                        "full array support", "types")
         node.func = spelling_node(primitive.spelling)
         node.primitive = primitive
         return node

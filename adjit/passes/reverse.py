@@ -30,7 +30,7 @@ from adjit.passes.optimize_expr import constant_value, fold
 from adjit.passes.recompute import RECOMPUTE, LoopPlan, is_anchor
 from adjit.passes.statements import is_break_test, partials, tape_flows
 from adjit.passes.tbr import MAIN, ToBeRecorded
-from adjit.rules.registry import BOOL, FLOAT, FLOAT_ARRAY, INT
+from adjit.rules.registry import BOOL, FLOAT, INT, is_array
 
 INITIAL_TAPE_CAPACITY = 64
 
@@ -105,7 +105,7 @@ class ReverseTransformer:
     def array_adjoints(self) -> tuple[dict[str, str], dict[str, str]]:
         """Adjoint array of each active tape of the code read, one per alias
         class, and for each the tape whose final size it takes."""
-        arrays = [name for name in self.active if self.types.get(name) == FLOAT_ARRAY]
+        arrays = [name for name in self.active if is_array(self.types.get(name))]
         parent = {name: name for name in arrays}
 
         def find(name):
@@ -264,7 +264,7 @@ class ReverseTransformer:
         `tape = t`) share one adjoint array, sized when the reverse sweep
         starts; element writes and reads move adjoints in and out of it."""
         target, value = node.targets[0], node.value
-        if isinstance(target, ast.Name) and self.types.get(target.id) == FLOAT_ARRAY:
+        if isinstance(target, ast.Name) and is_array(self.types.get(target.id)):
             return []                              # creation, growth, aliasing
         if isinstance(target, ast.Subscript):      # tape[top] = v
             if target.value.id not in self.active:
@@ -332,10 +332,14 @@ class ReverseTransformer:
         forward = self.with_reserves(forward)
         seeds = []
         for tape, size_from in sorted(self.array_allocations.items()):
-            seeds.append(_parse_statement(f"{tape} = np.zeros({size_from}.shape[0])"))
+            seeds.append(_parse_statement(f"{tape} = np.zeros_like({size_from})"))
+        for variable in self.wrt:          # an array argument nothing reads
+            if is_array(self.types.get(variable)) and variable not in self.active:
+                seeds.append(_parse_statement(
+                    f"{self.namer.adjoint(variable)} = np.zeros_like({variable})"))
         for variable in sorted(self.active | set(self.wrt)):
             if (variable == returned and variable in self.active) or \
-                    self.types.get(variable) == FLOAT_ARRAY:
+                    is_array(self.types.get(variable)):
                 continue
             seeds.append(_parse_statement(f"{self.namer.adjoint(variable)} = 0.0"))
         if returned in self.active:

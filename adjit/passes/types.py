@@ -18,7 +18,7 @@ from adjit.passes.parse import ParsedFunction
 import numpy as np
 
 from adjit.rules.registry import (BOOL, FLOAT, FLOAT_ARRAY, INT, INT_ARRAY, REGISTRY,
-                                  join_types)
+                                  element_type, is_array, join_types)
 
 _CONSTANT_TYPES = {bool: BOOL, int: INT, float: FLOAT}
 
@@ -67,7 +67,8 @@ def expression_type(value: ast.expr, types: dict[str, str], parsed=None) -> str 
     if isinstance(value, ast.Subscript):          # a tape read, or tape.shape[0]
         if not isinstance(value.value, ast.Name):
             return INT
-        return {FLOAT_ARRAY: FLOAT, INT_ARRAY: INT}.get(types.get(value.value.id))
+        array = types.get(value.value.id)
+        return element_type(array) if is_array(array) else None
     if isinstance(value, ast.Call) and value.primitive.key is np.empty:
         return FLOAT_ARRAY if value.args[1].attr == "float64" else INT_ARRAY
     if isinstance(value, ast.Call) and value.primitive.key in (np.zeros, np.zeros_like):

@@ -30,16 +30,39 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Callable
 
-# Scalar types, ordered: a join takes the widest. Arrays only appear as the
-# tapes of generated code that is differentiated again.
+# Scalar types, ordered: a join takes the widest. Array types read
+# "float[:, :]" (element type, then one colon per dimension): arguments that
+# are only read, and the tapes of generated code differentiated again.
 BOOL, INT, FLOAT = "bool", "int", "float"
-FLOAT_ARRAY, INT_ARRAY = "float[:]", "int[:]"
-_TYPE_ORDER = {BOOL: 0, INT: 1, FLOAT: 2, FLOAT_ARRAY: 3, INT_ARRAY: 3}
+_TYPE_ORDER = {BOOL: 0, INT: 1, FLOAT: 2}
+
+
+def array_type(element: str, ndim: int) -> str:
+    return f"{element}[{', '.join([':'] * ndim)}]"
+
+
+def is_array(type_name: str | None) -> bool:
+    return type_name is not None and "[" in type_name
+
+
+def element_type(type_name: str) -> str:
+    return type_name.split("[")[0]
+
+
+def is_float_like(type_name: str | None) -> bool:
+    """A float, or an array of floats: what derivatives flow through."""
+    return type_name == FLOAT or (is_array(type_name) and element_type(type_name) == FLOAT)
+
+
+FLOAT_ARRAY, INT_ARRAY = array_type(FLOAT, 1), array_type(INT, 1)
 
 
 def join_types(*types: str) -> str:
-    """The type Numba unifies scalars of these types to."""
+    """The type Numba unifies scalars of these types to (arrays join only
+    with themselves)."""
     known = [t for t in types if t is not None]
+    if any(is_array(t) for t in known):
+        return known[0] if len(set(known)) == 1 else None
     return max(known, key=_TYPE_ORDER.__getitem__) if known else None
 
 

@@ -91,6 +91,7 @@ nondifferentiable(builtins.int, result_type=int_result)
 nondifferentiable(builtins.round, arity=(1, 2),
                   result_type=lambda *types: INT if len(types) == 1 else FLOAT)
 nondifferentiable(builtins.bool, result_type=lambda *types: "bool")
+nondifferentiable(builtins.len, result_type=int_result)
 
 # ----- math: trigonometric ---------------------------------------------------
 

@@ -1,0 +1,147 @@
+"""Array arguments read element by element (the first slice of array support):
+gradients are arrays, checked against finite differences along random
+directions, in both modes and both targets."""
+
+import math
+
+import numpy as np
+import pytest
+
+import adjit
+from adjit import jit
+
+
+def kernel_norm(q, p, s):
+    n = q.shape[0]
+    total = 0.0
+    for i in range(n):
+        for j in range(n):
+            d2 = 0.0
+            for k in range(q.shape[1]):
+                d2 += (q[i, k] - q[j, k]) ** 2
+            dot = 0.0
+            for k in range(p.shape[1]):
+                dot += p[i, k] * p[j, k]
+            total += math.exp(-d2 / (2 * s * s)) * dot
+    return 0.5 * total
+
+
+def shifted_products(x, w, n):
+    s = 0.0
+    for i in range(len(x)):
+        s += w[i % n] * math.sin(x[i]) * x[i - 1]     # x[-1] when i == 0
+    return s
+
+
+def gather(x, index, scale):
+    s = 0.0
+    for k in range(index.shape[0]):
+        s += x[index[k]] ** 2 * scale
+    return s
+
+
+def ignores_w(x, w):
+    return x[0] * 2.0
+
+
+def directional_difference(fn, args, wrt, directions, h=1e-6):
+    plus, minus = list(args), list(args)
+    for index, direction in zip(wrt, directions):
+        plus[index] = args[index] + h * direction
+        minus[index] = args[index] - h * direction
+    return (fn(*plus) - fn(*minus)) / (2 * h)
+
+
+def inner(gradient, direction):
+    return float(np.sum(np.asarray(gradient) * np.asarray(direction)))
+
+
+RNG = np.random.default_rng(20261122)
+CASES = [
+    (kernel_norm, (RNG.normal(size=(7, 3)), RNG.normal(size=(7, 3)), 2.5), (0, 1, 2)),
+    (shifted_products, (RNG.normal(size=9), RNG.normal(size=4), 4), (0, 1)),
+    (gather, (RNG.normal(size=6), np.array([0, 3, 3, 5, 1]), 0.7), (0, 2)),
+]
+
+
+@pytest.mark.parametrize("target", ["python", "cpu"])
+@pytest.mark.parametrize("fn, args, wrt", CASES, ids=[c[0].__name__ for c in CASES])
+def test_array_gradients_match_finite_differences_and_forward_mode(fn, args, wrt, target):
+    gradient = jit.grad(fn, wrt=wrt, target=target)(*args)
+    rng = np.random.default_rng(1)
+    directions = tuple(rng.normal(size=np.shape(args[i])) if np.ndim(args[i])
+                       else rng.normal() for i in wrt)
+    for i, g in zip(wrt, gradient):
+        assert np.shape(g) == np.shape(args[i])
+    predicted = sum(inner(g, d) for g, d in zip(gradient, directions))
+    numerical = directional_difference(fn, args, wrt, directions)
+    assert predicted == pytest.approx(numerical, rel=1e-6, abs=1e-8)
+    _, tangent = jit.jvp(fn, wrt=wrt, target=target)(*args, directions)
+    assert tangent == pytest.approx(predicted, rel=1e-10, abs=1e-12)
+
+
+def test_kernel_norm_gradient_is_recomputed_without_a_tape():
+    """O(N) memory: no tape, only the gradient arrays (KeOps' point)."""
+    q, p, s = CASES[0][1]
+    text = adjit.source(jit.grad(kernel_norm, wrt=(0, 1), target="python"), q, p, s)
+    assert "_tape" not in text
+    assert "_b_q = np.zeros_like(q)" in text and "_b_q[i, k] += " in text
+
+
+def test_float32_arrays_get_float32_gradients():
+    x = np.linspace(0.1, 1.0, 5).astype(np.float32)
+    w = np.ones(4, dtype=np.float32)
+    gx = jit.grad(shifted_products, wrt=0, target="cpu")(x, w, 4)
+    assert gx.dtype == np.float32
+
+
+def test_unused_array_argument_gets_zeros():
+    x, w = np.ones(3), np.ones(2)
+    gx, gw = jit.grad(ignores_w, wrt=(0, 1), target="python")(x, w)
+    assert gx.tolist() == [2.0, 0.0, 0.0] and gw.tolist() == [0.0, 0.0]
+
+
+def test_arguments_are_not_modified():
+    q, p, s = (a.copy() if isinstance(a, np.ndarray) else a for a in CASES[0][1])
+    before = (q.copy(), p.copy())
+    jit.grad(kernel_norm, wrt=(0, 1), target="cpu")(q, p, s)
+    assert np.array_equal(q, before[0]) and np.array_equal(p, before[1])
+
+
+@pytest.mark.parametrize("target", ["python", "cpu"])
+def test_hvp_with_respect_to_an_array(target):
+    q, p, s = CASES[0][1]
+    v = np.random.default_rng(2).normal(size=q.shape)
+    product = jit.hvp(kernel_norm, wrt=0, target=target)(q, p, s, v)
+    gradient = jit.grad(kernel_norm, wrt=0, target="python")
+    h = 1e-6
+    numerical = (gradient(q + h * v, p, s) - gradient(q - h * v, p, s)) / (2 * h)
+    assert np.allclose(product, numerical, rtol=1e-6, atol=1e-8)
+
+
+def slices(x):
+    return x[1:3][0]
+
+
+def writes(x):
+    x[0] = 1.0
+    return x[1]
+
+
+def creates(n):
+    buffer = np.zeros(n)
+    return buffer[0]
+
+
+@pytest.mark.parametrize("fn, construct", [(slices, "slicing"),
+                                           (writes, "writing an array element"),
+                                           (creates, "np.zeros")])
+def test_array_features_not_yet_supported_are_refused_with_a_location(fn, construct):
+    with pytest.raises(adjit.UnsupportedSyntaxError) as error:
+        jit.grad(fn, target="python")
+    assert construct in str(error.value) and "test_arrays.py:" in str(error.value)
+
+
+def test_wrt_an_integer_array_is_a_clear_error():
+    with pytest.raises(adjit.DifferentiationError, match="array of ints"):
+        jit.grad(gather, wrt=1, target="python")(np.ones(3), np.array([0, 1]), 1.0)
