@@ -12,6 +12,8 @@ generated source.
 
 from __future__ import annotations
 
+import numpy as np
+
 from adjit.dispatch import JVP, TARGETS, VERSION, Derivative, _resolve_wrt  # noqa: F401
 from adjit.errors import AdjitError
 from adjit.function import as_differentiable
@@ -67,6 +69,16 @@ def _basis(count: int, index: int) -> tuple:
     return tuple(1.0 if k == index else 0.0 for k in range(count))
 
 
+def _scalar_wrt_only(operator: str, function, names: list[str], args) -> None:
+    """hessian and jacobian build their results from scalar basis directions."""
+    bound = function.signature.bind(*args)
+    for name in names:
+        if isinstance(bound.arguments.get(name), np.ndarray):
+            raise AdjitError(
+                f"jit.{operator} with respect to the array `{name}` is not supported "
+                "yet; use jit.hvp (Hessian-vector products) or jit.grad / jit.jvp")
+
+
 def hvp(f, wrt=0, target: str = "cpu") -> Composite:
     """Hessian-vector product `h(*args, v) -> H(args) @ v`, without forming H.
 
@@ -86,7 +98,10 @@ def hessian(f, wrt=0, target: str = "cpu") -> Composite:
     tangent_of_gradient = jvp(grad(f, wrt, target), wrt, target)
     names, is_tuple = _resolve_wrt(as_differentiable(f), wrt)
 
+    function = as_differentiable(f)
+
     def run(*args):
+        _scalar_wrt_only("hessian", function, names, args)
         if not is_tuple:
             return tangent_of_gradient(*args, 1.0)[1]
         columns = [tangent_of_gradient(*args, _basis(len(names), k))[1]
@@ -112,6 +127,7 @@ def jacobian(f, wrt=0, mode: str = "rev", target: str = "cpu") -> Composite:
         forward = jvp(f, wrt, target)
 
         def run(*args):
+            _scalar_wrt_only("jacobian", function, names, args)
             if not is_tuple:
                 return forward(*args, 1.0)[1]
             columns = [forward(*args, _basis(len(names), k))[1] for k in range(len(names))]

@@ -145,3 +145,9 @@ def test_array_features_not_yet_supported_are_refused_with_a_location(fn, constr
 def test_wrt_an_integer_array_is_a_clear_error():
     with pytest.raises(adjit.DifferentiationError, match="array of ints"):
         jit.grad(gather, wrt=1, target="python")(np.ones(3), np.array([0, 1]), 1.0)
+
+
+def test_hessian_with_respect_to_an_array_says_to_use_hvp():
+    q, p, s = CASES[0][1]
+    with pytest.raises(adjit.AdjitError, match="jit.hvp"):
+        jit.hessian(kernel_norm, wrt=0, target="python")(q, p, s)
