@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from math import exp, sqrt as square_root
 from typing import Callable
 
 import numpy as np
@@ -1571,3 +1572,274 @@ def mixed_min_max_int_float(x, n):
 
 _add("mixed_min_max_int_float", mixed_min_max_int_float, (2.0, 5), (0,), ((1.7, 3.0), None),
      ("minmax",))
+
+
+# --------------------------------------------------------------------------
+# Values overwritten after a loop (the tape is pushed to after the loop's
+# pushes), clamps feeding singular primitives
+# --------------------------------------------------------------------------
+
+def symplectic_pendulum(q, p, dt, n):
+    for i in range(n):
+        p = p - dt * math.sin(q)
+        q = q + dt * p
+    q = q * q
+    return q + p * p
+
+
+_add("symplectic_pendulum_64", symplectic_pendulum, (0.8, 0.1, 0.05, 64), (0, 1, 2),
+     ((0.5, 1.0), (-0.2, 0.2), (0.02, 0.08), None), ("for", "physics", "overwrite-after-loop"))
+_add("symplectic_pendulum_100", symplectic_pendulum, (0.8, 0.1, 0.05, 100), (0, 1, 2),
+     ((0.5, 1.0), (-0.2, 0.2), (0.02, 0.08), None), ("for", "physics", "overwrite-after-loop"))
+
+
+def relaxation_then_rescale(x, y, n):
+    for i in range(n):
+        x = 0.5 * math.sin(x) + 0.6 * x + 0.2 * y
+    x = x * x + y
+    y = y * x
+    return x + y
+
+
+_add("relaxation_then_rescale", relaxation_then_rescale, (0.3, 0.7, 64), (0, 1),
+     ((-1.0, 1.0), (0.2, 1.5), None), ("for", "overwrite-after-loop"))
+
+
+def sqrt_of_clamped(x, y):
+    d2 = x * x - y
+    return math.sqrt(max(d2, 0.0)) + x
+
+
+_add("sqrt_of_clamped_positive", sqrt_of_clamped, (2.0, 1.0), (0, 1), ((1.5, 2.5), (0.2, 1.5)),
+     ("minmax", "math"))
+_add("sqrt_of_clamped_zero", sqrt_of_clamped, (0.5, 1.0), (0, 1), ((0.2, 0.8), (0.8, 1.5)),
+     ("minmax", "math", "singular-partial-unused"))
+
+
+def hypot_of_clamped(x, y):
+    a = min(x, 0.0)
+    b = min(y, 0.0)
+    return math.hypot(a, b) + x * y
+
+
+_add("hypot_of_clamped_zero", hypot_of_clamped, (1.0, 1.0), (0, 1), ((0.5, 2.0), (0.5, 2.0)),
+     ("minmax", "math", "singular-partial-unused"))
+
+
+# Linear updates inside an inner loop that breaks: nothing needs taping, so
+# the reverse sweep re-runs the inner loop's control flow.
+
+def capped_substeps(x, rate, n):
+    for step in range(n):
+        for sub in range(n):
+            if sub == 3:
+                break
+            x -= 0.1 * rate
+    return x * rate
+
+
+_add("capped_substeps", capped_substeps, (0.3, 1.1, 5), (0, 1), ((-1.0, 1.0), (0.5, 1.5), None),
+     ("for-nested", "break", "linear-body"))
+
+
+def triangular_break_linear(x, y, n):
+    for i in range(n):
+        for j in range(n):
+            if j > i:
+                break
+            x -= 0.01 * y * j
+    return x * y + x
+
+
+_add("triangular_break_linear", triangular_break_linear, (0.3, 1.1, 6), (0, 1),
+     ((-1.0, 1.0), (-1.5, 1.5), None), ("for-nested", "break", "linear-body"))
+
+
+def triple_nested_break(x, y, n):
+    for i in range(n):
+        for j in range(n):
+            for k in range(n):
+                if k == 2:
+                    break
+                x -= 0.1 * y
+    return x * y
+
+
+_add("triple_nested_break", triple_nested_break, (0.3, 1.1, 4), (0, 1),
+     ((-1.0, 1.0), (-1.5, 1.5), None), ("for-nested", "break", "linear-body"))
+
+
+def inner_while_break_linear(x, y, n):
+    for i in range(n):
+        k = 0
+        while k < 5:
+            if k == 3:
+                break
+            x -= 0.1 * y
+            k += 1
+    return x * y
+
+
+_add("inner_while_break_linear", inner_while_break_linear, (0.3, 1.1, 5), (0, 1),
+     ((-1.0, 1.0), (-1.5, 1.5), None), ("while", "break", "linear-body"))
+
+
+# --------------------------------------------------------------------------
+# Python semantics that a transformer easily gets wrong
+# --------------------------------------------------------------------------
+
+def int_initialised_accumulator(x, n):
+    s = 0
+    for i in range(n):
+        s += x * i
+    k = 1
+    k = k * x
+    return s + k * k
+
+
+_add("int_initialised_accumulator", int_initialised_accumulator, (1.5, 4), (0,), ((-2.0, 2.0), None),
+     ("int-to-float",))
+
+
+def loop_variable_after_loop(x, n):
+    s = 0.0
+    for i in range(n):
+        s += x
+    for j in range(n):
+        t = x * j
+    return s * i + x * i + t * x
+
+
+_add("loop_variable_after_loop", loop_variable_after_loop, (1.5, 4), (0,), ((-2.0, 2.0), None),
+     ("loop-variable-after-loop",))
+
+
+def alias_then_overwrite(x):
+    y = x
+    x = x * 3.0
+    z = y * x
+    x = z + y
+    return x * y
+
+
+_add("alias_then_overwrite", alias_then_overwrite, (1.3,), (0,), ((-2.0, 2.0),), ("alias", "reassign"))
+
+
+def self_referencing_updates(x):
+    s = x
+    s += s
+    s *= s
+    s = s * s + s
+    return s / s + s + x ** x + x / x + min(x, x) + max(x, x)
+
+
+_add("self_referencing_updates", self_referencing_updates, (1.5,), (0,), ((0.5, 2.0),),
+     ("augassign", "pow-variable", "minmax-tie"))
+
+
+def tuple_self_reference(a, b, n):
+    for i in range(n):
+        a, b = a + b, a - b * 0.5
+    return a * b
+
+
+_add("tuple_self_reference", tuple_self_reference, (1.3, 0.4, 6), (0, 1), ((-1.0, 1.5), (-1.0, 1.0), None),
+     ("swap-in-loop",))
+
+
+def last_positive_sample(x, n):
+    last = 0.0
+    for i in range(n):
+        v = math.sin(x * i)
+        if v > 0.0:
+            last = v
+    return last
+
+
+_add("last_positive_sample", last_positive_sample, (0.7, 9), (0,), ((0.65, 0.75), None),
+     ("if-in-loop", "conditional-overwrite"))
+
+
+def imported_names_and_constants(x, n):
+    best = math.inf
+    for i in range(n):
+        best = min(best, (x - i) ** 2)
+    return best + exp(x) + square_root(x) + math.pi * x + math.e + np.pi
+
+
+_add("imported_names_and_constants", imported_names_and_constants, (1.3, 4), (0,), ((1.1, 1.4), None),
+     ("from-import", "constants", "minmax"))
+
+
+def long_trajectory(x, n):
+    v = x
+    w = 0.0
+    for i in range(n):
+        v = v * 0.999 + math.sin(w) * 0.001
+        w = w + v * 0.01
+    return v + w
+
+
+_add("long_trajectory", long_trajectory, (1.3, 3000), (0,), ((0.5, 2.0), None), ("for", "long-tape"))
+
+
+def break_then_use(x, y, n):
+    v = x
+    for i in range(n):
+        v = v * 0.5 + y
+        if v > 1.0:
+            break
+    w = v * i
+    return w + v
+
+
+_add("break_then_use", break_then_use, (0.3, 1.1, 5), (0, 1), ((0.2, 0.4), (1.05, 1.2), None),
+     ("break", "loop-variable-after-loop"))
+
+
+def nested_continue_break_linear(x, y, n):
+    for i in range(n):
+        for j in range(n):
+            if j == 0:
+                continue
+            if j == 3:
+                break
+            x -= 0.1 * y
+    return x * y
+
+
+_add("nested_continue_break_linear", nested_continue_break_linear, (0.3, 1.1, 5), (0, 1),
+     ((-1.0, 1.0), (-1.5, 1.5), None), ("for-nested", "break", "continue", "linear-body"))
+
+
+def while_count_from_outer(x, y, n):
+    for i in range(n):
+        k = 0
+        while k < i:
+            x -= 0.1 * y
+            k += 1
+    return x * y
+
+
+_add("while_count_from_outer", while_count_from_outer, (0.3, 1.1, 5), (0, 1),
+     ((-1.0, 1.0), (-1.5, 1.5), None), ("while", "for-nested", "linear-body"))
+
+
+def default_and_positional_only(x, y, /, scale=2.0):
+    return x * y * scale
+
+
+_add("default_and_positional_only", default_and_positional_only, (0.5, 3.0), (0, 1),
+     ((-2.0, 2.0), (1.0, 4.0)), ("signature",))
+
+
+# Functions whose gradient is checked for every trip count 0..SWEEP_MAX_N
+# (tests/test_corpus.py::test_trip_count_sweep): tapes must grow correctly
+# whatever the number of values pushed, before, inside and after loops.
+SWEEP_MAX_N = 140
+SWEEP = [
+    (symplectic_pendulum, (0.8, 0.1, 0.05), (0, 1, 2)),
+    (relaxation_then_rescale, (0.3, 0.7), (0, 1)),
+    (exp_series_break, (1.3,), (0,)),
+    (first_exceed_return, (1.5,), (0,)),
+]

@@ -251,3 +251,37 @@ def test_int_passed_for_a_float_parameter_outside_wrt(target):
     g = jit.grad(f, wrt=(0,), target=target)
     (grad,) = g(2.0, 3, 1)
     _close(grad, 4.0)
+
+
+# ---- signatures ----------------------------------------------------------------
+
+def test_keyword_arguments_at_the_call():
+    g = jit.grad(f, wrt=("a", "b"), target="python")
+    grads = g(c=0.1, b=-1.8, a=2.2)
+    for got, expected in zip(grads, (-1.7, 2.2)):
+        _close(got, expected)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_one_derivative_serves_several_signatures(target):
+    """The same derivative object called with an int, then a float, for a
+    parameter outside wrt specialises twice and answers both correctly."""
+    g = jit.grad(f, wrt=0, target=target)
+    _close(g(2.0, 3, 1), 4.0)
+    _close(g(2.0, 3.5, 1.0), 4.5)
+    _close(g(2.0, 3, 1), 4.0)
+
+
+def test_source_differs_per_signature():
+    g = jit.grad(with_int_argument, wrt=0, target="python")
+    text = adjit.source(g, 1.5, 3)
+    assert "def " in text
+    g(1.5, 3)
+    assert g.source == text
+
+
+def test_value_and_grad_value_is_the_primal_value_in_a_loop():
+    vg = jit.value_and_grad(poly_loop, wrt=0, target="python")
+    value, grad = vg(0.7, 6)
+    _close(value, poly_loop(0.7, 6), 1e-12)
+    assert isinstance(grad, float)
