@@ -271,3 +271,32 @@ def test_value_read_by_an_adjoint_is_kept_in_a_recomputed_loop(target):
     assert adjit.gradcheck(overwritten_in_recomputed_body, (0.8, 7), wrt=0, target=target)
     text = adjit.source(jit.grad(overwritten_in_recomputed_body, target="python"), 0.8, 7)
     assert "for i in range(n - 1, -1, -1):" in text and "_tape_f[_top_f] = y" in text
+
+
+LIMIT = 2.0
+
+
+def constant_changed_after_use(x, n):
+    c = 2.0
+    s = c * x
+    for i in range(n):
+        c = c + 1.0     # a loop with no adjoint, overwriting what one reads
+    return s * c
+
+
+def constant_branch(x, y):
+    if LIMIT > 1.0:     # resolved when LIMIT is inlined
+        return x * y
+    return math.sin(x * y)
+
+
+@pytest.mark.parametrize("target", ["python", "cpu"])
+@pytest.mark.parametrize("fn, args", [(constant_changed_after_use, (0.5, 3)),
+                                      (constant_branch, (0.5, 0.7))])
+def test_fuzzer_findings(fn, args, target):
+    """Minimal programs of the two bugs the fuzzer found (tests/fuzz): a
+    value read by an adjoint and overwritten by a loop without adjoint was
+    not restored; a branch Numba prunes left temporaries undefined."""
+    assert adjit.gradcheck(fn, args, wrt=0, target=target)
+    _, tangent = jit.jvp(fn, wrt=0, target=target)(*args, 1.0)
+    assert tangent == pytest.approx(jit.grad(fn, target=target)(*args), rel=1e-12)

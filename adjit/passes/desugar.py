@@ -72,6 +72,7 @@ class _Desugar:
 
     def run(self):
         tree = self.parsed.tree
+        tree.body = _ConstantBranches().visit_block(tree.body) or tree.body
         body = [s for s in tree.body if not _is_docstring(s)]
         returns = [node for s in body for node in ast.walk(s)
                    if isinstance(node, ast.Return)]
@@ -263,6 +264,52 @@ class _Desugar:
         node.body = body
         outward = {self.function.returned} & flags
         return before + [node], outward
+
+
+class _ConstantBranches(ast.NodeTransformer):
+    """Resolve `if`s whose test is a constant (`if DEBUG:` once globals are
+    inlined) to the branch taken. Numba would prune the other branch itself
+    and leave the variables only it assigns undefined in the derivative."""
+
+    def visit_block(self, statements: list[ast.stmt]) -> list[ast.stmt]:
+        out = []
+        for statement in statements:
+            result = self.visit(statement)
+            out.extend(result if isinstance(result, list) else [result])
+        return out
+
+    def generic_visit(self, node):
+        for field in ("body", "orelse"):
+            block = getattr(node, field, None)
+            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                setattr(node, field, self.visit_block(block) or [ast.Pass()] if field == "body"
+                        else self.visit_block(block))
+        return node
+
+    def visit_If(self, node: ast.If):
+        truth = _constant_truth(node.test)
+        if truth is None:
+            return self.generic_visit(node)
+        return self.visit_block(node.body if truth else node.orelse) or [ast.Pass()]
+
+    def visit_While(self, node: ast.While):
+        if _constant_truth(node.test) is False:
+            return [ast.Pass()]
+        return self.generic_visit(node)
+
+
+_CONSTANT_NODES = (ast.Constant, ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp,
+                   ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.expr_context)
+
+
+def _constant_truth(test: ast.expr) -> bool | None:
+    """The truth of a test made of numbers and operators only, else None."""
+    if not all(isinstance(node, _CONSTANT_NODES) for node in ast.walk(test)):
+        return None
+    try:
+        return bool(eval(compile(ast.Expression(test), "<test>", "eval"), {"__builtins__": {}}))
+    except Exception:       # e.g. 1 / 0: leave it to run time
+        return None
 
 
 def _tuple_or_name(names: list[str], like: ast.AST) -> ast.expr:

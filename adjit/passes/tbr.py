@@ -82,7 +82,12 @@ class ToBeRecorded:
             return after
         if isinstance(node, (ast.For, ast.While)):
             if not plan.has_adjoint(node):
-                return required
+                # no adjoint inside, but it may overwrite a value an earlier
+                # adjoint reads (`c = 2.0; s = c * x; for ...: c += 1.0`):
+                # save those once before the loop, restore them after
+                loop_writes = writes(getattr(node, "original", node))
+                self.mark(context, node, required & loop_writes)
+                return required - loop_writes
             if plan.mode_of(node) == RECOMPUTE:
                 loop_writes = writes(getattr(node, "original", node))
                 self.mark(context, node, required & loop_writes)
