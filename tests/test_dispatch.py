@@ -73,3 +73,27 @@ def test_source_before_any_call_says_what_to_do():
         g.source
     assert "def with_default_grad" in adjit.source(g, 2.0)
     assert g.source == adjit.source(g, 2.0)
+
+
+def becomes_float(x, y):
+    x -= 0.1 * y        # x joins to float in the body, but was called an int
+    return x * y
+
+
+def float_bound(x, n):
+    s = 0.0
+    for i in range(n):
+        s += x * np.float64(2.0)
+    return s
+
+
+def test_wrt_an_int_argument_is_refused_even_if_the_body_makes_it_float():
+    with pytest.raises(adjit.DifferentiationError, match="`x`: it is an int"):
+        jit.grad(becomes_float, wrt=0, target="python")(1, 1.1)
+
+
+def test_float_range_bound_is_a_located_error_on_both_targets():
+    for target in ("python", "cpu"):
+        with pytest.raises(adjit.DifferentiationError, match="`range` bound `n` is a float"):
+            jit.grad(float_bound, target=target)(1.0, 4.0)
+    assert jit.grad(float_bound, target="python")(1.0, 4) == 8.0

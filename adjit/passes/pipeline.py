@@ -67,10 +67,13 @@ def _typed(fn, parameter_types: dict[str, str], wrt: list[str]):
     types = infer_types(parsed, parameter_types)
     _dump("types", repr(types))
     for name in wrt:
-        if not is_float_like(types.get(name)):
+        # the type of the argument as called: an int the body later turns
+        # into a float (`x -= 0.1 * y`) is still an int argument
+        called = parameter_types.get(name)
+        if not is_float_like(called) or not is_float_like(types.get(name)):
             raise DifferentiationError(
                 f"cannot differentiate with respect to `{name}`: it is "
-                f"{_article(types.get(name))} here, not a float",
+                f"{_article(called)} here, not a float",
                 parsed.location(tree), hint=f"pass a float for `{name}` (e.g. "
                 "2.0 instead of 2), or leave it out of `wrt`",
                 source_line=parsed.line_text(tree), doc_anchor="arguments")

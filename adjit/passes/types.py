@@ -40,6 +40,15 @@ def infer_types(parsed: ParsedFunction, parameter_types: dict[str, str]) -> dict
             if joined != types.get(name):
                 types[name] = joined
                 changed = True
+    for node in assignments:
+        if isinstance(node, ast.For):
+            for bound in node.iter.args:
+                if expression_type(bound, types, parsed) == FLOAT:
+                    raise DifferentiationError(
+                        f"`range` bound `{ast.unparse(bound)}` is a float here",
+                        parsed.location(node), hint="pass an int (5, not 5.0), or "
+                        "convert it with int(...)", source_line=parsed.line_text(node),
+                        doc_anchor="types")
     return types
 
 

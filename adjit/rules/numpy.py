@@ -60,6 +60,11 @@ def _register_same_as_math():
 
 _register_same_as_math()
 
+# np.float64(x) is a conversion, differentiable like float(x)
+for _conversion in (np.float64, np.float32):
+    REGISTRY.register(_conversion, f"np.{_conversion.__name__}",
+                      REGISTRY.lookup(float).partials, (1,), float_result)
+
 # Tapes of generated code (see `forward` for their tangents): the element
 # type is decided by `types` from the dtype argument.
 nondifferentiable(np.empty, "np.empty", arity=(2,))
