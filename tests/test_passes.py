@@ -290,13 +290,25 @@ def constant_branch(x, y):
     return math.sin(x * y)
 
 
+def unreachable_after_return(x, y):
+    if y > 0.0:
+        s = x * y
+    else:
+        return x * 2.0
+        s = math.sin(x * y)     # never runs (Numba would prune its guard)
+    return s * x
+
+
 @pytest.mark.parametrize("target", ["python", "cpu"])
 @pytest.mark.parametrize("fn, args", [(constant_changed_after_use, (0.5, 3)),
-                                      (constant_branch, (0.5, 0.7))])
+                                      (constant_branch, (0.5, 0.7)),
+                                      (unreachable_after_return, (0.5, -0.7)),
+                                      (unreachable_after_return, (0.5, 0.7))])
 def test_fuzzer_findings(fn, args, target):
-    """Minimal programs of the two bugs the fuzzer found (tests/fuzz): a
-    value read by an adjoint and overwritten by a loop without adjoint was
-    not restored; a branch Numba prunes left temporaries undefined."""
+    """Minimal programs of the bugs the fuzzer found (tests/fuzz): a value
+    read by an adjoint and overwritten by a loop without adjoint was not
+    restored; a branch Numba prunes (a constant test, or code after a
+    `return`) left temporaries undefined."""
     assert adjit.gradcheck(fn, args, wrt=0, target=target)
     _, tangent = jit.jvp(fn, wrt=0, target=target)(*args, 1.0)
     assert tangent == pytest.approx(jit.grad(fn, target=target)(*args), rel=1e-12)

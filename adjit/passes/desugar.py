@@ -123,6 +123,11 @@ class _Desugar:
             new, flags = self.statement(statement)
             lowered.extend(new)
             all_flags |= flags
+            if _always_jumps(statement):
+                # What follows can never run; guarding it would leave a test
+                # of a flag just set to True, which Numba prunes, leaving the
+                # variables only that code assigns undefined.
+                break
             rest = statements[index + 1:]
             if flags and rest:
                 guarded, rest_flags = self.block(rest)
@@ -330,6 +335,16 @@ def _rename(expression: ast.expr, old: str, new: str) -> ast.expr:
 def _is_docstring(statement: ast.stmt) -> bool:
     return (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
             and isinstance(statement.value.value, str))
+
+
+def _always_jumps(statement: ast.stmt) -> bool:
+    """Does this statement leave its block on every path?"""
+    if isinstance(statement, (ast.Return, ast.Break, ast.Continue)):
+        return True
+    if isinstance(statement, ast.If) and statement.orelse:
+        return any(_always_jumps(s) for s in statement.body) and \
+            any(_always_jumps(s) for s in statement.orelse)
+    return False
 
 
 def _definitely_returns(body: list[ast.stmt]) -> bool:

@@ -61,7 +61,7 @@ def _register_same_as_math():
 _register_same_as_math()
 
 # np.float64(x) is a conversion, differentiable like float(x)
-for _conversion in (np.float64, np.float32):
+for _conversion in (np.float64,):
     REGISTRY.register(_conversion, f"np.{_conversion.__name__}",
                       REGISTRY.lookup(float).partials, (1,), float_result)
 
