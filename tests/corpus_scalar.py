@@ -1833,6 +1833,46 @@ _add("default_and_positional_only", default_and_positional_only, (0.5, 3.0), (0,
      ((-2.0, 2.0), (1.0, 4.0)), ("signature",))
 
 
+# --------------------------------------------------------------------------
+# Minimal programs of the bugs tests/fuzz found (fixed; kept as regressions)
+# --------------------------------------------------------------------------
+
+FUZZ_LIMIT = 2.0
+
+
+def fuzz_constant_changed_after_use(x, y, n):
+    s0 = 0.5
+    s1 = s0 / x
+    for i in range(n):
+        s0 += 1.0          # a loop with no adjoint overwrites what one reads
+    return s1 * y
+
+
+def fuzz_constant_branch(x, y):
+    if FUZZ_LIMIT > 1.0:   # a constant test once the global is inlined
+        return x * y
+    return math.sin(x * y)
+
+
+def fuzz_unreachable_after_return(x, y):
+    if y > 0.0:
+        s = x * y
+    else:
+        return x * 2.0
+        s = math.sin(x * y)    # never runs
+    return s * x
+
+
+_add("fuzz_constant_changed_after_use", fuzz_constant_changed_after_use, (0.11, -0.9, 5),
+     (0, 1), ((0.05, 0.5), (-1.0, 1.0), None), ("fuzz", "for"))
+_add("fuzz_constant_branch", fuzz_constant_branch, (0.5, 0.7), (0, 1),
+     ((-1.0, 1.0), (-1.0, 1.0)), ("fuzz", "if", "global"))
+_add("fuzz_unreachable_after_return_then", fuzz_unreachable_after_return, (0.5, 0.7), (0, 1),
+     ((-1.0, 1.0), (0.2, 1.0)), ("fuzz", "early-return"))
+_add("fuzz_unreachable_after_return_else", fuzz_unreachable_after_return, (0.5, -0.7), (0, 1),
+     ((-1.0, 1.0), (-1.0, -0.2)), ("fuzz", "early-return"))
+
+
 # Functions whose gradient is checked for every trip count 0..SWEEP_MAX_N
 # (tests/test_corpus.py::test_trip_count_sweep): tapes must grow correctly
 # whatever the number of values pushed, before, inside and after loops.
