@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -27,6 +26,9 @@ except ImportError:                     # run from a clone without installing
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     import adjit
 from adjit import jit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scalar_loop import median_seconds  # noqa: E402  (the same timing for every bench)
 
 
 def kernel_norm(q, p, s):
@@ -71,16 +73,6 @@ def kernel_norm_gradient_by_hand(q, p, s):
     return gq, gp
 
 
-def best_seconds(function, args, repeats):
-    function(*args)                                    # warm-up (compiles)
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function(*args)
-        samples.append(time.perf_counter() - start)
-    return min(samples), statistics.median(samples)
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 4000])
@@ -99,9 +91,9 @@ def main(argv=None) -> int:
         mine, theirs = gradient(*args), kernel_norm_gradient_by_hand(*args)
         worst = max(worst, max(float(np.max(np.abs(a - b)) / max(1.0, np.max(np.abs(b))))
                                for a, b in zip(mine, theirs)))
-        _, primal_time = best_seconds(primal, args, options.repeats)
-        _, hand_time = best_seconds(kernel_norm_gradient_by_hand, args, options.repeats)
-        _, adjit_time = best_seconds(gradient, args, options.repeats)
+        primal_time = median_seconds(primal, args, options.repeats)
+        hand_time = median_seconds(kernel_norm_gradient_by_hand, args, options.repeats)
+        adjit_time = median_seconds(gradient, args, options.repeats)
         print(f"{n:>7}{primal_time * 1e3:>9.1f} ms{hand_time * 1e3:>9.1f} ms"
               f"{adjit_time * 1e3:>9.1f} ms{adjit_time / primal_time:>13.2f}x"
               f"{adjit_time / hand_time:>11.2f}x")
