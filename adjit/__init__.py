@@ -14,6 +14,7 @@ from adjit.errors import (
 )
 from adjit.function import differentiable
 from adjit.jit import source
+from adjit.runtime.helpers import stop_gradient
 from adjit.testing import gradcheck
 
 __version__ = "0.1.0"
@@ -27,4 +28,5 @@ __all__ = [
     "gradcheck",
     "jit",
     "source",
+    "stop_gradient",
 ]

@@ -97,3 +97,16 @@ def test_float_range_bound_is_a_located_error_on_both_targets():
         with pytest.raises(adjit.DifferentiationError, match="`range` bound `n` is a float"):
             jit.grad(float_bound, target=target)(1.0, 4.0)
     assert jit.grad(float_bound, target="python")(1.0, 4) == 8.0
+
+
+def uses_stop_gradient(x, y):
+    return x * adjit.stop_gradient(x * y) + y
+
+
+@pytest.mark.parametrize("target", ["python", "cpu"])
+def test_stop_gradient_passes_the_value_and_blocks_the_derivative(target):
+    gx, gy = jit.grad(uses_stop_gradient, wrt=(0, 1), target=target)(1.5, 2.0)
+    assert (gx, gy) == (3.0, 1.0)           # d/dx = x * y, d/dy = 1
+    _, tangent = jit.jvp(uses_stop_gradient, wrt=(0, 1), target=target)(1.5, 2.0, (1.0, 1.0))
+    assert tangent == 4.0
+    assert adjit.differentiable(uses_stop_gradient)(1.5, 2.0) == 1.5 * 3.0 + 2.0

@@ -101,3 +101,9 @@ def trigamma(x):
         sine = math.sin(math.pi * x)
         return math.pi * math.pi / (sine * sine) - _trigamma_positive(1.0 - x)
     return _trigamma_positive(x)
+
+
+@register_jitable
+def stop_gradient(x):
+    """The value of `x`, with derivative zero (adjit.stop_gradient)."""
+    return x
