@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from adjit.errors import DifferentiationError
 from adjit.passes.activity import active_variables
 from adjit.passes.anf import anf
+from adjit.passes.definite import initialize_maybe_undefined
 from adjit.passes.desugar import desugar
 from adjit.passes.fence import fence
 from adjit.passes.forward import ForwardTransformer
@@ -128,7 +129,7 @@ def reverse_mode(fn, parameter_types: dict[str, str], wrt: list[str],
                                      gradient_tuple=gradient_tuple)
     _insert_section_comments(function)
     _dump("reverse", function)
-    return _finish(parsed, function, "_b_")
+    return _finish(parsed, function, "_b_", types)
 
 
 def forward_mode(fn, parameter_types: dict[str, str], wrt: list[str],
@@ -142,10 +143,12 @@ def forward_mode(fn, parameter_types: dict[str, str], wrt: list[str],
     function = ForwardTransformer(tree, types, wrt, active, parsed.namer).transform(
         f"{parsed.name}_jvp", with_value=with_value)
     _dump("forward", function)
-    return _finish(parsed, function, "_d_")
+    return _finish(parsed, function, "_d_", types)
 
 
-def _finish(parsed: ParsedFunction, function: ast.FunctionDef, prefix: str) -> Generated:
+def _finish(parsed: ParsedFunction, function: ast.FunctionDef, prefix: str,
+            types: dict[str, str]) -> Generated:
+    initialize_maybe_undefined(function, types)
     derived = {name for (kind, _), name in parsed.namer.derived.items() if kind == prefix}
     function = optimize(function, derived)
     _dump("optimize", function)

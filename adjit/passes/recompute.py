@@ -42,6 +42,9 @@ class LoopPlan:
         self.mode: dict[int, str] = {}
         self.needs: dict[int, set[str]] = {}
         self.recompute_slice: dict[int, list[ast.stmt]] = {}
+        # recorded loops: statements re-run at the top of each reversed
+        # iteration instead of being pushed (see `_regenerable`)
+        self.regenerated: dict[int, list[ast.Assign]] = {}
         self._decide(tree.body)
 
     # -- queries ----------------------------------------------------------
@@ -77,13 +80,54 @@ class LoopPlan:
         key = id(loop)
         self.mode[key] = RECORD
         self.needs[key] = self.header_needs(loop)
-        if not isinstance(loop, ast.For) or id(loop) in self.counters \
-                or not self.has_adjoint(loop):
+        if not isinstance(loop, ast.For) or not self.has_adjoint(loop):
             return
-        body_slice, live_in = self.slice_block(loop.body, set(), with_adjoint=True)
-        carried = live_in & writes_block(loop.body)
-        if carried:
-            return
+        if id(loop) not in self.counters:
+            body_slice, live_in = self.slice_block(loop.body, set(), with_adjoint=True)
+            if not live_in & writes_block(loop.body):
+                self.mode[key] = RECOMPUTE
+                self.recompute_slice[key] = body_slice
+                self.needs[key] |= live_in - {loop.target.id}
+                return
+        regenerated = self._regenerable(loop)
+        if regenerated:
+            self.regenerated[key] = regenerated
+            targets = {node.targets[0].id for node in regenerated}
+            self.needs[key] |= set().union(*(reads(node) for node in regenerated)) \
+                - targets - {loop.target.id}
+
+    def _regenerable(self, loop: ast.For) -> list[ast.Assign]:
+        """Arithmetic statements at the top level of a recorded loop's body
+        whose inputs are the loop index, data the loop never writes, or
+        earlier such statements, and whose value the reverse sweep reads:
+        "recompute, don't record" inside a loop that must record others."""
+        written = writes_block(loop.body)
+        assignments: dict[str, int] = {}
+        for node in ast.walk(ast.Module(loop.body, [])):
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+                name = node.targets[0].id
+                assignments[name] = assignments.get(name, 0) + 1
+        available, read_before, candidates = set(), set(), []
+        for node in loop.body:
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) \
+                    and isinstance(node.value, (ast.BinOp, ast.UnaryOp, ast.Name, ast.Constant)):
+                target = node.targets[0].id
+                inputs = reads(node)
+                if assignments.get(target) == 1 and target not in read_before \
+                        and inputs & written <= available:
+                    candidates.append(node)
+                    available.add(target)
+            read_before |= reads(node)
+        needed = set().union(*(adjoint_reads(node, self.active)
+                               for node in ast.walk(ast.Module(loop.body, []))
+                               if isinstance(node, ast.Assign)))
+        kept = []
+        for node in reversed(candidates):
+            if node.targets[0].id in needed:
+                kept.append(node)
+                needed |= reads(node)
+        kept.reverse()
+        return kept
         self.mode[key] = RECOMPUTE
         self.recompute_slice[key] = body_slice
         self.needs[key] |= live_in - {loop.target.id}

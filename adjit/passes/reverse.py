@@ -248,7 +248,8 @@ class ReverseTransformer:
             recomputed = self.forward(self.plan.recompute_slice[key], key)
             body = self.with_reserves(recomputed) + self.reverse(loop.body, key)
         else:
-            body = self.reverse(loop.body, context)
+            regenerated = [copy.deepcopy(node) for node in self.plan.regenerated.get(key, [])]
+            body = regenerated + self.reverse(loop.body, context)
         counter = self.counters.get(key)
         if isinstance(loop, ast.While):
             target = self.namer.unique("_iteration")
@@ -324,11 +325,18 @@ class ReverseTransformer:
             top, dtype = self.top_of[tape], self.dtype_of[tape]
             init.append(_parse_statement(f"{tape} = np.empty({INITIAL_TAPE_CAPACITY}, {dtype})"))
             init.append(_parse_statement(f"{top} = 0"))
-        parameters = {a.arg for a in tree.args.args}
+        parameters = {a.arg for a in tree.args.posonlyargs + tree.args.args}
+        # Give a typed start value to every primal variable that is pushed,
+        # or read by the reverse sweep, before it may have been assigned: a
+        # branch Numba proves dead (`if -1.6 >= 1.4 and ...`) would leave it
+        # undefined and untyped. `optimize` drops the ones that are dead.
         pushed = {n for names in self.tbr.pushes.values() for n in names}
+        read_back = {n.id for statement in reverse for n in ast.walk(statement)
+                     if isinstance(n, ast.Name) and n.id in self.types}
         zero = {FLOAT: "0.0", INT: "0", BOOL: "False"}
-        for variable in sorted(pushed - parameters):
-            init.append(_parse_statement(f"{variable} = {zero[self.types[variable]]}"))
+        for variable in sorted((pushed | read_back) - parameters):
+            if self.types[variable] in zero:
+                init.append(_parse_statement(f"{variable} = {zero[self.types[variable]]}"))
         forward = self.with_reserves(forward)
         seeds = []
         for tape, size_from in sorted(self.array_allocations.items()):

@@ -96,7 +96,11 @@ class ToBeRecorded:
         return required
 
     def recorded_loop(self, loop, required: set[str], context) -> set[str]:
+        # the index, and the values re-run at the top of each reversed
+        # iteration, are regenerated: never pushed inside, saved once outside
         index = {loop.target.id} if isinstance(loop, ast.For) else set()
+        index |= {node.targets[0].id for node in self.plan.regenerated.get(
+            id(getattr(loop, "original", loop)), [])}
         self.mark(context, loop, required & index)
         head = required - index
         while True:
