@@ -1,7 +1,8 @@
 """The transformation pipeline, in order.
 
     parse -> fence -> resolve -> desugar -> anf -> types -> activity
-          -> reverse (instrument, recompute, tbr) | forward -> optimize -> render
+          -> reverse (instrument, recompute, tbr) | forward -> definite
+          -> optimize -> render
 
 Each pass is one module of this package whose docstring states what it
 accepts and what it guarantees. `ADJIT_DUMP=anf,reverse` (any pass names,
