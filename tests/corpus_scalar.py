@@ -1863,8 +1863,30 @@ def fuzz_unreachable_after_return(x, y):
     return s * x
 
 
+def fuzz_program_375(x, y, n):
+    # fuzz program 375, as generated: Numba folds `-1.6 >= 1.4` to False and
+    # the variables only the dead branches assign were left untyped
+    s0 = (0.7) * (y)
+    s1 = ((-0.9) if s0 <= 1.3 else float(n % 4))
+    if n < 0:
+        if ((-1.6) >= 1.4) and (float(n % 4) <= y):
+            if (s1 < s0) or (n % 2 == 0):
+                return (x) ** 3.0
+        elif n > 1:
+            if (s0 <= 1.8) and (y < 1.3):
+                for i in range(2):
+                    s0 -= math.sin((i % 3) * 0.5)
+            else:
+                s0, s1 = s1, 0.2 * (s0 + s1)
+        elif (0.5) * (2) >= s1:
+            t2 = 2.0 * math.tanh(((s1) * (s0)) / (1.0 + abs((x if (s0 <= x) and (x >= s1) else (-2.0)))))
+    return s1 - (math.atan2((1.0 + 0.8 * 0.8) ** 0.5, 1.5 + (y - y) ** 2)) + x * y
+
+
 _add("fuzz_constant_changed_after_use", fuzz_constant_changed_after_use, (0.11, -0.9, 5),
      (0, 1), ((0.05, 0.5), (-1.0, 1.0), None), ("fuzz", "for"))
+_add("fuzz_program_375", fuzz_program_375, (1.0675265046461817, 0.04970542161375624, 4),
+     (0, 1), ((0.5, 1.5), (0.01, 0.1), None), ("fuzz", "early-return", "and", "elif"))
 _add("fuzz_constant_branch", fuzz_constant_branch, (0.5, 0.7), (0, 1),
      ((-1.0, 1.0), (-1.0, 1.0)), ("fuzz", "if", "global"))
 _add("fuzz_unreachable_after_return_then", fuzz_unreachable_after_return, (0.5, 0.7), (0, 1),
