@@ -287,8 +287,8 @@ class _ConstantBranches(ast.NodeTransformer):
         for field in ("body", "orelse"):
             block = getattr(node, field, None)
             if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
-                setattr(node, field, self.visit_block(block) or [ast.Pass()] if field == "body"
-                        else self.visit_block(block))
+                visited = self.visit_block(block)
+                setattr(node, field, visited or ([ast.Pass()] if field == "body" else []))
         return node
 
     def visit_If(self, node: ast.If):

@@ -112,19 +112,13 @@ class ForwardTransformer:
         returned = tree.body[-1].value
         outputs = returned.elts if isinstance(returned, ast.Tuple) else [returned]
         body = self.block(tree.body[:-1])
-        # A parameter that is not differentiated but becomes active later
-        # (`a = a + b`, wrt b) starts with a zero tangent; so does every other
-        # active scalar, in case Numba proves the branch assigning it dead
-        # (`optimize` drops the starts that are overwritten before use).
+        # An array parameter that is not differentiated but becomes active
+        # starts with a zero tangent array (scalar tangents read before they
+        # are assigned get their start value from `definite`).
         parameters = [argument.arg for argument in tree.args.posonlyargs + tree.args.args]
-        starts = []
-        for variable in sorted(self.active - set(self.wrt)):
-            if is_array(self.types.get(variable)):
-                if variable in parameters:
-                    starts.append(f"{self.namer.tangent(variable)} = np.zeros_like({variable})")
-            else:
-                starts.append(f"{self.namer.tangent(variable)} = 0.0")
-        body[:0] = [ast.parse(start).body[0] for start in starts]
+        body[:0] = [ast.parse(f"{self.namer.tangent(p)} = np.zeros_like({p})").body[0]
+                    for p in parameters if p in self.active and p not in self.wrt
+                    and is_array(self.types.get(p))]
         tangents = [name_node(self.namer.tangent(o.id)) if o.id in self.active
                     else ast.Constant(0.0) for o in outputs]
         if isinstance(returned, ast.Tuple):

@@ -28,7 +28,7 @@ from __future__ import annotations
 import ast
 import copy
 
-from adjit.passes.statements import (adjoint_reads, is_break_test, names_in,
+from adjit.passes.statements import (adjoint_reads, assigned_name, is_break_test, names_in,
                                      reads, writes, writes_block)
 
 RECORD, RECOMPUTE = "record", "recompute"
@@ -54,7 +54,7 @@ class LoopPlan:
     def has_adjoint(self, node: ast.stmt) -> bool:
         """Does the reverse sweep do anything for this statement? (For a
         sliced copy: for the statement it was sliced from.)"""
-        return any(isinstance(inner, ast.Assign) and _assigned_name(inner) in self.active
+        return any(isinstance(inner, ast.Assign) and assigned_name(inner) in self.active
                    for inner in ast.walk(_original(node)))
 
     def header_needs(self, loop: ast.stmt) -> set[str]:
@@ -220,12 +220,6 @@ def anchor(node: ast.stmt) -> ast.Pass:
 
 def is_anchor(node: ast.stmt) -> bool:
     return getattr(node, "anchor", False)
-
-
-def _assigned_name(node: ast.Assign) -> str:
-    """The variable an assignment writes (the tape, for `tape[top] = v`)."""
-    target = node.targets[0]
-    return target.value.id if isinstance(target, ast.Subscript) else target.id
 
 
 def _original(node: ast.stmt) -> ast.stmt:

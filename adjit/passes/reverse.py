@@ -28,7 +28,7 @@ from adjit.passes.build import name as name_node
 from adjit.passes.naming import Namer
 from adjit.passes.optimize_expr import constant_value, fold
 from adjit.passes.recompute import RECOMPUTE, LoopPlan, is_anchor
-from adjit.passes.statements import is_break_test, partials, tape_flows
+from adjit.passes.statements import assigned_name, is_break_test, partials, tape_flows
 from adjit.passes.tbr import MAIN, ToBeRecorded
 from adjit.rules.registry import BOOL, FLOAT, INT, is_array
 
@@ -326,17 +326,6 @@ class ReverseTransformer:
             init.append(_parse_statement(f"{tape} = np.empty({INITIAL_TAPE_CAPACITY}, {dtype})"))
             init.append(_parse_statement(f"{top} = 0"))
         parameters = {a.arg for a in tree.args.posonlyargs + tree.args.args}
-        # Give a typed start value to every primal variable that is pushed,
-        # or read by the reverse sweep, before it may have been assigned: a
-        # branch Numba proves dead (`if -1.6 >= 1.4 and ...`) would leave it
-        # undefined and untyped. `optimize` drops the ones that are dead.
-        pushed = {n for names in self.tbr.pushes.values() for n in names}
-        read_back = {n.id for statement in reverse for n in ast.walk(statement)
-                     if isinstance(n, ast.Name) and n.id in self.types}
-        zero = {FLOAT: "0.0", INT: "0", BOOL: "False"}
-        for variable in sorted((pushed | read_back) - parameters):
-            if self.types[variable] in zero:
-                init.append(_parse_statement(f"{variable} = {zero[self.types[variable]]}"))
         forward = self.with_reserves(forward)
         seeds = []
         for tape, size_from in sorted(self.array_allocations.items()):
@@ -442,11 +431,6 @@ def _trip_count_text(arguments: list[ast.expr]) -> str:
     if len(texts) == 2 or texts[2] == "1":
         return f"({texts[1]} - {texts[0]})"
     return f"rt.trip_count({', '.join(texts)})"
-
-
-def _assigned_name(node: ast.Assign) -> str:
-    target = node.targets[0]
-    return target.value.id if isinstance(target, ast.Subscript) else target.id
 
 
 def _direct_statements(node: ast.stmt):

@@ -142,6 +142,12 @@ def differentiable_inputs(node: ast.Assign) -> list[str]:
     return [name for name, _ in partials(node)]
 
 
+def assigned_name(node: ast.Assign) -> str:
+    """The variable an assignment writes (the tape, for `tape[top] = v`)."""
+    target = node.targets[0]
+    return target.value.id if isinstance(target, ast.Subscript) else target.id
+
+
 def is_tape_store(node: ast.stmt) -> bool:
     return isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript)
 
