@@ -1863,6 +1863,18 @@ def fuzz_unreachable_after_return(x, y):
     return s * x
 
 
+def fuzz_constant_branch_between_returns(x, y):
+    # CI's fuzz run, 2026-11-22: an early return followed by a constant
+    # `if` left a statement without a line number, and the ANF pass crashed
+    if x > 0.0:
+        return x
+    if FUZZ_LIMIT < 0.0:
+        return x
+    if x > 0.5:
+        return x * y
+    return x + x * y
+
+
 def fuzz_program_375(x, y, n):
     # fuzz program 375, as generated: Numba folds `-1.6 >= 1.4` to False and
     # the variables only the dead branches assign were left untyped
@@ -1889,6 +1901,10 @@ _add("fuzz_program_375", fuzz_program_375, (1.0675265046461817, 0.04970542161375
      (0, 1), ((0.5, 1.5), (0.01, 0.1), None), ("fuzz", "early-return", "and", "elif"))
 _add("fuzz_constant_branch", fuzz_constant_branch, (0.5, 0.7), (0, 1),
      ((-1.0, 1.0), (-1.0, 1.0)), ("fuzz", "if", "global"))
+_add("fuzz_constant_branch_between_returns_first", fuzz_constant_branch_between_returns,
+     (0.3, 0.7), (0, 1), ((0.1, 0.4), (-1.0, 1.0)), ("fuzz", "early-return", "global"))
+_add("fuzz_constant_branch_between_returns_last", fuzz_constant_branch_between_returns,
+     (-0.3, 0.7), (0, 1), ((-1.0, -0.1), (-1.0, 1.0)), ("fuzz", "early-return", "global"))
 _add("fuzz_unreachable_after_return_then", fuzz_unreachable_after_return, (0.5, 0.7), (0, 1),
      ((-1.0, 1.0), (0.2, 1.0)), ("fuzz", "early-return"))
 _add("fuzz_unreachable_after_return_else", fuzz_unreachable_after_return, (0.5, -0.7), (0, 1),

@@ -288,18 +288,19 @@ class _ConstantBranches(ast.NodeTransformer):
             block = getattr(node, field, None)
             if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
                 visited = self.visit_block(block)
-                setattr(node, field, visited or ([ast.Pass()] if field == "body" else []))
+                empty = [ast.copy_location(ast.Pass(), node)] if field == "body" else []
+                setattr(node, field, visited or empty)
         return node
 
     def visit_If(self, node: ast.If):
         truth = _constant_truth(node.test)
         if truth is None:
             return self.generic_visit(node)
-        return self.visit_block(node.body if truth else node.orelse) or [ast.Pass()]
+        return self.visit_block(node.body if truth else node.orelse)
 
     def visit_While(self, node: ast.While):
         if _constant_truth(node.test) is False:
-            return [ast.Pass()]
+            return []
         return self.generic_visit(node)
 
 

@@ -15,7 +15,11 @@ Environment:
   test run, which includes this `fuzz`-marked test, stays fast: without the
   variable, programs are also kept to 5 statements; with it, 3 to 16);
 * `ADJIT_FUZZ_CPU_EVERY`: also check target="cpu" for about one program in
-  this many (default 0: python target only; a cpu compile costs seconds).
+  this many (default 0: python target only; a cpu compile costs seconds);
+* `ADJIT_FUZZ_RANDOM=1`: draw fresh programs on every run. Without it the
+  draw is derandomized (the same programs every run), so that the test suite
+  and CI are a reproducible gate; fuzzing campaigns set it (or run
+  `tests/fuzz/report.py --seed S`, whose programs are chosen by seed).
 
     ADJIT_FUZZ_EXAMPLES=200 python -m pytest -m fuzz tests/fuzz -x
     ADJIT_FUZZ_EXAMPLES=100 ADJIT_FUZZ_CPU_EVERY=10 python -m pytest -m fuzz tests/fuzz -x
@@ -44,6 +48,7 @@ EXAMPLES = int(os.environ.get("ADJIT_FUZZ_EXAMPLES", "20"))
 # transformation time grows quickly with the size of the program
 MAX_STATEMENTS = None if "ADJIT_FUZZ_EXAMPLES" in os.environ else 5
 CPU_EVERY = int(os.environ.get("ADJIT_FUZZ_CPU_EVERY", "0"))
+RANDOM = os.environ.get("ADJIT_FUZZ_RANDOM", "") == "1"
 
 coordinates = st.floats(-2.0, 2.0, allow_nan=False, allow_infinity=False)
 directions = st.floats(-1.0, 1.0, allow_nan=False, allow_infinity=False)
@@ -53,7 +58,7 @@ cpu_draws = st.integers(0, CPU_EVERY - 1) if CPU_EVERY > 0 else st.just(-1)
 
 
 @pytest.mark.fuzz
-@settings(deadline=None, max_examples=EXAMPLES, database=None,
+@settings(deadline=None, max_examples=EXAMPLES, database=None, derandomize=not RANDOM,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                  HealthCheck.data_too_large, HealthCheck.large_base_example])
 @given(program=generator.programs(MAX_STATEMENTS), x=coordinates, y=coordinates, n=st.integers(0, 6),
