@@ -17,11 +17,27 @@ from __future__ import annotations
 import ast
 
 from adjit.passes.statements import differentiable_inputs, tape_flows
-from adjit.rules.registry import is_float_like
+from adjit.rules.registry import is_array, is_float_like
 
 
 def active_variables(tree: ast.FunctionDef, types: dict[str, str],
                      wrt: list[str], returned: str | list[str]) -> set[str]:
+    edges = _edges(tree, types)
+    outputs = [returned] if isinstance(returned, str) else returned
+    useful = _closure({name for name in outputs if is_float_like(types.get(name))}, edges)
+    return varied_variables(tree, types, wrt, edges) & useful
+
+
+def varied_variables(tree: ast.FunctionDef, types: dict[str, str], wrt: list[str],
+                     edges: list[tuple[str, str]] | None = None) -> set[str]:
+    """The floats that depend on a `wrt` parameter, useful or not."""
+    if edges is None:
+        edges = _edges(tree, types)
+    varied = {name for name in wrt if is_float_like(types.get(name))}
+    return _closure(varied, [(i, t) for t, i in edges])
+
+
+def _edges(tree: ast.FunctionDef, types: dict[str, str]) -> list[tuple[str, str]]:
     edges = []   # (target, input) pairs through which derivatives flow
     for node in ast.walk(tree):
         if not isinstance(node, ast.Assign):
@@ -34,11 +50,9 @@ def active_variables(tree: ast.FunctionDef, types: dict[str, str],
             for name in differentiable_inputs(node):
                 if is_float_like(types.get(name)):
                     edges.append((target, name))
-    varied = {name for name in wrt if is_float_like(types.get(name))}
-    varied = _closure(varied, [(i, t) for t, i in edges])
-    outputs = [returned] if isinstance(returned, str) else returned
-    useful = _closure({name for name in outputs if is_float_like(types.get(name))}, edges)
-    return varied & useful
+                    if isinstance(node.value, ast.Name) and is_array(types.get(target)):
+                        edges.append((name, target))   # b = a: one array, two names
+    return edges
 
 
 def _closure(start: set[str], edges: list[tuple[str, str]]) -> set[str]:

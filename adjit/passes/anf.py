@@ -7,6 +7,9 @@ Output: a `FunctionDef` whose statements are only
   *atoms* (names or numbers), `f` a registered primitive (`Call.primitive`),
   and `x` is not an argument unless `OP` is `+`/`-` or the unary minus
   (linear operations, whose adjoints read no values);
+* `x = a[i, j]` and `a[i, j] = v` with atom indices and value (element
+  reads and writes); a creation call's shape argument may be a tuple of
+  atoms or `x.shape`;
 * `x = <test>` where `<test>` is a comparison, `and`/`or` or `not` kept whole
   (a boolean has no derivative, and short-circuiting must be preserved);
 * `if T:` where `T` is `n` or `not n` for a name `n` not assigned in the
@@ -36,6 +39,12 @@ def is_atom(node: ast.expr) -> bool:
         and node.value.id == "np") or (
         isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
         and isinstance(node.operand, ast.Constant))
+
+
+def is_shape(node: ast.expr) -> bool:
+    """`x.shape`, the whole shape of an array variable."""
+    return isinstance(node, ast.Attribute) and node.attr == "shape" \
+        and isinstance(node.value, ast.Name)
 
 
 def is_test_expression(node: ast.expr) -> bool:
@@ -79,7 +88,10 @@ class _Normalizer:
         if not hasattr(node, "origin") and hasattr(node, "lineno"):
             node.origin = node.lineno
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript):
-            store = ast.Assign(node.targets, self.atom(node.value, out))   # tape[top] = v
+            value = self.atom(node.value, out)                  # a[i + 1] = v
+            target = self.element(node.targets[0], out)
+            target.ctx = ast.Store()
+            store = ast.Assign([target], value)
             ast.copy_location(store, node)
             store.origin = node.origin
             out.append(store)
@@ -194,7 +206,7 @@ class _Normalizer:
         if isinstance(value, ast.UnaryOp):
             return ast.UnaryOp(value.op, self.atom(value.operand, out))
         if isinstance(value, ast.Call):
-            call = ast.Call(value.func, [self.atom(a, out) for a in value.args], [])
+            call = ast.Call(value.func, [self.argument(a, out) for a in value.args], [])
             call.primitive = value.primitive
             return call
         raise UnsupportedSyntaxError(
@@ -202,6 +214,15 @@ class _Normalizer:
             self.parsed.location(value), hint="use arithmetic, comparisons and "
             "calls of math functions", source_line=self.parsed.line_text(value),
             doc_anchor="expressions")
+
+    def argument(self, value: ast.expr, out: list) -> ast.expr:
+        """A call argument: an atom, or a shape (`(n, m)` with atom
+        elements, `x.shape`) as array creation takes it."""
+        if isinstance(value, ast.Tuple):
+            return ast.Tuple([self.atom(e, out) for e in value.elts], ast.Load())
+        if is_shape(value):
+            return value
+        return self.atom(value, out)
 
     def atom(self, value: ast.expr, out: list) -> ast.expr:
         if is_atom(value):

@@ -89,7 +89,7 @@ _REFUSED_EXPRESSIONS = {
 }
 
 _SUPPORTED_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv,
-                     ast.Mod, ast.Pow)
+                     ast.Mod, ast.Pow, ast.MatMult)
 
 
 def fence(parsed: ParsedFunction) -> ParsedFunction:
@@ -136,8 +136,8 @@ class _Fence(ast.NodeVisitor):
                 and all(isinstance(i, (ast.Name, ast.Constant)) for i in index))
 
     def visit_Subscript(self, node: ast.Subscript):
-        """Reading an element of an array argument: `x[i]`, `q[i, k]`,
-        `x.shape[0]`. Slices and writes arrive with full array support."""
+        """An element of an array: `x[i]`, `q[i, k]`, `x.shape[0]`, read or
+        written. Slices arrive with whole-array operations."""
         if self.is_tape_access(node):
             return
         if isinstance(node.value, ast.Subscript):
@@ -174,10 +174,11 @@ class _Fence(ast.NodeVisitor):
         self.visit(node.value)
 
     def visit_AugAssign(self, node: ast.AugAssign):
-        if not isinstance(node.target, ast.Name) and not self.is_tape_access(node.target):
+        if not isinstance(node.target, (ast.Name, ast.Subscript)):
             self.refuse(node.target, "augmented assignment to "
                         f"`{ast.unparse(node.target)}`",
-                        "assign to a plain variable name", "statements")
+                        "assign to a plain variable name or an array element",
+                        "statements")
         self.check_operator(node, node.op)
         self.check_target(node.target)
         self.visit(node.value)
@@ -203,9 +204,12 @@ class _Fence(ast.NodeVisitor):
             self.refuse(target, "attribute assignment",
                         "assign to a local variable", "statements")
         if isinstance(target, ast.Subscript):
-            self.refuse(target, f"writing an array element `{ast.unparse(target)}`",
-                        "array arguments are read-only for now (writes arrive with "
-                        "full array support); accumulate into a scalar", "types")
+            # an element write `a[i, j] = v`: the same rules as an element read
+            self.visit_Subscript(target)
+            if not isinstance(target.value, ast.Name):
+                self.refuse(target, f"writing into `{ast.unparse(target.value)}`",
+                            "write an element of an array variable: `a[i] = v`", "types")
+            return
         self.refuse(target, f"assignment to `{ast.unparse(target)}`",
                     "assign to a plain variable name (array writes arrive in a "
                     "later release)", "statements")
@@ -266,7 +270,7 @@ class _Fence(ast.NodeVisitor):
             symbol = {ast.MatMult: "@", ast.BitAnd: "&", ast.BitOr: "|",
                       ast.BitXor: "^", ast.LShift: "<<", ast.RShift: ">>"}
             self.refuse(node, f"operator `{symbol.get(type(op), type(op).__name__)}`",
-                        "use + - * / // % ** (matrix products arrive with arrays)",
+                        "use + - * / // % ** @",
                         "expressions")
 
     def visit_UnaryOp(self, node: ast.UnaryOp):
@@ -275,9 +279,11 @@ class _Fence(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call):
-        if node.keywords:
-            self.refuse(node.keywords[0], "keyword argument in a call",
-                        "pass arguments by position", "calls")
+        for keyword in node.keywords:
+            if keyword.arg not in ("dtype", "axis"):   # np.zeros(n, dtype=...)
+                self.refuse(keyword, "keyword argument in a call",
+                            "pass arguments by position", "calls")
+            self.visit(keyword.value)
         if not isinstance(node.func, (ast.Name, ast.Attribute)):
             self.refuse(node.func, f"call of `{ast.unparse(node.func)}`",
                         "call a function by its name", "calls")

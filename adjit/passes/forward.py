@@ -19,24 +19,65 @@ from __future__ import annotations
 import ast
 import copy
 
+import numpy as np
+
+from adjit.passes.arrays import ArrayFacts
 from adjit.passes.build import function_def
 from adjit.passes.build import name as name_node
 from adjit.passes.naming import Namer
 from adjit.passes.optimize_expr import fold
-from adjit.passes.statements import partials
+from adjit.passes.statements import (arguments_of, is_array_operation, is_structured,
+                                     partials, primitive_of)
+from adjit.rules.arrays import ARRAY_RULES, Operands, elementwise_partial
 from adjit.rules.registry import is_array
 
 
 class ForwardTransformer:
     def __init__(self, tree: ast.FunctionDef, types: dict[str, str],
-                 wrt: list[str], active: set[str], namer: Namer):
+                 wrt: list[str], active: set[str], namer: Namer,
+                 arrays: ArrayFacts | None = None):
+        self.arrays = arrays or ArrayFacts()
         self.tree = tree
         self.types = types
         self.wrt = wrt
         self.active = active
         self.namer = namer
 
+    def array_tangent(self, node: ast.Assign) -> ast.stmt | None:
+        """The tangent of a whole-array operation: its array rule's, or the
+        elementwise sum of partial * tangent, broadcast to the result's shape
+        when no active operand has the result's rank."""
+        target = node.targets[0].id
+        if target not in self.active:
+            return None
+        tangent = self.namer.tangent
+        arguments = arguments_of(node.value)
+        if is_structured(node):
+            operands = Operands(
+                target, [ast.unparse(a) for a in arguments],
+                [self.types.get(getattr(a, "id", None)) for a in arguments], tangent(target),
+                [tangent(a.id) if isinstance(a, ast.Name) and a.id in self.active else None
+                 for a in arguments])
+            text = ARRAY_RULES[primitive_of(node.value).key].forward(operands)
+        else:
+            terms = [ast.BinOp(elementwise_partial(partial), ast.Mult(),
+                               name_node(tangent(name)))
+                     for name, partial in partials(node) if name in self.active]
+            value = terms[0]
+            for term in terms[1:]:
+                value = ast.BinOp(value, ast.Add(), term)
+            text = ast.unparse(fold(value))
+            target_type = self.types[target]
+            if not any(self.types.get(name) == target_type for name, _ in partials(node)
+                       if name in self.active):
+                text = f"rt.broadcast_like({text}, {target})"
+        statement = ast.parse(f"{tangent(target)} = {text}").body[0]
+        statement.origin = getattr(node, "origin", None)
+        return statement
+
     def tangent_statement(self, node: ast.Assign) -> ast.stmt | None:
+        if is_array_operation(node, self.types):
+            return self.array_tangent(node)
         tape = self.tape_tangent(node)
         if tape is not None:
             return tape
@@ -71,14 +112,17 @@ class ForwardTransformer:
                 return None
             text = (f"{tangent(target.id)} = "
                     f"{tangent(value.value.id)}[{ast.unparse(value.slice)}]")
-        elif isinstance(value, ast.Call) and ast.unparse(value.func) in (
-                "rt.grow", "np.empty", "np.zeros", "np.zeros_like"):
+        elif isinstance(value, ast.Call) and is_array(self.types.get(target.id)):
             if target.id not in self.active:
                 return None
+            source = value.args[0].id if value.args and \
+                isinstance(value.args[0], ast.Name) else None
             if ast.unparse(value.func) == "rt.grow":
-                text = (f"{tangent(target.id)} = rt.grow({tangent(value.args[0].id)}, "
+                text = (f"{tangent(target.id)} = rt.grow({tangent(source)}, "
                         f"{ast.unparse(value.args[1])})")
-            else:
+            elif value.primitive.key is np.copy and source in self.active:
+                text = f"{tangent(target.id)} = np.copy({tangent(source)})"
+            else:                           # a new array: its tangent is zero
                 text = f"{tangent(target.id)} = np.zeros_like({target.id})"
         else:
             return None
@@ -119,6 +163,14 @@ class ForwardTransformer:
         body[:0] = [ast.parse(f"{self.namer.tangent(p)} = np.zeros_like({p})").body[0]
                     for p in parameters if p in self.active and p not in self.wrt
                     and is_array(self.types.get(p))]
+        # a derivative never modifies its caller's arrays, tangents included
+        copies = []
+        for parameter in self.arrays.written_parameters:
+            copies.append(ast.parse(f"{parameter} = np.copy({parameter})").body[0])
+            if parameter in self.wrt and parameter in self.active:
+                tangent = self.namer.tangent(parameter)
+                copies.append(ast.parse(f"{tangent} = np.copy({tangent})").body[0])
+        body[:0] = copies
         tangents = [name_node(self.namer.tangent(o.id)) if o.id in self.active
                     else ast.Constant(0.0) for o in outputs]
         if isinstance(returned, ast.Tuple):

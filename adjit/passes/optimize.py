@@ -182,7 +182,7 @@ def _dead_statement(node, live: set[str]):
             return None, live
         node.body = body or [ast.Pass()]
         return node, (head - index) | header
-    if isinstance(node, ast.Return):
+    if isinstance(node, (ast.Return, ast.Expr)):    # Expr: a helper that updates an array
         return node, live | names_in(node.value)
     if isinstance(node, ast.Pass):
         return None, live

@@ -1,6 +1,6 @@
 """The transformation pipeline, in order.
 
-    parse -> fence -> resolve -> desugar -> anf -> types -> activity
+    parse -> fence -> resolve -> desugar -> anf -> types -> activity -> arrays
           -> reverse (instrument, recompute, tbr) | forward -> definite
           -> optimize -> render
 
@@ -18,8 +18,9 @@ import sys
 from dataclasses import dataclass
 
 from adjit.errors import DifferentiationError
-from adjit.passes.activity import active_variables
+from adjit.passes.activity import active_variables, varied_variables
 from adjit.passes.anf import anf
+from adjit.passes.arrays import check_arrays
 from adjit.passes.definite import initialize_maybe_undefined
 from adjit.passes.desugar import desugar
 from adjit.passes.fence import fence
@@ -124,7 +125,8 @@ def reverse_mode(fn, parameter_types: dict[str, str], wrt: list[str],
     (returned,) = _outputs(parsed, types)
     active = active_variables(tree, types, wrt, returned)
     _dump("activity", repr(sorted(active)))
-    transformer = ReverseTransformer(tree, types, wrt, active, parsed.namer)
+    arrays = check_arrays(parsed, types, varied_variables(tree, types, wrt))
+    transformer = ReverseTransformer(tree, types, wrt, active, parsed.namer, arrays)
     function_name = f"{parsed.name}_grad" + ("" if output is None else str(output))
     function = transformer.transform(function_name, seed=seed, with_value=with_value,
                                      gradient_tuple=gradient_tuple)
@@ -141,7 +143,8 @@ def forward_mode(fn, parameter_types: dict[str, str], wrt: list[str],
     outputs = _outputs(parsed, types, arrays=True)
     active = active_variables(tree, types, wrt, outputs)
     _dump("activity", repr(sorted(active)))
-    function = ForwardTransformer(tree, types, wrt, active, parsed.namer).transform(
+    arrays = check_arrays(parsed, types, varied_variables(tree, types, wrt))
+    function = ForwardTransformer(tree, types, wrt, active, parsed.namer, arrays).transform(
         f"{parsed.name}_jvp", with_value=with_value)
     _dump("forward", function)
     return _finish(parsed, function, "_d_", types)

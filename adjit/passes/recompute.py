@@ -8,7 +8,8 @@ Output: a `LoopPlan` holding, for every loop:
   recomputed from the loop index and data the loop never writes - the
   reverse sweep then re-executes, in each reversed iteration, the *slice*
   of the body that produces those values, and nothing about the loop is
-  recorded; `RECORD` otherwise (loop-carried values, `while` loops and
+  recorded; `RECORD` otherwise (loop-carried values, values loaded from
+  arrays that change (`arrays.ArrayFacts.mutable`), `while` loops and
   loops left by `break`), where the forward sweep pushes what the
   to-be-recorded analysis (`tbr`) says;
 * `needs[loop]`: the primal names the loop's reverse sweep reads from
@@ -36,9 +37,11 @@ RECORD, RECOMPUTE = "record", "recompute"
 
 class LoopPlan:
     def __init__(self, tree: ast.FunctionDef, active: set[str],
-                 counters: dict[int, str]):
+                 counters: dict[int, str], mutable: set[str] = frozenset()):
         self.active = active
         self.counters = counters            # id(loop) -> trip counter name
+        # arrays whose elements change (see `arrays`): never re-read
+        self.mutable = set(mutable)
         self.mode: dict[int, str] = {}
         self.needs: dict[int, set[str]] = {}
         self.recompute_slice: dict[int, list[ast.stmt]] = {}
@@ -84,7 +87,7 @@ class LoopPlan:
             return
         if id(loop) not in self.counters:
             body_slice, live_in = self.slice_block(loop.body, set(), with_adjoint=True)
-            if not live_in & writes_block(loop.body):
+            if not live_in & (writes_block(loop.body) | self.mutable):
                 self.mode[key] = RECOMPUTE
                 self.recompute_slice[key] = body_slice
                 self.needs[key] |= live_in - {loop.target.id}
@@ -128,9 +131,6 @@ class LoopPlan:
                 needed |= reads(node)
         kept.reverse()
         return kept
-        self.mode[key] = RECOMPUTE
-        self.recompute_slice[key] = body_slice
-        self.needs[key] |= live_in - {loop.target.id}
 
     # -- slicing ----------------------------------------------------------
     def slice_block(self, statements: list[ast.stmt], needed: set[str],

@@ -7,6 +7,8 @@ Output: its `tree` rewritten so that
   (`math.sin`, `np.exp`, `abs`, ...) and the `ast.Call` node carries the
   `Primitive` as attribute `primitive`, whatever name the user imported it
   under (`from math import sin as s` -> `math.sin`);
+* the dtype of an array creation is a positional argument spelled
+  canonically (`np.float64`) and carries `dtype_element`;
 * every read of a global or closure number (`math.pi`, a module constant) is
   an `ast.Constant` holding its value at transformation time;
 * `range` in a `for` header is left as the builtin it is.
@@ -27,10 +29,14 @@ from adjit.errors import UnsupportedSyntaxError
 from adjit.passes.naming import RESERVED
 from adjit.passes.parse import ParsedFunction
 from adjit.rules import REGISTRY
+from adjit.rules.numpy import CREATION, DTYPES
 
+# Array methods, as the NumPy functions they are.
+_ARRAY_METHODS = {"sum": "sum", "mean": "mean", "max": "max", "min": "min", "copy": "copy",
+                  "dot": "dot", "transpose": "transpose"}
 
-# Array creation and tape growth: what adjit's own generated code calls.
-_GENERATED_ONLY = {"np.empty", "np.zeros", "np.zeros_like", "rt.grow"}
+# Tape growth: what only adjit's own generated code calls.
+_GENERATED_ONLY = {"rt.grow"}
 
 
 def spelling_node(spelling: str) -> ast.expr:
@@ -87,6 +93,10 @@ class _Resolver(ast.NodeTransformer):
             self.refuse(node, f"name `{node.id}` is not defined",
                         "define it at module level or pass it as an argument",
                         "expressions")
+        if not isinstance(node, ast.Attribute) or not isinstance(node.value, (ast.Name,
+                                                                              ast.Attribute)):
+            self.refuse(node, f"`{ast.unparse(node)}`", "call a function by its name",
+                        "calls")
         base = self.lookup(node.value)
         try:
             return getattr(base, node.attr)
@@ -104,7 +114,13 @@ class _Resolver(ast.NodeTransformer):
         return node
 
     def visit_Call(self, node: ast.Call):
-        node.args = [self.visit(argument) for argument in node.args]
+        if self.is_method(node.func):
+            node = self.method_as_function(node)
+        creation = CREATION.get(_hashable_or_none(self.try_lookup(node.func)))
+        if creation is not None:
+            self.creation_arguments(node, creation)
+        node.args = [argument if getattr(argument, "dtype_element", None)
+                     else self.visit(argument) for argument in node.args]
         if isinstance(node.func, ast.Name) and node.func.id in self.locals:
             self.refuse(node.func, f"call of the local variable `{node.func.id}`",
                         "call math/NumPy functions directly")
@@ -119,18 +135,80 @@ class _Resolver(ast.NodeTransformer):
                         "adjit differentiates math/NumPy primitives and builtins "
                         "(abs, min, max, float, int, round); calls to your own "
                         "functions arrive in a later release")
+        axis = [k for k in node.keywords if k.arg == "axis"]
+        if axis:
+            if primitive.key is not np.sum or len(node.args) != 1:
+                self.refuse(axis[0], f"`axis=` in `{written}`",
+                            "adjit supports np.sum(x, axis=k); write np.mean along an "
+                            "axis as np.sum(x, axis=k) / x.shape[k]", "arrays")
+            node.args.append(axis[0].value)
+            node.keywords = []
+        if node.keywords:
+            self.refuse(node.keywords[0], f"`{node.keywords[0].arg}=` in `{written}`",
+                        "pass arguments by position", "calls")
         if len(node.args) not in primitive.arity:
             expected = " or ".join(str(count) for count in primitive.arity)
             self.refuse(node, f"`{written}` called with {len(node.args)} "
                         f"arguments; adjit supports it with {expected}",
                         "pass the supported number of positional arguments")
         if primitive.spelling in _GENERATED_ONLY and not self.parsed.generated:
-            self.refuse(node, f"`{written}` is not supported by adjit yet",
-                        "array arguments can be read; creating arrays arrives with "
-                        "full array support", "types")
+            self.refuse(node, f"`{written}` is adjit's own runtime function",
+                        "call NumPy functions instead", "calls")
         node.func = spelling_node(primitive.spelling)
         node.primitive = primitive
         return node
+
+    def is_method(self, func: ast.expr) -> bool:
+        """`x.sum` of a local `x`, or of any value that is not a name
+        (`(a * b).sum`): a method of an array, not a module function."""
+        if not isinstance(func, ast.Attribute):
+            return False
+        receiver = func.value
+        while isinstance(receiver, ast.Attribute):
+            receiver = receiver.value
+        return not isinstance(receiver, ast.Name) or receiver.id in self.locals
+
+    def method_as_function(self, node: ast.Call) -> ast.Call:
+        """`x.sum()` -> `np.sum(x)`: array methods as the NumPy functions."""
+        method = node.func.attr
+        if method not in _ARRAY_METHODS:
+            self.refuse(node.func, f"method `.{method}()` of `{ast.unparse(node.func.value)}`",
+                        "array methods adjit knows: "
+                        + ", ".join(f".{m}()" for m in sorted(_ARRAY_METHODS)), "arrays")
+        function = ast.copy_location(spelling_node(f"np.{_ARRAY_METHODS[method]}"), node.func)
+        receiver = node.func.value
+        return ast.copy_location(ast.Call(function, [receiver, *node.args], node.keywords),
+                                 node)
+
+    def try_lookup(self, node: ast.expr):
+        """The object `node` names, or None when it is not a global name."""
+        try:
+            return self.lookup(node)
+        except UnsupportedSyntaxError:
+            return None
+
+    def creation_arguments(self, node: ast.Call, creation) -> None:
+        """`np.zeros(n, dtype=np.int64)` -> `np.zeros(n, np.int64)`: the dtype
+        as a positional argument, resolved to its canonical spelling, with
+        the element type adjit tracks in `dtype_element`."""
+        for keyword in node.keywords:
+            if creation.dtype_slot is None or len(node.args) != creation.dtype_slot:
+                self.refuse(keyword, f"`dtype=` in `{ast.unparse(node.func)}`",
+                            "adjit supports dtype= for np.zeros/ones/empty/full and "
+                            "the *_like functions, after their other arguments")
+            node.args.append(keyword.value)
+        node.keywords = []
+        if creation.dtype_slot is not None and len(node.args) > creation.dtype_slot:
+            written = node.args[creation.dtype_slot]
+            dtype = DTYPES.get(_hashable_or_none(self.try_lookup(written)))
+            if dtype is None:
+                self.refuse(written, f"dtype `{ast.unparse(written)}`",
+                            "use np.float64, np.float32, np.int64, np.int32, "
+                            "np.bool_ (or float, int, bool)", "types")
+            element, spelling = dtype
+            resolved = ast.copy_location(spelling_node(spelling), written)
+            resolved.dtype_element = element
+            node.args[creation.dtype_slot] = resolved
 
     def visit_Name(self, node: ast.Name):
         if not isinstance(node.ctx, ast.Load) or node.id in self.locals:
@@ -142,11 +220,15 @@ class _Resolver(ast.NodeTransformer):
         while isinstance(base, ast.Attribute):
             base = base.value
         if isinstance(base, ast.Name) and base.id in self.locals:
-            return node                      # `tape.shape` in generated code
-        value = self.lookup(node)
-        if self.parsed.generated and value in (np.float64, np.int64):
-            return node                      # the dtype of a tape
-        return self.constant(node, value)
+            if node.attr == "T" and base is node.value:       # x.T
+                transpose = ast.Call(spelling_node("np.transpose"), [node.value], [])
+                transpose.primitive = REGISTRY.lookup(np.transpose)
+                return ast.copy_location(transpose, node)
+            if node.attr != "shape":
+                self.refuse(node, f"attribute `{ast.unparse(node)}`",
+                            "array attributes adjit knows: .shape, .T", "arrays")
+            return node                      # x.shape
+        return self.constant(node, self.lookup(node))
 
     def constant(self, node: ast.expr, value) -> ast.Constant:
         if isinstance(value, (bool, np.bool_)):
@@ -162,3 +244,11 @@ class _Resolver(ast.NodeTransformer):
                         "function; pass other values as arguments", "types")
         self.constants[ast.unparse(node)] = value
         return ast.copy_location(ast.Constant(value), node)
+
+
+def _hashable_or_none(value):
+    try:
+        hash(value)
+    except TypeError:
+        return None
+    return value

@@ -23,13 +23,20 @@ from __future__ import annotations
 import ast
 import copy
 
+import numpy as np
+
+from adjit.passes.arrays import ArrayFacts
 from adjit.passes.build import function_def
 from adjit.passes.build import name as name_node
 from adjit.passes.naming import Namer
 from adjit.passes.optimize_expr import constant_value, fold
 from adjit.passes.recompute import RECOMPUTE, LoopPlan, is_anchor
-from adjit.passes.statements import assigned_name, is_break_test, partials, tape_flows
+from adjit.passes.statements import (arguments_of, assigned_name, is_array_operation,
+                                     is_break_test, is_structured, partials, primitive_of,
+                                     tape_flows)
 from adjit.passes.tbr import MAIN, ToBeRecorded
+from adjit.rules.arrays import ARRAY_RULES, Operands, elementwise_partial, rank
+from adjit.rules.numpy import CREATION
 from adjit.rules.registry import BOOL, FLOAT, INT, is_array
 
 INITIAL_TAPE_CAPACITY = 64
@@ -78,16 +85,19 @@ def instrument(tree: ast.FunctionDef, namer: Namer) -> dict[int, str]:
 
 class ReverseTransformer:
     def __init__(self, tree: ast.FunctionDef, types: dict[str, str],
-                 wrt: list[str], active: set[str], namer: Namer):
+                 wrt: list[str], active: set[str], namer: Namer,
+                 arrays: ArrayFacts | None = None):
         self.tree = tree
         self.types = types
         self.wrt = wrt
         self.active = active
         self.namer = namer
+        self.arrays = arrays or ArrayFacts()
+        self.created_in_loops = _creations_in_loops(tree.body, in_loop=False)
         self.counters = instrument(tree, namer)
         for counter in self.counters.values():
             types[counter] = INT
-        self.plan = LoopPlan(tree, active, self.counters)
+        self.plan = LoopPlan(tree, active, self.counters, self.arrays.mutable)
         self.tbr = ToBeRecorded(self.plan)
         self.tbr.block(tree.body, set(), MAIN)
         for key, body in self.plan.recompute_slice.items():
@@ -119,8 +129,8 @@ class ReverseTransformer:
             target = node.targets[0].id
             if target not in parent:
                 continue
-            if isinstance(node.value, ast.Call) and ast.unparse(node.value.func) in (
-                    "np.empty", "np.zeros"):
+            if isinstance(node.value, ast.Call) and \
+                    getattr(node.value.primitive, "key", None) in CREATION:
                 created.add(target)
             for _, source in tape_flows(node) + [(target, getattr(node.value, "id", None))]:
                 if source in parent:
@@ -266,7 +276,7 @@ class ReverseTransformer:
         starts; element writes and reads move adjoints in and out of it."""
         target, value = node.targets[0], node.value
         if isinstance(target, ast.Name) and is_array(self.types.get(target.id)):
-            return []                              # creation, growth, aliasing
+            return self.array_binding_adjoint(node)
         if isinstance(target, ast.Subscript):      # tape[top] = v
             if target.value.id not in self.active:
                 return []
@@ -284,7 +294,72 @@ class ReverseTransformer:
                     _parse_statement(f"{adjoint} = 0.0")]
         return None
 
+    def array_binding_adjoint(self, node: ast.Assign) -> list[ast.stmt]:
+        """Binding an array: an alias or a tape's growth shares its adjoint
+        (nothing to do); `b = np.copy(a)` hands b's adjoint to a; a new
+        array made in a loop clears its adjoint for the previous iteration's
+        array, which the same buffer serves next."""
+        target, value = node.targets[0].id, node.value
+        if target not in self.active or not isinstance(value, ast.Call):
+            return []
+        adjoint = self.array_adjoint[target]
+        if value.primitive.key is np.copy and isinstance(value.args[0], ast.Name):
+            source = value.args[0].id
+            if source == target:                  # x = np.copy(x) on entry
+                return []
+            code = []
+            if source in self.active:
+                code.append(_parse_statement(f"{self.array_adjoint[source]} += {adjoint}"))
+            if id(node) in self.created_in_loops:
+                code.append(_parse_statement(f"{adjoint}[:] = 0.0"))
+            return code
+        if id(node) in self.created_in_loops:
+            return [_parse_statement(f"{adjoint}[:] = 0.0")]
+        return []
+
+    def array_operation_adjoint(self, node: ast.Assign) -> list[ast.stmt]:
+        """The adjoint of a whole-array operation: its array rule's statements,
+        or for an elementwise one `_b_a += _b_y * partial` per operand, in
+        array form, summed back to the operand's shape where it was
+        broadcast. An array result is bound once (see `arrays`), so its
+        adjoint needs no reset; a scalar result's adjoint is reset."""
+        target = node.targets[0].id
+        if target not in self.active:
+            return []
+        target_rank = rank(self.types[target])
+        adjoint = self.array_adjoint[target] if target_rank else self.namer.adjoint(target)
+        if is_structured(node):
+            arguments = arguments_of(node.value)
+            operands = Operands(
+                target, [ast.unparse(a) for a in arguments],
+                [self.types.get(getattr(a, "id", None)) for a in arguments], adjoint,
+                [self.array_adjoint.get(a.id, self.namer.adjoint(a.id))
+                 if isinstance(a, ast.Name) and a.id in self.active else None
+                 for a in arguments])
+            code = [_parse_statement(text) for text in
+                    ARRAY_RULES[primitive_of(node.value).key].reverse(operands)]
+        else:
+            code = []
+            for name, partial in partials(node):
+                if name not in self.active:
+                    continue
+                contribution = fold(ast.BinOp(name_node(adjoint), ast.Mult(),
+                                              elementwise_partial(partial)))
+                text = ast.unparse(contribution)
+                operand_rank = rank(self.types[name])
+                if operand_rank == 0:
+                    text = f"np.sum({text})"
+                elif operand_rank < target_rank:
+                    text = f"rt.unbroadcast({text}, {name})"
+                into = self.array_adjoint[name] if operand_rank else self.namer.adjoint(name)
+                code.append(_parse_statement(f"{into} += {text}"))
+        if not target_rank:
+            code.append(_parse_statement(f"{adjoint} = 0.0"))
+        return code
+
     def adjoint(self, node: ast.Assign) -> list[ast.stmt]:
+        if is_array_operation(node, self.types):
+            return self.array_operation_adjoint(node)
         tape_code = self.tape_adjoint(node)
         if tape_code is not None:
             return tape_code
@@ -325,7 +400,9 @@ class ReverseTransformer:
             top, dtype = self.top_of[tape], self.dtype_of[tape]
             init.append(_parse_statement(f"{tape} = np.empty({INITIAL_TAPE_CAPACITY}, {dtype})"))
             init.append(_parse_statement(f"{top} = 0"))
-        parameters = {a.arg for a in tree.args.posonlyargs + tree.args.args}
+        # a derivative never modifies its caller's arrays
+        init.extend(_parse_statement(f"{name} = np.copy({name})")
+                    for name in self.arrays.written_parameters)
         forward = self.with_reserves(forward)
         seeds = []
         for tape, size_from in sorted(self.array_allocations.items()):
@@ -360,6 +437,20 @@ class ReverseTransformer:
         function = function_def(name, arguments, init + forward + seeds + reverse + [final])
         function.reverse_start = len(init) + len(forward)
         return function
+
+
+def _creations_in_loops(statements: list[ast.stmt], in_loop: bool) -> set[int]:
+    """ids of the array-creating assignments that run inside a loop."""
+    found = set()
+    for node in statements:
+        if isinstance(node, ast.Assign) and in_loop and isinstance(node.value, ast.Call) \
+                and getattr(node.value.primitive, "key", None) in (*CREATION, np.copy):
+            found.add(id(node))
+        elif isinstance(node, ast.If):
+            found |= _creations_in_loops(node.body + node.orelse, in_loop)
+        elif isinstance(node, (ast.For, ast.While)):
+            found |= _creations_in_loops(node.body, True)
+    return found
 
 
 def _if(test, body, orelse) -> ast.If:

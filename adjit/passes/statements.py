@@ -12,8 +12,13 @@ from __future__ import annotations
 import ast
 import copy
 
+import numpy as np
+
 from adjit.passes.optimize_expr import fold
 from adjit.rules import REGISTRY, Primitive
+from adjit.rules.arrays import ARRAY_RULES
+from adjit.rules.numpy import CREATION
+from adjit.rules.registry import is_array
 
 
 def primitive_of(value: ast.expr) -> Primitive | None:
@@ -138,7 +143,30 @@ def tape_flows(node: ast.Assign) -> list[tuple[str, str]]:
     return []
 
 
+def is_array_operation(node: ast.stmt, types: dict[str, str]) -> bool:
+    """A whole-array operation: an array result or array operands, other than
+    creating, copying or aliasing an array or reading an element."""
+    if not isinstance(node, ast.Assign) or not isinstance(node.targets[0], ast.Name):
+        return False
+    primitive = primitive_of(node.value)
+    if primitive is None or primitive.key in CREATION or primitive.key is np.copy \
+            or primitive.spelling == "rt.grow":
+        return False
+    return any(is_array(types.get(name)) for name in
+               [node.targets[0].id, *(a.id for a in arguments_of(node.value)
+                                      if isinstance(a, ast.Name))])
+
+
+def is_structured(node: ast.Assign) -> bool:
+    """An operation with an array rule (`np.sum`, `np.dot`, `@`, ...)
+    rather than elementwise partial derivatives."""
+    primitive = primitive_of(node.value)
+    return primitive is not None and primitive.key in ARRAY_RULES
+
+
 def differentiable_inputs(node: ast.Assign) -> list[str]:
+    if is_structured(node):
+        return [a.id for a in arguments_of(node.value) if isinstance(a, ast.Name)]
     return [name for name, _ in partials(node)]
 
 
@@ -165,6 +193,8 @@ def adjoint_reads(node: ast.Assign, active: set[str]) -> set[str]:
         return names_in(node.value.slice) if node.targets[0].id in active else set()
     if node.targets[0].id not in active:
         return set()
+    if is_structured(node):         # what array rules read: the operands, the result
+        return names_in(node.value) | {node.targets[0].id}
     needed = set()
     for name, expression in partials(node):
         if name in active:

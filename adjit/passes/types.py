@@ -17,8 +17,12 @@ from adjit.errors import DifferentiationError
 from adjit.passes.parse import ParsedFunction
 import numpy as np
 
-from adjit.rules.registry import (BOOL, FLOAT, FLOAT_ARRAY, INT, INT_ARRAY, REGISTRY,
-                                  element_type, is_array, join_types)
+from adjit.passes.statements import arguments_of
+from adjit.rules.arrays import (ARRAY_RULES, ArrayRuleError, elementwise_type,
+                                is_elementwise, rank)
+from adjit.rules.numpy import CREATION
+from adjit.rules.registry import (BOOL, FLOAT, INT, REGISTRY, array_type, element_type,
+                                  is_array, join_types)
 
 _CONSTANT_TYPES = {bool: BOOL, int: INT, float: FLOAT}
 
@@ -58,8 +62,10 @@ def expression_type(value: ast.expr, types: dict[str, str], parsed=None) -> str 
         return _CONSTANT_TYPES[type(value.value)]
     if isinstance(value, ast.Name):
         return types.get(value.id)
-    if isinstance(value, (ast.Compare,)):
-        return BOOL
+    if isinstance(value, ast.Compare):         # elementwise on arrays
+        ranks = [rank(expression_type(v, types, parsed))
+                 for v in [value.left, *value.comparators]]
+        return array_type(BOOL, max(ranks)) if max(ranks) else BOOL
     if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.Not):
         return BOOL
     if isinstance(value, ast.BoolOp):
@@ -78,10 +84,8 @@ def expression_type(value: ast.expr, types: dict[str, str], parsed=None) -> str 
             return INT
         array = types.get(value.value.id)
         return element_type(array) if is_array(array) else None
-    if isinstance(value, ast.Call) and value.primitive.key is np.empty:
-        return FLOAT_ARRAY if value.args[1].attr == "float64" else INT_ARRAY
-    if isinstance(value, ast.Call) and value.primitive.key in (np.zeros, np.zeros_like):
-        return FLOAT_ARRAY
+    if isinstance(value, ast.Call) and value.primitive.key in CREATION:
+        return creation_type(value, types, parsed)
     if isinstance(value, ast.BinOp):
         primitive = REGISTRY.lookup(type(value.op))
         argument_types = [expression_type(v, types, parsed) for v in (value.left, value.right)]
@@ -95,4 +99,67 @@ def expression_type(value: ast.expr, types: dict[str, str], parsed=None) -> str 
         return None
     if any(t is None for t in argument_types):
         return None
-    return primitive.result_type(*argument_types)
+    if not any(is_array(t) for t in argument_types):
+        return primitive.result_type(*argument_types)
+    return _array_result(primitive, value, argument_types, parsed)
+
+
+def _array_result(primitive, value: ast.expr, argument_types: list[str], parsed) -> str:
+    """The type of an operation on arrays: broadcasting for elementwise
+    primitives, the array rule's for structured ones."""
+    arguments = arguments_of(value)
+    try:
+        if primitive.key in ARRAY_RULES:
+            return ARRAY_RULES[primitive.key].result_type(argument_types, arguments)
+        if primitive.key is np.copy:
+            return argument_types[0]
+        if is_elementwise(primitive):
+            scalar = primitive.result_type(*(element_type(t) if is_array(t) else t
+                                             for t in argument_types))
+            return elementwise_type(argument_types, scalar)
+        problem = f"`{primitive.spelling}` applied to an array"
+        hint = "use the NumPy function (np.sin, not math.sin), or index an element"
+    except ArrayRuleError as error:
+        problem, hint = str(error), "see docs/supported.md#arrays"
+    location = parsed.location(value) if parsed else None
+    raise DifferentiationError(problem + " is not supported", location, hint=hint,
+                               source_line=parsed.line_text(value) if parsed else None,
+                               doc_anchor="arrays")
+
+
+def creation_type(call: ast.Call, types: dict[str, str], parsed=None) -> str | None:
+    """The array type an array-creating call returns: its rank from the
+    shape (an int, a tuple of ints, `x.shape`, or the array of a `*_like`),
+    its element from the dtype argument or the function's default."""
+    creation = CREATION[call.primitive.key]
+    arguments = call.args
+    dtype = arguments[creation.dtype_slot] if creation.dtype_slot is not None \
+        and len(arguments) > creation.dtype_slot else None
+    element = dtype.dtype_element if dtype is not None else creation.default_element
+    key = call.primitive.key
+    if creation.fill_slot is not None and dtype is None:   # np.full(n, 3) holds ints
+        element = expression_type(arguments[creation.fill_slot], types, parsed)
+        if element is None:
+            return None
+    if key is np.arange:
+        argument_types = [expression_type(a, types, parsed) for a in arguments]
+        if None in argument_types:
+            return None
+        return array_type(FLOAT if FLOAT in argument_types else INT, 1)
+    if key is np.linspace:
+        return array_type(FLOAT, 1)
+    if key is np.eye:
+        return array_type(FLOAT, 2)
+    shape = arguments[creation.shape_slot]
+    if creation.like:
+        like = expression_type(shape, types, parsed)
+        if like is None:
+            return None
+        return array_type(element if dtype is not None else element_type(like),
+                          like.count(":"))
+    if isinstance(shape, ast.Tuple):
+        return array_type(element, len(shape.elts))
+    if isinstance(shape, ast.Attribute):           # np.zeros(x.shape)
+        like = types.get(shape.value.id)
+        return array_type(element, like.count(":")) if like else None
+    return array_type(element, 1)

@@ -2,6 +2,7 @@
 
 from adjit.rules import numpy as _numpy_rules  # noqa: F401  (fills REGISTRY)
 from adjit.rules import scalar as _scalar_rules  # noqa: F401  (fills REGISTRY)
+from adjit.rules import arrays as _array_rules  # noqa: F401  (array rules)
 from adjit.rules.registry import REGISTRY, Primitive
 
 __all__ = ["REGISTRY", "Primitive"]

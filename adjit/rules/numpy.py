@@ -8,11 +8,12 @@ the NumPy function in the partials (so the same rule serves arrays later).
 import ast
 import copy
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from adjit.rules import scalar  # noqa: F401  (registers the math rules first)
-from adjit.rules.registry import REGISTRY, float_result, nondifferentiable
+from adjit.rules.registry import REGISTRY, float_result, joined_result, nondifferentiable
 
 # numpy function -> the math function (or builtin) whose rule it shares
 _SAME_AS_MATH = {
@@ -25,7 +26,7 @@ _SAME_AS_MATH = {
     np.log1p: math.log1p, np.log2: math.log2, np.log10: math.log10,
     np.sqrt: math.sqrt, np.hypot: math.hypot, np.power: math.pow,
     np.fabs: math.fabs, np.copysign: math.copysign,
-    np.abs: abs,
+    np.abs: abs, np.maximum: max, np.minimum: min,
 }
 
 # How `math.<name>` is spelled with NumPy inside partials.
@@ -50,7 +51,7 @@ def _register_same_as_math():
         rule = REGISTRY.lookup(math_function)
         spelling = f"np.{numpy_function.__name__}"
         REGISTRY.register(numpy_function, spelling, rule.partials, rule.arity,
-                          rule.result_type if math_function is abs else
+                          rule.result_type if math_function in (abs, max, min) else
                           float_result)
         registered = REGISTRY.lookup(numpy_function)
         registered.partial_expressions = tuple(
@@ -65,11 +66,62 @@ for _conversion in (np.float64,):
     REGISTRY.register(_conversion, f"np.{_conversion.__name__}",
                       REGISTRY.lookup(float).partials, (1,), float_result)
 
-# Tapes of generated code (see `forward` for their tangents): the element
-# type is decided by `types` from the dtype argument.
-nondifferentiable(np.empty, "np.empty", arity=(2,))
-nondifferentiable(np.zeros, "np.zeros", arity=(1,))
-nondifferentiable(np.zeros_like, "np.zeros_like", arity=(1,))
+
+@dataclass(frozen=True)
+class Creation:
+    """How an array-creating function reads its arguments: where the shape
+    (or the array it copies the shape of, `like`) and the dtype are, and
+    which argument is a fill value. Creation is not differentiable in its
+    shape; `types` derives the new array's rank and element type."""
+    shape_slot: int | None = 0
+    dtype_slot: int | None = None
+    like: bool = False
+    fill_slot: int | None = None
+    default_element: str = "float"
+
+
+CREATION = {
+    np.zeros: Creation(dtype_slot=1), np.ones: Creation(dtype_slot=1),
+    np.empty: Creation(dtype_slot=1), np.full: Creation(dtype_slot=2, fill_slot=1),
+    np.zeros_like: Creation(dtype_slot=1, like=True),
+    np.ones_like: Creation(dtype_slot=1, like=True),
+    np.empty_like: Creation(dtype_slot=1, like=True),
+    np.arange: Creation(shape_slot=None, default_element="int"),
+    np.linspace: Creation(shape_slot=None),
+    np.eye: Creation(shape_slot=None),
+}
+_CREATION_ARITY = {np.zeros: (1, 2), np.ones: (1, 2), np.empty: (1, 2), np.full: (2, 3),
+                   np.zeros_like: (1, 2), np.ones_like: (1, 2), np.empty_like: (1, 2),
+                   np.arange: (1, 2, 3), np.linspace: (2, 3), np.eye: (1,)}
+for _function, _arity in _CREATION_ARITY.items():
+    nondifferentiable(_function, f"np.{_function.__name__}", arity=_arity)
+
+def _where(condition, x, y):
+    return 0.0, (1.0 if condition else 0.0), (0.0 if condition else 1.0)
+
+
+def _clip(x, low, high):
+    return (1.0 if low <= x <= high else 0.0), (1.0 if x < low else 0.0), \
+        (1.0 if x > high else 0.0)
+
+
+REGISTRY.register(np.where, "np.where", _where, (3,),
+                  lambda condition, x, y: joined_result(x, y))
+REGISTRY.register(np.clip, "np.clip", _clip, (3,), joined_result)
+
+# np.copy(a): a new array with a's values, so its derivative is the identity
+REGISTRY.register(np.copy, "np.copy", REGISTRY.lookup(float).partials, (1,),
+                  lambda argument: argument)
+
+# dtype objects a creation call may name -> the element type adjit tracks
+# (float32 and float64 are both "float": derivatives follow the array's own
+# dtype through np.zeros_like) and the canonical spelling in generated code
+DTYPES = {
+    np.float64: ("float", "np.float64"), np.float32: ("float", "np.float32"),
+    float: ("float", "np.float64"), np.int64: ("int", "np.int64"),
+    np.int32: ("int", "np.int32"), np.intp: ("int", "np.intp"), int: ("int", "np.int64"),
+    np.bool_: ("bool", "np.bool_"), bool: ("bool", "np.bool_"),
+}
 
 for _function in (np.floor, np.ceil, np.trunc, np.rint, np.sign):
     nondifferentiable(_function, f"np.{_function.__name__}")

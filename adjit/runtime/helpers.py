@@ -6,6 +6,7 @@ Each is `register_jitable`: plain Python when the generated code runs with
 
 import math
 
+from numba import vectorize
 from numba.extending import register_jitable
 
 
@@ -73,7 +74,9 @@ def trip_count(start, stop, step):
     return max(0, (start - stop - step - 1) // (-step))
 
 
-# Tape growth lives with the tape; generated code reaches it as `rt.grow`.
+# Tape growth lives with the tape, the steps of array rules in `arrays`;
+# generated code reaches them as `rt.grow`, `rt.unbroadcast`, ...
+from adjit.runtime.arrays import add_at_flat, broadcast_like, unbroadcast  # noqa: E402,F401
 from adjit.runtime.tape import grow  # noqa: E402,F401
 
 
@@ -107,3 +110,9 @@ def trigamma(x):
 def stop_gradient(x):
     """The value of `x`, with derivative zero (adjit.stop_gradient)."""
     return x
+
+
+# d(x ** y)/dx and d(x ** y)/dy element by element, for array operands (ufuncs:
+# they broadcast like the power itself)
+pow_base_partial_elementwise = vectorize(cache=True)(pow_base_partial)
+pow_exponent_partial_elementwise = vectorize(cache=True)(pow_exponent_partial)

@@ -1,0 +1,186 @@
+"""arrays: check how a function uses arrays, and collect what the
+transformations must know about them.
+
+Input: a typed ANF `FunctionDef` (see `anf`, `types`) and its varied
+variables (those that depend on a `wrt` parameter, see `activity`).
+Output: `ArrayFacts`, or a located `DifferentiationError` for a use of
+arrays that adjit would otherwise differentiate wrongly:
+
+* an array variable is bound by one statement only (a creation call or an
+  alias `b = a`); parameters are never rebound. The adjoint of an array
+  follows the array object, and one binding per name makes name and object
+  the same thing (write into a preallocated array instead of rebinding);
+* an array created inside a loop has a shape that the loop does not change,
+  so one adjoint buffer serves every iteration;
+* every element access names one element (`q[i, k]` of a 2-D `q`), and a
+  float is never stored into an int or bool array (it would be truncated,
+  and its derivative silently lost);
+* a creation call whose arguments depend on a `wrt` parameter (`np.full(n, x)`,
+  `np.linspace(0.0, x, n)`) is refused: creation is not differentiated.
+
+Facts returned: `mutable`, the arrays created in the function or changed by
+an element write (with their aliases), whose elements a reverse sweep must
+never re-read (values loaded from them are recorded like any overwritten
+scalar); and
+`written_parameters`, the parameters a derivative must copy on entry so that
+it never modifies its caller's arrays.
+
+Code adjit generated itself (tapes grown by rebinding) is trusted: only the
+element checks apply to it.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from adjit.errors import DifferentiationError
+from adjit.passes.parse import ParsedFunction
+from adjit.passes.statements import names_in
+from adjit.rules.numpy import CREATION
+from adjit.rules.registry import FLOAT, element_type, is_array
+
+
+@dataclass
+class ArrayFacts:
+    mutable: set[str] = field(default_factory=set)
+    written_parameters: list[str] = field(default_factory=list)
+
+
+def check_arrays(parsed: ParsedFunction, types: dict[str, str],
+                 varied: set[str]) -> ArrayFacts:
+    return _Checker(parsed, types, varied).run()
+
+
+class _Checker:
+    def __init__(self, parsed: ParsedFunction, types: dict[str, str], varied: set[str]):
+        self.parsed = parsed
+        self.types = types
+        self.varied = varied
+        self.tree = parsed.tree
+        self.parameters = [a.arg for a in self.tree.args.posonlyargs + self.tree.args.args]
+        self.bindings: dict[str, list[ast.Assign]] = {}
+        self.aliases: dict[str, set[str]] = {}
+        self.stored: set[str] = set()
+
+    def error(self, node: ast.AST, message: str, hint: str):
+        raise DifferentiationError(message, self.parsed.location(node), hint=hint,
+                                   source_line=self.parsed.line_text(node),
+                                   doc_anchor="arrays")
+
+    def run(self) -> ArrayFacts:
+        self.visit(self.tree.body, loops=[])
+        if not self.parsed.generated:
+            self.check_bindings()
+        classes = self.alias_classes()
+        stored = set().union(*(classes[name] for name in self.stored)) if self.stored \
+            else set()
+        written = [p for p in self.parameters if p in stored]
+        # Arrays created here hold nothing the caller gave: treated as
+        # mutable, only unwritten parameters are data a reverse sweep re-reads.
+        # (The tapes of generated code keep their own discipline: a slot is
+        # read back only after being written in the same sweep.)
+        local = {name for name in self.bindings if name not in self.parameters}
+        tapes = {name for name in stored | local if self.parsed.generated
+                 and any(member.startswith("_tape") for member in classes.get(name, {name}))}
+        return ArrayFacts((stored | local) - tapes, written)
+
+    # -- walking ------------------------------------------------------------
+    def visit(self, statements: list[ast.stmt], loops: list[ast.stmt]) -> None:
+        for node in statements:
+            if isinstance(node, ast.Assign):
+                self.assignment(node, loops)
+            elif isinstance(node, ast.If):
+                self.visit(node.body, loops)
+                self.visit(node.orelse, loops)
+            elif isinstance(node, (ast.For, ast.While)):
+                self.visit(node.body, loops + [node])
+
+    def assignment(self, node: ast.Assign, loops: list[ast.stmt]) -> None:
+        target, value = node.targets[0], node.value
+        if isinstance(target, ast.Subscript):
+            array = target.value.id
+            self.element(target, array)
+            self.stored.add(array)
+            if element_type(self.types[array]) != FLOAT and \
+                    self.types.get(getattr(value, "id", None)) == FLOAT:
+                self.error(node, f"storing a float into `{array}`, an array of "
+                           f"{element_type(self.types[array])}s",
+                           "create the array with a float dtype (np.zeros(n) is float64)")
+            return
+        if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
+            self.element(value, value.value.id)
+        if not is_array(self.types.get(target.id)):
+            return
+        self.bindings.setdefault(target.id, []).append(node)
+        if isinstance(value, ast.Name):
+            self.aliases.setdefault(target.id, set()).add(value.id)
+            self.aliases.setdefault(value.id, set()).add(target.id)
+        elif isinstance(value, ast.Call) and value.primitive.key in CREATION:
+            self.creation(node, value, loops)
+
+    def element(self, subscript: ast.Subscript, array: str) -> None:
+        array_type = self.types.get(array)
+        if not is_array(array_type):
+            self.error(subscript, f"`{array}` is indexed but is not an array here",
+                       "index arrays only")
+        index = subscript.slice
+        count = len(index.elts) if isinstance(index, ast.Tuple) else 1
+        rank = array_type.count(":")
+        if count != rank:
+            self.error(subscript, f"`{ast.unparse(subscript)}` takes {count} of the "
+                       f"{rank} indices of `{array}`: a view, not an element",
+                       "index every axis (`q[i, k]`); views and slices are not "
+                       "supported yet")
+
+    def creation(self, node: ast.Assign, call: ast.Call, loops: list[ast.stmt]) -> None:
+        creation = CREATION[call.primitive.key]
+        arguments = [a for i, a in enumerate(call.args) if i != creation.dtype_slot]
+        read = set().union(*(names_in(a) for a in arguments)) if arguments else set()
+        if read & self.varied and not creation.like:
+            self.error(call, f"`{ast.unparse(call.func)}` with an argument that "
+                       "carries a derivative", "creation is not differentiated: "
+                       "create the array, then write the values in a loop")
+        if loops and not self.parsed.generated:
+            written = set().union(*(_assigned(loop) for loop in loops))
+            shape_names = read if not creation.like else set()
+            if creation.like:
+                like = call.args[creation.shape_slot]
+                shape_names = {like.id} if isinstance(like, ast.Name) else set()
+            if shape_names & written:
+                self.error(call, "an array created in a loop with a shape the loop "
+                           "changes", "create it before the loop with its largest "
+                           "shape, or give it a shape the loop does not change")
+
+    # -- whole-function checks ------------------------------------------------
+    def check_bindings(self) -> None:
+        for name, nodes in self.bindings.items():
+            if name in self.parameters:
+                self.error(nodes[0], f"rebinding the array parameter `{name}`",
+                           "give the new array another name")
+            if len(nodes) > 1:
+                self.error(nodes[1], f"the array variable `{name}` is bound a second "
+                           "time", "adjit follows arrays by name: bind each array "
+                           "variable once, and write into it (`a[i] = v`), or use "
+                           "another name")
+
+    def alias_classes(self) -> dict[str, set[str]]:
+        classes: dict[str, set[str]] = {}
+        for name in set(self.aliases) | self.stored:
+            if name in classes:
+                continue
+            members, frontier = {name}, [name]
+            while frontier:
+                for other in self.aliases.get(frontier.pop(), ()):
+                    if other not in members:
+                        members.add(other)
+                        frontier.append(other)
+            for member in members:
+                classes[member] = members
+        return classes
+
+
+def _assigned(loop: ast.stmt) -> set[str]:
+    names = {n.id for n in ast.walk(loop) if isinstance(n, ast.Name)
+             and isinstance(n.ctx, ast.Store)}
+    return names

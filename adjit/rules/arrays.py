@@ -1,0 +1,294 @@
+"""Derivative rules of whole-array operations.
+
+Two kinds of array operation:
+
+* *elementwise* primitives (operators, `np.sin`, `np.maximum`, `np.where`,
+  ...) share the scalar rule templates of `scalar` and `numpy`: a partial
+  derivative is an elementwise expression, turned into array form by
+  `elementwise_partial` (`g if c else 0.0` becomes `np.where(c, g, 0.0)`,
+  `math.cos` becomes `np.cos`). Reverse mode sums an adjoint back to the
+  shape of a broadcast operand (`rt.unbroadcast`, or `np.sum` for a scalar);
+* *structured* operations (reductions, products, transposes) have an
+  `ArrayRule`: the result type from the argument types, the reverse-mode
+  statements and the forward-mode tangent, side by side, so that the two
+  modes cannot disagree on which operations exist.
+
+Rules are written as source text over the names of the statement's atoms:
+`Operands` holds them.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import copy
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from adjit.rules.numpy import _NUMPY_NAME
+from adjit.rules.registry import FLOAT, REGISTRY, array_type, element_type, is_array
+
+
+class ArrayRuleError(Exception):
+    """An operation or argument combination without an array rule."""
+
+
+def rank(type_name: str | None) -> int:
+    return type_name.count(":") if is_array(type_name) else 0
+
+
+# ----- elementwise ------------------------------------------------------------
+
+def is_elementwise(primitive) -> bool:
+    """Operators and NumPy ufunc-like functions apply element by element."""
+    key = primitive.key
+    return isinstance(key, type) and issubclass(key, (ast.operator, ast.unaryop)) \
+        or isinstance(key, np.ufunc) or key in (builtins.abs, np.where, np.clip)
+
+
+def elementwise_type(argument_types: list[str], scalar_result: str) -> str:
+    """Broadcasting: the widest rank, the element type of the scalar rule."""
+    return array_type(scalar_result, max(rank(t) for t in argument_types))
+
+
+class _ArrayForm(ast.NodeTransformer):
+    """A scalar partial-derivative template in elementwise array form."""
+
+    def visit_IfExp(self, node: ast.IfExp):
+        self.generic_visit(node)
+        return _np_call("where", [node.test, node.body, node.orelse])
+
+    def visit_BoolOp(self, node: ast.BoolOp):
+        self.generic_visit(node)
+        operator = ast.BitAnd() if isinstance(node.op, ast.And) else ast.BitOr()
+        value = node.values[0]
+        for other in node.values[1:]:
+            value = ast.BinOp(value, operator, other)
+        return value
+
+    def visit_Compare(self, node: ast.Compare):
+        self.generic_visit(node)
+        if len(node.ops) == 1:
+            return node
+        left, parts = node.left, []
+        for op, right in zip(node.ops, node.comparators):
+            parts.append(ast.Compare(copy.deepcopy(left), [op], [right]))
+            left = right
+        value = parts[0]
+        for part in parts[1:]:
+            value = ast.BinOp(value, ast.BitAnd(), part)
+        return value
+
+    def visit_Call(self, node: ast.Call):
+        self.generic_visit(node)
+        spelling = ast.unparse(node.func)
+        if spelling.startswith("math."):
+            name = spelling[len("math."):]
+            node.func = _np_attribute(_NUMPY_NAME.get(name, name))
+        elif spelling in _RESPELLED:
+            node.func = _spelled(_RESPELLED[spelling])
+        elif spelling.startswith("rt.") or spelling in ("abs", "float", "min", "max"):
+            raise ArrayRuleError(f"`{spelling}` in a partial derivative has no array form")
+        return node
+
+
+_RESPELLED = {"rt.sign": "np.sign", "abs": "np.abs", "float": "np.float64",
+              "rt.pow_base_partial": "rt.pow_base_partial_elementwise",
+              "rt.pow_exponent_partial": "rt.pow_exponent_partial_elementwise"}
+
+
+def elementwise_partial(expression: ast.expr) -> ast.expr:
+    """`expression`, a partial of a scalar rule, evaluated element by element."""
+    return _ArrayForm().visit(copy.deepcopy(expression))
+
+
+def _spelled(spelling: str) -> ast.expr:
+    head, *rest = spelling.split(".")
+    node: ast.expr = ast.Name(head, ast.Load())
+    for attribute in rest:
+        node = ast.Attribute(node, attribute, ast.Load())
+    return node
+
+
+def _np_attribute(name: str) -> ast.expr:
+    return ast.Attribute(ast.Name("np", ast.Load()), name, ast.Load())
+
+
+def _np_call(name: str, arguments: list[ast.expr]) -> ast.Call:
+    return ast.Call(_np_attribute(name), arguments, [])
+
+
+# ----- structured operations ------------------------------------------------------
+
+@dataclass
+class Operands:
+    """The names a rule writes code with: the statement's target and
+    arguments (source text), their types, and the adjoint (reverse) or
+    tangent (forward) of each, None where it carries no derivative."""
+    target: str
+    arguments: list[str]
+    types: list[str]
+    derived_target: str
+    derived: list[str | None]
+
+
+@dataclass(frozen=True)
+class ArrayRule:
+    result_type: Callable[[list[str], list[ast.expr]], str]
+    reverse: Callable[[Operands], list[str]]
+    forward: Callable[[Operands], str]
+
+
+ARRAY_RULES: dict[object, ArrayRule] = {}
+
+
+def array_rule(key, spelling: str, arity, result_type, reverse, forward) -> None:
+    """Register a structured operation: its rule here, and in the primitive
+    table as a name `resolve` accepts (its derivative comes from here)."""
+    ARRAY_RULES[key] = ArrayRule(result_type, reverse, forward)
+    if REGISTRY.lookup(key) is None:
+        REGISTRY.register(key, spelling, None, arity, result_type=lambda *t: FLOAT)
+
+
+def _constant_axis(arguments: list[ast.expr], position: int) -> int | None:
+    if len(arguments) <= position:
+        return None
+    axis = arguments[position]
+    if isinstance(axis, ast.UnaryOp) and isinstance(axis.operand, ast.Constant):
+        return -axis.operand.value
+    if isinstance(axis, ast.Constant) and isinstance(axis.value, int):
+        return axis.value
+    raise ArrayRuleError("an `axis` must be an int constant")
+
+
+def _reduced_type(types: list[str], arguments: list[ast.expr]) -> str:
+    axis = _constant_axis(arguments, 1)
+    if axis is None or rank(types[0]) == 1:
+        return FLOAT
+    return array_type(FLOAT, rank(types[0]) - 1)
+
+
+def _axis_text(o: Operands) -> str | None:
+    return o.arguments[1] if len(o.arguments) > 1 and rank(o.types[0]) > 1 else None
+
+
+def _sum_reverse(o: Operands) -> list[str]:
+    if o.derived[0] is None:
+        return []
+    axis = _axis_text(o)
+    if axis is None:
+        return [f"{o.derived[0]} += {o.derived_target}"]
+    return [f"{o.derived[0]} += np.expand_dims({o.derived_target}, {axis})"]
+
+
+def _sum_forward(o: Operands) -> str:
+    axis = _axis_text(o)
+    return f"np.sum({o.derived[0]})" if axis is None else f"np.sum({o.derived[0]}, {axis})"
+
+
+array_rule(np.sum, "np.sum", (1, 2), _reduced_type, _sum_reverse, _sum_forward)
+
+
+def _mean_reverse(o: Operands) -> list[str]:
+    if o.derived[0] is None:
+        return []
+    return [f"{o.derived[0]} += {o.derived_target} / {o.arguments[0]}.size"]
+
+
+array_rule(np.mean, "np.mean", (1,), lambda types, arguments: FLOAT, _mean_reverse,
+           lambda o: f"np.mean({o.derived[0]})")
+
+
+def _extremum(which: str) -> tuple[Callable, Callable]:
+    def reverse(o: Operands) -> list[str]:
+        if o.derived[0] is None:
+            return []
+        return [f"rt.add_at_flat({o.derived[0]}, np.{which}({o.arguments[0]}), "
+                f"{o.derived_target})"]
+
+    def forward(o: Operands) -> str:
+        return f"np.ravel({o.derived[0]})[np.{which}({o.arguments[0]})]"
+    return reverse, forward
+
+
+array_rule(np.max, "np.max", (1,), lambda types, arguments: FLOAT, *_extremum("argmax"))
+array_rule(np.min, "np.min", (1,), lambda types, arguments: FLOAT, *_extremum("argmin"))
+
+
+def _dot_type(types: list[str], arguments) -> str:
+    ranks = (rank(types[0]), rank(types[1]))
+    if ranks == (1, 1):
+        return FLOAT
+    if ranks in ((2, 1), (1, 2)):
+        return array_type(FLOAT, 1)
+    if ranks == (2, 2):
+        return array_type(FLOAT, 2)
+    raise ArrayRuleError(f"np.dot of arrays of ranks {ranks[0]} and {ranks[1]} "
+                         "(adjit supports 1-D and 2-D operands)")
+
+
+def _dot_reverse(o: Operands) -> list[str]:
+    (a, b), (ba, bb), g = o.arguments, o.derived, o.derived_target
+    ranks = (rank(o.types[0]), rank(o.types[1]))
+    code = []
+    if ranks == (1, 1):
+        contributions = (f"{g} * {b}", f"{g} * {a}")
+    elif ranks == (2, 1):
+        contributions = (f"np.outer({g}, {b})", f"np.dot({a}.T, {g})")
+    elif ranks == (1, 2):
+        contributions = (f"np.dot({b}, {g})", f"np.outer({a}, {g})")
+    else:
+        contributions = (f"np.dot({g}, {b}.T)", f"np.dot({a}.T, {g})")
+    for adjoint, contribution in zip((ba, bb), contributions):
+        if adjoint is not None:
+            code.append(f"{adjoint} += {contribution}")
+    return code
+
+
+def _dot_forward(o: Operands) -> str:
+    (a, b), (da, db) = o.arguments, o.derived
+    terms = ([f"np.dot({da}, {b})"] if da else []) + ([f"np.dot({a}, {db})"] if db else [])
+    return " + ".join(terms)
+
+
+array_rule(np.dot, "np.dot", (2,), _dot_type, _dot_reverse, _dot_forward)
+array_rule(ast.MatMult, "@", (2,), _dot_type, _dot_reverse, _dot_forward)
+
+
+def _outer_reverse(o: Operands) -> list[str]:
+    (a, b), (ba, bb), g = o.arguments, o.derived, o.derived_target
+    return ([f"{ba} += np.dot({g}, {b})"] if ba else []) + \
+        ([f"{bb} += np.dot({a}, {g})"] if bb else [])
+
+
+def _outer_forward(o: Operands) -> str:
+    (a, b), (da, db) = o.arguments, o.derived
+    terms = ([f"np.outer({da}, {b})"] if da else []) + ([f"np.outer({a}, {db})"] if db else [])
+    return " + ".join(terms)
+
+
+array_rule(np.outer, "np.outer", (2,), lambda types, arguments: array_type(FLOAT, 2),
+           _outer_reverse, _outer_forward)
+
+
+def _transpose_type(types: list[str], arguments) -> str:
+    return array_type(element_type(types[0]), rank(types[0]))
+
+
+array_rule(np.transpose, "np.transpose", (1,), _transpose_type,
+           lambda o: [f"{o.derived[0]} += np.transpose({o.derived_target})"]
+           if o.derived[0] else [],
+           lambda o: f"np.transpose({o.derived[0]})")
+
+
+def _norm_reverse(o: Operands) -> list[str]:
+    if o.derived[0] is None:
+        return []
+    return [f"{o.derived[0]} += {o.derived_target} / {o.target} * {o.arguments[0]}"]
+
+
+array_rule(np.linalg.norm, "np.linalg.norm", (1,), lambda types, arguments: FLOAT,
+           _norm_reverse,
+           lambda o: f"np.sum({o.arguments[0]} * {o.derived[0]}) / {o.target}")

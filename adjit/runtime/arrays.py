@@ -1,0 +1,121 @@
+"""Array helpers that generated code calls as `rt.NAME` (re-exported by
+`helpers`): summing an adjoint back to a broadcast operand's shape, and the
+other steps of array rules that NumPy, as Numba compiles it, lacks.
+
+Each is a plain NumPy function for `target="python"`, with a Numba
+implementation chosen by the ranks of its arguments for `target="cpu"`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import types
+from numba.extending import overload, register_jitable
+
+
+def unbroadcast(gradient, like):
+    """`gradient`, the adjoint of a broadcast result, summed back to the
+    shape of `like`, the operand that was broadcast."""
+    gradient = np.asarray(gradient)
+    shape = np.shape(like)
+    while gradient.ndim > len(shape):
+        gradient = gradient.sum(axis=0)
+    for axis, size in enumerate(shape):
+        if size == 1 and gradient.shape[axis] != 1:
+            gradient = gradient.sum(axis=axis, keepdims=True)
+    return gradient
+
+
+@register_jitable
+def _index(i, size):
+    return i if size > 1 else 0
+
+
+@overload(unbroadcast)
+def _unbroadcast_numba(gradient, like):
+    if not (isinstance(gradient, types.Array) and isinstance(like, types.Array)):
+        return None
+    ranks = (gradient.ndim, like.ndim)
+    if ranks == (1, 1):
+        def impl(gradient, like):
+            if gradient.shape[0] == like.shape[0]:
+                return gradient.copy()
+            out = np.zeros(like.shape, gradient.dtype)
+            out[0] = np.sum(gradient)
+            return out
+    elif ranks == (2, 1):
+        def impl(gradient, like):
+            out = np.zeros(like.shape, gradient.dtype)
+            for i in range(gradient.shape[0]):
+                for j in range(gradient.shape[1]):
+                    out[_index(j, like.shape[0])] += gradient[i, j]
+            return out
+    elif ranks == (2, 2):
+        def impl(gradient, like):
+            out = np.zeros(like.shape, gradient.dtype)
+            for i in range(gradient.shape[0]):
+                for j in range(gradient.shape[1]):
+                    out[_index(i, like.shape[0]), _index(j, like.shape[1])] += gradient[i, j]
+            return out
+    elif ranks == (3, 1):
+        def impl(gradient, like):
+            out = np.zeros(like.shape, gradient.dtype)
+            for i in range(gradient.shape[0]):
+                for j in range(gradient.shape[1]):
+                    for k in range(gradient.shape[2]):
+                        out[_index(k, like.shape[0])] += gradient[i, j, k]
+            return out
+    elif ranks == (3, 2):
+        def impl(gradient, like):
+            out = np.zeros(like.shape, gradient.dtype)
+            for i in range(gradient.shape[0]):
+                for j in range(gradient.shape[1]):
+                    for k in range(gradient.shape[2]):
+                        out[_index(j, like.shape[0]), _index(k, like.shape[1])] += \
+                            gradient[i, j, k]
+            return out
+    elif ranks == (3, 3):
+        def impl(gradient, like):
+            out = np.zeros(like.shape, gradient.dtype)
+            for i in range(gradient.shape[0]):
+                for j in range(gradient.shape[1]):
+                    for k in range(gradient.shape[2]):
+                        out[_index(i, like.shape[0]), _index(j, like.shape[1]),
+                            _index(k, like.shape[2])] += gradient[i, j, k]
+            return out
+    else:
+        return None
+    return impl
+
+
+@register_jitable
+def broadcast_like(value, like):
+    """`value` broadcast to the shape of `like` (a new array): the tangent of
+    a broadcast result whose active operands are all smaller than it."""
+    return value + np.zeros_like(like)
+
+
+def add_at_flat(array, flat_index, value):
+    """`array[the element at flat_index in C order] += value`."""
+    array[np.unravel_index(flat_index, array.shape)] += value
+
+
+@overload(add_at_flat)
+def _add_at_flat_numba(array, flat_index, value):
+    if not isinstance(array, types.Array):
+        return None
+    if array.ndim == 1:
+        def impl(array, flat_index, value):
+            array[flat_index] += value
+    elif array.ndim == 2:
+        def impl(array, flat_index, value):
+            columns = array.shape[1]
+            array[flat_index // columns, flat_index % columns] += value
+    elif array.ndim == 3:
+        def impl(array, flat_index, value):
+            plane = array.shape[1] * array.shape[2]
+            rest = flat_index % plane
+            array[flat_index // plane, rest // array.shape[2], rest % array.shape[2]] += value
+    else:
+        return None
+    return impl
