@@ -64,6 +64,7 @@ class Derivative:
 
     mode = "reverse"          # which transformation makes the source
     suffix = "_grad"          # the generated function's name: f_grad
+    seed = None               # the parameter holding the output's cotangent (vjp)
 
     def __init__(self, function, wrt, target: str, returns_value: bool, operator: str,
                  output: int | None = None):
@@ -163,7 +164,8 @@ class Derivative:
         file_key = compiler.cache_key(
             VERSION, compiler.adjit_fingerprint(), REGISTRY.version, py_func.__module__,
             py_func.__qualname__, inspect.getsource(py_func), global_numbers, signature,
-            self.wrt_names, self.wrt_is_tuple, self.mode, self.returns_value, self.output)
+            self.wrt_names, self.wrt_is_tuple, self.mode, self.returns_value, self.output,
+            self.seed)
         module_name = f"adjit_{py_func.__name__}_{file_key}"
         suffix = self.suffix if self.output is None else f"{self.suffix}{self.output}"
         source = compiler.cached_source(module_name)
@@ -171,7 +173,7 @@ class Derivative:
             types = {name: kind for name, (kind, _) in
                      zip(self.function.parameters, signature)}
             if self.mode == "reverse":
-                generated = reverse_mode(py_func, types, self.wrt_names,
+                generated = reverse_mode(py_func, types, self.wrt_names, seed=self.seed,
                                          with_value=self.returns_value,
                                          gradient_tuple=self.wrt_is_tuple,
                                          output=self.output)
@@ -212,6 +214,37 @@ class Derivative:
                 "this derivative has not been called yet, so no signature is "
                 "known; call it, or use adjit.source(g, *example_args)")
         return _function_text(self._sources[self._latest])
+
+
+class VJP(Derivative):
+    """Reverse mode with the output's cotangent given:
+    `h(*args, cotangent) -> (value, cotangent of each wrt)`, for scalar and
+    array outputs (the cotangent has the output's shape)."""
+
+    suffix = "_grad"
+    seed = "cotangent"
+
+    def __call__(self, *args_and_cotangent, **kwargs):
+        if not args_and_cotangent:
+            raise AdjitError("call a vjp as h(*args, cotangent)")
+        *args, cotangent = args_and_cotangent
+        if kwargs or len(args) != self._arity:
+            args = self._bind(tuple(args), kwargs)
+        fast_key = (dispatch_key(args), self._global_values())
+        compiled = self._by_python_types.get(fast_key)
+        if compiled is None:
+            compiled = self._specialise(list(args))
+            self._by_python_types[fast_key] = compiled
+        cotangent = cotangent if isinstance(cotangent, np.ndarray) else float(cotangent)
+        result = compiled(*args, cotangent)
+        if self.wrt_is_tuple:
+            return as_result(result[0]), tuple([as_result(g) for g in result[1:]])
+        return as_result(result[0]), as_result(result[1])
+
+    def source_for(self, *args_and_cotangent, **kwargs) -> str:
+        arguments = args_and_cotangent[:-1] if len(args_and_cotangent) > self._arity \
+            else args_and_cotangent
+        return super().source_for(*arguments, **kwargs)
 
 
 class JVP(Derivative):

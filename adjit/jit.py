@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from adjit.dispatch import JVP, TARGETS, VERSION, Derivative, _resolve_wrt  # noqa: F401
+from adjit.dispatch import JVP, TARGETS, VERSION, VJP, Derivative, _resolve_wrt  # noqa: F401
 from adjit.errors import AdjitError
 from adjit.function import as_differentiable
 
@@ -31,6 +31,13 @@ def grad(f, wrt=0, target: str = "cpu") -> Derivative:
 def value_and_grad(f, wrt=0, target: str = "cpu") -> Derivative:
     """Like `grad`, but calls return `(f(*args), gradient)` from one pass."""
     return Derivative(f, wrt, target, returns_value=True, operator="value_and_grad")
+
+
+def vjp(f, wrt=0, target: str = "cpu") -> VJP:
+    """Reverse mode with a given output cotangent: `h(*args, cotangent) ->
+    (value, cotangent of each wrt)`; `f` may return a float or an array of
+    floats, and `cotangent` has the shape of what it returns."""
+    return VJP(f, wrt, target, returns_value=True, operator="vjp")
 
 
 def jvp(f, wrt=0, target: str = "cpu") -> JVP:

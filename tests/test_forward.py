@@ -111,11 +111,14 @@ def primitive_functions(tmp_path_factory):
         if not primitive.differentiable or not spelling[0].isalpha() \
                 or spelling.startswith("rt."):
             continue
+        if spelling == "np.where":     # selects between arrays: tests/test_array_ops.py
+            continue
         name = "of_" + spelling.replace(".", "_")
-        arguments = "x, y" if primitive.arity == (2,) else "x"
+        arguments = {(2,): "x, y", (3,): "x, y, z"}.get(primitive.arity, "x")
         lines += [f"def {name}({arguments}):", f"    return {spelling}({arguments})", ""]
         point = UNARY_POINTS.get(spelling.split(".")[-1], 0.6)
-        cases.append((name, (point, 0.45) if arguments == "x, y" else (point,)))
+        cases.append((name, {"x, y": (point, 0.45), "x, y, z": (point, 0.1, 0.9)}.get(
+            arguments, (point,))))
     path = tmp_path_factory.mktemp("primitives") / "adjit_primitives_fixture.py"
     path.write_text("\n".join(lines))
     spec = importlib.util.spec_from_file_location("adjit_primitives_fixture", path)

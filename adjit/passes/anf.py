@@ -193,10 +193,17 @@ class _Normalizer:
         """`x[i + 1, j]` with atom indices: `x[_t1, j]`."""
         index = value.slice
         if isinstance(index, ast.Tuple):
-            index = ast.Tuple([self.atom(e, out) for e in index.elts], ast.Load())
+            index = ast.Tuple([self.index(e, out) for e in index.elts], ast.Load())
         else:
-            index = self.atom(index, out)
+            index = self.index(index, out)
         return ast.Subscript(value.value, index, ast.Load())
+
+    def index(self, index: ast.expr, out: list) -> ast.expr:
+        """One index: an atom, or a slice with atom bounds (`None` kept)."""
+        if isinstance(index, ast.Slice):
+            return ast.Slice(*(None if part is None else self.atom(part, out)
+                               for part in (index.lower, index.upper, index.step)))
+        return self.atom(index, out)
 
     def operation(self, value: ast.expr, out: list) -> ast.expr:
         """`value` with every operand made an atom (one operation left)."""

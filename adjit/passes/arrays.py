@@ -15,6 +15,9 @@ arrays that adjit would otherwise differentiate wrongly:
 * every element access names one element (`q[i, k]` of a 2-D `q`), and a
   float is never stored into an int or bool array (it would be truncated,
   and its derivative silently lost);
+* whole-array operations with an array result are not inside loops (their
+  values would have to be recorded per iteration), and an array whose values
+  such an operation's derivative reads is not written after it;
 * a creation call whose arguments depend on a `wrt` parameter (`np.full(n, x)`,
   `np.linspace(0.0, x, n)`) is refused: creation is not differentiated.
 
@@ -36,7 +39,7 @@ from dataclasses import dataclass, field
 
 from adjit.errors import DifferentiationError
 from adjit.passes.parse import ParsedFunction
-from adjit.passes.statements import names_in
+from adjit.passes.statements import adjoint_reads, is_array_operation, names_in
 from adjit.rules.numpy import CREATION
 from adjit.rules.registry import FLOAT, element_type, is_array
 
@@ -62,6 +65,7 @@ class _Checker:
         self.bindings: dict[str, list[ast.Assign]] = {}
         self.aliases: dict[str, set[str]] = {}
         self.stored: set[str] = set()
+        self.views: dict[str, ast.Subscript] = {}
 
     def error(self, node: ast.AST, message: str, hint: str):
         raise DifferentiationError(message, self.parsed.location(node), hint=hint,
@@ -73,6 +77,7 @@ class _Checker:
         if not self.parsed.generated:
             self.check_bindings()
         classes = self.alias_classes()
+        self.check_reads_before_writes(classes)
         stored = set().union(*(classes[name] for name in self.stored)) if self.stored \
             else set()
         written = [p for p in self.parameters if p in stored]
@@ -98,9 +103,19 @@ class _Checker:
 
     def assignment(self, node: ast.Assign, loops: list[ast.stmt]) -> None:
         target, value = node.targets[0], node.value
+        if loops and is_array_operation(node, self.types) \
+                and is_array(self.types.get(target.id)):
+            self.error(node, "a whole-array operation inside a loop", "write the loop "
+                       "element by element (`for i ...: y[i] = ...`), or move the "
+                       "operation out of the loop; inside loops adjit differentiates "
+                       "element reads and writes and reductions to a scalar")
         if isinstance(target, ast.Subscript):
             array = target.value.id
             self.element(target, array)
+            if array in self.views:
+                self.error(node, f"writing into `{array}`, a view of "
+                           f"`{self.views[array].value.id}`", "write into the array "
+                           "itself: `q[i, k] = v` rather than `row = q[i]; row[k] = v`")
             self.stored.add(array)
             if element_type(self.types[array]) != FLOAT and \
                     self.types.get(getattr(value, "id", None)) == FLOAT:
@@ -112,6 +127,8 @@ class _Checker:
             self.element(value, value.value.id)
         if not is_array(self.types.get(target.id)):
             return
+        if isinstance(value, ast.Subscript) and not self.parsed.generated:
+            self.view(node, loops)
         self.bindings.setdefault(target.id, []).append(node)
         if isinstance(value, ast.Name):
             self.aliases.setdefault(target.id, set()).add(value.id)
@@ -120,18 +137,37 @@ class _Checker:
             self.creation(node, value, loops)
 
     def element(self, subscript: ast.Subscript, array: str) -> None:
-        array_type = self.types.get(array)
-        if not is_array(array_type):
+        if not is_array(self.types.get(array)):
             self.error(subscript, f"`{array}` is indexed but is not an array here",
                        "index arrays only")
-        index = subscript.slice
-        count = len(index.elts) if isinstance(index, ast.Tuple) else 1
-        rank = array_type.count(":")
-        if count != rank:
-            self.error(subscript, f"`{ast.unparse(subscript)}` takes {count} of the "
-                       f"{rank} indices of `{array}`: a view, not an element",
-                       "index every axis (`q[i, k]`); views and slices are not "
-                       "supported yet")
+
+    def view(self, node: ast.Assign, loops: list[ast.stmt]) -> None:
+        """`row = q[i]`: a named view. Its adjoint is the same view of q's
+        adjoint, taken once: so it is bound once, outside loops, with
+        indices that do not change afterwards."""
+        name, view = node.targets[0].id, node.value
+        self.views[name] = view
+        # the view shares its base's elements: one class for what writes change
+        self.aliases.setdefault(name, set()).add(view.value.id)
+        self.aliases.setdefault(view.value.id, set()).add(name)
+        if loops:
+            self.error(node, f"naming the view `{ast.unparse(view)}` inside a loop",
+                       f"use `{ast.unparse(view)}` directly in the expression, or read "
+                       "its elements")
+        assigned: dict[str, int] = {}
+        for inner in ast.walk(self.tree):
+            if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store):
+                assigned[inner.id] = assigned.get(inner.id, 0) + 1
+        for index_name in names_in(view.slice):
+            if assigned.get(index_name, 0) > 1 or any(
+                    index_name in _assigned(loop) for loop in self._loops_of(index_name)):
+                self.error(node, f"the view `{ast.unparse(view)}` has an index that "
+                           "changes later", "index with a value that stays fixed, or "
+                           "use the view directly in the expression")
+
+    def _loops_of(self, name: str) -> list[ast.stmt]:
+        return [loop for loop in ast.walk(self.tree) if isinstance(loop, (ast.For, ast.While))
+                and name in _assigned(loop)]
 
     def creation(self, node: ast.Assign, call: ast.Call, loops: list[ast.stmt]) -> None:
         creation = CREATION[call.primitive.key]
@@ -163,6 +199,38 @@ class _Checker:
                            "time", "adjit follows arrays by name: bind each array "
                            "variable once, and write into it (`a[i] = v`), or use "
                            "another name")
+
+    def check_reads_before_writes(self, classes: dict[str, set[str]]) -> None:
+        """A whole-array operation whose adjoint reads an array's values
+        (`np.dot(y, y)`) must not be followed by writes into that array: the
+        reverse sweep would read the new values."""
+        order: list[tuple[ast.stmt, tuple[ast.stmt, ...]]] = []
+
+        def walk(statements, loops):
+            for node in statements:
+                order.append((node, loops))
+                if isinstance(node, ast.If):
+                    walk(node.body + node.orelse, loops)
+                elif isinstance(node, (ast.For, ast.While)):
+                    walk(node.body, loops + (node,))
+        walk(self.tree.body, ())
+        stored_at = [(position, loops, classes.get(node.targets[0].value.id, set()))
+                     for position, (node, loops) in enumerate(order)
+                     if isinstance(node, ast.Assign) and isinstance(node.targets[0],
+                                                                   ast.Subscript)]
+        for position, (node, loops) in enumerate(order):
+            if not is_array_operation(node, self.types):
+                continue
+            read = {name for name in adjoint_reads(node, self.varied | {node.targets[0].id})
+                    if is_array(self.types.get(name))}
+            for later, store_loops, stored in stored_at:
+                overlap = read & stored
+                shared_loop = set(map(id, loops)) & set(map(id, store_loops))
+                if overlap and (later > position or shared_loop):
+                    name = sorted(overlap)[0]
+                    self.error(node, f"`{name}` is written after this operation reads "
+                               "it, and its derivative needs the values it read",
+                               f"operate on a copy (`{name}_before = np.copy({name})`)")
 
     def alias_classes(self) -> dict[str, set[str]]:
         classes: dict[str, set[str]] = {}

@@ -84,8 +84,6 @@ _REFUSED_EXPRESSIONS = {
                     "statement", "expressions"),
     ast.Starred: ("starred expression `*x`", "pass arguments one by one",
                   "expressions"),
-    ast.Slice: ("slice", "index one element at a time (slices arrive with full "
-                "array support)", "types"),
 }
 
 _SUPPORTED_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv,
@@ -136,15 +134,12 @@ class _Fence(ast.NodeVisitor):
                 and all(isinstance(i, (ast.Name, ast.Constant)) for i in index))
 
     def visit_Subscript(self, node: ast.Subscript):
-        """An element of an array: `x[i]`, `q[i, k]`, `x.shape[0]`, read or
-        written. Slices arrive with whole-array operations."""
+        """An element or a view of an array: `x[i]`, `q[i, k]`, `q[i]`,
+        `x[1:-1]`, `q[:, None, :]`, `x.shape[0]`, read or written."""
         if self.is_tape_access(node):
             return
         if isinstance(node.value, ast.Subscript):
             self.visit(node.value)       # report the innermost construct first
-        if any(isinstance(inner, ast.Slice) for inner in ast.walk(node.slice)):
-            self.refuse(node, "slicing `x[a:b]`", "index one element at a time in a "
-                        "loop (slices arrive with full array support)", "types")
         is_shape = isinstance(node.value, ast.Attribute) and node.value.attr == "shape"
         if not isinstance(node.value, ast.Name) and not is_shape:
             self.refuse(node, f"indexing `{ast.unparse(node.value)}`",
@@ -152,7 +147,16 @@ class _Fence(ast.NodeVisitor):
         if is_shape and not isinstance(node.value.value, ast.Name):
             self.refuse(node, f"`{ast.unparse(node)}`", "take the shape of an array "
                         "variable: `x.shape[0]`", "types")
-        self.visit(node.slice)
+        index = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        for part in index:
+            if isinstance(part, ast.Constant) and part.value is None:
+                continue                                    # q[:, None]
+            if isinstance(part, ast.Slice):
+                for bound in (part.lower, part.upper, part.step):
+                    if bound is not None:
+                        self.visit(bound)
+                continue
+            self.visit(part)
 
     def generic_visit(self, node):
         refused = (_REFUSED_STATEMENTS.get(type(node))

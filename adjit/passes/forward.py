@@ -27,8 +27,9 @@ from adjit.passes.build import name as name_node
 from adjit.passes.naming import Namer
 from adjit.passes.optimize_expr import fold
 from adjit.passes.statements import (arguments_of, is_array_operation, is_structured,
-                                     partials, primitive_of)
-from adjit.rules.arrays import ARRAY_RULES, Operands, elementwise_partial
+                                     operand_base, operand_partials, operand_type, partials,
+                                     primitive_of)
+from adjit.rules.arrays import ARRAY_RULES, Operands, elementwise_partial, index_text
 from adjit.rules.registry import is_array
 
 
@@ -55,25 +56,36 @@ class ForwardTransformer:
         if is_structured(node):
             operands = Operands(
                 target, [ast.unparse(a) for a in arguments],
-                [self.types.get(getattr(a, "id", None)) for a in arguments], tangent(target),
-                [tangent(a.id) if isinstance(a, ast.Name) and a.id in self.active else None
-                 for a in arguments])
+                [operand_type(a, self.types) for a in arguments], tangent(target),
+                [self.operand_tangent(a) for a in arguments])
             text = ARRAY_RULES[primitive_of(node.value).key].forward(operands)
         else:
+            active = [(operand, partial) for operand, partial in operand_partials(node)
+                      if operand_base(operand) in self.active]
             terms = [ast.BinOp(elementwise_partial(partial), ast.Mult(),
-                               name_node(tangent(name)))
-                     for name, partial in partials(node) if name in self.active]
+                               ast.parse(self.operand_tangent(operand), mode="eval").body)
+                     for operand, partial in active]
             value = terms[0]
             for term in terms[1:]:
                 value = ast.BinOp(value, ast.Add(), term)
             text = ast.unparse(fold(value))
             target_type = self.types[target]
-            if not any(self.types.get(name) == target_type for name, _ in partials(node)
-                       if name in self.active):
+            if not any(operand_type(operand, self.types) == target_type
+                       for operand, _ in active):
                 text = f"rt.broadcast_like({text}, {target})"
         statement = ast.parse(f"{tangent(target)} = {text}").body[0]
         statement.origin = getattr(node, "origin", None)
         return statement
+
+    def operand_tangent(self, operand: ast.expr) -> str | None:
+        """The tangent of an operand (`_d_x`; `_d_q[i]` for the view `q[i]`),
+        or None when it carries no derivative."""
+        base = operand_base(operand)
+        if base is None or base not in self.active:
+            return None
+        if isinstance(operand, ast.Name):
+            return self.namer.tangent(base)
+        return f"{self.namer.tangent(base)}[{index_text(operand.slice)}]"
 
     def tangent_statement(self, node: ast.Assign) -> ast.stmt | None:
         if is_array_operation(node, self.types):
@@ -106,12 +118,12 @@ class ForwardTransformer:
                 return None
             moved = ast.Name(tangent(value.id), ast.Load()) if \
                 isinstance(value, ast.Name) and value.id in self.active else ast.Constant(0.0)
-            text = f"{tangent(tape)}[{ast.unparse(target.slice)}] = {ast.unparse(moved)}"
+            text = f"{tangent(tape)}[{index_text(target.slice)}] = {ast.unparse(moved)}"
         elif isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
             if target.id not in self.active:                    # v = tape[top]
                 return None
             text = (f"{tangent(target.id)} = "
-                    f"{tangent(value.value.id)}[{ast.unparse(value.slice)}]")
+                    f"{tangent(value.value.id)}[{index_text(value.slice)}]")
         elif isinstance(value, ast.Call) and is_array(self.types.get(target.id)):
             if target.id not in self.active:
                 return None

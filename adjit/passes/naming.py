@@ -22,6 +22,7 @@ class Namer:
                        if isinstance(node, ast.arg)}
         self.taken |= set(RESERVED)
         self.counters: dict[str, int] = {}
+        self.temporaries: set[str] = set()     # the `_t` names of `anf`
         self.derived: dict[tuple[str, str], str] = {}
 
     def fresh(self, stem: str) -> str:
@@ -45,7 +46,9 @@ class Namer:
         return candidate
 
     def temp(self) -> str:
-        return self.fresh("t")
+        name = self.fresh("t")
+        self.temporaries.add(name)
+        return name
 
     def adjoint(self, variable: str) -> str:
         return self._derived("_b_", variable)

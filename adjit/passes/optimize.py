@@ -30,7 +30,10 @@ def optimize(function: ast.FunctionDef, adjoints: set[str]) -> ast.FunctionDef:
     for _ in range(3):
         before = ast.dump(function)
         function.body = _Constants(adjoints).block(function.body, {}, rewrite=True)
-        function.body = _remove_dead(function.body, set())[0] or [ast.Pass()]
+        # names that write through to another array (the adjoint of a view)
+        # are live to the end
+        function.body = _remove_dead(function.body, set(getattr(
+            function, "writes_through", ())))[0] or [ast.Pass()]
         if ast.dump(function) == before:
             break
     return function

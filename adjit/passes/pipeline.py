@@ -1,6 +1,6 @@
 """The transformation pipeline, in order.
 
-    parse -> fence -> resolve -> desugar -> anf -> types -> activity -> arrays
+    parse -> fence -> resolve -> desugar -> anf -> types -> views -> activity -> arrays
           -> reverse (instrument, recompute, tbr) | forward -> definite
           -> optimize -> render
 
@@ -31,6 +31,7 @@ from adjit.passes.render import comment, render
 from adjit.passes.resolve import resolve
 from adjit.passes.reverse import ReverseTransformer
 from adjit.passes.types import infer_types
+from adjit.passes.views import inline_views
 from adjit.rules.registry import FLOAT, is_float_like
 
 PASSES = ("parse", "fence", "resolve", "desugar", "anf", "types", "activity",
@@ -69,6 +70,7 @@ def _typed(fn, parameter_types: dict[str, str], wrt: list[str]):
     tree = parsed.tree
     types = infer_types(parsed, parameter_types)
     _dump("types", repr(types))
+    inline_views(tree, types, parsed.namer.temporaries)
     for name in wrt:
         # the type of the argument as called: an int the body later turns
         # into a float (`x -= 0.1 * y`) is still an int argument
@@ -122,7 +124,9 @@ def reverse_mode(fn, parameter_types: dict[str, str], wrt: list[str],
             parsed.location(returned_node), hint="differentiate one scalar, or "
             "use jit.jvp / jit.jacobian(mode='fwd') for several outputs",
             source_line=parsed.line_text(returned_node), doc_anchor="types")
-    (returned,) = _outputs(parsed, types)
+    (returned,) = _outputs(parsed, types, arrays=seed is not None)
+    if seed is not None:
+        seed = parsed.namer.unique(seed)
     active = active_variables(tree, types, wrt, returned)
     _dump("activity", repr(sorted(active)))
     arrays = check_arrays(parsed, types, varied_variables(tree, types, wrt))

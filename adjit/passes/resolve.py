@@ -231,6 +231,8 @@ class _Resolver(ast.NodeTransformer):
         return self.constant(node, self.lookup(node))
 
     def constant(self, node: ast.expr, value) -> ast.Constant:
+        if value is None:                    # np.newaxis
+            return ast.copy_location(ast.Constant(None), node)
         if isinstance(value, (bool, np.bool_)):
             value = bool(value)
         elif isinstance(value, numbers.Integral):

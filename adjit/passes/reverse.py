@@ -31,11 +31,14 @@ from adjit.passes.build import name as name_node
 from adjit.passes.naming import Namer
 from adjit.passes.optimize_expr import constant_value, fold
 from adjit.passes.recompute import RECOMPUTE, LoopPlan, is_anchor
+from adjit.errors import DifferentiationError
 from adjit.passes.statements import (arguments_of, assigned_name, is_array_operation,
-                                     is_break_test, is_structured, partials, primitive_of,
+                                     is_break_test, is_structured, operand_base,
+                                     operand_partials, operand_type, partials, primitive_of,
                                      tape_flows)
 from adjit.passes.tbr import MAIN, ToBeRecorded
-from adjit.rules.arrays import ARRAY_RULES, Operands, elementwise_partial, rank
+from adjit.rules.arrays import (ARRAY_RULES, Operands, elementwise_partial, index_text,
+                                rank, view_destination)
 from adjit.rules.numpy import CREATION
 from adjit.rules.registry import BOOL, FLOAT, INT, is_array
 
@@ -108,6 +111,7 @@ class ReverseTransformer:
         float_tape = (namer.unique("_tape_f"), namer.unique("_top_f"), "np.float64")
         int_tape = (namer.unique("_tape_i"), namer.unique("_top_i"), "np.int64")
         self.tapes = {FLOAT: float_tape, INT: int_tape, BOOL: int_tape}
+        self.view_adjoints: dict[str, ast.Subscript] = {}
         self.array_adjoint, self.array_allocations = self.array_adjoints()
         self.top_of = {float_tape[0]: float_tape[1], int_tape[0]: int_tape[1]}
         self.dtype_of = {float_tape[0]: float_tape[2], int_tape[0]: int_tape[2]}
@@ -123,6 +127,7 @@ class ReverseTransformer:
                 name = parent[name]
             return name
         created = set()
+        views: dict[str, ast.Subscript] = {}
         for node in ast.walk(self.tree):
             if not isinstance(node, ast.Assign) or not isinstance(node.targets[0], ast.Name):
                 continue
@@ -132,10 +137,17 @@ class ReverseTransformer:
             if isinstance(node.value, ast.Call) and \
                     getattr(node.value.primitive, "key", None) in CREATION:
                 created.add(target)
+            if isinstance(node.value, ast.Subscript):
+                views[target] = node.value       # row = q[i]: a view of q's adjoint
+                continue
             for _, source in tape_flows(node) + [(target, getattr(node.value, "id", None))]:
                 if source in parent:
                     parent[find(source)] = find(target)
         adjoint, allocations = {}, {}
+        for name, view in views.items():
+            adjoint[name] = self.namer.adjoint(name)
+            self.view_adjoints[adjoint[name]] = view
+        arrays = [name for name in arrays if name not in views]
         for name in arrays:
             members = [m for m in arrays if find(m) == find(name)]
             holder = next((m for m in sorted(members) if m in created), sorted(members)[0])
@@ -277,18 +289,27 @@ class ReverseTransformer:
         target, value = node.targets[0], node.value
         if isinstance(target, ast.Name) and is_array(self.types.get(target.id)):
             return self.array_binding_adjoint(node)
-        if isinstance(target, ast.Subscript):      # tape[top] = v
+        if isinstance(target, ast.Subscript):      # a[i] = v, a[1:3] = v, tape[top] = v
             if target.value.id not in self.active:
                 return []
-            element = f"{self.array_adjoint[target.value.id]}[{ast.unparse(target.slice)}]"
+            element = f"{self.array_adjoint[target.value.id]}[{index_text(target.slice)}]"
             code = []
             if isinstance(value, ast.Name) and value.id in self.active:
-                code.append(_parse_statement(f"{self.namer.adjoint(value.id)} += {element}"))
+                written_rank = rank(operand_type(target, self.types))
+                if is_array(self.types.get(value.id)):
+                    code.append(_parse_statement(f"{self.array_adjoint[value.id]} += "
+                                                 f"rt.unbroadcast({element}, {value.id})"))
+                elif written_rank:                  # a[1:3] = s: s went everywhere
+                    code.append(_parse_statement(
+                        f"{self.namer.adjoint(value.id)} += np.sum({element})"))
+                else:
+                    code.append(_parse_statement(
+                        f"{self.namer.adjoint(value.id)} += {element}"))
             return code + [_parse_statement(f"{element} = 0.0")]
         if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
             if target.id not in self.active:        # v = tape[top]
                 return []
-            element = f"{self.array_adjoint[value.value.id]}[{ast.unparse(value.slice)}]"
+            element = f"{self.array_adjoint[value.value.id]}[{index_text(value.slice)}]"
             adjoint = self.namer.adjoint(target.id)
             return [_parse_statement(f"{element} += {adjoint}"),
                     _parse_statement(f"{adjoint} = 0.0")]
@@ -320,42 +341,64 @@ class ReverseTransformer:
     def array_operation_adjoint(self, node: ast.Assign) -> list[ast.stmt]:
         """The adjoint of a whole-array operation: its array rule's statements,
         or for an elementwise one `_b_a += _b_y * partial` per operand, in
-        array form, summed back to the operand's shape where it was
-        broadcast. An array result is bound once (see `arrays`), so its
-        adjoint needs no reset; a scalar result's adjoint is reset."""
+        array form, summed back to the operand's shape where it may have been
+        broadcast. An operand that is a view (`q[i]`) accumulates into the
+        same view of its base's adjoint (`_b_q[i]`). An array result is
+        bound once (see `arrays`), so its adjoint needs no reset; a scalar
+        result's adjoint is reset."""
         target = node.targets[0].id
         if target not in self.active:
             return []
         target_rank = rank(self.types[target])
         adjoint = self.array_adjoint[target] if target_rank else self.namer.adjoint(target)
+        arguments = arguments_of(node.value)
         if is_structured(node):
-            arguments = arguments_of(node.value)
             operands = Operands(
                 target, [ast.unparse(a) for a in arguments],
-                [self.types.get(getattr(a, "id", None)) for a in arguments], adjoint,
-                [self.array_adjoint.get(a.id, self.namer.adjoint(a.id))
-                 if isinstance(a, ast.Name) and a.id in self.active else None
-                 for a in arguments])
+                [operand_type(a, self.types) for a in arguments], adjoint,
+                [self.operand_adjoint(a, structured=True)[0] for a in arguments])
             code = [_parse_statement(text) for text in
                     ARRAY_RULES[primitive_of(node.value).key].reverse(operands)]
         else:
             code = []
-            for name, partial in partials(node):
-                if name not in self.active:
+            broadcast = sum(1 for a in arguments if rank(operand_type(a, self.types))) > 1
+            for operand, partial in operand_partials(node):
+                destination, pick = self.operand_adjoint(operand)
+                if destination is None:
                     continue
-                contribution = fold(ast.BinOp(name_node(adjoint), ast.Mult(),
-                                              elementwise_partial(partial)))
-                text = ast.unparse(contribution)
-                operand_rank = rank(self.types[name])
+                contribution = ast.unparse(fold(ast.BinOp(
+                    name_node(adjoint), ast.Mult(), elementwise_partial(partial))))
+                operand_rank = rank(operand_type(operand, self.types))
                 if operand_rank == 0:
-                    text = f"np.sum({text})"
-                elif operand_rank < target_rank:
-                    text = f"rt.unbroadcast({text}, {name})"
-                into = self.array_adjoint[name] if operand_rank else self.namer.adjoint(name)
-                code.append(_parse_statement(f"{into} += {text}"))
+                    contribution = f"np.sum({contribution})"
+                elif broadcast or operand_rank < target_rank:
+                    contribution = f"rt.unbroadcast({contribution}, {ast.unparse(operand)})"
+                if pick:
+                    contribution = f"{contribution}{pick}" if contribution.endswith(")") \
+                        else f"({contribution}){pick}"
+                code.append(_parse_statement(f"{destination} += {contribution}"))
         if not target_rank:
             code.append(_parse_statement(f"{adjoint} = 0.0"))
         return code
+
+    def operand_adjoint(self, operand: ast.expr, structured: bool = False):
+        """(where an operand's adjoint accumulates, the index that drops a
+        view's `None` axes from a contribution), or (None, "") when the
+        operand carries no derivative."""
+        base = operand_base(operand)
+        if base is None or base not in self.active:
+            return None, ""
+        if isinstance(operand, ast.Name):
+            if is_array(self.types.get(base)):
+                return self.array_adjoint[base], ""
+            return self.namer.adjoint(base), ""
+        destination, pick = view_destination(self.array_adjoint[base], operand.slice)
+        if pick and structured:
+            raise DifferentiationError(
+                f"`{ast.unparse(operand)}`: a view with `None` axes as an operand of "
+                f"`{ast.unparse(operand)}` is not supported", None,
+                hint="bind the view to a name first, or drop the None axis")
+        return destination, pick
 
     def adjoint(self, node: ast.Assign) -> list[ast.stmt]:
         if is_array_operation(node, self.types):
@@ -407,6 +450,9 @@ class ReverseTransformer:
         seeds = []
         for tape, size_from in sorted(self.array_allocations.items()):
             seeds.append(_parse_statement(f"{tape} = np.zeros_like({size_from})"))
+        for view_adjoint, view in sorted(self.view_adjoints.items()):
+            seeds.append(_parse_statement(
+                f"{view_adjoint} = {self.array_adjoint[view.value.id]}[{index_text(view.slice)}]"))
         for variable in self.wrt:          # an array argument nothing reads
             if is_array(self.types.get(variable)) and variable not in self.active:
                 seeds.append(_parse_statement(
@@ -416,7 +462,10 @@ class ReverseTransformer:
                     is_array(self.types.get(variable)):
                 continue
             seeds.append(_parse_statement(f"{self.namer.adjoint(variable)} = 0.0"))
-        if returned in self.active:
+        if returned in self.active and is_array(self.types.get(returned)):
+            # the cotangent of an array result, copied in (never modified)
+            seeds.append(_parse_statement(f"{self.array_adjoint[returned]} += {seed}"))
+        elif returned in self.active:
             seeds.append(_parse_statement(
                 f"{self.namer.adjoint(returned)} = {seed if seed else '1.0'}"))
         value = returned
@@ -436,6 +485,7 @@ class ReverseTransformer:
             arguments.args.append(ast.arg(seed))
         function = function_def(name, arguments, init + forward + seeds + reverse + [final])
         function.reverse_start = len(init) + len(forward)
+        function.writes_through = set(self.view_adjoints)
         return function
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from adjit.passes.optimize_expr import fold
 from adjit.rules import REGISTRY, Primitive
-from adjit.rules.arrays import ARRAY_RULES
+from adjit.rules.arrays import ARRAY_RULES, subscript_type
 from adjit.rules.numpy import CREATION
 from adjit.rules.registry import is_array
 
@@ -143,6 +143,25 @@ def tape_flows(node: ast.Assign) -> list[tuple[str, str]]:
     return []
 
 
+def operand_type(operand: ast.expr, types: dict[str, str]) -> str | None:
+    """The type of an operation's operand: a name, or a view (`q[i]`)."""
+    if isinstance(operand, ast.Name):
+        return types.get(operand.id)
+    if isinstance(operand, ast.Subscript) and isinstance(operand.value, ast.Name) \
+            and is_array(types.get(operand.value.id)):
+        return subscript_type(types[operand.value.id], operand.slice)
+    return None
+
+
+def operand_base(operand: ast.expr) -> str | None:
+    """The variable an operand reads: `x` for `x` and for `x[1:]`."""
+    if isinstance(operand, ast.Name):
+        return operand.id
+    if isinstance(operand, ast.Subscript) and isinstance(operand.value, ast.Name):
+        return operand.value.id
+    return None
+
+
 def is_array_operation(node: ast.stmt, types: dict[str, str]) -> bool:
     """A whole-array operation: an array result or array operands, other than
     creating, copying or aliasing an array or reading an element."""
@@ -152,9 +171,28 @@ def is_array_operation(node: ast.stmt, types: dict[str, str]) -> bool:
     if primitive is None or primitive.key in CREATION or primitive.key is np.copy \
             or primitive.spelling == "rt.grow":
         return False
-    return any(is_array(types.get(name)) for name in
-               [node.targets[0].id, *(a.id for a in arguments_of(node.value)
-                                      if isinstance(a, ast.Name))])
+    return is_array(types.get(node.targets[0].id)) or any(
+        is_array(operand_type(a, types)) for a in arguments_of(node.value))
+
+
+def operand_partials(node: ast.Assign) -> list[tuple[ast.expr, ast.expr]]:
+    """`[(operand, partial), ...]` of an elementwise operation, for operands
+    that are names or views, each occurrence apart (`x * x` gives two)."""
+    value = node.value
+    primitive = primitive_of(value)
+    if primitive is None or not primitive.differentiable:
+        return []
+    arguments = arguments_of(value)
+    substitution = dict(zip(primitive.parameters, arguments))
+    substitution["ans"] = ast.Name(node.targets[0].id, ast.Load())
+    result = []
+    for argument, template in zip(arguments, primitive.partial_expressions):
+        if operand_base(argument) is None:
+            continue
+        expression = fold(_substitute(template, substitution))
+        if not (isinstance(expression, ast.Constant) and expression.value == 0):
+            result.append((argument, expression))
+    return result
 
 
 def is_structured(node: ast.Assign) -> bool:
@@ -166,7 +204,9 @@ def is_structured(node: ast.Assign) -> bool:
 
 def differentiable_inputs(node: ast.Assign) -> list[str]:
     if is_structured(node):
-        return [a.id for a in arguments_of(node.value) if isinstance(a, ast.Name)]
+        return [operand_base(a) for a in arguments_of(node.value) if operand_base(a)]
+    if any(isinstance(a, ast.Subscript) for a in arguments_of(node.value)):
+        return [operand_base(operand) for operand, _ in operand_partials(node)]
     return [name for name, _ in partials(node)]
 
 
@@ -195,6 +235,10 @@ def adjoint_reads(node: ast.Assign, active: set[str]) -> set[str]:
         return set()
     if is_structured(node):         # what array rules read: the operands, the result
         return names_in(node.value) | {node.targets[0].id}
+    if any(isinstance(a, ast.Subscript) for a in arguments_of(node.value)):
+        # views: their indices (where the adjoint goes) and the partials
+        return names_in(node.value) | set().union(
+            *(names_in(partial) for _, partial in operand_partials(node)))
     needed = set()
     for name, expression in partials(node):
         if name in active:

@@ -19,7 +19,7 @@ import numpy as np
 
 from adjit.passes.statements import arguments_of
 from adjit.rules.arrays import (ARRAY_RULES, ArrayRuleError, elementwise_type,
-                                is_elementwise, rank)
+                                is_elementwise, rank, subscript_type)
 from adjit.rules.numpy import CREATION
 from adjit.rules.registry import (BOOL, FLOAT, INT, REGISTRY, array_type, element_type,
                                   is_array, join_types)
@@ -79,11 +79,20 @@ def expression_type(value: ast.expr, types: dict[str, str], parsed=None) -> str 
                 source_line=parsed.line_text(value) if parsed else None,
                 doc_anchor="expressions")
         return BOOL
-    if isinstance(value, ast.Subscript):          # a tape read, or tape.shape[0]
+    if isinstance(value, ast.Subscript):          # x[i], q[i], x[1:], x.shape[0]
         if not isinstance(value.value, ast.Name):
             return INT
         array = types.get(value.value.id)
-        return element_type(array) if is_array(array) else None
+        if not is_array(array):
+            return None
+        try:
+            return subscript_type(array, value.slice)
+        except ArrayRuleError as error:
+            raise DifferentiationError(
+                f"`{ast.unparse(value)}`: {error}", parsed.location(value) if parsed
+                else None, hint="index each axis at most once",
+                source_line=parsed.line_text(value) if parsed else None,
+                doc_anchor="arrays") from None
     if isinstance(value, ast.Call) and value.primitive.key in CREATION:
         return creation_type(value, types, parsed)
     if isinstance(value, ast.BinOp):
@@ -99,7 +108,8 @@ def expression_type(value: ast.expr, types: dict[str, str], parsed=None) -> str 
         return None
     if any(t is None for t in argument_types):
         return None
-    if not any(is_array(t) for t in argument_types):
+    if not any(is_array(t) for t in argument_types) or primitive.spelling in ("len",
+                                                                               "rt.grow"):
         return primitive.result_type(*argument_types)
     return _array_result(primitive, value, argument_types, parsed)
 

@@ -39,6 +39,51 @@ def rank(type_name: str | None) -> int:
     return type_name.count(":") if is_array(type_name) else 0
 
 
+# ----- indexing ---------------------------------------------------------------
+
+def index_parts(index: ast.expr) -> list[ast.expr]:
+    return list(index.elts) if isinstance(index, ast.Tuple) else [index]
+
+
+def index_text(index: ast.expr) -> str:
+    """The source of an index as written between brackets: `i, 1:, None`."""
+    return ", ".join(ast.unparse(part) for part in index_parts(index))
+
+
+def _is_none(part: ast.expr) -> bool:
+    return isinstance(part, ast.Constant) and part.value is None
+
+
+def subscript_type(array: str, index: ast.expr) -> str:
+    """The type of `x[index]` for an array type: an element when every axis
+    gets an integer, else a view whose rank counts slices, `None`s and the
+    axes left out (`q[i]` of a 2-D `q` is a row)."""
+    parts = index_parts(index)
+    used = sum(1 for part in parts if not _is_none(part))
+    if used > rank(array):
+        raise ArrayRuleError(f"{used} indices for an array of rank {rank(array)}")
+    kept = sum(1 for part in parts if isinstance(part, ast.Slice) or _is_none(part))
+    result_rank = kept + rank(array) - used
+    return array_type(element_type(array), result_rank) if result_rank else \
+        element_type(array)
+
+
+def view_destination(base_adjoint: str, index: ast.expr) -> tuple[str, str]:
+    """Where the adjoint of the view `x[index]` accumulates: the same view of
+    x's adjoint, without the `None` axes (`_b_q[:, :]` for `q[:, None, :]`),
+    and the index that drops those axes from the view's adjoint (`[:, 0, :]`,
+    or "" when there are none)."""
+    parts = index_parts(index)
+    kept = [part for part in parts if not _is_none(part)]
+    destination = f"{base_adjoint}[{', '.join(ast.unparse(p) for p in kept)}]"
+    if len(kept) == len(parts):
+        return destination, ""
+    # axes of the view: one per slice or None, in order; integer indices drop theirs
+    picks = ["0" if _is_none(part) else ":" for part in parts
+             if isinstance(part, ast.Slice) or _is_none(part)]
+    return destination, f"[{', '.join(picks)}]"
+
+
 # ----- elementwise ------------------------------------------------------------
 
 def is_elementwise(primitive) -> bool:
