@@ -7,70 +7,29 @@ H(q, p) = 1/2 sum_ij exp(-|q_i - q_j|^2 / (2 s^2)) <p_i, p_j>, D = 3. adjit
 recomputes each pair's distance in the reverse sweep instead of recording
 it, so the gradient needs O(N) memory (the gradient arrays) like the
 hand-written one, where a tape-based tool would record N^2 values.
+
+The functions live in ``bench/workloads/kernel_norm.py``; ``python -m bench
+--only kernel_norm`` times them with the peers, in separate processes.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
-import time
 from pathlib import Path
 
 import numba
 import numpy as np
 
-try:
-    import adjit
-except ImportError:                     # run from a clone without installing
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    import adjit
-from adjit import jit
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scalar_loop import median_seconds  # noqa: E402  (the same timing for every bench)
-
-
-def kernel_norm(q, p, s):
-    n = q.shape[0]
-    total = 0.0
-    for i in range(n):
-        for j in range(n):
-            d2 = 0.0
-            for k in range(q.shape[1]):
-                d2 += (q[i, k] - q[j, k]) ** 2
-            dot = 0.0
-            for k in range(p.shape[1]):
-                dot += p[i, k] * p[j, k]
-            total += math.exp(-d2 / (2 * s * s)) * dot
-    return 0.5 * total
-
-
-@numba.njit
-def kernel_norm_gradient_by_hand(q, p, s):
-    """(dH/dq, dH/dp), one pass over the pairs, as an expert would write it."""
-    n, d = q.shape
-    gq = np.zeros_like(q)
-    gp = np.zeros_like(p)
-    inverse = 1.0 / (s * s)
-    for i in range(n):
-        for j in range(n):
-            d2 = 0.0
-            for k in range(d):
-                diff = q[i, k] - q[j, k]
-                d2 += diff * diff
-            weight = math.exp(-0.5 * d2 * inverse)
-            dot = 0.0
-            for k in range(d):
-                dot += p[i, k] * p[j, k]
-            factor = -0.5 * weight * dot * inverse
-            for k in range(d):
-                diff = q[i, k] - q[j, k]
-                gq[i, k] += factor * diff
-                gq[j, k] -= factor * diff
-                gp[i, k] += 0.5 * weight * p[j, k]
-                gp[j, k] += 0.5 * weight * p[i, k]
-    return gq, gp
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # run from a clone
+import adjit  # noqa: E402
+from adjit import jit  # noqa: E402
+from bench.scalar_loop import median_seconds  # noqa: E402  (the same timing for every script)
+from bench.workloads.kernel_norm import (  # noqa: E402
+    kernel_norm,
+    kernel_norm_gradient_by_hand,
+    make_inputs,
+)
 
 
 def main(argv=None) -> int:
@@ -85,9 +44,7 @@ def main(argv=None) -> int:
           f"{'adjit/primal':>14}{'adjit/hand':>12}")
     worst = 0.0
     for n in options.sizes:
-        rng = np.random.default_rng(0)
-        q, p = rng.normal(size=(n, 3)), rng.normal(size=(n, 3))
-        args = (q, p, 2.5)
+        args = make_inputs(n, seed=0)
         mine, theirs = gradient(*args), kernel_norm_gradient_by_hand(*args)
         worst = max(worst, max(float(np.max(np.abs(a - b)) / max(1.0, np.max(np.abs(b))))
                                for a, b in zip(mine, theirs)))

@@ -10,7 +10,12 @@ Times, in one run and after warm-up (the median of --repeats calls each):
 * the Numba-compiled primal (``adjit.differentiable(loop)`` called directly),
 * adjit's reverse-mode gradient ``adjit.jit.grad(loop, wrt=(0, 1))``,
 * a hand-written Numba gradient (forward sweep storing ``a`` in a
-  preallocated array, reverse sweep), the expert baseline.
+  preallocated array, reverse sweep), the expert baseline,
+* and adjit's forward mode (jvp) and Hessian-vector product.
+
+The function and the hand-written gradient live in
+``bench/workloads/scalar_loop.py``; ``python -m bench --only scalar_loop``
+times them with the peers, in separate processes.
 
 Targets (DESIGN.md): gradient <= 3x the primal, and <= 1.3x the hand-written
 gradient.
@@ -21,48 +26,22 @@ gradient.
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
 import sys
 import time
 from pathlib import Path
 
 import numba
-import numpy as np
 
-try:
-    import adjit
-except ImportError:                     # run from a clone without installing
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    import adjit
-from adjit import jit
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # run from a clone
+import adjit  # noqa: E402
+from adjit import jit  # noqa: E402
+from bench.workloads.scalar_loop import loop, loop_gradient_by_hand, make_inputs  # noqa: E402
 
 TARGET_VS_PRIMAL = 3.0
 TARGET_VS_HAND = 1.3
 TARGET_JVP = 2.0     # forward mode, the forward-mode issue's acceptance
 TARGET_HVP = 6.0     # Hessian-vector product by forward over reverse
-
-
-def loop(a, b, n):
-    for i in range(n):
-        a = a * 0.9 + math.sin(a) * b
-    return a
-
-
-@numba.njit
-def loop_gradient_by_hand(a, b, n):
-    """(d loop/d a, d loop/d b): forward sweep taping a, then reverse sweep."""
-    tape = np.empty(n)
-    for i in range(n):
-        tape[i] = a
-        a = a * 0.9 + math.sin(a) * b
-    adjoint_a = 1.0
-    adjoint_b = 0.0
-    for i in range(n - 1, -1, -1):
-        a_i = tape[i]
-        adjoint_b += math.sin(a_i) * adjoint_a
-        adjoint_a *= 0.9 + math.cos(a_i) * b
-    return adjoint_a, adjoint_b
 
 
 def median_seconds(function, args, repeats):
@@ -80,13 +59,7 @@ def main(argv=None) -> int:
     parser.add_argument("--n", type=int, default=1_000_000, help="loop trip count")
     parser.add_argument("--repeats", type=int, default=7, help="timed calls; the median is shown")
     options = parser.parse_args(argv)
-    # b = 0.1 puts the loop at the edge of contraction (a creeps towards 0 like
-    # 1/sqrt(k)), so the adjoint of a decays only polynomially. With a strongly
-    # contracting b (say 0.5) it underflows within a thousand iterations and
-    # the rest of the reverse sweep runs on denormal numbers, which costs ~10x
-    # on x86 depending on the order of the adjoint's operations: that would
-    # measure the floating-point unit, not the tool.
-    args = (0.5, 0.1, options.n)
+    args = make_inputs(options.n, seed=0)       # (0.5, 0.1, n): see the workload on why b = 0.1
 
     primal = adjit.differentiable(loop)
     gradient = jit.grad(loop, wrt=(0, 1))

@@ -1,0 +1,108 @@
+"""Gaussian kernel norm H(q, p) = 1/2 sum_ij exp(-|q_i - q_j|^2 / (2 s^2)) <p_i, p_j>.
+
+The loop form (Numba primal, adjit) runs the N^2 pairs without storing them;
+the hand-written gradient is one pass over the pairs, as an expert writes it.
+The peers run the dense form, the way one writes it for a tensor library:
+an N x N kernel matrix, so O(N^2) memory.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from bench import systems
+
+TITLE = "Gaussian kernel norm H(q, p), D = 3, gradient wrt (q, p)"
+SIZES = (1000, 4000, 16000, 100000)
+QUICK_SIZES = (1000,)
+WRT = (0, 1)
+SIGMA = 2.5
+
+
+def size_label(n: int) -> str:
+    return f"N={n}"
+
+
+def parse_size(text: str) -> int:
+    return int(text)
+
+
+def make_inputs(n: int, seed: int):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 3)), rng.normal(size=(n, 3)), SIGMA
+
+
+def kernel_norm(q, p, s):
+    n = q.shape[0]
+    total = 0.0
+    for i in range(n):
+        for j in range(n):
+            d2 = 0.0
+            for k in range(q.shape[1]):
+                d2 += (q[i, k] - q[j, k]) ** 2
+            dot = 0.0
+            for k in range(p.shape[1]):
+                dot += p[i, k] * p[j, k]
+            total += math.exp(-d2 / (2 * s * s)) * dot
+    return 0.5 * total
+
+
+@numba.njit
+def kernel_norm_gradient_by_hand(q, p, s):
+    """(dH/dq, dH/dp), one pass over the pairs, as an expert would write it."""
+    n, d = q.shape
+    gq = np.zeros_like(q)
+    gp = np.zeros_like(p)
+    inverse = 1.0 / (s * s)
+    for i in range(n):
+        for j in range(n):
+            d2 = 0.0
+            for k in range(d):
+                diff = q[i, k] - q[j, k]
+                d2 += diff * diff
+            weight = math.exp(-0.5 * d2 * inverse)
+            dot = 0.0
+            for k in range(d):
+                dot += p[i, k] * p[j, k]
+            factor = -0.5 * weight * dot * inverse
+            for k in range(d):
+                diff = q[i, k] - q[j, k]
+                gq[i, k] += factor * diff
+                gq[j, k] -= factor * diff
+                gp[i, k] += 0.5 * weight * p[j, k]
+                gp[j, k] += 0.5 * weight * p[i, k]
+    return gq, gp
+
+
+def kernel_norm_dense(xp, q, p, s):
+    """The dense form on the array namespace `xp` (torch, jax.numpy, autograd.numpy)."""
+    kernel = xp.exp(-xp.sum((q[:, None, :] - q[None, :, :]) ** 2, -1) / (2 * s * s))
+    return 0.5 * xp.sum(p * (kernel @ p))
+
+
+def _torch(args):
+    torch = systems.torch()
+    return systems.torch_grad_run(lambda q, p, s: kernel_norm_dense(torch, q, p, s), args, WRT)
+
+
+def _jax(args):
+    _, jnp = systems.jax()
+    return systems.jax_grad_run(lambda q, p, s: kernel_norm_dense(jnp, q, p, s), args, WRT)
+
+
+def _autograd(args):
+    _, anp = systems.autograd()
+    return systems.autograd_grad_run(lambda q, p, s: kernel_norm_dense(anp, q, p, s), args, WRT)
+
+
+SYSTEMS = {
+    "numba primal": lambda args: systems.numba_run(kernel_norm, args),
+    "numba hand": lambda args: systems.compiled_run(kernel_norm_gradient_by_hand, args),
+    "adjit": lambda args: systems.adjit_run([(kernel_norm, "loops")], args, WRT),
+    "torch": _torch,
+    "jax": _jax,
+    "autograd": _autograd,
+}
