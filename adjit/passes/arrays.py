@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 
 from adjit.errors import DifferentiationError
 from adjit.passes.parse import ParsedFunction
+from adjit.passes.anf import is_shape
 from adjit.passes.statements import adjoint_reads, is_array_operation, names_in
 from adjit.rules.numpy import CREATION
 from adjit.rules.registry import FLOAT, element_type, is_array
@@ -172,21 +173,50 @@ class _Checker:
     def creation(self, node: ast.Assign, call: ast.Call, loops: list[ast.stmt]) -> None:
         creation = CREATION[call.primitive.key]
         arguments = [a for i, a in enumerate(call.args) if i != creation.dtype_slot]
-        read = set().union(*(names_in(a) for a in arguments)) if arguments else set()
-        if read & self.varied and not creation.like:
-            self.error(call, f"`{ast.unparse(call.func)}` with an argument that "
+        # the values a creation reads: not the array whose shape it takes
+        values = [a for a in arguments if not is_shape(a)
+                  and not (creation.like and a is call.args[creation.shape_slot])]
+        read = set().union(*(names_in(a) for a in values)) if values else set()
+        if read & self.varied:
+            self.error(node, f"`{ast.unparse(call.func)}` with an argument that "
                        "carries a derivative", "creation is not differentiated: "
                        "create the array, then write the values in a loop")
         if loops and not self.parsed.generated:
-            written = set().union(*(_assigned(loop) for loop in loops))
-            shape_names = read if not creation.like else set()
+            shape_names = {a.value.id for a in arguments if is_shape(a)} | read
             if creation.like:
                 like = call.args[creation.shape_slot]
-                shape_names = {like.id} if isinstance(like, ast.Name) else set()
-            if shape_names & written:
-                self.error(call, "an array created in a loop with a shape the loop "
-                           "changes", "create it before the loop with its largest "
-                           "shape, or give it a shape the loop does not change")
+                shape_names |= {like.id} if isinstance(like, ast.Name) else set()
+            changing = {name for name in shape_names
+                        if not self.invariant(name, loops[0])}
+            if changing:
+                self.error(node, "an array created in a loop with a shape the loop "
+                           f"changes (`{sorted(changing)[0]}`)", "create it before the "
+                           "loop with its largest shape, or give it a shape the loop "
+                           "does not change")
+
+    def invariant(self, name: str, loop: ast.stmt, seen: frozenset = frozenset()) -> bool:
+        """Does `name` hold the same value on every iteration of `loop`? True
+        when the loop does not assign it, or assigns it only from values
+        that are themselves invariant (`_t3 = x.shape[0]` in ANF)."""
+        assignments = [inner for inner in ast.walk(loop) if isinstance(inner, ast.Assign)
+                       and isinstance(inner.targets[0], ast.Name)
+                       and inner.targets[0].id == name]
+        if not assignments and name not in _assigned(loop):
+            return True
+        if not assignments or name in seen:
+            return False
+        for assignment in assignments:
+            value = assignment.value
+            if isinstance(value, ast.Subscript) and is_shape(value.value):
+                sources = {value.value.value.id} | names_in(value.slice)
+            elif isinstance(value, (ast.Constant, ast.Name, ast.BinOp, ast.UnaryOp)):
+                sources = names_in(value)
+            else:
+                return False
+            if is_array(self.types.get(name)) or not all(
+                    self.invariant(source, loop, seen | {name}) for source in sources):
+                return False
+        return True
 
     # -- whole-function checks ------------------------------------------------
     def check_bindings(self) -> None:

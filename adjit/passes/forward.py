@@ -122,8 +122,11 @@ class ForwardTransformer:
         elif isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
             if target.id not in self.active:                    # v = tape[top]
                 return None
-            text = (f"{tangent(target.id)} = "
-                    f"{tangent(value.value.id)}[{index_text(value.slice)}]")
+            if value.value.id not in self.active:               # data: no tangent
+                text = f"{tangent(target.id)} = 0.0"
+            else:
+                text = (f"{tangent(target.id)} = "
+                        f"{tangent(value.value.id)}[{index_text(value.slice)}]")
         elif isinstance(value, ast.Call) and is_array(self.types.get(target.id)):
             if target.id not in self.active:
                 return None

@@ -37,11 +37,15 @@ RECORD, RECOMPUTE = "record", "recompute"
 
 class LoopPlan:
     def __init__(self, tree: ast.FunctionDef, active: set[str],
-                 counters: dict[int, str], mutable: set[str] = frozenset()):
+                 counters: dict[int, str], mutable: set[str] = frozenset(),
+                 restored: set[str] = frozenset()):
         self.active = active
         self.counters = counters            # id(loop) -> trip counter name
         # arrays whose elements change (see `arrays`): never re-read
         self.mutable = set(mutable)
+        # arrays whose element writes record the old element (see `reverse`):
+        # a loop with such writes records
+        self.restored = set(restored)
         self.mode: dict[int, str] = {}
         self.needs: dict[int, set[str]] = {}
         self.recompute_slice: dict[int, list[ast.stmt]] = {}
@@ -85,7 +89,10 @@ class LoopPlan:
         self.needs[key] = self.header_needs(loop)
         if not isinstance(loop, ast.For) or not self.has_adjoint(loop):
             return
-        if id(loop) not in self.counters:
+        restores = any(isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript)
+                       and node.targets[0].value.id in self.restored
+                       for node in ast.walk(loop))
+        if id(loop) not in self.counters and not restores:
             body_slice, live_in = self.slice_block(loop.body, set(), with_adjoint=True)
             if not live_in & (writes_block(loop.body) | self.mutable):
                 self.mode[key] = RECOMPUTE

@@ -33,7 +33,8 @@ from adjit.rules.numpy import CREATION, DTYPES
 
 # Array methods, as the NumPy functions they are.
 _ARRAY_METHODS = {"sum": "sum", "mean": "mean", "max": "max", "min": "min", "copy": "copy",
-                  "dot": "dot", "transpose": "transpose"}
+                  "dot": "dot", "transpose": "transpose", "prod": "prod",
+                  "reshape": "reshape", "ravel": "ravel"}
 
 # Tape growth: what only adjit's own generated code calls.
 _GENERATED_ONLY = {"rt.grow"}

@@ -32,7 +32,8 @@ from adjit.passes.naming import Namer
 from adjit.passes.optimize_expr import constant_value, fold
 from adjit.passes.recompute import RECOMPUTE, LoopPlan, is_anchor
 from adjit.errors import DifferentiationError
-from adjit.passes.statements import (arguments_of, assigned_name, is_array_operation,
+from adjit.passes.statements import (adjoint_reads, arguments_of, assigned_name,
+                                     is_array_operation,
                                      is_break_test, is_structured, operand_base,
                                      operand_partials, operand_type, partials, primitive_of,
                                      tape_flows)
@@ -100,8 +101,11 @@ class ReverseTransformer:
         self.counters = instrument(tree, namer)
         for counter in self.counters.values():
             types[counter] = INT
-        self.plan = LoopPlan(tree, active, self.counters, self.arrays.mutable)
-        self.tbr = ToBeRecorded(self.plan)
+        self.restored = self.restored_arrays()
+        self.plan = LoopPlan(tree, active, self.counters, self.arrays.mutable - self.restored,
+                             self.restored)
+        self.tbr = ToBeRecorded(self.plan, {name for name, kind in types.items()
+                                            if is_array(kind)})
         self.tbr.block(tree.body, set(), MAIN)
         for key, body in self.plan.recompute_slice.items():
             self.tbr.block(body, set(), key)
@@ -115,6 +119,36 @@ class ReverseTransformer:
         self.array_adjoint, self.array_allocations = self.array_adjoints()
         self.top_of = {float_tape[0]: float_tape[1], int_tape[0]: int_tape[1]}
         self.dtype_of = {float_tape[0]: float_tape[2], int_tape[0]: int_tape[2]}
+
+    def restored_arrays(self) -> set[str]:
+        """Arrays whose overwritten elements the reverse sweep puts back:
+        active arrays, made once (not in a loop), whose loaded values an
+        adjoint reads. Each element write records the element it replaces
+        and the reverse sweep restores it, so that at every point of the
+        reverse sweep the array holds what it held at that point going
+        forward: loads from it can be recomputed instead of recorded (the
+        stencil `v[i] = f(u[i - 1], u[i], u[i + 1])` records one value per
+        point, at the copy back into `u`)."""
+        needed: set[str] = set()
+        stored: set[str] = set()
+        sliced: set[str] = set()
+        loaded: dict[str, set[str]] = {}
+        for node in ast.walk(self.tree):
+            if not isinstance(node, ast.Assign):
+                continue
+            target = node.targets[0]
+            if isinstance(target, ast.Subscript):
+                stored.add(target.value.id)
+                if rank(operand_type(target, self.types)):
+                    sliced.add(target.value.id)       # a[1:3] = v: not element by element
+            elif isinstance(node.value, ast.Subscript) and isinstance(node.value.value, ast.Name):
+                loaded.setdefault(node.value.value.id, set()).add(target.id)
+            needed |= adjoint_reads(node, self.active)
+        made_in_loops = {node.targets[0].id for node in ast.walk(self.tree)
+                         if id(node) in self.created_in_loops}
+        return {name for name in stored - sliced
+                if name in self.active and name not in made_in_loops
+                and not name.startswith("_tape") and loaded.get(name, set()) & needed}
 
     def array_adjoints(self) -> tuple[dict[str, str], dict[str, str]]:
         """Adjoint array of each active tape of the code read, one per alias
@@ -156,14 +190,19 @@ class ReverseTransformer:
         return adjoint, allocations
 
     # -- tape operations ------------------------------------------------------
-    def push(self, name: str) -> list[ast.stmt]:
-        tape, top, _ = self.tapes[self.types[name]]
+    def restores(self, node: ast.stmt) -> bool:
+        """Is `node` an element write whose old element is recorded?"""
+        return isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript) \
+            and node.targets[0].value.id in self.restored
+
+    def push(self, name: str, kind: str | None = None) -> list[ast.stmt]:
+        tape, top, _ = self.tapes[kind or self.types[name]]
         self.tapes_used.add(tape)
         return [_parse_statement(f"{tape}[{top}] = {name}"),
                 _parse_statement(f"{top} += 1")]
 
-    def pop(self, name: str) -> list[ast.stmt]:
-        kind = self.types[name]
+    def pop(self, name: str, kind: str | None = None) -> list[ast.stmt]:
+        kind = kind or self.types[name]
         tape, top, _ = self.tapes[kind]
         read = f"{tape}[{top}]" + (" != 0" if kind == BOOL else "")
         return [_parse_statement(f"{top} -= 1"), _parse_statement(f"{name} = {read}")]
@@ -218,6 +257,8 @@ class ReverseTransformer:
             saved = self.tbr.pushed(context, node)
             for name in saved:
                 out.extend(_with_origin(self.push(name), origin))
+            if self.restores(node):
+                out.extend(_with_origin(self.push(ast.unparse(node.targets[0]), FLOAT), origin))
             if is_anchor(node):
                 continue              # not re-run: only its saves (above) happen
             if isinstance(node, ast.If) and not is_break_test(node):
@@ -252,6 +293,8 @@ class ReverseTransformer:
             code: list[ast.stmt] = []
             if isinstance(node, ast.Assign):
                 code = self.adjoint(node)
+                if self.restores(node):
+                    code.extend(self.pop(ast.unparse(node.targets[0]), FLOAT))
             elif isinstance(node, ast.If) and not is_break_test(node):
                 body = self.reverse(node.body, context)
                 orelse = self.reverse(node.orelse, context)
@@ -309,6 +352,8 @@ class ReverseTransformer:
         if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
             if target.id not in self.active:        # v = tape[top]
                 return []
+            if value.value.id not in self.active:   # data: v's adjoint stops here
+                return [_parse_statement(f"{self.namer.adjoint(target.id)} = 0.0")]
             element = f"{self.array_adjoint[value.value.id]}[{index_text(value.slice)}]"
             adjoint = self.namer.adjoint(target.id)
             return [_parse_statement(f"{element} += {adjoint}"),

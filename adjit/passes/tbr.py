@@ -28,8 +28,11 @@ MAIN = "main"
 
 
 class ToBeRecorded:
-    def __init__(self, plan: LoopPlan):
+    def __init__(self, plan: LoopPlan, arrays: set[str] = frozenset()):
         self.plan = plan
+        # array variables are never pushed: an element write that the reverse
+        # sweep must undo records the old element itself (`reverse`)
+        self.arrays = set(arrays)
         self.pushes: dict[tuple[object, int], list[str]] = {}
 
     # Pushes are keyed by the original statement, so that the reverse sweep,
@@ -38,6 +41,7 @@ class ToBeRecorded:
         return self.pushes.get((context, id(getattr(node, "original", node))), [])
 
     def mark(self, context, node: ast.stmt, names) -> None:
+        names = set(names) - self.arrays
         if names:
             key = (context, id(getattr(node, "original", node)))
             marked = self.pushes.setdefault(key, [])

@@ -17,6 +17,7 @@ from adjit.errors import DifferentiationError
 from adjit.passes.parse import ParsedFunction
 import numpy as np
 
+from adjit.passes.anf import is_shape
 from adjit.passes.statements import arguments_of
 from adjit.rules.arrays import (ARRAY_RULES, ArrayRuleError, elementwise_type,
                                 is_elementwise, rank, subscript_type)
@@ -103,7 +104,9 @@ def expression_type(value: ast.expr, types: dict[str, str], parsed=None) -> str 
         argument_types = [expression_type(value.operand, types, parsed)]
     elif isinstance(value, ast.Call):
         primitive = value.primitive
-        argument_types = [expression_type(v, types, parsed) for v in value.args]
+        # a shape argument (`(n, m)`, `x.shape`) counts as an int
+        argument_types = [INT if isinstance(v, ast.Tuple) or is_shape(v)
+                          else expression_type(v, types, parsed) for v in value.args]
     else:
         return None
     if any(t is None for t in argument_types):

@@ -337,3 +337,82 @@ def _norm_reverse(o: Operands) -> list[str]:
 array_rule(np.linalg.norm, "np.linalg.norm", (1,), lambda types, arguments: FLOAT,
            _norm_reverse,
            lambda o: f"np.sum({o.arguments[0]} * {o.derived[0]}) / {o.target}")
+
+
+def _prod_reverse(o: Operands) -> list[str]:
+    if o.derived[0] is None:
+        return []
+    return [f"{o.derived[0]} += {o.derived_target} * rt.product_of_others({o.arguments[0]})"]
+
+
+array_rule(np.prod, "np.prod", (1,), lambda types, arguments: FLOAT, _prod_reverse,
+           lambda o: f"np.sum(rt.product_of_others({o.arguments[0]}) * {o.derived[0]})")
+
+
+def _reshape_type(types: list[str], arguments: list[ast.expr]) -> str:
+    shape = arguments[1]
+    count = len(shape.elts) if isinstance(shape, ast.Tuple) else 1
+    return array_type(element_type(types[0]), count)
+
+
+array_rule(np.reshape, "np.reshape", (2,), _reshape_type,
+           lambda o: [f"{o.derived[0]} += np.reshape({o.derived_target}, "
+                      f"{o.arguments[0]}.shape)"] if o.derived[0] else [],
+           lambda o: f"np.reshape({o.derived[0]}, {o.arguments[1]})")
+array_rule(np.ravel, "np.ravel", (1,), lambda types, arguments: array_type(
+               element_type(types[0]), 1),
+           lambda o: [f"{o.derived[0]} += np.reshape({o.derived_target}, "
+                      f"{o.arguments[0]}.shape)"] if o.derived[0] else [],
+           lambda o: f"np.ravel({o.derived[0]})")
+
+
+def _matrix_type(types: list[str], arguments) -> str:
+    if rank(types[0]) != 2:
+        raise ArrayRuleError("np.linalg functions of a matrix need a 2-D array")
+    return array_type(FLOAT, 2)
+
+
+array_rule(np.linalg.inv, "np.linalg.inv", (1,), _matrix_type,
+           lambda o: [f"{o.derived[0]} -= np.dot(np.dot({o.target}.T, {o.derived_target}), "
+                      f"{o.target}.T)"] if o.derived[0] else [],
+           lambda o: f"-np.dot(np.dot({o.target}, {o.derived[0]}), {o.target})")
+
+
+def _solve_type(types: list[str], arguments) -> str:
+    if rank(types[0]) != 2 or rank(types[1]) not in (1, 2):
+        raise ArrayRuleError("np.linalg.solve(A, b) needs a 2-D A and a 1-D or 2-D b")
+    return array_type(FLOAT, rank(types[1]))
+
+
+def _solve_reverse(o: Operands) -> list[str]:
+    (a, b), (ba, bb), x, g = o.arguments, o.derived, o.target, o.derived_target
+    back = f"np.linalg.solve({a}.T, {g})"        # the cotangent of b
+    code = []
+    if ba is not None:
+        product = f"np.outer({back}, {x})" if rank(o.types[1]) == 1 else \
+            f"np.dot({back}, {x}.T)"
+        code.append(f"{ba} -= {product}")
+    if bb is not None:
+        code.append(f"{bb} += {back}")
+    return code
+
+
+def _solve_forward(o: Operands) -> str:
+    (a, b), (da, db), x = o.arguments, o.derived, o.target
+    change = " - ".join(([db] if db else ["0.0"]) + ([f"np.dot({da}, {x})"] if da else []))
+    return f"np.linalg.solve({a}, {change})"
+
+
+array_rule(np.linalg.solve, "np.linalg.solve", (2,), _solve_type, _solve_reverse,
+           _solve_forward)
+
+
+def _det_type(types: list[str], arguments) -> str:
+    _matrix_type(types, arguments)
+    return FLOAT
+
+
+array_rule(np.linalg.det, "np.linalg.det", (1,), _det_type,
+           lambda o: [f"{o.derived[0]} += {o.derived_target} * {o.target} * "
+                      f"np.linalg.inv({o.arguments[0]}).T"] if o.derived[0] else [],
+           lambda o: f"{o.target} * np.sum(np.linalg.inv({o.arguments[0]}).T * {o.derived[0]})")

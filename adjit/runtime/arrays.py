@@ -119,3 +119,18 @@ def _add_at_flat_numba(array, flat_index, value):
     else:
         return None
     return impl
+
+
+@register_jitable
+def product_of_others(x):
+    """For each element, the product of all the others (d prod(x) / dx),
+    exact when elements are zero (no division)."""
+    flat = np.ravel(x)
+    n = flat.size
+    before = np.ones(n, flat.dtype)
+    after = np.ones(n, flat.dtype)
+    for k in range(1, n):
+        before[k] = before[k - 1] * flat[k - 1]
+    for k in range(n - 2, -1, -1):
+        after[k] = after[k + 1] * flat[k + 1]
+    return np.reshape(before * after, x.shape)
