@@ -107,10 +107,11 @@ class LoopPlan:
                 - targets - {loop.target.id}
 
     def _regenerable(self, loop: ast.For) -> list[ast.Assign]:
-        """Arithmetic statements at the top level of a recorded loop's body
-        whose inputs are the loop index, data the loop never writes, or
-        earlier such statements, and whose value the reverse sweep reads:
-        "recompute, don't record" inside a loop that must record others."""
+        """Arithmetic statements and element reads at the top level of a
+        recorded loop's body whose inputs are the loop index, data the loop
+        never writes, or earlier such statements, and whose value the
+        reverse sweep reads: "recompute, don't record" inside a loop that
+        must record others."""
         written = writes_block(loop.body)
         assignments: dict[str, int] = {}
         for node in ast.walk(ast.Module(loop.body, [])):
@@ -120,7 +121,8 @@ class LoopPlan:
         available, read_before, candidates = set(), set(), []
         for node in loop.body:
             if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) \
-                    and isinstance(node.value, (ast.BinOp, ast.UnaryOp, ast.Name, ast.Constant)):
+                    and (isinstance(node.value, (ast.BinOp, ast.UnaryOp, ast.Name, ast.Constant))
+                         or self._rereadable_element(node.value, written)):
                 target = node.targets[0].id
                 inputs = reads(node)
                 if assignments.get(target) == 1 and target not in read_before \
@@ -138,6 +140,13 @@ class LoopPlan:
                 needed |= reads(node)
         kept.reverse()
         return kept
+
+    def _rereadable_element(self, value: ast.expr, written: set[str]) -> bool:
+        """`x[i, j]` of an array the loop does not write and whose elements,
+        at every point of the reverse sweep, are what they were going
+        forward (unchanged, or restored: see `reverse.restored_arrays`)."""
+        return isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) \
+            and value.value.id not in written and value.value.id not in self.mutable
 
     # -- slicing ----------------------------------------------------------
     def slice_block(self, statements: list[ast.stmt], needed: set[str],
