@@ -6,6 +6,7 @@ DESIGN.md for what each name means.
 """
 
 from adjit import jit
+from adjit.custom import defjvp, defvjp, nondifferentiable
 from adjit.errors import (
     AdjitError,
     DifferentiationError,
@@ -24,9 +25,12 @@ __all__ = [
     "DifferentiationError",
     "GradcheckError",
     "UnsupportedSyntaxError",
+    "defjvp",
+    "defvjp",
     "differentiable",
     "gradcheck",
     "jit",
+    "nondifferentiable",
     "source",
     "stop_gradient",
 ]

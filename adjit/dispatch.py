@@ -15,7 +15,9 @@ import numbers
 import numpy as np
 
 from adjit.errors import AdjitError, DifferentiationError
+from adjit import custom
 from adjit.function import Differentiable, as_differentiable
+from adjit.passes.inline import callee_functions
 from adjit.runtime import compile as compiler
 from adjit.rules.registry import BOOL, FLOAT, INT, array_type
 
@@ -72,6 +74,8 @@ class Derivative:
             hint = ("install numba-cuda; the CUDA target arrives in a later release"
                     if target == "cuda" else f"choose one of {', '.join(TARGETS)}")
             raise AdjitError(f"unknown target {target!r}; {hint}")
+        if custom.has_rules(function):         # differentiate it through its rules
+            function = custom.with_rules(function)
         self.function = as_differentiable(function)
         if isinstance(self.function, Differentiable):
             # Refuse unsupported code now, at the line that creates the
@@ -90,7 +94,12 @@ class Derivative:
         # compiled function, skipping signature binding on the hot path.
         self._by_python_types: dict[tuple, object] = {}
         self._arity = len(self.function.parameters)
-        self._number_names = _number_names(self.function.root)
+        # the functions the derivative inlines: their sources and numeric
+        # globals are part of the keys, like the function's own
+        self._callees = callee_functions(self.function.root)
+        self._number_names = [(function.__globals__, name)
+                              for function in [self.function.root, *self._callees]
+                              for name in _number_names(function)]
 
     def __repr__(self) -> str:
         return (f"<adjit.jit.{self.operator} of {self.function.py_func_name} "
@@ -114,11 +123,11 @@ class Derivative:
         return result[0], as_result(result[1])
 
     def global_numbers(self) -> tuple:
-        return _global_numbers(self.function.root)
+        return tuple(_global_numbers(function)
+                     for function in [self.function.root, *self._callees])
 
     def _global_values(self) -> tuple:
-        namespace = self.function.root.__globals__
-        return tuple([namespace.get(name) for name in self._number_names])
+        return tuple([namespace.get(name) for namespace, name in self._number_names])
 
     def _bind(self, args, kwargs) -> list:
         bound = self.function.signature.bind(*args, **kwargs)
@@ -162,8 +171,9 @@ class Derivative:
         signature, global_numbers = key
         py_func = self.function.py_func_for(signature)
         file_key = compiler.cache_key(
-            VERSION, compiler.adjit_fingerprint(), REGISTRY.version, py_func.__module__,
-            py_func.__qualname__, inspect.getsource(py_func), global_numbers, signature,
+            VERSION, compiler.adjit_fingerprint(), custom.fingerprint(), py_func.__module__,
+            py_func.__qualname__, inspect.getsource(py_func),
+            [_source_or_name(callee) for callee in self._callees], global_numbers, signature,
             self.wrt_names, self.wrt_is_tuple, self.mode, self.returns_value, self.output,
             self.seed)
         module_name = f"adjit_{py_func.__name__}_{file_key}"
@@ -284,6 +294,13 @@ def _function_text(module_source: str) -> str:
     """The generated function without the module header."""
     start = module_source.find("\ndef ")
     return module_source[start + 1:] if start >= 0 else module_source
+
+
+def _source_or_name(function) -> str:
+    try:
+        return inspect.getsource(function)
+    except (OSError, TypeError):
+        return function.__qualname__
 
 
 def _number_names(py_func) -> tuple[str, ...]:

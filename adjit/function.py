@@ -47,6 +47,18 @@ class Differentiable:
     def __call__(self, *args, **kwargs):
         return self.compiled()(*args, **kwargs)
 
+    def defvjp(self, rule):
+        """`@f.defvjp`: `rule(g, ans, *args)` returns one cotangent per
+        argument (a tuple when there are several); see adjit/custom.py."""
+        from adjit.custom import defvjp
+        return defvjp(self, rule)
+
+    def defjvp(self, rule):
+        """`@f.defjvp`: `rule(tangents, ans, *args)` returns the output
+        tangent; see adjit/custom.py."""
+        from adjit.custom import defjvp
+        return defjvp(self, rule)
+
     @property
     def py_func_name(self) -> str:
         return self.py_func.__name__

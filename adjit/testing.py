@@ -1,22 +1,28 @@
 """Checking derivatives against finite differences, for users' test suites.
 
-`gradcheck(f, args, wrt=...)` compares adjit's reverse-mode gradient with
-central finite differences of `f` itself, in float64, for every `wrt`
-argument; on a mismatch it raises `GradcheckError` showing, per input,
-the numerical and the analytical value side by side. (Forward mode joins
-the comparison when it lands.)
+`gradcheck(f, args, wrt=...)` builds the Jacobian of `f` with respect to
+each `wrt` argument three ways - central finite differences of `f` itself
+in float64, reverse mode (one `jit.vjp` per output element) and forward
+mode (one `jit.jvp` per input element) - and compares them. On a mismatch
+it raises `GradcheckError` naming the output and the input and showing the
+numerical, reverse and forward Jacobians side by side.
+
+`f` may return a float, a tuple of floats or an array of floats; `wrt`
+arguments may be floats or arrays of floats. The cost is one derivative
+call per input and per output element: meant for small test inputs.
 """
 
 from __future__ import annotations
 
-import math
+import numpy as np
 
 from adjit.errors import GradcheckError
 from adjit.function import as_differentiable
 
 
 def central_difference(function, args: list, index: int, step: float) -> float:
-    """d function / d args[index] by a central difference of relative `step`."""
+    """d function / d args[index] (a float argument) by a central difference
+    of relative `step`."""
     h = step * max(1.0, abs(args[index]))
     plus, minus = list(args), list(args)
     plus[index] = args[index] + h
@@ -24,34 +30,123 @@ def central_difference(function, args: list, index: int, step: float) -> float:
     return (function(*plus) - function(*minus)) / (2.0 * h)
 
 
+def _flat_output(value) -> np.ndarray:
+    if isinstance(value, tuple):
+        return np.array([float(v) for v in value])
+    return np.asarray(value, dtype=np.float64).ravel().copy()
+
+
+def _copies(args):
+    return [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+
+
+def numerical_jacobian(function, args: list, index: int, step: float) -> np.ndarray:
+    """(output elements x elements of args[index]) by central differences."""
+    base = args[index]
+    flat = np.asarray(base, dtype=np.float64).ravel()
+    columns = []
+    for k in range(flat.size):
+        h = step * max(1.0, abs(flat[k]))
+        shifted = []
+        for sign in (1.0, -1.0):
+            moved = _copies(args)
+            if isinstance(base, np.ndarray):
+                values = base.astype(np.float64).ravel().copy()
+                values[k] += sign * h
+                moved[index] = values.reshape(base.shape).astype(base.dtype)
+            else:
+                moved[index] = base + sign * h
+            shifted.append(_flat_output(function(*moved)))
+        columns.append((shifted[0] - shifted[1]) / (2.0 * h))
+    return np.stack(columns, axis=1)
+
+
+def _reverse_jacobians(function, args, wrt, outputs: int, shape, target) -> list:
+    """One Jacobian per wrt argument, row by row from reverse mode."""
+    from adjit import jit
+    from adjit.dispatch import Derivative
+    rows = [[] for _ in wrt]
+    is_tuple = isinstance(shape, tuple) and shape == ("tuple",)
+    vjp = None if is_tuple else jit.vjp(function, wrt=tuple(wrt), target=target)
+    for row in range(outputs):
+        if is_tuple:
+            gradients = Derivative(function, tuple(wrt), target, returns_value=False,
+                                   operator="gradcheck", output=row)(*_copies(args))
+        else:
+            cotangent = 1.0 if shape == () else np.eye(outputs)[row].reshape(shape)
+            _, gradients = vjp(*_copies(args), cotangent)
+        for position, gradient in enumerate(gradients):
+            rows[position].append(np.asarray(gradient, dtype=np.float64).ravel())
+    return [np.stack(r, axis=0) for r in rows]
+
+
+def _forward_jacobian(jvp, args, wrt, position: int) -> np.ndarray:
+    base = args[wrt[position]]
+    size = np.size(base)
+    columns = []
+    for k in range(size):
+        tangents = []
+        for other, index in enumerate(wrt):
+            value = args[index]
+            if isinstance(value, np.ndarray):
+                tangent = np.zeros_like(value)
+                if other == position:
+                    tangent.reshape(-1)[k] = 1.0
+            else:
+                tangent = 1.0 if other == position else 0.0
+            tangents.append(tangent)
+        _, output = jvp(*_copies(args), tuple(tangents))
+        columns.append(_flat_output(output))
+    return np.stack(columns, axis=1)
+
+
 def gradcheck(f, args, wrt=None, *, step: float = 1e-6, rtol: float = 1e-5,
               atol: float = 1e-7, target: str = "python") -> bool:
-    """True if adjit's gradient of `f` at `args` matches finite differences.
+    """True if adjit's reverse and forward derivatives of `f` at `args` match
+    central finite differences; raises `GradcheckError` otherwise.
 
-    `wrt` defaults to every float argument. Raises `GradcheckError` listing
-    each input with its numerical and analytical derivative otherwise."""
+    `wrt` (positions or names) defaults to every float and float-array
+    argument."""
     from adjit import jit
     function = as_differentiable(f)
     args = list(args)
-    if wrt is None:
-        wrt = tuple(i for i, a in enumerate(args) if isinstance(a, float))
-    wrt = tuple(wrt) if isinstance(wrt, (tuple, list)) else (wrt,)
-    analytical = jit.grad(function, wrt=wrt, target=target)(*args)
     parameters = function.parameters
-    rows, failed = [], False
-    for position, item in enumerate(wrt):
-        index = item if isinstance(item, int) else parameters.index(item)
-        numerical = central_difference(function.py_func, args, index, step)
-        exact = float(analytical[position])
-        close = math.isclose(numerical, exact, rel_tol=rtol, abs_tol=atol)
-        failed |= not close
-        rows.append((parameters[index], numerical, exact, close))
-    if failed:
+    if wrt is None:
+        wrt = tuple(i for i, a in enumerate(args) if isinstance(a, float) or (
+            isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating)))
+    wrt = tuple(wrt) if isinstance(wrt, (tuple, list)) else (wrt,)
+    wrt = tuple(w if isinstance(w, int) else parameters.index(w) for w in wrt)
+    value = function.py_func(*_copies(args))
+    outputs = _flat_output(value).size
+    shape = ("tuple",) if isinstance(value, tuple) else np.shape(value)
+    reverse = _reverse_jacobians(function, args, wrt, outputs, shape, target)
+    jvp = jit.jvp(function, wrt=tuple(wrt), target=target)
+    problems = []
+    for position, index in enumerate(wrt):
+        numerical = numerical_jacobian(function.py_func, args, index, step)
+        forward = _forward_jacobian(jvp, args, wrt, position)
+        for mode, analytical in (("reverse", reverse[position]), ("forward", forward)):
+            close = np.isclose(analytical, numerical, rtol=rtol, atol=atol)
+            if not close.all():
+                problems.append(_report(function, parameters[index], mode, numerical,
+                                        analytical, close, shape))
+    if problems:
         name = getattr(function.py_func, "__qualname__", "f")
-        lines = [f"gradient of {name} at {tuple(args)} does not match finite differences:",
-                 f"  {'input':<12} {'numerical':>22} {'analytical':>22}"]
-        for parameter, numerical, exact, close in rows:
-            mark = "" if close else "   <-- mismatch"
-            lines.append(f"  {parameter:<12} {numerical:>22.15g} {exact:>22.15g}{mark}")
-        raise GradcheckError("\n".join(lines))
+        raise GradcheckError(f"derivatives of {name} do not match finite differences:\n"
+                             + "\n".join(problems))
     return True
+
+
+def _report(function, parameter: str, mode: str, numerical, analytical, close,
+            shape) -> str:
+    lines = [f"  d(output)/d({parameter}), {mode} mode:"]
+    lines.append(f"    {'output':<8} {'input':<8} {'numerical':>22} {'analytical':>22}")
+    for row in range(numerical.shape[0]):
+        for column in range(numerical.shape[1]):
+            mark = "" if close[row, column] else "   <-- mismatch"
+            output = "" if shape == () else f"[{row}]"
+            element = "" if numerical.shape[1] == 1 else f"[{column}]"
+            lines.append(f"    {('out' + output):<8} {(parameter + element):<8} "
+                         f"{numerical[row, column]:>22.15g} "
+                         f"{analytical[row, column]:>22.15g}{mark}")
+    return "\n".join(lines)

@@ -215,6 +215,7 @@ class _Normalizer:
         if isinstance(value, ast.Call):
             call = ast.Call(value.func, [self.argument(a, out) for a in value.args], [])
             call.primitive = value.primitive
+            call.callee = getattr(value, "callee", None)     # a user function (`inline`)
             return call
         raise UnsupportedSyntaxError(
             f"expression `{ast.unparse(value)}` is not supported here",

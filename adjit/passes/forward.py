@@ -88,7 +88,7 @@ class ForwardTransformer:
         return f"{self.namer.tangent(base)}[{index_text(operand.slice)}]"
 
     def tangent_statement(self, node: ast.Assign) -> ast.stmt | None:
-        if is_array_operation(node, self.types):
+        if is_array_operation(node, self.types) or is_structured(node):
             return self.array_tangent(node)
         tape = self.tape_tangent(node)
         if tape is not None:

@@ -33,6 +33,8 @@ class ParsedFunction:
     # the source is adjit's own generated derivative (differentiated again):
     # its tapes (arrays indexed by an integer top) are accepted
     generated: bool = False
+    # the function object itself (`inline` refuses recursion)
+    function: object = None
 
     def location(self, node: ast.AST) -> Location:
         return Location(self.filename, getattr(node, "lineno", self.tree.lineno),
@@ -91,7 +93,7 @@ def parse_function(fn) -> ParsedFunction:
         name=fn.__name__, filename=code.co_filename, tree=tree,
         globals=fn.__globals__, closure=closure,
         source_lines={first_line + k: text for k, text in enumerate(lines)},
-        generated=getattr(fn, "__adjit_generated__", False))
+        generated=getattr(fn, "__adjit_generated__", False), function=fn)
 
 
 def _cell_is_set(cell) -> bool:

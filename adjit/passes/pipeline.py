@@ -1,6 +1,7 @@
 """The transformation pipeline, in order.
 
-    parse -> fence -> resolve -> desugar -> anf -> types -> views -> activity -> arrays
+    parse -> fence -> resolve -> desugar -> anf -> inline -> types -> views
+          -> activity -> arrays
           -> reverse (instrument, recompute, tbr) | forward -> definite
           -> optimize -> render
 
@@ -24,6 +25,7 @@ from adjit.passes.arrays import check_arrays
 from adjit.passes.definite import initialize_maybe_undefined
 from adjit.passes.desugar import desugar
 from adjit.passes.fence import fence
+from adjit.passes.inline import inline_calls
 from adjit.passes.forward import ForwardTransformer
 from adjit.passes.optimize import optimize
 from adjit.passes.parse import ParsedFunction, parse_function
@@ -34,7 +36,7 @@ from adjit.passes.types import infer_types
 from adjit.passes.views import inline_views
 from adjit.rules.registry import FLOAT, is_float_like
 
-PASSES = ("parse", "fence", "resolve", "desugar", "anf", "types", "activity",
+PASSES = ("parse", "fence", "resolve", "desugar", "anf", "inline", "types", "activity",
           "reverse", "forward", "optimize")
 
 
@@ -47,11 +49,12 @@ def _dump(pass_name: str, tree: ast.AST, extra: str = "") -> None:
 
 
 def front_end(fn) -> ParsedFunction:
-    """parse, fence, resolve, desugar, anf: the signature-independent part."""
+    """parse, fence, resolve, desugar, anf, inline: the signature-independent
+    part."""
     parsed = parse_function(fn)
     _dump("parse", parsed.tree)
     for name, step in (("fence", fence), ("resolve", resolve),
-                       ("desugar", desugar), ("anf", anf)):
+                       ("desugar", desugar), ("anf", anf), ("inline", inline_calls)):
         parsed = step(parsed)
         _dump(name, parsed.tree)
     return parsed

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import ast
 import builtins
+import inspect
 import numbers
 
 import numpy as np
 
 from adjit.errors import UnsupportedSyntaxError
+from adjit.passes.inline import CALL, user_function
 from adjit.passes.naming import RESERVED
 from adjit.passes.parse import ParsedFunction
 from adjit.rules import REGISTRY
@@ -128,14 +130,16 @@ class _Resolver(ast.NodeTransformer):
         callee = self.lookup(node.func)
         primitive = REGISTRY.lookup(callee)
         written = ast.unparse(node.func)
+        if primitive is None and user_function(callee) is not None:
+            return self.user_call(node, user_function(callee))
         if primitive is None:
             what = getattr(callee, "__qualname__", type(callee).__name__)
             module = getattr(callee, "__module__", None)
             origin = f" (`{module}.{what}`)" if module else ""
             self.refuse(node, f"call to `{written}`{origin} is not supported by adjit",
-                        "adjit differentiates math/NumPy primitives and builtins "
-                        "(abs, min, max, float, int, round); calls to your own "
-                        "functions arrive in a later release")
+                        "adjit differentiates math/NumPy primitives, builtins "
+                        "(abs, min, max, float, int, round) and your own Python "
+                        "functions; give this one a rule with adjit.defvjp")
         axis = [k for k in node.keywords if k.arg == "axis"]
         if axis:
             if primitive.key is not np.sum or len(node.args) != 1:
@@ -157,6 +161,30 @@ class _Resolver(ast.NodeTransformer):
                         "call NumPy functions instead", "calls")
         node.func = spelling_node(primitive.spelling)
         node.primitive = primitive
+        return node
+
+    def user_call(self, node: ast.Call, function) -> ast.Call:
+        """A call of one of the user's functions, left for `inline`: the
+        arguments, with the callee's numeric defaults filled in."""
+        if node.keywords:
+            self.refuse(node.keywords[0], f"keyword argument in a call to "
+                        f"`{function.__name__}`", "pass arguments by position")
+        parameters = list(inspect.signature(function).parameters.values())
+        if any(p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in parameters):
+            self.refuse(node, f"call to `{function.__name__}`, which takes *args, "
+                        "**kwargs or keyword-only parameters", "call functions with "
+                        "plain positional parameters")
+        if len(node.args) > len(parameters):
+            self.refuse(node, f"`{function.__name__}` called with {len(node.args)} "
+                        f"arguments; it takes {len(parameters)}", "check the call")
+        for parameter in parameters[len(node.args):]:
+            default = parameter.default
+            if default is inspect.Parameter.empty:
+                self.refuse(node, f"`{function.__name__}` called without its argument "
+                            f"`{parameter.name}`", "pass every argument")
+            node.args.append(self.constant(node, default))
+        node.callee = function
+        node.primitive = CALL
         return node
 
     def is_method(self, func: ast.expr) -> bool:

@@ -184,7 +184,10 @@ class ReverseTransformer:
         arrays = [name for name in arrays if name not in views]
         for name in arrays:
             members = [m for m in arrays if find(m) == find(name)]
-            holder = next((m for m in sorted(members) if m in created), sorted(members)[0])
+            parameters = {a.arg for a in self.tree.args.posonlyargs + self.tree.args.args}
+            holder = next((m for m in sorted(members) if m in created),
+                          next((m for m in sorted(members) if m in parameters),
+                               sorted(members)[0]))
             adjoint[name] = self.namer.adjoint(holder)
             allocations[adjoint[name]] = holder
         return adjoint, allocations
@@ -446,7 +449,7 @@ class ReverseTransformer:
         return destination, pick
 
     def adjoint(self, node: ast.Assign) -> list[ast.stmt]:
-        if is_array_operation(node, self.types):
+        if is_array_operation(node, self.types) or is_structured(node):
             return self.array_operation_adjoint(node)
         tape_code = self.tape_adjoint(node)
         if tape_code is not None:
@@ -517,7 +520,9 @@ class ReverseTransformer:
         if returned in _assigned(reverse):
             value = self.namer.unique("_value")
             forward.append(_parse_statement(f"{value} = {returned}"))
-        gradients = [name_node(self.namer.adjoint(w)) for w in self.wrt]
+        # an array's adjoint is its alias class's (`b = x` shares `_b_x`)
+        gradients = [name_node(self.array_adjoint.get(w, self.namer.adjoint(w)))
+                     for w in self.wrt]
         if with_value:
             final = ast.Return(ast.Tuple([name_node(value)] + gradients, ast.Load()))
         elif gradient_tuple:

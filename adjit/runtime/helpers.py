@@ -79,6 +79,7 @@ def trip_count(start, stop, step):
 from adjit.runtime.arrays import (add_at_flat, broadcast_like,  # noqa: E402,F401
                                   product_of_others, unbroadcast)
 from adjit.runtime.tape import grow  # noqa: E402,F401
+from adjit.runtime import custom  # noqa: E402,F401  (rt.custom.NAME: user rules)
 
 
 @register_jitable

@@ -1,0 +1,210 @@
+"""Custom derivative rules and functions without a derivative.
+
+    adjit.defvjp(fn, rule)      rule(g, ans, *args) -> one cotangent per argument
+                                (a tuple when there are several)
+    adjit.defjvp(fn, rule)      rule(tangents, ans, *args) -> the output tangent
+                                (`tangents` a tuple, one per argument)
+    adjit.nondifferentiable(fn) the derivative of fn is zero
+    @f.defvjp / @f.defjvp       the same, on an `adjit.differentiable` function
+
+A function with a rule is not inlined where it is called: the generated code
+calls it as a primitive, `rt.custom.NAME(...)`, and its derivative calls the
+rule. Functions and rules are compiled with Numba (`numba.njit`) for
+`target="cpu"` and run as they are for `target="python"`; so they must be
+code Numba compiles. A rule written in plain Python is itself inlined when
+the generated code is differentiated again (second order).
+
+Registered names are stable (the module and name of the function), and the
+sources of every rule are part of a derivative's cache key
+(`fingerprint`), so changing a rule never reuses an old derivative.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import re
+
+from adjit.errors import DifferentiationError
+from adjit.rules.arrays import ARRAY_RULES, ArrayRule, Operands, rank
+from adjit.rules.registry import FLOAT, REGISTRY, is_array
+from adjit.runtime import custom as namespace
+
+
+class _Rules:
+    """What is registered for one function."""
+
+    def __init__(self, function, name: str):
+        self.function = function
+        self.name = name
+        self.vjp = None
+        self.jvp = None
+
+
+_BY_FUNCTION: dict[int, _Rules] = {}
+
+
+def _python_function(fn):
+    from adjit.function import Differentiable
+    if isinstance(fn, Differentiable):
+        return fn.py_func
+    return getattr(fn, "py_func", fn)
+
+
+def _compiled(fn):
+    """`fn` as generated code calls it: a Numba dispatcher when it is plain
+    Python, so that compiled derivatives can call it."""
+    if type(fn).__module__.startswith("numba"):
+        return fn
+    import numba
+    return numba.njit(fn)
+
+
+def _stable_name(fn) -> str:
+    python = _python_function(fn)
+    text = f"{getattr(python, '__module__', 'builtin')}__{getattr(python, '__qualname__', repr(fn))}"
+    return re.sub(r"\W", "_", text)
+
+
+def _arity(fn) -> int | None:
+    try:
+        return len(inspect.signature(_python_function(fn)).parameters)
+    except (TypeError, ValueError):
+        return None
+
+
+def _entry(fn) -> _Rules:
+    entry = _BY_FUNCTION.get(id(fn))
+    if entry is None:
+        name = _stable_name(fn)
+        entry = _Rules(fn, name)
+        setattr(namespace, name, _compiled(_python_function(fn)))
+        keys = {fn, _python_function(fn)}
+        arity = _arity(fn)
+        for key in keys:
+            _BY_FUNCTION[id(key)] = entry
+            REGISTRY.register(key, f"rt.custom.{name}", None,
+                              (arity,) if arity is not None else tuple(range(1, 9)),
+                              result_type=lambda *types_: _result_type(list(types_)))
+            ARRAY_RULES[key] = ArrayRule(
+                lambda types_, arguments: _result_type(types_),
+                lambda operands, entry=entry: _reverse(entry, operands),
+                lambda operands, entry=entry: _forward(entry, operands))
+        # the dispatcher generated code calls is the same primitive
+        compiled = getattr(namespace, name)
+        _BY_FUNCTION[id(compiled)] = entry
+        REGISTRY.register(compiled, f"rt.custom.{name}", None,
+                          (arity,) if arity is not None else tuple(range(1, 9)),
+                          result_type=lambda *types_: _result_type(list(types_)))
+        ARRAY_RULES[compiled] = ARRAY_RULES[fn]
+    return entry
+
+
+def _result_type(argument_types: list[str]) -> str:
+    """A custom function returns a float, or an array like its first array
+    argument (adjit does not read the function to know better)."""
+    arrays = [t for t in argument_types if is_array(t)]
+    return arrays[0] if arrays else FLOAT
+
+
+def _reverse(entry: _Rules, o: Operands) -> list[str]:
+    if entry.vjp is None:
+        raise DifferentiationError(
+            f"`{entry.name}` has no reverse-mode rule", None,
+            hint="register one with adjit.defvjp(fn, rule) or @f.defvjp")
+    parts = f"{o.derived_target}_parts"
+    arguments = ", ".join(o.arguments)
+    code = [f"{parts} = rt.custom.{entry.name}_vjp({o.derived_target}, {o.target}, "
+            f"{arguments})"]
+    for index, adjoint in enumerate(o.derived):
+        if adjoint is None:
+            continue
+        part = parts if len(o.arguments) == 1 else f"{parts}[{index}]"
+        code.append(f"{adjoint} += {part}")
+    return code
+
+
+def _forward(entry: _Rules, o: Operands) -> str:
+    if entry.jvp is None:
+        raise DifferentiationError(
+            f"`{entry.name}` has no forward-mode rule", None,
+            hint="register one with adjit.defjvp(fn, rule) or @f.defjvp")
+    tangents = [t if t is not None else ("0.0" if not rank(kind) else f"np.zeros_like({a})")
+                for t, kind, a in zip(o.derived, o.types, o.arguments)]
+    packed = "(" + ", ".join(tangents) + ("," if len(tangents) == 1 else "") + ")"
+    return f"rt.custom.{entry.name}_jvp({packed}, {o.target}, {', '.join(o.arguments)})"
+
+
+def defvjp(fn, rule):
+    """Register `rule(g, ans, *args)` as the reverse-mode derivative of `fn`;
+    returns `rule`."""
+    entry = _entry(fn)
+    entry.vjp = rule
+    setattr(namespace, f"{entry.name}_vjp", _compiled(_python_function(rule)))
+    REGISTRY.version += 1
+    return rule
+
+
+def defjvp(fn, rule):
+    """Register `rule(tangents, ans, *args)` as the forward-mode derivative
+    of `fn`; returns `rule`."""
+    entry = _entry(fn)
+    entry.jvp = rule
+    setattr(namespace, f"{entry.name}_jvp", _compiled(_python_function(rule)))
+    REGISTRY.version += 1
+    return rule
+
+
+def nondifferentiable(fn):
+    """Register `fn` as a function whose derivative is zero (a rounding, a
+    random draw, a lookup); returns `fn`."""
+    name = _stable_name(fn)
+    setattr(namespace, name, _compiled(_python_function(fn)))
+    arity = _arity(fn)
+    for key in {fn, _python_function(fn), getattr(namespace, name)}:
+        REGISTRY.register(key, f"rt.custom.{name}", None,
+                          (arity,) if arity is not None else tuple(range(1, 9)),
+                          result_type=lambda *types_: _result_type(list(types_)))
+    return fn
+
+
+def has_rules(fn) -> bool:
+    return id(fn) in _BY_FUNCTION or id(_python_function(fn)) in _BY_FUNCTION
+
+
+def fingerprint() -> str:
+    """A hash of every registered rule's source: part of the cache key."""
+    digest = hashlib.sha256()
+    for entry in sorted({id(e): e for e in _BY_FUNCTION.values()}.values(),
+                        key=lambda e: e.name):
+        digest.update(entry.name.encode())
+        for rule in (entry.function, entry.vjp, entry.jvp):
+            digest.update(_source(rule).encode())
+    return digest.hexdigest()[:16]
+
+
+def _source(fn) -> str:
+    if fn is None:
+        return ""
+    try:
+        return inspect.getsource(_python_function(fn))
+    except (OSError, TypeError):
+        return repr(fn)
+
+
+def with_rules(fn):
+    """A function that calls `fn` as the primitive it is registered as, so
+    that `jit.grad(fn)` uses `fn`'s rules instead of reading its body.
+    Written to the cache directory: adjit reads functions from source."""
+    from adjit.runtime import compile as compiler
+    entry = _BY_FUNCTION[id(fn)] if id(fn) in _BY_FUNCTION else \
+        _BY_FUNCTION[id(_python_function(fn))]
+    parameters = list(inspect.signature(_python_function(fn)).parameters)
+    text = (f"# adjit: {entry.name} called through its registered rules\n"
+            "from adjit.runtime import helpers as rt\n\n\n"
+            f"def {entry.name}_with_rules({', '.join(parameters)}):\n"
+            f"    return rt.custom.{entry.name}({', '.join(parameters)})\n")
+    module_name = f"adjit_rules_{compiler.cache_key(text)}"
+    if compiler.cached_source(module_name) is None:
+        compiler.store_source(module_name, text)
+    return getattr(compiler.load_module(module_name), f"{entry.name}_with_rules")
