@@ -190,3 +190,22 @@ def test_hessian_with_respect_to_an_array_says_to_use_hvp():
     q, p, s = CASES[0][1]
     with pytest.raises(adjit.AdjitError, match="jit.hvp"):
         jit.hessian(kernel_norm, wrt=0, target="python")(q, p, s)
+
+
+def aliases_its_argument(x, w):
+    b = x
+    s = 0.0
+    for i in range(b.shape[0]):
+        s += b[i] * w[i] + x[i] ** 2
+    return s
+
+
+@pytest.mark.parametrize("target", ["python", "cpu"])
+def test_the_gradient_of_an_aliased_argument_is_its_alias_class(target):
+    """Regression: with `b = x`, the adjoint lived under `_b_b` and the
+    gradient of `x` came back as 0.0."""
+    x, w = np.array([0.5, -1.0, 2.0]), np.array([1.0, 2.0, 3.0])
+    gx, gw = jit.grad(aliases_its_argument, wrt=(0, 1), target=target)(x, w)
+    assert np.allclose(gx, w + 2 * x) and np.allclose(gw, x)
+    _, tangent = jit.jvp(aliases_its_argument, wrt=0, target=target)(x, w, np.ones(3))
+    assert tangent == pytest.approx(float(np.sum(w + 2 * x)))
