@@ -106,14 +106,20 @@ class Derivative:
                 f"wrt {self.wrt_names} target={self.target!r}>")
 
     # -- calling ------------------------------------------------------------------
-    def __call__(self, *args, **kwargs):
+    def _compiled_for(self, args, kwargs):
+        """(the arguments bound to the parameters, the compiled derivative
+        for their types), by the fast key when it was seen before."""
         if kwargs or len(args) != self._arity:
-            args = self._bind(args, kwargs)
+            args = self._bind(tuple(args), kwargs)
         fast_key = (dispatch_key(args), self._global_values())
         compiled = self._by_python_types.get(fast_key)
         if compiled is None:
             compiled = self._specialise(list(args))
             self._by_python_types[fast_key] = compiled
+        return args, compiled
+
+    def __call__(self, *args, **kwargs):
+        args, compiled = self._compiled_for(args, kwargs)
         result = compiled(*args)
         if not self.returns_value:
             return tuple([as_result(g) for g in result]) if self.wrt_is_tuple \
@@ -238,13 +244,7 @@ class VJP(Derivative):
         if not args_and_cotangent:
             raise AdjitError("call a vjp as h(*args, cotangent)")
         *args, cotangent = args_and_cotangent
-        if kwargs or len(args) != self._arity:
-            args = self._bind(tuple(args), kwargs)
-        fast_key = (dispatch_key(args), self._global_values())
-        compiled = self._by_python_types.get(fast_key)
-        if compiled is None:
-            compiled = self._specialise(list(args))
-            self._by_python_types[fast_key] = compiled
+        args, compiled = self._compiled_for(args, kwargs)
         cotangent = cotangent if isinstance(cotangent, np.ndarray) else float(cotangent)
         result = compiled(*args, cotangent)
         if self.wrt_is_tuple:
@@ -271,13 +271,7 @@ class JVP(Derivative):
         if len(tangents) != len(self.wrt_names):
             raise AdjitError(f"expected {len(self.wrt_names)} tangents (one per "
                              f"wrt argument {self.wrt_names}), got {len(tangents)}")
-        if kwargs or len(args) != self._arity:
-            args = self._bind(tuple(args), kwargs)
-        fast_key = (dispatch_key(args), self._global_values())
-        compiled = self._by_python_types.get(fast_key)
-        if compiled is None:
-            compiled = self._specialise(list(args))
-            self._by_python_types[fast_key] = compiled
+        args, compiled = self._compiled_for(args, kwargs)
         value, tangent = compiled(*args, *[t if isinstance(t, np.ndarray) else float(t)
                                            for t in tangents])
         if isinstance(tangent, tuple):

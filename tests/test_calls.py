@@ -151,6 +151,16 @@ def uses_pair(x):
     return a
 
 
+def indexes_pair(x):
+    parts = returns_pair(x)
+    return parts[0] * parts[1] + parts[-1]
+
+
+def test_a_returned_tuple_is_read_by_constant_index():
+    gradient = jit.grad(indexes_pair, target="python")(0.7)
+    assert gradient == pytest.approx(4.0 * 0.7 + 2.0)
+
+
 def condition_calls(x):
     while square(x) > 0.1:
         x = x * 0.5
@@ -159,7 +169,7 @@ def condition_calls(x):
 
 @pytest.mark.parametrize("fn, message", [
     (recursive, "recursive call to `recursive`"),
-    (uses_pair, "`returns_pair` returns a tuple"),
+    (uses_pair, "`a` holds the tuple a call returned"),
     (condition_calls, "call to `square` inside a `while` condition"),
 ])
 def test_calls_adjit_refuses_are_located_errors(fn, message):

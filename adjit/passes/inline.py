@@ -175,11 +175,12 @@ class _TupleParts(ast.NodeTransformer):
         self.parsed = parsed
 
     def visit_Subscript(self, node: ast.Subscript):
+        index = _constant_int(node.slice)
         if isinstance(node.value, ast.Name) and node.value.id in self.tuples \
-                and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, int):
+                and index is not None:
             parts = self.tuples[node.value.id]
-            if -len(parts) <= node.slice.value < len(parts):
-                return ast.copy_location(ast.Name(parts[node.slice.value], ast.Load()), node)
+            if -len(parts) <= index < len(parts):
+                return ast.copy_location(ast.Name(parts[index], ast.Load()), node)
         return self.generic_visit(node)
 
     def visit_Name(self, node: ast.Name):
@@ -189,6 +190,15 @@ class _TupleParts(ast.NodeTransformer):
                 hint="unpack it by index (`parts[0]`) or return one value",
                 source_line=self.parsed.line_text(node), doc_anchor="calls")
         return node
+
+
+def _constant_int(node: ast.expr) -> int | None:
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _constant_int(node.operand)
+        return None if inner is None else -inner
+    return None
 
 
 class _Rename(ast.NodeTransformer):

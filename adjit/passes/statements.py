@@ -105,17 +105,10 @@ def partials(node: ast.Assign) -> list[tuple[str, ast.expr]]:
     value = node.value
     if isinstance(value, ast.Name):
         return [(value.id, ast.Constant(1.0))]
-    primitive = primitive_of(value)
-    if primitive is None or not primitive.differentiable:
-        return []
-    arguments = arguments_of(value)
-    substitution = dict(zip(primitive.parameters, arguments))
-    substitution["ans"] = ast.Name(node.targets[0].id, ast.Load())
     by_argument: dict[str, ast.expr] = {}
-    for argument, template in zip(arguments, primitive.partial_expressions):
+    for argument, expression in _instantiated_partials(node):
         if not isinstance(argument, ast.Name):
             continue
-        expression = _substitute(template, substitution)
         if argument.id in by_argument:     # x * x: one partial, x + x
             expression = ast.BinOp(by_argument[argument.id], ast.Add(), expression)
         by_argument[argument.id] = expression
@@ -178,18 +171,11 @@ def is_array_operation(node: ast.stmt, types: dict[str, str]) -> bool:
 def operand_partials(node: ast.Assign) -> list[tuple[ast.expr, ast.expr]]:
     """`[(operand, partial), ...]` of an elementwise operation, for operands
     that are names or views, each occurrence apart (`x * x` gives two)."""
-    value = node.value
-    primitive = primitive_of(value)
-    if primitive is None or not primitive.differentiable:
-        return []
-    arguments = arguments_of(value)
-    substitution = dict(zip(primitive.parameters, arguments))
-    substitution["ans"] = ast.Name(node.targets[0].id, ast.Load())
     result = []
-    for argument, template in zip(arguments, primitive.partial_expressions):
+    for argument, expression in _instantiated_partials(node):
         if operand_base(argument) is None:
             continue
-        expression = fold(_substitute(template, substitution))
+        expression = fold(expression)
         if not (isinstance(expression, ast.Constant) and expression.value == 0):
             result.append((argument, expression))
     return result
@@ -244,6 +230,19 @@ def adjoint_reads(node: ast.Assign, active: set[str]) -> set[str]:
         if name in active:
             needed |= names_in(expression)
     return needed
+
+
+def _instantiated_partials(node: ast.Assign) -> list[tuple[ast.expr, ast.expr]]:
+    """(argument, its partial's template filled in with the statement's
+    atoms) for each argument of a differentiable primitive."""
+    primitive = primitive_of(node.value)
+    if primitive is None or not primitive.differentiable:
+        return []
+    arguments = arguments_of(node.value)
+    substitution = dict(zip(primitive.parameters, arguments))
+    substitution["ans"] = ast.Name(node.targets[0].id, ast.Load())
+    return [(argument, _substitute(template, substitution))
+            for argument, template in zip(arguments, primitive.partial_expressions)]
 
 
 def _substitute(template: ast.expr, substitution: dict[str, ast.expr]) -> ast.expr:
