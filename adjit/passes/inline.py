@@ -29,6 +29,7 @@ from __future__ import annotations
 import ast
 import copy
 import inspect
+import sys
 import types
 
 from adjit.errors import DifferentiationError
@@ -55,8 +56,8 @@ def user_function(value):
     if py_func is not None and type(value).__module__.startswith("numba"):
         return py_func
     if isinstance(value, types.FunctionType):
-        module = getattr(value, "__module__", "") or ""
-        if module.split(".")[0] in _LIBRARY_MODULES:
+        package = (getattr(value, "__module__", "") or "").split(".")[0]
+        if package in _LIBRARY_MODULES or package in sys.stdlib_module_names:
             return None
         return value
     return None

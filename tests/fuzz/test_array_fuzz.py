@@ -1,0 +1,29 @@
+"""Random array programs (tests/fuzz/array_programs.py): reverse mode
+against finite differences and against forward mode, on target="python"
+for every program and target="cpu" for every tenth.
+
+    ADJIT_FUZZ_EXAMPLES=500 python -m pytest -m fuzz tests/fuzz/test_array_fuzz.py
+    python tests/fuzz/array_programs.py 1000          # a campaign, with a summary
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import array_programs  # noqa: E402
+
+COUNT = max(10, int(os.environ.get("ADJIT_FUZZ_EXAMPLES", "20")) // 10)
+
+
+@pytest.mark.fuzz
+@pytest.mark.parametrize("seed", range(COUNT))
+def test_random_array_program(seed, tmp_path):
+    program = array_programs.random_array_program(seed)
+    targets = ("python", "cpu") if seed % 10 == 0 else ("python",)
+    outcome = array_programs.check(program, targets, tmp_path)
+    assert outcome == "ok", outcome
