@@ -177,3 +177,17 @@ def test_calls_adjit_refuses_are_located_errors(fn, message):
         jit.grad(fn, wrt=0, target="python")(0.7, 2) if fn is recursive else \
             jit.grad(fn, target="python")(0.7)
     assert message in str(error.value) and "test_calls.py:" in str(error.value)
+
+
+def ignores_y(x, y, w):
+    return square(x) * 2.0
+
+
+@pytest.mark.parametrize("target", ["python", "cpu"])
+def test_unused_inputs_get_zero_derivatives_of_their_shape(target):
+    """PyTorch's allow_unused, made the default (docs/calls.md)."""
+    gx, gy, gw = jit.grad(ignores_y, wrt=(0, 1, 2), target=target)(1.5, 2.0, np.ones(3))
+    assert gx == pytest.approx(6.0) and gy == 0.0 and np.array_equal(gw, np.zeros(3))
+    _, tangent = jit.jvp(ignores_y, wrt=(1, 2), target=target)(1.5, 2.0, np.ones(3),
+                                                              (1.0, np.ones(3)))
+    assert tangent == 0.0
