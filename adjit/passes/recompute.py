@@ -38,7 +38,8 @@ RECORD, RECOMPUTE = "record", "recompute"
 class LoopPlan:
     def __init__(self, tree: ast.FunctionDef, active: set[str],
                  counters: dict[int, str], mutable: set[str] = frozenset(),
-                 restored: set[str] = frozenset()):
+                 restored: set[str] = frozenset(),
+                 private: dict[str, tuple[int, int]] | None = None):
         self.active = active
         self.counters = counters            # id(loop) -> trip counter name
         # arrays whose elements change (see `arrays`): never re-read
@@ -46,6 +47,12 @@ class LoopPlan:
         # arrays whose element writes record the old element (see `reverse`):
         # a loop with such writes records
         self.restored = set(restored)
+        # scratch arrays private to a loop's iterations (see `private`):
+        # array -> (id of that loop, id of the loop that fills it)
+        self.private = dict(private or {})
+        self._filled_by = {}
+        for array, (_, filler) in self.private.items():
+            self._filled_by.setdefault(filler, set()).add(array)
         self.mode: dict[int, str] = {}
         self.needs: dict[int, set[str]] = {}
         self.recompute_slice: dict[int, list[ast.stmt]] = {}
@@ -188,6 +195,8 @@ class LoopPlan:
                     needed |= names_in(node.test)
             elif isinstance(node, (ast.For, ast.While)):
                 needed, sliced = self._slice_loop(node, needed, with_adjoint)
+                # a loop that fills a private array: nothing before it is needed
+                needed -= self._filled_by.get(id(_original(node)), set())
                 if sliced is not None:
                     kept.append(sliced)
                 elif with_adjoint and self.has_adjoint(node):

@@ -30,6 +30,7 @@ from adjit.passes.build import function_def
 from adjit.passes.build import name as name_node
 from adjit.passes.naming import Namer
 from adjit.passes.optimize_expr import constant_value, fold
+from adjit.passes.private import private_arrays, stable_arrays
 from adjit.passes.recompute import RECOMPUTE, LoopPlan, is_anchor
 from adjit.errors import DifferentiationError
 from adjit.passes.statements import (adjoint_reads, arguments_of, assigned_name,
@@ -101,9 +102,22 @@ class ReverseTransformer:
         self.counters = instrument(tree, namer)
         for counter in self.counters.values():
             types[counter] = INT
-        self.restored = self.restored_arrays()
-        self.plan = LoopPlan(tree, active, self.counters, self.arrays.mutable - self.restored,
-                             self.restored)
+        # Scratch arrays private to a loop's iterations are neither restored
+        # nor recorded when that loop is recomputed; where it is not after
+        # all, they are restored like any other array.
+        self.private = private_arrays(tree, types)
+        stable = stable_arrays(tree, types)
+        while True:
+            self.restored = self.restored_arrays() - set(self.private) - stable
+            self.plan = LoopPlan(tree, active, self.counters,
+                                 self.arrays.mutable - self.restored - set(self.private)
+                                 - stable, self.restored, self.private)
+            recorded = {array for array, (loop, _) in self.private.items()
+                        if self.plan.mode.get(loop) != RECOMPUTE}
+            if not recorded:
+                break
+            for array in recorded:
+                del self.private[array]
         self.tbr = ToBeRecorded(self.plan, {name for name, kind in types.items()
                                             if is_array(kind)})
         self.tbr.block(tree.body, set(), MAIN)
