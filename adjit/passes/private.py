@@ -103,6 +103,8 @@ def _covered(statement: ast.stmt, creations, fixed: set[str]) -> list[str]:
         bounds = bounds[1:]
     if len(bounds) != 1:
         return []
+    if any(isinstance(node, ast.Break) for node in ast.walk(statement)):
+        return []              # a loop that may stop early need not fill everything
     index = statement.target.id
     covered = []
     loaded = {n.value.id for n in ast.walk(statement) if isinstance(n, ast.Subscript)
