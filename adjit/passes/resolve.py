@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import inspect
 import numbers
 
@@ -141,11 +142,13 @@ class _Resolver(ast.NodeTransformer):
                         "(abs, min, max, float, int, round) and your own Python "
                         "functions; give this one a rule with adjit.defvjp")
         axis = [k for k in node.keywords if k.arg == "axis"]
+        if primitive.key is np.mean and (axis or len(node.args) == 2):
+            return self.mean_along_an_axis(node, axis[0].value if axis else node.args[1])
         if axis:
             if primitive.key is not np.sum or len(node.args) != 1:
                 self.refuse(axis[0], f"`axis=` in `{written}`",
-                            "adjit supports np.sum(x, axis=k); write np.mean along an "
-                            "axis as np.sum(x, axis=k) / x.shape[k]", "arrays")
+                            "adjit supports np.sum and np.mean along an axis; write "
+                            "np.max/np.min/np.prod along an axis as a loop", "arrays")
             node.args.append(axis[0].value)
             node.keywords = []
         if node.keywords:
@@ -162,6 +165,20 @@ class _Resolver(ast.NodeTransformer):
         node.func = spelling_node(primitive.spelling)
         node.primitive = primitive
         return node
+
+    def mean_along_an_axis(self, node: ast.Call, axis: ast.expr) -> ast.expr:
+        """`np.mean(x, axis=k)` -> `np.sum(x, k) / x.shape[k]` (Numba has no
+        np.mean along an axis)."""
+        array = node.args[0]
+        if not isinstance(array, ast.Name) or not isinstance(axis, (ast.Constant, ast.UnaryOp)):
+            self.refuse(node, "`np.mean` along an axis of an expression, or along a "
+                        "variable axis", "name the array first, and give the axis as a "
+                        "number", "arrays")
+        total = ast.Call(spelling_node("np.sum"), [array, axis], [])
+        total.primitive = REGISTRY.lookup(np.sum)
+        count = ast.Subscript(ast.Attribute(ast.Name(array.id, ast.Load()), "shape",
+                                            ast.Load()), copy.deepcopy(axis), ast.Load())
+        return ast.copy_location(ast.BinOp(total, ast.Div(), count), node)
 
     def user_call(self, node: ast.Call, function) -> ast.Call:
         """A call of one of the user's functions, left for `inline`: the
