@@ -167,7 +167,10 @@ class _Normalizer:
             branch.origin = getattr(self.current, "origin", None)
             out.append(branch)
             return
-        if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
+        if isinstance(value, ast.Subscript) and not (
+                isinstance(value.value, ast.Attribute) and value.value.attr == "shape"):
+            if not isinstance(value.value, ast.Name):     # f(x)[i]: name f(x) first
+                value = ast.Subscript(self.atom(value.value, out), value.slice, ast.Load())
             self.emit(out, target, self.element(value, out))     # v = x[i, j]
             return
         if is_test_expression(value) or isinstance(value, ast.Subscript):

@@ -138,12 +138,9 @@ class _Fence(ast.NodeVisitor):
         `x[1:-1]`, `q[:, None, :]`, `x.shape[0]`, read or written."""
         if self.is_tape_access(node):
             return
-        if isinstance(node.value, ast.Subscript):
-            self.visit(node.value)       # report the innermost construct first
         is_shape = isinstance(node.value, ast.Attribute) and node.value.attr == "shape"
-        if not isinstance(node.value, ast.Name) and not is_shape:
-            self.refuse(node, f"indexing `{ast.unparse(node.value)}`",
-                        "index an array variable: `x[i]`", "types")
+        if not is_shape:
+            self.visit(node.value)       # `np.max(x, axis=1)[:, None]`: ANF names it
         if is_shape and not isinstance(node.value.value, ast.Name):
             self.refuse(node, f"`{ast.unparse(node)}`", "take the shape of an array "
                         "variable: `x.shape[0]`", "types")

@@ -33,6 +33,7 @@ from adjit.passes.naming import RESERVED
 from adjit.passes.parse import ParsedFunction
 from adjit.rules import REGISTRY
 from adjit.rules.numpy import CREATION, DTYPES
+from adjit.runtime.arrays import extremum_along
 
 # Array methods, as the NumPy functions they are.
 _ARRAY_METHODS = {"sum": "sum", "mean": "mean", "max": "max", "min": "min", "copy": "copy",
@@ -144,11 +145,17 @@ class _Resolver(ast.NodeTransformer):
         axis = [k for k in node.keywords if k.arg == "axis"]
         if primitive.key is np.mean and (axis or len(node.args) == 2):
             return self.mean_along_an_axis(node, axis[0].value if axis else node.args[1])
+        if primitive.key in (np.max, np.min) and (axis or len(node.args) == 2):
+            along = ast.Call(spelling_node("rt.extremum_along"),
+                             [node.args[0], axis[0].value if axis else node.args[1],
+                              ast.Constant(primitive.key is np.max)], [])
+            along.primitive = REGISTRY.lookup(extremum_along)
+            return ast.copy_location(along, node)
         if axis:
             if primitive.key is not np.sum or len(node.args) != 1:
                 self.refuse(axis[0], f"`axis=` in `{written}`",
-                            "adjit supports np.sum and np.mean along an axis; write "
-                            "np.max/np.min/np.prod along an axis as a loop", "arrays")
+                            "adjit supports np.sum, np.mean, np.max and np.min along "
+                            "an axis; write np.prod along an axis as a loop", "arrays")
             node.args.append(axis[0].value)
             node.keywords = []
         if node.keywords:

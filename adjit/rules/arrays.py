@@ -416,3 +416,29 @@ array_rule(np.linalg.det, "np.linalg.det", (1,), _det_type,
            lambda o: [f"{o.derived[0]} += {o.derived_target} * {o.target} * "
                       f"np.linalg.inv({o.arguments[0]}).T"] if o.derived[0] else [],
            lambda o: f"{o.target} * np.sum(np.linalg.inv({o.arguments[0]}).T * {o.derived[0]})")
+
+
+def _extremum_along_type(types: list[str], arguments) -> str:
+    if rank(types[0]) != 2:
+        raise ArrayRuleError("np.max/np.min along an axis of an array that is not 2-D")
+    return array_type(FLOAT, 1)
+
+
+def _extremum_along_reverse(o: Operands) -> list[str]:
+    if o.derived[0] is None:
+        return []
+    x, axis, largest = o.arguments
+    return [f"rt.add_at_extremum_along({o.derived[0]}, {x}, {o.derived_target}, {axis}, "
+            f"{largest})"]
+
+
+def _extremum_along_forward(o: Operands) -> str:
+    x, axis, largest = o.arguments
+    return f"rt.take_at_extremum_along({o.derived[0]}, {x}, {axis}, {largest})"
+
+
+# np.max(x, axis=k) / np.min(x, axis=k) of a 2-D x, as `resolve` spells them
+from adjit.runtime.arrays import extremum_along as _extremum_along  # noqa: E402
+
+array_rule(_extremum_along, "rt.extremum_along", (3,), _extremum_along_type,
+           _extremum_along_reverse, _extremum_along_forward)

@@ -134,3 +134,70 @@ def product_of_others(x):
     for k in range(n - 2, -1, -1):
         after[k] = after[k + 1] * flat[k + 1]
     return np.reshape(before * after, x.shape)
+
+
+def extremum_along(x, axis, largest):
+    """np.max (largest) or np.min of a 2-D array along `axis` (0 or 1)."""
+    return np.max(x, axis=axis) if largest else np.min(x, axis=axis)
+
+
+def extremum_index_along(x, axis, largest):
+    """For each result element, the index along `axis` that
+    `extremum_along` picked (the first, at ties, as np.argmax)."""
+    return np.argmax(x, axis=axis) if largest else np.argmin(x, axis=axis)
+
+
+@overload(extremum_along)
+def _extremum_along_numba(x, axis, largest):
+    if not isinstance(x, types.Array) or x.ndim != 2:
+        return None
+
+    def impl(x, axis, largest):
+        picks = extremum_index_along(x, axis, largest)
+        out = np.empty(picks.shape[0], x.dtype)
+        for k in range(picks.shape[0]):
+            out[k] = x[picks[k], k] if axis == 0 else x[k, picks[k]]
+        return out
+    return impl
+
+
+@overload(extremum_index_along)
+def _extremum_index_along_numba(x, axis, largest):
+    if not isinstance(x, types.Array) or x.ndim != 2:
+        return None
+
+    def impl(x, axis, largest):
+        count = x.shape[1] if axis == 0 else x.shape[0]
+        length = x.shape[0] if axis == 0 else x.shape[1]
+        picks = np.zeros(count, np.int64)
+        for k in range(count):
+            best = x[0, k] if axis == 0 else x[k, 0]
+            for i in range(1, length):
+                value = x[i, k] if axis == 0 else x[k, i]
+                if (value > best) if largest else (value < best):
+                    best = value
+                    picks[k] = i
+        return picks
+    return impl
+
+
+@register_jitable
+def add_at_extremum_along(adjoint, x, gradient, axis, largest):
+    """The adjoint of `extremum_along`: each result's gradient goes to the
+    one element it was taken from."""
+    picks = extremum_index_along(x, axis, largest)
+    for k in range(picks.shape[0]):
+        if axis == 0:
+            adjoint[picks[k], k] += gradient[k]
+        else:
+            adjoint[k, picks[k]] += gradient[k]
+
+
+@register_jitable
+def take_at_extremum_along(tangent, x, axis, largest):
+    """The tangent of `extremum_along`: the tangent of each picked element."""
+    picks = extremum_index_along(x, axis, largest)
+    out = np.empty(picks.shape[0], tangent.dtype)
+    for k in range(picks.shape[0]):
+        out[k] = tangent[picks[k], k] if axis == 0 else tangent[k, picks[k]]
+    return out

@@ -76,8 +76,9 @@ def trip_count(start, stop, step):
 
 # Tape growth lives with the tape, the steps of array rules in `arrays`;
 # generated code reaches them as `rt.grow`, `rt.unbroadcast`, ...
-from adjit.runtime.arrays import (add_at_flat, broadcast_like,  # noqa: E402,F401
-                                  product_of_others, unbroadcast)
+from adjit.runtime.arrays import (add_at_extremum_along, add_at_flat,  # noqa: E402,F401
+                                  broadcast_like, extremum_along, product_of_others,
+                                  take_at_extremum_along, unbroadcast)
 from adjit.runtime.tape import grow  # noqa: E402,F401
 from adjit.runtime import custom  # noqa: E402,F401  (rt.custom.NAME: user rules)
 
