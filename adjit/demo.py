@@ -1,10 +1,11 @@
-"""`python -m adjit demo`: differentiate three small programs, show the
+"""`python -m adjit demo`: differentiate four small programs, show the
 generated source, check the gradients against finite differences and time
 the compiled gradient against the Numba-compiled primal.
 
-The three programs are ordinary Python: a chain rule, a loop that carries
-a value through a million iterations, and a while-loop Newton iteration
-whose trip count depends on the data.
+The programs are ordinary Python: a chain rule, a loop that carries a value
+through a million iterations, a while-loop Newton iteration whose trip count
+depends on the data, and the Gaussian kernel norm written as loops over
+NumPy arrays (its gradient needs no tape: O(N) memory).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import statistics
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
+
+import numpy as np
 
 FD_STEP = 1e-6
 CHECK_TOLERANCE = 1e-6      # on |analytic - fd| / max(1, |fd|)
@@ -40,6 +43,21 @@ def newton_sqrt(c):
     return x
 
 
+def kernel_norm(q, p, s):
+    n = q.shape[0]
+    total = 0.0
+    for i in range(n):
+        for j in range(n):
+            d2 = 0.0
+            for k in range(q.shape[1]):
+                d2 += (q[i, k] - q[j, k]) ** 2
+            dot = 0.0
+            for k in range(p.shape[1]):
+                dot += p[i, k] * p[j, k]
+            total += math.exp(-d2 / (2 * s * s)) * dot
+    return 0.5 * total
+
+
 @dataclass
 class Example:
     title: str
@@ -57,6 +75,15 @@ def central_difference(primal: Callable, args: tuple, position: int,
     plus, minus = list(args), list(args)
     plus[position] = args[position] + step
     minus[position] = args[position] - step
+    return (primal(*plus) - primal(*minus)) / (2.0 * step)
+
+
+def directional_difference(primal: Callable, args: tuple, position: int, direction,
+                           step: float = FD_STEP) -> float:
+    """d/dt primal(args with args[position] + t * direction) at t = 0."""
+    plus, minus = list(args), list(args)
+    plus[position] = args[position] + step * direction
+    minus[position] = args[position] - step * direction
     return (primal(*plus) - primal(*minus)) / (2.0 * step)
 
 
@@ -123,7 +150,9 @@ def run_example(number: int, example: Example, repeats: int) -> bool:
     section(f"generated gradient source (wrt={example.wrt!r})")
     print(adjit.source(gradient, *example.check_args).rstrip())
 
-    section(f"gradient at {example.check_args!r}")
+    shown = tuple(f"array{a.shape}" if isinstance(a, np.ndarray) else a
+                  for a in example.check_args)
+    section(f"gradient at {shown!r}".replace("'", ""))
     print(f"first call (transform + Numba compile): {first_call:.2f} s")
     if example.expected:
         print(f"expected: {example.expected}")
@@ -131,7 +160,15 @@ def run_example(number: int, example: Example, repeats: int) -> bool:
     ok = True
     print(f"{'wrt':>5}  {'adjit':>22}  {'finite difference':>22}  {'rel. error':>10}")
     for index, position in enumerate(positions):
-        numeric = central_difference(primal, example.check_args, position)
+        if isinstance(example.check_args[position], np.ndarray):
+            # an array: the derivative along a random direction, <gradient, v>
+            direction = np.random.default_rng(position).normal(
+                size=example.check_args[position].shape)
+            numeric = directional_difference(primal, example.check_args, position, direction)
+            analytic = list(analytic)
+            analytic[index] = float(np.sum(analytic[index] * direction))
+        else:
+            numeric = central_difference(primal, example.check_args, position)
         error = abs(analytic[index] - numeric) / max(1.0, abs(numeric))
         passed = error < CHECK_TOLERANCE
         matches_exact = exact is None or (
@@ -142,7 +179,9 @@ def run_example(number: int, example: Example, repeats: int) -> bool:
         print(f"{position!r:>5}  {analytic[index]:22.15g}  {numeric:22.15g}  "
               f"{error:10.1e}  {verdict}")
 
-    section(f"timing, median of {repeats} (arguments {example.timing_args!r})")
+    timed = tuple(f"array{a.shape}" if isinstance(a, np.ndarray) else a
+                  for a in example.timing_args)
+    section(f"timing, median of {repeats} (arguments {timed!r})".replace("'", ""))
     primal_time = median_seconds(primal, example.timing_args, repeats)
     gradient_time = median_seconds(gradient, example.timing_args, repeats)
     print(f"Numba primal     {format_seconds(primal_time)}")
@@ -167,7 +206,17 @@ def examples(timing_n: int) -> list[Example]:
                 check_args=(2.0,), timing_args=(2.0,),
                 expected="1 / (2 sqrt(c)) = %.15g" % (0.5 / math.sqrt(2.0)),
                 exact=lambda c: 0.5 / math.sqrt(c)),
+        Example("Arrays: the Gaussian kernel norm as loops, gradient wrt q and p",
+                kernel_norm, wrt=(0, 1), check_args=_kernel_inputs(40),
+                timing_args=_kernel_inputs(1000),
+                expected="arrays of the shape of q and p, checked along random directions "
+                         "<gradient, v>; no tape: the pair loops are recomputed"),
     ]
+
+
+def _kernel_inputs(n: int) -> tuple:
+    rng = np.random.default_rng(n)
+    return rng.normal(size=(n, 3)), rng.normal(size=(n, 3)), 1.0
 
 
 def main(timing_n: int = 10**6, repeats: int = 5) -> int:
@@ -177,7 +226,7 @@ def main(timing_n: int = 10**6, repeats: int = 5) -> int:
     import adjit
 
     print(f"adjit {adjit.__version__}, Numba {numba.__version__}: reverse-mode gradients "
-          "of plain Python,\ngenerated as source and compiled with Numba.")
+          "of plain Python and NumPy,\ngenerated as source and compiled with Numba.")
     results = [run_example(number, example, repeats)
                for number, example in enumerate(examples(timing_n), start=1)]
     header("summary")
