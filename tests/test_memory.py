@@ -18,20 +18,7 @@ SCRIPT = textwrap.dedent("""
     import math, resource, sys
     import numpy as np
     from adjit import jit
-
-    def kernel_norm(q, p, s):
-        n = q.shape[0]
-        total = 0.0
-        for i in range(n):
-            for j in range(n):
-                d2 = 0.0
-                for k in range(q.shape[1]):
-                    d2 += (q[i, k] - q[j, k]) ** 2
-                dot = 0.0
-                for k in range(p.shape[1]):
-                    dot += p[i, k] * p[j, k]
-                total += math.exp(-d2 / (2 * s * s)) * dot
-        return 0.5 * total
+    from adjit.demo import kernel_norm
 
     gradient = jit.grad(kernel_norm, wrt=(0, 1))
     rng = np.random.default_rng(0)
