@@ -271,18 +271,18 @@ def math_on_an_array(x):
     return np.sum(math.sin(x))
 
 
-def prod_along_an_axis(X):
-    return np.sum(np.prod(X, axis=0))
+def cumulative_sum(X):
+    return np.sum(np.cumsum(X))
 
 
 @pytest.mark.parametrize("fn, message", [
     (operation_in_a_loop, "whole-array operation inside a loop"),
     (read_then_written, "`y` is written after this operation reads it"),
     (math_on_an_array, "`math.sin` applied to an array"),
-    (prod_along_an_axis, "`axis=` in `np.prod`"),
+    (cumulative_sum, "call to `np.cumsum`"),
 ])
 def test_array_operations_adjit_refuses_are_located_errors(fn, message):
     with pytest.raises(adjit.AdjitError) as error:
-        jit.grad(fn, target="python")(np.ones((3, 3)) if fn is prod_along_an_axis
+        jit.grad(fn, target="python")(np.ones((3, 3)) if fn is cumulative_sum
                                       else np.ones(3))
     assert message in str(error.value) and "test_array_ops.py:" in str(error.value)

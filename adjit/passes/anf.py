@@ -19,7 +19,9 @@ Output: a `FunctionDef` whose statements are only
   tuple of names) last.
 
 Each statement made from a user statement keeps that statement's `lineno`,
-and carries `origin`: the user's source line it came from.
+and carries `origin`: the user's source line it came from. An expression
+node that occurs twice in one statement and is marked `evaluate_once` (the
+array of a reduction with `keepdims`, see `reductions`) is computed once.
 """
 
 from __future__ import annotations
@@ -85,6 +87,9 @@ class _Normalizer:
 
     def statement(self, node: ast.stmt) -> list[ast.stmt]:
         out: list[ast.stmt] = []
+        # an expression node that occurs twice in the statement, evaluated
+        # once (`resolve`'s keepdims): id -> the temporary holding its value
+        self.evaluated: dict[int, str] = {}
         if not hasattr(node, "origin") and hasattr(node, "lineno"):
             node.origin = node.lineno
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript):
@@ -238,8 +243,12 @@ class _Normalizer:
     def atom(self, value: ast.expr, out: list) -> ast.expr:
         if is_atom(value):
             return value
+        if getattr(value, "evaluate_once", False) and id(value) in self.evaluated:
+            return ast.Name(self.evaluated[id(value)], ast.Load())
         temp = self.namer.temp()
         self.assign(temp, value, out)
+        if getattr(value, "evaluate_once", False):
+            self.evaluated[id(value)] = temp
         return ast.Name(temp, ast.Load())
 
     def test(self, test: ast.expr, branches: list[ast.stmt], out: list,

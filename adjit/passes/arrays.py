@@ -40,7 +40,9 @@ from dataclasses import dataclass, field
 from adjit.errors import DifferentiationError
 from adjit.passes.parse import ParsedFunction
 from adjit.passes.anf import is_shape
-from adjit.passes.statements import adjoint_reads, is_array_operation, names_in
+from adjit.passes.statements import (adjoint_reads, arguments_of, is_array_operation,
+                                     is_structured, names_in, operand_base,
+                                     operand_partials)
 from adjit.rules.numpy import CREATION
 from adjit.rules.registry import FLOAT, element_type, is_array
 
@@ -52,13 +54,18 @@ class ArrayFacts:
 
 
 def check_arrays(parsed: ParsedFunction, types: dict[str, str],
-                 varied: set[str]) -> ArrayFacts:
-    return _Checker(parsed, types, varied).run()
+                 varied: set[str], reverse: bool = True) -> ArrayFacts:
+    """The facts, after the checks; `reverse=False` (forward mode, where each
+    tangent is computed right after its statement) leaves out the check of
+    writes after reads."""
+    return _Checker(parsed, types, varied, reverse).run()
 
 
 class _Checker:
-    def __init__(self, parsed: ParsedFunction, types: dict[str, str], varied: set[str]):
+    def __init__(self, parsed: ParsedFunction, types: dict[str, str], varied: set[str],
+                 reverse: bool = True):
         self.parsed = parsed
+        self.reverse = reverse
         self.types = types
         self.varied = varied
         self.tree = parsed.tree
@@ -78,7 +85,8 @@ class _Checker:
         if not self.parsed.generated:
             self.check_bindings()
         classes = self.alias_classes()
-        self.check_reads_before_writes(classes)
+        if self.reverse:
+            self.check_reads_before_writes(classes)
         stored = set().union(*(classes[name] for name in self.stored)) if self.stored \
             else set()
         written = [p for p in self.parameters if p in stored]
@@ -251,7 +259,7 @@ class _Checker:
         for position, (node, loops) in enumerate(order):
             if not is_array_operation(node, self.types):
                 continue
-            read = {name for name in adjoint_reads(node, self.varied | {node.targets[0].id})
+            read = {name for name in _values_read(node, self.varied | {node.targets[0].id})
                     if is_array(self.types.get(name))}
             for later, store_loops, stored in stored_at:
                 overlap = read & stored
@@ -276,6 +284,18 @@ class _Checker:
             for member in members:
                 classes[member] = members
         return classes
+
+
+def _values_read(node: ast.Assign, active: set[str]) -> set[str]:
+    """The names whose values the adjoint of `node` reads: `adjoint_reads`,
+    except that the base of a view operand of an elementwise operation
+    (`_b_a[:] + g`) counts only where a partial derivative reads it; the
+    view is otherwise only where the operand's adjoint goes."""
+    if is_structured(node) or not any(isinstance(a, ast.Subscript)
+                                      for a in arguments_of(node.value)):
+        return adjoint_reads(node, active)
+    return set().union(*(names_in(partial) for operand, partial in operand_partials(node)
+                         if operand_base(operand) in active))
 
 
 def _assigned(loop: ast.stmt) -> set[str]:

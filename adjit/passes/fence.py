@@ -267,6 +267,8 @@ class _Fence(ast.NodeVisitor):
         self.generic_visit(node)
 
     def check_operator(self, node: ast.AST, op: ast.operator):
+        if self.parsed.generated and isinstance(op, (ast.BitAnd, ast.BitOr)):
+            return                  # `&` of comparisons in an elementwise partial
         if not isinstance(op, _SUPPORTED_BINOPS):
             symbol = {ast.MatMult: "@", ast.BitAnd: "&", ast.BitOr: "|",
                       ast.BitXor: "^", ast.LShift: "<<", ast.RShift: ">>"}
@@ -281,7 +283,7 @@ class _Fence(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call):
         for keyword in node.keywords:
-            if keyword.arg not in ("dtype", "axis"):   # np.zeros(n, dtype=...)
+            if keyword.arg not in ("dtype", "axis", "keepdims"):   # np.zeros(n, dtype=...)
                 self.refuse(keyword, "keyword argument in a call",
                             "pass arguments by position", "calls")
             self.visit(keyword.value)

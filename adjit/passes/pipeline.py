@@ -1,7 +1,7 @@
 """The transformation pipeline, in order.
 
     parse -> fence -> resolve -> desugar -> anf -> inline -> types -> views
-          -> activity -> arrays
+          -> (rebind, generated code in reverse mode) -> activity -> arrays
           -> reverse (instrument, recompute, tbr) | forward -> definite
           -> optimize -> render
 
@@ -29,6 +29,8 @@ from adjit.passes.inline import inline_calls
 from adjit.passes.forward import ForwardTransformer
 from adjit.passes.optimize import optimize
 from adjit.passes.parse import ParsedFunction, parse_function
+from adjit.passes.rebind import (accumulate_through_views, check_views_with_new_axes,
+                                 rename_rebound_arrays)
 from adjit.passes.render import comment, render
 from adjit.passes.resolve import resolve
 from adjit.passes.reverse import ReverseTransformer
@@ -73,6 +75,8 @@ def _typed(fn, parameter_types: dict[str, str], wrt: list[str]):
     tree = parsed.tree
     types = infer_types(parsed, parameter_types)
     _dump("types", repr(types))
+    if parsed.generated:
+        accumulate_through_views(parsed, types)
     inline_views(tree, types, parsed.namer.temporaries)
     for name in wrt:
         # the type of the argument as called: an int the body later turns
@@ -130,6 +134,10 @@ def reverse_mode(fn, parameter_types: dict[str, str], wrt: list[str],
     (returned,) = _outputs(parsed, types, arrays=seed is not None)
     if seed is not None:
         seed = parsed.namer.unique(seed)
+    if parsed.generated:
+        check_views_with_new_axes(parsed)
+        rename_rebound_arrays(parsed, types)
+        returned = tree.body[-1].value.id
     active = active_variables(tree, types, wrt, returned)
     _dump("activity", repr(sorted(active)))
     arrays = check_arrays(parsed, types, varied_variables(tree, types, wrt))
@@ -150,7 +158,7 @@ def forward_mode(fn, parameter_types: dict[str, str], wrt: list[str],
     outputs = _outputs(parsed, types, arrays=True)
     active = active_variables(tree, types, wrt, outputs)
     _dump("activity", repr(sorted(active)))
-    arrays = check_arrays(parsed, types, varied_variables(tree, types, wrt))
+    arrays = check_arrays(parsed, types, varied_variables(tree, types, wrt), reverse=False)
     function = ForwardTransformer(tree, types, wrt, active, parsed.namer, arrays).transform(
         f"{parsed.name}_jvp", with_value=with_value)
     _dump("forward", function)

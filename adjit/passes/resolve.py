@@ -11,7 +11,10 @@ Output: its `tree` rewritten so that
   canonically (`np.float64`) and carries `dtype_element`;
 * every read of a global or closure number (`math.pi`, a module constant) is
   an `ast.Constant` holding its value at transformation time;
-* `range` in a `for` header is left as the builtin it is.
+* `range` in a `for` header is left as the builtin it is;
+* reductions along an axis and `keepdims=True` are spelled as Numba can
+  compile them (`reductions`), and `np.reshape(v, A.shape)` as
+  `rt.reshape_like(v, A)`.
 
 Anything else (an unknown function, a global list, an undefined name) is a
 located error. The constants read here are part of the cache key.
@@ -21,7 +24,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import copy
 import inspect
 import numbers
 
@@ -31,9 +33,10 @@ from adjit.errors import UnsupportedSyntaxError
 from adjit.passes.inline import CALL, user_function
 from adjit.passes.naming import RESERVED
 from adjit.passes.parse import ParsedFunction
+from adjit.passes.reductions import AXIS_FUNCTIONS, along_an_axis, keeping_dims
 from adjit.rules import REGISTRY
 from adjit.rules.numpy import CREATION, DTYPES
-from adjit.runtime.arrays import extremum_along
+from adjit.runtime.arrays import reshape_like
 
 # Array methods, as the NumPy functions they are.
 _ARRAY_METHODS = {"sum": "sum", "mean": "mean", "max": "max", "min": "min", "copy": "copy",
@@ -121,6 +124,14 @@ class _Resolver(ast.NodeTransformer):
     def visit_Call(self, node: ast.Call):
         if self.is_method(node.func):
             node = self.method_as_function(node)
+        keepdims = [k for k in node.keywords if k.arg == "keepdims"]
+        if not keepdims:
+            return self.call(node)
+        node.keywords = [k for k in node.keywords if k.arg != "keepdims"]
+        key = _hashable_or_none(self.try_lookup(node.func))
+        return keeping_dims(self, self.call(node), node, key, keepdims[0])
+
+    def call(self, node: ast.Call) -> ast.expr:
         creation = CREATION.get(_hashable_or_none(self.try_lookup(node.func)))
         if creation is not None:
             self.creation_arguments(node, creation)
@@ -134,6 +145,11 @@ class _Resolver(ast.NodeTransformer):
         written = ast.unparse(node.func)
         if primitive is None and user_function(callee) is not None:
             return self.user_call(node, user_function(callee))
+        if primitive is None and getattr(callee, "__module__", "").startswith("adjit.runtime"):
+            self.refuse(node, f"`{written}`, a helper of adjit's generated code, has no "
+                        "derivative rule", "differentiate this derivative fewer times "
+                        "(docs/limitations.md lists what can be differentiated again)",
+                        "higher-order")
         if primitive is None:
             what = getattr(callee, "__qualname__", type(callee).__name__)
             module = getattr(callee, "__module__", None)
@@ -143,21 +159,24 @@ class _Resolver(ast.NodeTransformer):
                         "(abs, min, max, float, int, round) and your own Python "
                         "functions; give this one a rule with adjit.defvjp")
         axis = [k for k in node.keywords if k.arg == "axis"]
-        if primitive.key is np.mean and (axis or len(node.args) == 2):
-            return self.mean_along_an_axis(node, axis[0].value if axis else node.args[1])
-        if primitive.key in (np.max, np.min) and (axis or len(node.args) == 2):
-            along = ast.Call(spelling_node("rt.extremum_along"),
-                             [node.args[0], axis[0].value if axis else node.args[1],
-                              ast.Constant(primitive.key is np.max)], [])
-            along.primitive = REGISTRY.lookup(extremum_along)
-            return ast.copy_location(along, node)
         if axis:
-            if primitive.key is not np.sum or len(node.args) != 1:
+            if primitive.key not in AXIS_FUNCTIONS or len(node.args) != 1:
                 self.refuse(axis[0], f"`axis=` in `{written}`",
-                            "adjit supports np.sum, np.mean, np.max and np.min along "
-                            "an axis; write np.prod along an axis as a loop", "arrays")
-            node.args.append(axis[0].value)
-            node.keywords = []
+                            "adjit supports axis= in np.sum, np.mean, np.max, np.min, "
+                            "np.prod and np.expand_dims", "arrays")
+            node.args.append(self.visit(axis[0].value))      # a global axis: its value
+            node.keywords = [k for k in node.keywords if k.arg != "axis"]
+        if primitive.key in AXIS_FUNCTIONS and len(node.args) == 2 and not node.keywords:
+            along = along_an_axis(self, node, primitive.key)
+            if along is not None:
+                return along
+        if primitive.key is np.reshape and len(node.args) == 2 and \
+                isinstance(node.args[1], ast.Attribute) and node.args[1].attr == "shape" \
+                and isinstance(node.args[1].value, ast.Name):   # np.reshape(v, A.shape)
+            like = ast.Call(spelling_node("rt.reshape_like"),
+                            [node.args[0], node.args[1].value], [])
+            like.primitive = REGISTRY.lookup(reshape_like)
+            return ast.copy_location(like, node)
         if node.keywords:
             self.refuse(node.keywords[0], f"`{node.keywords[0].arg}=` in `{written}`",
                         "pass arguments by position", "calls")
@@ -172,20 +191,6 @@ class _Resolver(ast.NodeTransformer):
         node.func = spelling_node(primitive.spelling)
         node.primitive = primitive
         return node
-
-    def mean_along_an_axis(self, node: ast.Call, axis: ast.expr) -> ast.expr:
-        """`np.mean(x, axis=k)` -> `np.sum(x, k) / x.shape[k]` (Numba has no
-        np.mean along an axis)."""
-        array = node.args[0]
-        if not isinstance(array, ast.Name) or not isinstance(axis, (ast.Constant, ast.UnaryOp)):
-            self.refuse(node, "`np.mean` along an axis of an expression, or along a "
-                        "variable axis", "name the array first, and give the axis as a "
-                        "number", "arrays")
-        total = ast.Call(spelling_node("np.sum"), [array, axis], [])
-        total.primitive = REGISTRY.lookup(np.sum)
-        count = ast.Subscript(ast.Attribute(ast.Name(array.id, ast.Load()), "shape",
-                                            ast.Load()), copy.deepcopy(axis), ast.Load())
-        return ast.copy_location(ast.BinOp(total, ast.Div(), count), node)
 
     def user_call(self, node: ast.Call, function) -> ast.Call:
         """A call of one of the user's functions, left for `inline`: the

@@ -111,8 +111,8 @@ def expression_type(value: ast.expr, types: dict[str, str], parsed=None) -> str 
         return None
     if any(t is None for t in argument_types):
         return None
-    if not any(is_array(t) for t in argument_types) or primitive.spelling in ("len",
-                                                                               "rt.grow"):
+    if not any(is_array(t) for t in argument_types) or primitive.spelling in (
+            "len", "np.size", "rt.axis_size", "rt.grow"):
         return primitive.result_type(*argument_types)
     return _array_result(primitive, value, argument_types, parsed)
 

@@ -86,11 +86,16 @@ def view_destination(base_adjoint: str, index: ast.expr) -> tuple[str, str]:
 
 # ----- elementwise ------------------------------------------------------------
 
+# runtime helpers that apply element by element (registered by `generated`)
+ELEMENTWISE_HELPERS: set = set()
+
+
 def is_elementwise(primitive) -> bool:
     """Operators and NumPy ufunc-like functions apply element by element."""
     key = primitive.key
     return isinstance(key, type) and issubclass(key, (ast.operator, ast.unaryop)) \
-        or isinstance(key, np.ufunc) or key in (builtins.abs, np.where, np.clip)
+        or isinstance(key, np.ufunc) or key in (builtins.abs, np.where, np.clip) \
+        or key in ELEMENTWISE_HELPERS
 
 
 def elementwise_type(argument_types: list[str], scalar_result: str) -> str:
@@ -197,19 +202,29 @@ def array_rule(key, spelling: str, arity, result_type, reverse, forward) -> None
         REGISTRY.register(key, spelling, None, arity, result_type=lambda *t: FLOAT)
 
 
-def _constant_axis(arguments: list[ast.expr], position: int) -> int | None:
+def constant_axis(arguments: list[ast.expr], position: int,
+                  ndim: int | None = None) -> int | None:
+    """The int constant `arguments[position]` (None when absent), checked to
+    name an axis of an array of rank `ndim` when that is given."""
     if len(arguments) <= position:
         return None
     axis = arguments[position]
-    if isinstance(axis, ast.UnaryOp) and isinstance(axis.operand, ast.Constant):
-        return -axis.operand.value
-    if isinstance(axis, ast.Constant) and isinstance(axis.value, int):
-        return axis.value
-    raise ArrayRuleError("an `axis` must be an int constant")
+    if isinstance(axis, ast.UnaryOp) and isinstance(axis.operand, ast.Constant) \
+            and type(axis.operand.value) is int:
+        axis = -axis.operand.value
+    elif isinstance(axis, ast.Constant) and type(axis.value) is int:
+        axis = axis.value
+    else:
+        raise ArrayRuleError("an `axis` must be an int constant")
+    if ndim is not None and not -ndim <= axis < ndim:
+        raise ArrayRuleError(f"axis {axis} of an array of rank {ndim}")
+    return axis
 
 
-def _reduced_type(types: list[str], arguments: list[ast.expr]) -> str:
-    axis = _constant_axis(arguments, 1)
+def reduced_type(types: list[str], arguments: list[ast.expr]) -> str:
+    """The type of a reduction of `arguments[0]`, along the constant axis
+    `arguments[1]` if given: a float, or an array of one rank less."""
+    axis = constant_axis(arguments, 1, rank(types[0]))
     if axis is None or rank(types[0]) == 1:
         return FLOAT
     return array_type(FLOAT, rank(types[0]) - 1)
@@ -233,33 +248,35 @@ def _sum_forward(o: Operands) -> str:
     return f"np.sum({o.derived[0]})" if axis is None else f"np.sum({o.derived[0]}, {axis})"
 
 
-array_rule(np.sum, "np.sum", (1, 2), _reduced_type, _sum_reverse, _sum_forward)
+array_rule(np.sum, "np.sum", (1, 2), reduced_type, _sum_reverse, _sum_forward)
 
 
 def _mean_reverse(o: Operands) -> list[str]:
     if o.derived[0] is None:
         return []
-    return [f"{o.derived[0]} += {o.derived_target} / {o.arguments[0]}.size"]
+    return [f"{o.derived[0]} += {o.derived_target} / np.size({o.arguments[0]})"]
 
 
 array_rule(np.mean, "np.mean", (1,), lambda types, arguments: FLOAT, _mean_reverse,
            lambda o: f"np.mean({o.derived[0]})")
 
 
-def _extremum(which: str) -> tuple[Callable, Callable]:
+def _extremum(largest: bool) -> tuple[Callable, Callable]:
+    """The whole-array np.max (largest) / np.min: the derivative goes to the
+    one element np.argmax / np.argmin picks (`rt.spread_to_extremum`)."""
     def reverse(o: Operands) -> list[str]:
         if o.derived[0] is None:
             return []
-        return [f"rt.add_at_flat({o.derived[0]}, np.{which}({o.arguments[0]}), "
-                f"{o.derived_target})"]
+        return [f"{o.derived[0]} += rt.spread_to_extremum({o.arguments[0]}, "
+                f"{o.derived_target}, {largest})"]
 
     def forward(o: Operands) -> str:
-        return f"np.ravel({o.derived[0]})[np.{which}({o.arguments[0]})]"
+        return f"rt.take_at_extremum({o.derived[0]}, {o.arguments[0]}, {largest})"
     return reverse, forward
 
 
-array_rule(np.max, "np.max", (1,), lambda types, arguments: FLOAT, *_extremum("argmax"))
-array_rule(np.min, "np.min", (1,), lambda types, arguments: FLOAT, *_extremum("argmin"))
+array_rule(np.max, "np.max", (1,), lambda types, arguments: FLOAT, *_extremum(True))
+array_rule(np.min, "np.min", (1,), lambda types, arguments: FLOAT, *_extremum(False))
 
 
 def _dot_type(types: list[str], arguments) -> str:
@@ -351,18 +368,24 @@ array_rule(np.prod, "np.prod", (1,), lambda types, arguments: FLOAT, _prod_rever
 
 def _reshape_type(types: list[str], arguments: list[ast.expr]) -> str:
     shape = arguments[1]
+    if not isinstance(shape, (ast.Tuple, ast.Name, ast.Constant, ast.UnaryOp)):
+        # (`np.reshape(v, A.shape)` is `rt.reshape_like(v, A)` after `resolve`)
+        raise ArrayRuleError(f"np.reshape to the shape `{ast.unparse(shape)}`")
     count = len(shape.elts) if isinstance(shape, ast.Tuple) else 1
     return array_type(element_type(types[0]), count)
 
 
-array_rule(np.reshape, "np.reshape", (2,), _reshape_type,
-           lambda o: [f"{o.derived[0]} += np.reshape({o.derived_target}, "
-                      f"{o.arguments[0]}.shape)"] if o.derived[0] else [],
+def _reshape_back(o: Operands) -> list[str]:
+    """The adjoint of a reshape: the result's adjoint in the operand's shape."""
+    if o.derived[0] is None:
+        return []
+    return [f"{o.derived[0]} += rt.reshape_like({o.derived_target}, {o.arguments[0]})"]
+
+
+array_rule(np.reshape, "np.reshape", (2,), _reshape_type, _reshape_back,
            lambda o: f"np.reshape({o.derived[0]}, {o.arguments[1]})")
 array_rule(np.ravel, "np.ravel", (1,), lambda types, arguments: array_type(
-               element_type(types[0]), 1),
-           lambda o: [f"{o.derived[0]} += np.reshape({o.derived_target}, "
-                      f"{o.arguments[0]}.shape)"] if o.derived[0] else [],
+               element_type(types[0]), 1), _reshape_back,
            lambda o: f"np.ravel({o.derived[0]})")
 
 
@@ -414,31 +437,6 @@ def _det_type(types: list[str], arguments) -> str:
 
 array_rule(np.linalg.det, "np.linalg.det", (1,), _det_type,
            lambda o: [f"{o.derived[0]} += {o.derived_target} * {o.target} * "
-                      f"np.linalg.inv({o.arguments[0]}).T"] if o.derived[0] else [],
-           lambda o: f"{o.target} * np.sum(np.linalg.inv({o.arguments[0]}).T * {o.derived[0]})")
-
-
-def _extremum_along_type(types: list[str], arguments) -> str:
-    if rank(types[0]) != 2:
-        raise ArrayRuleError("np.max/np.min along an axis of an array that is not 2-D")
-    return array_type(FLOAT, 1)
-
-
-def _extremum_along_reverse(o: Operands) -> list[str]:
-    if o.derived[0] is None:
-        return []
-    x, axis, largest = o.arguments
-    return [f"rt.add_at_extremum_along({o.derived[0]}, {x}, {o.derived_target}, {axis}, "
-            f"{largest})"]
-
-
-def _extremum_along_forward(o: Operands) -> str:
-    x, axis, largest = o.arguments
-    return f"rt.take_at_extremum_along({o.derived[0]}, {x}, {axis}, {largest})"
-
-
-# np.max(x, axis=k) / np.min(x, axis=k) of a 2-D x, as `resolve` spells them
-from adjit.runtime.arrays import extremum_along as _extremum_along  # noqa: E402
-
-array_rule(_extremum_along, "rt.extremum_along", (3,), _extremum_along_type,
-           _extremum_along_reverse, _extremum_along_forward)
+                      f"np.transpose(np.linalg.inv({o.arguments[0]}))"] if o.derived[0] else [],
+           lambda o: f"{o.target} * np.sum(np.transpose(np.linalg.inv({o.arguments[0]})) * "
+                     f"{o.derived[0]})")

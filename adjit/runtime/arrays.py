@@ -1,6 +1,8 @@
 """Array helpers that generated code calls as `rt.NAME` (re-exported by
-`helpers`): summing an adjoint back to a broadcast operand's shape, and the
-other steps of array rules that NumPy, as Numba compiles it, lacks.
+`helpers`): summing an adjoint back to a broadcast operand's shape (and
+broadcasting it out again), and the other steps of array rules that NumPy,
+as Numba compiles it, lacks. Reductions along an axis are in `axes` and
+`extrema`.
 
 Each is a plain NumPy function for `target="python"`, with a Numba
 implementation chosen by the ranks of its arguments for `target="cpu"`.
@@ -95,32 +97,6 @@ def broadcast_like(value, like):
     return value + np.zeros_like(like)
 
 
-def add_at_flat(array, flat_index, value):
-    """`array[the element at flat_index in C order] += value`."""
-    array[np.unravel_index(flat_index, array.shape)] += value
-
-
-@overload(add_at_flat)
-def _add_at_flat_numba(array, flat_index, value):
-    if not isinstance(array, types.Array):
-        return None
-    if array.ndim == 1:
-        def impl(array, flat_index, value):
-            array[flat_index] += value
-    elif array.ndim == 2:
-        def impl(array, flat_index, value):
-            columns = array.shape[1]
-            array[flat_index // columns, flat_index % columns] += value
-    elif array.ndim == 3:
-        def impl(array, flat_index, value):
-            plane = array.shape[1] * array.shape[2]
-            rest = flat_index % plane
-            array[flat_index // plane, rest // array.shape[2], rest % array.shape[2]] += value
-    else:
-        return None
-    return impl
-
-
 @register_jitable
 def product_of_others(x):
     """For each element, the product of all the others (d prod(x) / dx),
@@ -136,68 +112,8 @@ def product_of_others(x):
     return np.reshape(before * after, x.shape)
 
 
-def extremum_along(x, axis, largest):
-    """np.max (largest) or np.min of a 2-D array along `axis` (0 or 1)."""
-    return np.max(x, axis=axis) if largest else np.min(x, axis=axis)
-
-
-def extremum_index_along(x, axis, largest):
-    """For each result element, the index along `axis` that
-    `extremum_along` picked (the first, at ties, as np.argmax)."""
-    return np.argmax(x, axis=axis) if largest else np.argmin(x, axis=axis)
-
-
-@overload(extremum_along)
-def _extremum_along_numba(x, axis, largest):
-    if not isinstance(x, types.Array) or x.ndim != 2:
-        return None
-
-    def impl(x, axis, largest):
-        picks = extremum_index_along(x, axis, largest)
-        out = np.empty(picks.shape[0], x.dtype)
-        for k in range(picks.shape[0]):
-            out[k] = x[picks[k], k] if axis == 0 else x[k, picks[k]]
-        return out
-    return impl
-
-
-@overload(extremum_index_along)
-def _extremum_index_along_numba(x, axis, largest):
-    if not isinstance(x, types.Array) or x.ndim != 2:
-        return None
-
-    def impl(x, axis, largest):
-        count = x.shape[1] if axis == 0 else x.shape[0]
-        length = x.shape[0] if axis == 0 else x.shape[1]
-        picks = np.zeros(count, np.int64)
-        for k in range(count):
-            best = x[0, k] if axis == 0 else x[k, 0]
-            for i in range(1, length):
-                value = x[i, k] if axis == 0 else x[k, i]
-                if (value > best) if largest else (value < best):
-                    best = value
-                    picks[k] = i
-        return picks
-    return impl
-
-
 @register_jitable
-def add_at_extremum_along(adjoint, x, gradient, axis, largest):
-    """The adjoint of `extremum_along`: each result's gradient goes to the
-    one element it was taken from."""
-    picks = extremum_index_along(x, axis, largest)
-    for k in range(picks.shape[0]):
-        if axis == 0:
-            adjoint[picks[k], k] += gradient[k]
-        else:
-            adjoint[k, picks[k]] += gradient[k]
-
-
-@register_jitable
-def take_at_extremum_along(tangent, x, axis, largest):
-    """The tangent of `extremum_along`: the tangent of each picked element."""
-    picks = extremum_index_along(x, axis, largest)
-    out = np.empty(picks.shape[0], tangent.dtype)
-    for k in range(picks.shape[0]):
-        out[k] = tangent[picks[k], k] if axis == 0 else tangent[k, picks[k]]
-    return out
+def reshape_like(value, like):
+    """`value` reshaped to the shape of `like` (the same number of elements,
+    in C order)."""
+    return np.ascontiguousarray(value).reshape(like.shape)

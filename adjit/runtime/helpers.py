@@ -76,9 +76,14 @@ def trip_count(start, stop, step):
 
 # Tape growth lives with the tape, the steps of array rules in `arrays`;
 # generated code reaches them as `rt.grow`, `rt.unbroadcast`, ...
-from adjit.runtime.arrays import (add_at_extremum_along, add_at_flat,  # noqa: E402,F401
-                                  broadcast_like, extremum_along, product_of_others,
-                                  take_at_extremum_along, unbroadcast)
+from adjit.runtime.arrays import (broadcast_like, product_of_others,  # noqa: E402,F401
+                                  reshape_like, unbroadcast)
+from adjit.runtime.axes import (axis_size, keep_dims, prod_along,  # noqa: E402,F401
+                                product_of_others_along, product_of_others_along_jvp,
+                                product_of_others_jvp)
+from adjit.runtime.extrema import (extremum_along, spread_to_extremum,  # noqa: E402,F401
+                                   spread_to_extremum_along, take_at_extremum,
+                                   take_at_extremum_along)
 from adjit.runtime.tape import grow  # noqa: E402,F401
 from adjit.runtime import custom  # noqa: E402,F401  (rt.custom.NAME: user rules)
 
