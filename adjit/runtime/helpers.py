@@ -81,6 +81,8 @@ from adjit.runtime.arrays import (add_at_extremum_along, add_at_flat,  # noqa: E
                                   take_at_extremum_along, unbroadcast)
 from adjit.runtime.tape import grow  # noqa: E402,F401
 from adjit.runtime import custom  # noqa: E402,F401  (rt.custom.NAME: user rules)
+from adjit.runtime.parallel import (add_chunk_copies, chunk_count,  # noqa: E402,F401
+                                    chunk_start)
 
 
 @register_jitable
