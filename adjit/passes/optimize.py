@@ -10,7 +10,9 @@ Output: an equivalent `FunctionDef` where
 * assignments to variables that are never read again are removed (dead
   stores: unused adjoint resets, initial zeros, primal values nothing needs),
   then `if`s and `for` loops left empty;
-* copies of a variable to itself are gone;
+* copies of a variable to itself are gone, and an adjoint that is a copy
+  of another name (`_b_t4 = _b_t3`) is replaced by that name where it is
+  read later in the same block (the copy then dies);
 * increments of one adjoint (or adjoint element) in a straight run of
   statements (`_b_u[i] += a` ... `_b_u[i] += b`) are summed into one
   (`_b_u[i] += a + b`) where nothing between them reads or writes that
@@ -36,6 +38,7 @@ def optimize(function: ast.FunctionDef, adjoints: set[str]) -> ast.FunctionDef:
     for _ in range(3):
         before = ast.dump(function)
         function.body = _Constants(adjoints).block(function.body, {}, rewrite=True)
+        _propagate_copies(function.body, adjoints)
         # names that write through to another array (the adjoint of a view)
         # are live to the end
         function.body = _remove_dead(function.body, set(getattr(
@@ -136,6 +139,53 @@ def _meet(known: dict, other: dict) -> None:
 
 def _stores(node) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+# ---- copies ---------------------------------------------------------------------
+
+def _propagate_copies(statements: list, adjoints: set[str]) -> None:
+    """In each block: after `_b_a = b` (a name), read `b` for `_b_a` until
+    either is assigned again. Compound statements get the substitution in
+    their header, and their own blocks are treated alike; a copy that a
+    compound statement may break (it assigns either name) ends there."""
+    copies: dict[str, str] = {}
+    for node in statements:
+        if copies:
+            _substitute_names(node, copies)
+        for field in ("body", "orelse"):
+            inner = getattr(node, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                _propagate_copies(inner, adjoints)
+        assigned = _stores(node)
+        for target, source in list(copies.items()):
+            if target in assigned or source in assigned:
+                del copies[target]
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) \
+                and node.targets[0].id in adjoints and isinstance(node.value, ast.Name) \
+                and node.value.id != node.targets[0].id:
+            copies[node.targets[0].id] = node.value.id
+
+
+def _substitute_names(node: ast.stmt, copies: dict[str, str]) -> None:
+    """Replace reads of `copies`' keys in `node`'s own expressions (not in
+    nested blocks)."""
+    # (a return keeps its names: the gradients read as `_b_x`)
+    if isinstance(node, (ast.Assign, ast.AugAssign, ast.Expr)):
+        parts = [node.value] if node.value is not None else []
+        target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+        if isinstance(target, ast.Subscript):
+            parts.append(target)
+    elif isinstance(node, (ast.If, ast.While)):
+        parts = [node.test]
+    elif isinstance(node, ast.For):
+        parts = [node.iter]
+    else:
+        parts = []
+    for part in parts:
+        for inner in ast.walk(part):
+            if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Load) \
+                    and inner.id in copies:
+                inner.id = copies[inner.id]
 
 
 # ---- dead stores ----------------------------------------------------------------
