@@ -41,7 +41,9 @@ class Differentiable:
         """The Numba-compiled primal (`numba.njit(cache=True)`)."""
         if self._compiled is None:
             import numba
-            self._compiled = numba.njit(cache=True)(self.py_func)
+            # a function with prange loops runs them in parallel
+            parallel = "prange" in (_source_or_empty(self.py_func))
+            self._compiled = numba.njit(cache=True, parallel=parallel)(self.py_func)
         return self._compiled
 
     def __call__(self, *args, **kwargs):
@@ -152,3 +154,10 @@ def as_differentiable(function):
             hint="pass a function defined with `def` (or one wrapped by "
                  "`adjit.differentiable`)")
     return Differentiable(function)
+
+
+def _source_or_empty(function) -> str:
+    try:
+        return inspect.getsource(function)
+    except (OSError, TypeError):
+        return ""

@@ -111,7 +111,7 @@ def _child_resident_bytes(pid: int) -> int:
 
 
 def _worker_env(extra: dict) -> dict:
-    env = dict(os.environ, **ONE_THREAD_ENV, **extra)
+    env = {**os.environ, **ONE_THREAD_ENV, **extra}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(ROOT), env.get("PYTHONPATH"))))
     return env
 
@@ -206,10 +206,10 @@ def _measure(row: Row, options: Options, scratch: Path, extra_env: dict) -> np.n
         return [saved[key] for key in saved.files]
 
 
-def _measure_adjit(row: Row, options: Options, scratch: Path):
+def _measure_adjit(row: Row, options: Options, scratch: Path, extra_env: dict):
     """Cold in a fresh cache directory, then from that cache in a new process."""
     with tempfile.TemporaryDirectory(prefix="adjit-cache-", dir=scratch) as cache:
-        env = {"ADJIT_CACHE_DIR": cache}
+        env = {"ADJIT_CACHE_DIR": cache, **extra_env}
         gradient = _measure(row, options, scratch, env)
         if row.status == "ok":
             task = {"workload": row.workload, "size": row.size, "system": row.system,
@@ -329,6 +329,15 @@ def _run_one(row: Row, module, size, options: Options, scratch: Path, stopped: d
     if row.system in stopped and _at_least(size, stopped[row.system][0]):
         row.status, row.message = "skipped", stopped[row.system][1]
         return None
+    threads = _thread_env(module, row.system)
     if is_adjit(row.system):
-        return _measure_adjit(row, options, scratch)
-    return _measure(row, options, scratch, {})
+        return _measure_adjit(row, options, scratch, threads)
+    return _measure(row, options, scratch, threads)
+
+
+def _thread_env(module, system: str) -> dict:
+    """Every core for the systems a workload runs in parallel (its
+    `PARALLEL`); one thread for all others."""
+    if system in getattr(module, "PARALLEL", ()):
+        return {"NUMBA_NUM_THREADS": str(os.cpu_count() or 1)}
+    return {}

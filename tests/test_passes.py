@@ -232,9 +232,8 @@ def test_reverse_of_the_chain_rule_reads_like_hand_written_code():
         "    # reverse sweep: adjoints in reverse order",
         f"    # from line {line}: return a * (b + c)",
         "    _b_a = _t1",
-        "    _b_t1 = a",
-        "    _b_b = _b_t1",
-        "    _b_c = _b_t1",
+        "    _b_b = a",
+        "    _b_c = a",
         "    return (_b_a, _b_b, _b_c)",
     ]
     # value_and_grad keeps the primal value

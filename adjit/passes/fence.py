@@ -223,14 +223,14 @@ class _Fence(ast.NodeVisitor):
             self.refuse(node.target, "loop target other than a single name",
                         "write `for i in range(...)`", "statements")
         iterator = node.iter
-        is_range = (isinstance(iterator, ast.Call)
-                    and isinstance(iterator.func, ast.Name)
-                    and iterator.func.id == "range"
-                    and 1 <= len(iterator.args) <= 3 and not iterator.keywords)
-        if not is_range:
+        # `prange` (numba's parallel range) is checked to be numba's in resolve
+        spelled = iterator.func if isinstance(iterator, ast.Call) else None
+        is_range = (isinstance(spelled, ast.Name) and spelled.id in ("range", "prange")
+                    or isinstance(spelled, ast.Attribute) and spelled.attr == "prange")
+        if not (is_range and 1 <= len(iterator.args) <= 3 and not iterator.keywords):
             self.refuse(iterator, f"`for` over `{ast.unparse(iterator)}`",
-                        "loop with `for i in range(start, stop, step)`",
-                        "statements")
+                        "loop with `for i in range(start, stop, step)` "
+                        "(or numba.prange)", "statements")
         if node.target.id in self.loop_variables:
             self.refuse(node.target, f"reusing the loop variable "
                         f"`{node.target.id}` of an enclosing loop",

@@ -10,7 +10,15 @@ Output: an equivalent `FunctionDef` where
 * assignments to variables that are never read again are removed (dead
   stores: unused adjoint resets, initial zeros, primal values nothing needs),
   then `if`s and `for` loops left empty;
-* copies of a variable to itself are gone.
+* copies of a variable to itself are gone, and an adjoint that is a copy
+  of another name (`_b_t4 = _b_t3`) is replaced by that name where it is
+  read later in the same block (the copy then dies);
+* increments of one adjoint (or adjoint element) in a straight run of
+  statements (`_b_u[i] += a` ... `_b_u[i] += b`) are summed into one
+  (`_b_u[i] += a + b`) where nothing between them reads or writes that
+  array or rebinds the names involved: one read-modify-write of memory
+  instead of several, which Numba cannot merge itself since it cannot tell
+  that the arrays do not alias.
 
 Only adjoint variables are constant-propagated: the primal code keeps the
 shape the user wrote. Statements are pure (tape writes are subscript stores,
@@ -30,12 +38,15 @@ def optimize(function: ast.FunctionDef, adjoints: set[str]) -> ast.FunctionDef:
     for _ in range(3):
         before = ast.dump(function)
         function.body = _Constants(adjoints).block(function.body, {}, rewrite=True)
+        _propagate_copies(function.body, adjoints)
         # names that write through to another array (the adjoint of a view)
         # are live to the end
         function.body = _remove_dead(function.body, set(getattr(
-            function, "writes_through", ())))[0] or [ast.Pass()]
+            function, "writes_through", ())), set(getattr(function, "scratch_arrays", ())))[0] \
+            or [ast.Pass()]
         if ast.dump(function) == before:
             break
+    function.body = _coalesce_block(function.body, adjoints)
     return function
 
 
@@ -130,21 +141,103 @@ def _stores(node) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
-# ---- dead stores ----------------------------------------------------------------
+# ---- copies ---------------------------------------------------------------------
 
-def _remove_dead(statements: list, live_after: set[str]) -> tuple[list, set[str]]:
+def _propagate_copies(statements: list, adjoints: set[str]) -> None:
+    """In each block: after `_b_a = b` (a name), read `b` for `_b_a` until
+    either is assigned again. Compound statements get the substitution in
+    their header, and their own blocks are treated alike; a copy that a
+    compound statement may break (it assigns either name) ends there."""
+    copies: dict[str, str] = {}
+    for node in statements:
+        if copies:
+            _substitute_names(node, copies)
+        for field in ("body", "orelse"):
+            inner = getattr(node, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                _propagate_copies(inner, adjoints)
+        assigned = _stores(node)
+        for target, source in list(copies.items()):
+            if target in assigned or source in assigned:
+                del copies[target]
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) \
+                and node.targets[0].id in adjoints and isinstance(node.value, ast.Name) \
+                and node.value.id != node.targets[0].id:
+            copies[node.targets[0].id] = node.value.id
+
+
+def _substitute_names(node: ast.stmt, copies: dict[str, str]) -> None:
+    """Replace reads of `copies`' keys in `node`'s own expressions (not in
+    nested blocks)."""
+    # (a return keeps its names: the gradients read as `_b_x`)
+    if isinstance(node, (ast.Assign, ast.AugAssign, ast.Expr)):
+        parts = [node.value] if node.value is not None else []
+        target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+        if isinstance(target, ast.Subscript):
+            parts.append(target)
+    elif isinstance(node, (ast.If, ast.While)):
+        parts = [node.test]
+    elif isinstance(node, ast.For):
+        parts = [node.iter]
+    else:
+        parts = []
+    for part in parts:
+        for inner in ast.walk(part):
+            if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Load) \
+                    and inner.id in copies:
+                inner.id = copies[inner.id]
+
+
+# ---- dead stores ----------------------------------------------------------------
+#
+# Liveness runs over names, plus, for *scratch* arrays (arrays private to the
+# iterations of a loop, see `private`), over their contents, spelled
+# `a[]`: an element store into a scratch array is dead when no read of its
+# contents follows. A loop marked with `private_arrays` refills those arrays
+# in every iteration before reading them, so their contents are never live
+# across its iterations, nor before it. (The name `a` itself, the binding,
+# stays live wherever an element is read or written.)
+
+def _contents(name: str) -> str:
+    return name + "[]"
+
+
+_SHAPE_ONLY = {"zeros_like", "empty_like", "ones_like"}
+
+
+def _used(node: ast.AST, scratch: set[str]) -> set[str]:
+    """Names `node` reads, and the contents of the scratch arrays it reads
+    (`a.shape` and `np.zeros_like(a)` read no contents)."""
+    names = names_in(node)
+    if not names & scratch:
+        return names
+    shape_only = set()
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Attribute) and inner.attr == "shape":
+            shape_only.add(id(inner.value))
+        elif isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) \
+                and inner.func.attr in _SHAPE_ONLY:
+            shape_only.update(id(argument) for argument in inner.args)
+    contents = {inner.id for inner in ast.walk(node)
+                if isinstance(inner, ast.Name) and inner.id in scratch
+                and id(inner) not in shape_only}
+    return names | {_contents(name) for name in contents}
+
+
+def _remove_dead(statements: list, live_after: set[str],
+                 scratch: set[str] = frozenset()) -> tuple[list, set[str]]:
     """Backward liveness; returns the kept statements and what is live before."""
     live = set(live_after)
     kept = []
     for node in reversed(statements):
-        node, live = _dead_statement(node, live)
+        node, live = _dead_statement(node, live, scratch)
         if node is not None:
             kept.append(node)
     kept.reverse()
     return kept, live
 
 
-def _dead_statement(node, live: set[str]):
+def _dead_statement(node, live: set[str], scratch: set[str]):
     if isinstance(node, (ast.Assign, ast.AugAssign)):
         target = node.targets[0] if isinstance(node, ast.Assign) else node.target
         if isinstance(target, ast.Name):
@@ -153,32 +246,44 @@ def _dead_statement(node, live: set[str]):
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) \
                     and node.value.id == target.id:
                 return None, live
-            reads = names_in(node.value)
+            reads = _used(node.value, scratch)
             if isinstance(node, ast.AugAssign):
                 return node, live | reads
             return node, (live - {target.id}) | reads
-        return node, live | names_in(node.value) | names_in(target)
+        base = target.value.id if isinstance(target, ast.Subscript) \
+            and isinstance(target.value, ast.Name) else None
+        if base in scratch:
+            if _contents(base) not in live:
+                return None, live
+            reads = _used(node.value, scratch) | _used(target.slice, scratch) | {base}
+            if isinstance(node, ast.AugAssign):
+                reads.add(_contents(base))
+            return node, live | reads
+        return node, live | _used(node.value, scratch) | _used(target, scratch)
     if isinstance(node, ast.If):
-        body, live_body = _remove_dead(node.body, live)
-        orelse, live_else = _remove_dead(node.orelse, live)
+        body, live_body = _remove_dead(node.body, live, scratch)
+        orelse, live_else = _remove_dead(node.orelse, live, scratch)
         if not body and not orelse:
             return None, live
         if not body:
             node.test = ast.UnaryOp(ast.Not(), node.test)
             body, orelse = orelse, []
         node.body, node.orelse = body, orelse
-        return node, live_body | live_else | names_in(node.test)
+        return node, live_body | live_else | _used(node.test, scratch)
     if isinstance(node, (ast.For, ast.While)):
         index = {node.target.id} if isinstance(node, ast.For) else set()
-        header = names_in(node.iter) if isinstance(node, ast.For) else names_in(node.test)
+        header = _used(node.iter if isinstance(node, ast.For) else node.test, scratch)
+        # (read after the loop after all: then not treated as refilled)
+        refilled = {_contents(name) for name in getattr(node, "private_arrays", ())} - live
         head = set(live)
         while True:
-            _, live_in = _remove_dead(copy.deepcopy(node.body), head)
-            grown = head | (live_in - index) | (header if isinstance(node, ast.While) else set())
+            _, live_in = _remove_dead(copy.deepcopy(node.body), head, scratch)
+            grown = head | ((live_in - index) - refilled) \
+                | (header if isinstance(node, ast.While) else set())
             if grown == head:
                 break
             head = grown
-        body, live_in = _remove_dead(node.body, head)
+        body, live_in = _remove_dead(node.body, head, scratch)
         body = [s for s in body if not isinstance(s, ast.Pass)]
         # a loop whose body is dead still sets its index, if that is read after
         if isinstance(node, ast.For) and not _has_effect(body) and not (index & live):
@@ -186,7 +291,7 @@ def _dead_statement(node, live: set[str]):
         node.body = body or [ast.Pass()]
         return node, (head - index) | header
     if isinstance(node, (ast.Return, ast.Expr)):    # Expr: a helper that updates an array
-        return node, live | names_in(node.value)
+        return node, live | _used(node.value, scratch)
     if isinstance(node, ast.Pass):
         return None, live
     return node, live   # break
@@ -194,3 +299,83 @@ def _dead_statement(node, live: set[str]):
 
 def _has_effect(body) -> bool:
     return any(not isinstance(s, (ast.Pass,)) for s in body)
+
+
+# ---- coalesced increments ---------------------------------------------------------
+
+class _Group:
+    """The increments of one adjoint element, `array[index] += value`, seen so far."""
+
+    def __init__(self, array: str, index_names: set[str]):
+        self.array = array
+        self.index_names = index_names
+        self.positions: list[int] = []
+        self.value_names: set[str] = set()
+
+
+def _coalesce_block(statements: list, adjoints: set[str]) -> list:
+    """Sum the increments of one adjoint element within `statements` (and,
+    recursively, within every nested block)."""
+    for node in statements:
+        for field in ("body", "orelse"):
+            inner = getattr(node, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                setattr(node, field, _coalesce_block(inner, adjoints))
+    groups: dict[str, _Group] = {}         # ast.dump of the element -> its increments
+    replaced: dict[int, ast.stmt | None] = {}
+
+    def close(key: str) -> None:
+        positions = groups.pop(key).positions
+        if len(positions) < 2:
+            return
+        members = [statements[p] for p in positions]
+        total = members[0].value
+        for member in members[1:]:
+            total = ast.BinOp(total, ast.Add(), member.value)
+        summed = ast.AugAssign(members[-1].target, ast.Add(), total)
+        summed.origin = getattr(members[-1], "origin", None)
+        replaced.update(dict.fromkeys(positions[:-1]))
+        replaced[positions[-1]] = summed
+
+    for position, node in enumerate(statements):
+        increment = _element_increment(node, adjoints)
+        stored = _stores(node)
+        touched = stored | names_in(node)
+        if increment is not None:
+            stored = stored - {increment[1]}
+            touched = stored | names_in(node.value)
+        for key, group in list(groups.items()):
+            if group.array in touched or (group.index_names | group.value_names) & stored:
+                close(key)
+        if increment is not None:
+            key, array, index_names = increment
+            group = groups.setdefault(key, _Group(array, index_names))
+            group.positions.append(position)
+            group.value_names |= names_in(node.value)
+    for key in list(groups):
+        close(key)
+    return [replaced.get(p, node) for p, node in enumerate(statements)
+            if replaced.get(p, node) is not None]
+
+
+def _element_increment(node, adjoints: set[str]):
+    """`(key, array, index names)` for `array[index] += value` into an
+    adjoint array whose index is made of names and constants and whose value
+    does not read the array, or for `adjoint += value` (no index); None for
+    any other statement."""
+    if isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add) \
+            and isinstance(node.target, ast.Name) and node.target.id in adjoints \
+            and node.target.id not in names_in(node.value):
+        return node.target.id, node.target.id, set()
+    if not (isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add)
+            and isinstance(node.target, ast.Subscript)
+            and isinstance(node.target.value, ast.Name)
+            and node.target.value.id in adjoints):
+        return None
+    array = node.target.value.id
+    index = node.target.slice
+    parts = index.elts if isinstance(index, ast.Tuple) else [index]
+    if not all(isinstance(part, (ast.Name, ast.Constant)) for part in parts) \
+            or array in names_in(node.value):
+        return None
+    return ast.dump(node.target), array, names_in(index)

@@ -1,7 +1,8 @@
 """The transformation pipeline, in order.
 
     parse -> fence -> resolve -> desugar -> anf -> inline -> types -> views
-          -> (rebind, generated code in reverse mode) -> activity -> arrays
+          -> (rebind, generated code in reverse mode) -> hoist
+          -> parallel (checks) -> activity -> arrays
           -> reverse (instrument, recompute, tbr) | forward -> definite
           -> optimize -> render
 
@@ -25,9 +26,11 @@ from adjit.passes.arrays import check_arrays
 from adjit.passes.definite import initialize_maybe_undefined
 from adjit.passes.desugar import desugar
 from adjit.passes.fence import fence
+from adjit.passes.hoist import hoist_invariants
 from adjit.passes.inline import inline_calls
 from adjit.passes.forward import ForwardTransformer
 from adjit.passes.optimize import optimize
+from adjit.passes.parallel import check_parallel_loops, render_parallel_loops
 from adjit.passes.parse import ParsedFunction, parse_function
 from adjit.passes.rebind import (accumulate_through_views, check_views_with_new_axes,
                                  rename_rebound_arrays)
@@ -78,6 +81,8 @@ def _typed(fn, parameter_types: dict[str, str], wrt: list[str]):
     if parsed.generated:
         accumulate_through_views(parsed, types)
     inline_views(tree, types, parsed.namer.temporaries)
+    hoist_invariants(tree, types, parsed.namer.temporaries)
+    check_parallel_loops(parsed, tree, types)
     for name in wrt:
         # the type of the argument as called: an int the body later turns
         # into a float (`x -= 0.1 * y`) is still an int argument
@@ -141,7 +146,7 @@ def reverse_mode(fn, parameter_types: dict[str, str], wrt: list[str],
     active = active_variables(tree, types, wrt, returned)
     _dump("activity", repr(sorted(active)))
     arrays = check_arrays(parsed, types, varied_variables(tree, types, wrt))
-    transformer = ReverseTransformer(tree, types, wrt, active, parsed.namer, arrays)
+    transformer = ReverseTransformer(tree, types, wrt, active, parsed.namer, arrays, parsed)
     function_name = f"{parsed.name}_grad" + ("" if output is None else str(output))
     function = transformer.transform(function_name, seed=seed, with_value=with_value,
                                      gradient_tuple=gradient_tuple)
@@ -171,7 +176,11 @@ def _finish(parsed: ParsedFunction, function: ast.FunctionDef, prefix: str,
     derived = {name for (kind, _), name in parsed.namer.derived.items() if kind == prefix}
     function = optimize(function, derived)
     _dump("optimize", function)
-    return Generated(function.name, render(function, parsed.source_lines))
+    parallel = render_parallel_loops(function)
+    source = render(function, parsed.source_lines)
+    if parallel:
+        source = "from numba import prange\n\n\n" + source
+    return Generated(function.name, source)
 
 
 def _insert_section_comments(function: ast.FunctionDef) -> None:

@@ -39,8 +39,11 @@ class LoopPlan:
     def __init__(self, tree: ast.FunctionDef, active: set[str],
                  counters: dict[int, str], mutable: set[str] = frozenset(),
                  restored: set[str] = frozenset(),
-                 private: dict[str, tuple[int, int]] | None = None):
+                 private: dict[str, tuple[int, int]] | None = None,
+                 integers: set[str] = frozenset()):
         self.active = active
+        # int variables: a step `k = k + 1` is undone exactly (see `tbr`)
+        self.integers = set(integers)
         self.counters = counters            # id(loop) -> trip counter name
         # arrays whose elements change (see `arrays`): never re-read
         self.mutable = set(mutable)
@@ -116,30 +119,41 @@ class LoopPlan:
     def _regenerable(self, loop: ast.For) -> list[ast.Assign]:
         """Arithmetic statements and element reads at the top level of a
         recorded loop's body whose inputs are the loop index, data the loop
-        never writes, or earlier such statements, and whose value the
-        reverse sweep reads: "recompute, don't record" inside a loop that
-        must record others."""
+        never writes, earlier such statements, or an int the rest of the body
+        only steps (`index += 1`), and whose value the reverse sweep reads:
+        "recompute, don't record" inside a loop that must record others.
+
+        They run at the top of each reversed iteration, where every value
+        holds what it held at the end of that iteration going forward; a
+        stepped int is read there as its end value minus the steps after the
+        statement (`icf[ik, index - 1]`)."""
         written = writes_block(loop.body)
         assignments: dict[str, int] = {}
         for node in ast.walk(ast.Module(loop.body, [])):
             if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
                 name = node.targets[0].id
                 assignments[name] = assignments.get(name, 0) + 1
+        steps_after = self._steps_after(loop.body)
         available, read_before, candidates = set(), set(), []
-        for node in loop.body:
+        for position, node in enumerate(loop.body):
             if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) \
                     and (isinstance(node.value, (ast.BinOp, ast.UnaryOp, ast.Name, ast.Constant))
                          or self._rereadable_element(node.value, written)):
                 target = node.targets[0].id
                 inputs = reads(node)
+                offsets = steps_after[position]
+                stepped = (inputs & written) - available
                 if assignments.get(target) == 1 and target not in read_before \
-                        and inputs & written <= available:
-                    candidates.append(node)
+                        and stepped <= set(offsets):
+                    candidates.append(_shifted(node, {name: offsets[name] for name in stepped}))
                     available.add(target)
             read_before |= reads(node)
         needed = set().union(*(adjoint_reads(node, self.active)
                                for node in ast.walk(ast.Module(loop.body, []))
                                if isinstance(node, ast.Assign)))
+        for node in ast.walk(ast.Module(loop.body, [])):
+            if isinstance(node, (ast.For, ast.While)):   # bounds of reversed inner loops
+                needed |= self.needs.get(id(node), set())
         kept = []
         for node in reversed(candidates):
             if node.targets[0].id in needed:
@@ -147,6 +161,30 @@ class LoopPlan:
                 needed |= reads(node)
         kept.reverse()
         return kept
+
+    def _steps_after(self, body: list[ast.stmt]) -> list[dict[str, int]]:
+        """For each position of `body`: the ints that the statements after it
+        write only by top-level constant steps, each with the sum of those
+        steps (0 when nothing after writes it)."""
+        offsets: dict[str, int] = {}
+        blocked: set[str] = set()
+        result: list[dict[str, int]] = []
+        for node in reversed(body):
+            result.append({name: offset for name, offset in offsets.items()})
+            step = _integer_step(node, self.integers)
+            if step is not None and step[0] not in blocked:
+                offsets[step[0]] = offsets.get(step[0], 0) + step[1]
+            else:
+                for name in writes(node):
+                    offsets.pop(name, None)
+                    blocked.add(name)
+        result.reverse()
+        for position, node in enumerate(body):
+            # ints written nowhere after a position are at their end value there
+            later = writes_block(body[position + 1:])
+            for name in self.integers - later:
+                result[position].setdefault(name, 0)
+        return result
 
     def _rereadable_element(self, value: ast.expr, written: set[str]) -> bool:
         """`x[i, j]` of an array the loop does not write and whose elements,
@@ -231,6 +269,40 @@ class LoopPlan:
         sliced.original = _original(loop)
         sliced.records = adjoint_inside
         return (head - index) | loop_reads, sliced
+
+
+def _integer_step(node: ast.stmt, integers: set[str]) -> tuple[str, int] | None:
+    """`(k, c)` for `k = k + c` (or `k - c` as `(k, -c)`) with `k` an int and
+    `c` an int constant; None otherwise."""
+    if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) \
+            and node.targets[0].id in integers and isinstance(node.value, ast.BinOp) \
+            and isinstance(node.value.op, (ast.Add, ast.Sub)) \
+            and isinstance(node.value.left, ast.Name) \
+            and node.value.left.id == node.targets[0].id \
+            and isinstance(node.value.right, ast.Constant) \
+            and type(node.value.right.value) is int:
+        sign = 1 if isinstance(node.value.op, ast.Add) else -1
+        return node.targets[0].id, sign * node.value.right.value
+    return None
+
+
+def _shifted(node: ast.Assign, offsets: dict[str, int]) -> ast.Assign:
+    """`node` reading each int `k` of `offsets` as `k - offset` (`node`
+    itself when no offset is needed)."""
+    offsets = {name: offset for name, offset in offsets.items() if offset}
+    if not offsets:
+        return node
+
+    class Shift(ast.NodeTransformer):
+        def visit_Name(self, name):
+            if isinstance(name.ctx, ast.Load) and name.id in offsets:
+                offset = offsets[name.id]
+                return ast.BinOp(ast.Name(name.id, ast.Load()),
+                                 ast.Sub() if offset > 0 else ast.Add(),
+                                 ast.Constant(abs(offset)))
+            return name
+
+    return Shift().visit(copy.deepcopy(node))
 
 
 def anchor(node: ast.stmt) -> ast.Pass:

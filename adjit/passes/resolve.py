@@ -117,6 +117,16 @@ class _Resolver(ast.NodeTransformer):
         return node
 
     def visit_For(self, node: ast.For):
+        spelled = node.iter.func
+        if not (isinstance(spelled, ast.Name) and spelled.id == "range"):
+            import numba
+            if self.lookup(spelled) is not numba.prange:
+                self.refuse(spelled, f"`for` over `{ast.unparse(node.iter)}`",
+                            "loop with `range(...)` or `numba.prange(...)`", "statements")
+            # a parallel loop: a range to every pass, `prange` again when
+            # rendered (see `parallel`)
+            node.iter.func = ast.copy_location(ast.Name("range", ast.Load()), spelled)
+            node.parallel = True
         node.iter.args = [self.visit(argument) for argument in node.iter.args]
         node.body = [self.visit(statement) for statement in node.body]
         return node

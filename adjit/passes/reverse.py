@@ -30,6 +30,7 @@ from adjit.passes.build import function_def
 from adjit.passes.build import name as name_node
 from adjit.passes.naming import Namer
 from adjit.passes.optimize_expr import constant_value, fold
+from adjit.passes.parallel import is_parallel, race_free_reverse, sum_reductions
 from adjit.passes.private import private_arrays, stable_arrays
 from adjit.passes.recompute import RECOMPUTE, LoopPlan, is_anchor
 from adjit.errors import DifferentiationError
@@ -37,7 +38,7 @@ from adjit.passes.statements import (adjoint_reads, arguments_of, assigned_name,
                                      is_array_operation,
                                      is_break_test, is_structured, operand_base,
                                      operand_partials, operand_type, partials, primitive_of,
-                                     tape_flows)
+                                     tape_flows, writes_block)
 from adjit.passes.tbr import MAIN, ToBeRecorded
 from adjit.rules.arrays import (ARRAY_RULES, Operands, elementwise_partial, index_text,
                                 rank, view_destination)
@@ -91,8 +92,9 @@ def instrument(tree: ast.FunctionDef, namer: Namer) -> dict[int, str]:
 class ReverseTransformer:
     def __init__(self, tree: ast.FunctionDef, types: dict[str, str],
                  wrt: list[str], active: set[str], namer: Namer,
-                 arrays: ArrayFacts | None = None):
+                 arrays: ArrayFacts | None = None, parsed=None):
         self.tree = tree
+        self.parsed = parsed            # for located errors
         self.types = types
         self.wrt = wrt
         self.active = active
@@ -111,7 +113,8 @@ class ReverseTransformer:
             self.restored = self.restored_arrays() - set(self.private) - stable
             self.plan = LoopPlan(tree, active, self.counters,
                                  self.arrays.mutable - self.restored - set(self.private)
-                                 - stable, self.restored, self.private)
+                                 - stable, self.restored, self.private,
+                                 {name for name, kind in types.items() if kind == INT})
             recorded = {array for array, (loop, _) in self.private.items()
                         if self.plan.mode.get(loop) != RECOMPUTE}
             if not recorded:
@@ -119,7 +122,8 @@ class ReverseTransformer:
             for array in recorded:
                 del self.private[array]
         self.tbr = ToBeRecorded(self.plan, {name for name, kind in types.items()
-                                            if is_array(kind)})
+                                            if is_array(kind)},
+                                {name for name, kind in types.items() if kind == INT})
         self.tbr.block(tree.body, set(), MAIN)
         for key, body in self.plan.recompute_slice.items():
             self.tbr.block(body, set(), key)
@@ -297,10 +301,20 @@ class ReverseTransformer:
                     loop.body = body
                 else:
                     loop.body = self.with_reserves(body)
-                out.append(_with_origin([loop], origin)[0])
+                out.append(_with_origin([self.mark_private(loop, node)], origin)[0])
+            elif isinstance(node, (ast.For, ast.While)):
+                out.append(self.mark_private(copy.deepcopy(node), node))
             else:
                 out.append(copy.deepcopy(node))
         return out
+
+    def mark_private(self, emitted: ast.stmt, loop: ast.stmt) -> ast.stmt:
+        """Tell `optimize` which arrays every iteration of `emitted` (a copy
+        or the reversal of `loop`) refills before reading them."""
+        key = id(getattr(loop, "original", loop))
+        emitted.private_arrays = {array for array, (owner, _) in self.private.items()
+                                  if owner == key}
+        return emitted
 
     # -- reverse sweep -----------------------------------------------------------
     def reverse(self, statements: list[ast.stmt], context) -> list[ast.stmt]:
@@ -318,14 +332,26 @@ class ReverseTransformer:
                 if body or orelse:
                     code = [_if(node.test, body, orelse)]
             elif isinstance(node, (ast.For, ast.While)) and self.plan.has_adjoint(node):
-                code = [self.reverse_loop(node, context)]
+                code = self.reverse_loop(node, context)
             for name in reversed(self.tbr.pushed(context, node)):
                 code.extend(self.pop(name))
+            inverse = self.tbr.inverse(context, node)
+            if inverse is not None:
+                code.append(copy.deepcopy(inverse))
             out.extend(_with_origin(code, origin))
         return out
 
-    def reverse_loop(self, loop, context) -> ast.For:
+    def reverse_loop(self, loop, context) -> list[ast.stmt]:
+        """The loop run backwards (for a parallel loop: in parallel, with the
+        statements `parallel.race_free_reverse` puts around it)."""
         key = id(getattr(loop, "original", loop))
+        if is_parallel(loop) and self.plan.mode[key] != RECOMPUTE:
+            raise DifferentiationError(
+                "the reverse sweep of this parallel loop would need values recorded "
+                "on a tape", self.parsed.location(loop),
+                hint="the body of a prange must be recomputable from its index: "
+                "no values carried between its iterations, no `while` or `break`",
+                source_line=self.parsed.line_text(loop), doc_anchor="parallel")
         if self.plan.mode[key] == RECOMPUTE:
             recomputed = self.forward(self.plan.recompute_slice[key], key)
             body = self.with_reserves(recomputed) + self.reverse(loop.body, key)
@@ -338,8 +364,22 @@ class ReverseTransformer:
             header = ast.Call(name_node("range"), [name_node(counter)], [])
         else:
             target = loop.target.id
-            header = _reversed_range(loop.iter.args, counter)
-        return ast.For(name_node(target, store=True), header, body or [ast.Pass()], [])
+            # a parallel loop's iterations are independent: any order will do
+            header = copy.deepcopy(loop.iter) if is_parallel(loop) else \
+                _reversed_range(loop.iter.args, counter)
+        reversed_loop = self.mark_private(
+            ast.For(name_node(target, store=True), header, body or [ast.Pass()], []), loop)
+        if not is_parallel(loop):
+            return [reversed_loop]
+        reversed_loop.parallel = True
+        primal_locals = {name for name in writes_block(loop.body) - sum_reductions(loop.body)
+                         if not is_array(self.types.get(name))}
+        local_adjoints = {self.namer.derived[("_b_", name)] for name in primal_locals
+                          if ("_b_", name) in self.namer.derived}
+        tape_names = {name for tape in self.tapes.values() for name in tape[:2]}
+        return race_free_reverse(self.parsed, loop, reversed_loop,
+                                 set(self.array_adjoint.values()), primal_locals,
+                                 local_adjoints, tape_names, self.namer)
 
     def tape_adjoint(self, node: ast.Assign) -> list[ast.stmt] | None:
         """Adjoints of the tape operations of generated code differentiated
@@ -550,6 +590,7 @@ class ReverseTransformer:
         function = function_def(name, arguments, init + forward + seeds + reverse + [final])
         function.reverse_start = len(init) + len(forward)
         function.writes_through = set(self.view_adjoints)
+        function.scratch_arrays = set(self.private)
         return function
 
 

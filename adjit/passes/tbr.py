@@ -15,6 +15,12 @@ required name pushes it first; after a statement, the names its adjoint
 reads become required. Accumulations `s = s + e` add nothing (the adjoint of
 `+` reads no values), so they are never recorded. Loops iterate to a fixed
 point: what an iteration requires at its end is required at its start.
+
+An integer step `k = k + c` (or `k - c`, `c` an int constant) of a
+required `k` is never pushed: the reverse sweep undoes it exactly
+(`k = k - c`) at its mirror point (`inverted`), so `k` stays required after
+it (a later overwrite pushes it). Counters such as ADBench's `index += 1`
+then cost no tape at all.
 """
 
 from __future__ import annotations
@@ -28,12 +34,16 @@ MAIN = "main"
 
 
 class ToBeRecorded:
-    def __init__(self, plan: LoopPlan, arrays: set[str] = frozenset()):
+    def __init__(self, plan: LoopPlan, arrays: set[str] = frozenset(),
+                 integers: set[str] = frozenset()):
         self.plan = plan
+        self.integers = set(integers)
         # array variables are never pushed: an element write that the reverse
         # sweep must undo records the old element itself (`reverse`)
         self.arrays = set(arrays)
         self.pushes: dict[tuple[object, int], list[str]] = {}
+        # (context, id of an integer step) -> the statement that undoes it
+        self.inverted: dict[tuple[object, int], ast.Assign] = {}
 
     # Pushes are keyed by the original statement, so that the reverse sweep,
     # which walks the original code, finds what a sliced copy pushed.
@@ -49,7 +59,25 @@ class ToBeRecorded:
 
     def pushes_inside(self, context, node: ast.stmt) -> bool:
         return any((context, id(getattr(inner, "original", inner))) in self.pushes
+                   or (context, id(getattr(inner, "original", inner))) in self.inverted
                    for inner in ast.walk(node))
+
+    def inverse(self, context, node: ast.stmt) -> ast.Assign | None:
+        """The statement that undoes the integer step `node`, if it is one
+        that the reverse sweep undoes instead of popping."""
+        return self.inverted.get((context, id(getattr(node, "original", node))))
+
+    def _inverse_of(self, node: ast.Assign) -> ast.Assign | None:
+        target, value = node.targets[0].id, node.value
+        if target in self.integers and isinstance(value, ast.BinOp) \
+                and isinstance(value.op, (ast.Add, ast.Sub)) \
+                and isinstance(value.left, ast.Name) and value.left.id == target \
+                and isinstance(value.right, ast.Constant) and type(value.right.value) is int:
+            undo = ast.Sub() if isinstance(value.op, ast.Add) else ast.Add()
+            return ast.Assign([ast.Name(target, ast.Store())],
+                              ast.BinOp(ast.Name(target, ast.Load()), undo,
+                                        ast.Constant(value.right.value)))
+        return None
 
     def block(self, statements: list[ast.stmt], required: set[str], context) -> set[str]:
         """Mark the pushes of `statements`; returns `required` after them."""
@@ -70,6 +98,10 @@ class ToBeRecorded:
             return required | adjoint_reads(node, plan.active)
         if isinstance(node, ast.Assign):
             target = node.targets[0].id
+            inverse = self._inverse_of(node) if target in required else None
+            if inverse is not None:
+                self.inverted[(context, id(getattr(node, "original", node)))] = inverse
+                return required | adjoint_reads(node, plan.active)
             if target in required:
                 self.mark(context, node, [target])
                 required = required - {target}
@@ -103,10 +135,12 @@ class ToBeRecorded:
         # the index, and the values re-run at the top of each reversed
         # iteration, are regenerated: never pushed inside, saved once outside
         index = {loop.target.id} if isinstance(loop, ast.For) else set()
-        index |= {node.targets[0].id for node in self.plan.regenerated.get(
-            id(getattr(loop, "original", loop)), [])}
+        regenerated = self.plan.regenerated.get(id(getattr(loop, "original", loop)), [])
+        index |= {node.targets[0].id for node in regenerated}
         self.mark(context, loop, required & index)
-        head = required - index
+        # what they read must hold its end-of-iteration value at the top of
+        # each reversed iteration (a stepped int the loop writes, too)
+        head = (required | names_in(ast.Module(regenerated, []))) - index
         while True:
             end = self.block(loop.body, head, context)
             grown = head | (end - index)

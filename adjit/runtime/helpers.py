@@ -86,6 +86,8 @@ from adjit.runtime.extrema import (extremum_along, spread_to_extremum,  # noqa: 
                                    take_at_extremum_along)
 from adjit.runtime.tape import grow  # noqa: E402,F401
 from adjit.runtime import custom  # noqa: E402,F401  (rt.custom.NAME: user rules)
+from adjit.runtime.parallel import (add_chunk_copies, chunk_count,  # noqa: E402,F401
+                                    chunk_start)
 
 
 @register_jitable

@@ -9,6 +9,7 @@ an N x N kernel matrix, so O(N^2) memory.
 from __future__ import annotations
 
 import math
+import os
 
 import numba
 import numpy as np
@@ -77,6 +78,26 @@ def kernel_norm_gradient_by_hand(q, p, s):
     return gq, gp
 
 
+def kernel_norm_parallel(q, p, s):
+    """The loop form with its outer loop a prange (rows in parallel)."""
+    n = q.shape[0]
+    total = 0.0
+    for i in numba.prange(n):
+        for j in range(n):
+            d2 = 0.0
+            for k in range(q.shape[1]):
+                d2 += (q[i, k] - q[j, k]) ** 2
+            dot = 0.0
+            for k in range(p.shape[1]):
+                dot += p[i, k] * p[j, k]
+            total += math.exp(-d2 / (2 * s * s)) * dot
+    return 0.5 * total
+
+
+def _parallel_form() -> str:
+    return f"loops, outer prange, {os.cpu_count()} threads"
+
+
 def kernel_norm_dense(xp, q, p, s):
     """The dense form on the array namespace `xp` (torch, jax.numpy, autograd.numpy)."""
     kernel = xp.exp(-xp.sum((q[:, None, :] - q[None, :, :]) ** 2, -1) / (2 * s * s))
@@ -98,10 +119,17 @@ def _autograd(args):
     return systems.autograd_grad_run(lambda q, p, s: kernel_norm_dense(anp, q, p, s), args, WRT)
 
 
+# run with every core (bench.harness); all other systems get one thread
+PARALLEL = ("numba primal (prange)", "adjit (prange)")
+
 SYSTEMS = {
     "numba primal": lambda args: systems.numba_run(kernel_norm, args),
     "numba hand": lambda args: systems.compiled_run(kernel_norm_gradient_by_hand, args),
     "adjit": lambda args: systems.adjit_run([(kernel_norm, "loops")], args, WRT),
+    "numba primal (prange)": lambda args: systems.compiled_run(
+        numba.njit(parallel=True)(kernel_norm_parallel), args, _parallel_form()),
+    "adjit (prange)": lambda args: systems.adjit_run(
+        [(kernel_norm_parallel, _parallel_form())], args, WRT),
     "torch": _torch,
     "jax": _jax,
     "autograd": _autograd,

@@ -1,0 +1,145 @@
+"""Functions with `numba.prange` loops for tests/test_parallel.py: ones adjit
+differentiates in parallel, and ones it must refuse."""
+
+import math
+import types
+
+import numba
+import numpy as np
+from numba import prange
+
+
+def kernel_norm_parallel(q, p, s):
+    """The seed's kernel norm, its outer loop parallel."""
+    n = q.shape[0]
+    total = 0.0
+    for i in prange(n):
+        for j in range(n):
+            d2 = 0.0
+            for k in range(q.shape[1]):
+                d2 += (q[i, k] - q[j, k]) ** 2
+            dot = 0.0
+            for k in range(p.shape[1]):
+                dot += p[i, k] * p[j, k]
+            total += math.exp(-d2 / (2 * s * s)) * dot
+    return 0.5 * total
+
+
+def own_elements(x, w):
+    """Each iteration writes its own element; a serial loop reads them all."""
+    n = x.shape[0]
+    y = np.empty(n)
+    for i in prange(n):
+        y[i] = math.sin(x[i]) * w + x[i] ** 2
+    total = 0.0
+    for i in range(n):
+        total += y[i] * y[i]
+    return total
+
+
+def stencil_energy(x, c):
+    """Neighbours read, not written: the adjoint scatters to x[i - 1], x[i + 1]."""
+    n = x.shape[0]
+    total = 0.0
+    for i in numba.prange(1, n - 1):
+        total += c * (x[i - 1] - 2.0 * x[i] + x[i + 1]) ** 2 + math.tanh(x[i])
+    return total
+
+
+def pairwise_with_branches(x, cutoff):
+    """A parallel loop whose inner loop branches, with a while loop that
+    needs no tape (its iterations only halve)."""
+    n = x.shape[0]
+    total = 0.0
+    for i in prange(n):
+        v = x[i]
+        while v > 1.0:
+            v = v * 0.5
+        for j in range(n):
+            r = abs(x[i] - x[j])
+            if r < cutoff:
+                total += v * (cutoff - r) ** 2
+            else:
+                total -= 0.1 * r * x[j]
+    return total
+
+
+def rows_of_a_matrix(a, x):
+    """A 2-D argument, one row per iteration, a scalar reduction."""
+    total = 0.0
+    for i in prange(a.shape[0]):
+        row = 0.0
+        for j in range(a.shape[1]):
+            row += a[i, j] * x[j]
+        total += math.log(1.0 + row * row)
+    return total
+
+
+CASES = [own_elements, stencil_energy, pairwise_with_branches, rows_of_a_matrix]
+
+ARGUMENTS = {
+    "own_elements": lambda: (np.linspace(-1.0, 1.3, 9), 0.7),
+    "stencil_energy": lambda: (np.linspace(-0.4, 1.5, 11) ** 2, 0.3),
+    "pairwise_with_branches": lambda: (np.linspace(0.1, 2.9, 8) * np.array([1, -1] * 4), 1.1),
+    "rows_of_a_matrix": lambda: (np.arange(12.0).reshape(4, 3) / 7 - 0.5,
+                                 np.array([0.3, -1.2, 0.8])),
+}
+
+
+# ---- refused ----
+
+def carried_product(x):
+    s = 1.0
+    for i in prange(x.shape[0]):
+        s = s * x[i]
+    return s
+
+
+def neighbour_write(x):
+    n = x.shape[0]
+    y = np.zeros(n)
+    for i in prange(n - 1):
+        y[i + 1] = x[i]
+    return np.sum(y)
+
+
+def read_after_loop(x):
+    t = 0.0
+    for i in prange(x.shape[0]):
+        t = x[i] * 2.0
+    return t
+
+
+def nested_prange(x):
+    total = 0.0
+    for i in prange(x.shape[0]):
+        for j in prange(x.shape[0]):
+            total += x[i] * x[j]
+    return total
+
+
+def prange_with_step(x):
+    total = 0.0
+    for i in prange(0, x.shape[0], 2):
+        total += x[i]
+    return total
+
+
+def recorded_inner_loop(x):
+    total = 0.0
+    for i in prange(x.shape[0]):
+        v = x[i]
+        while v > 0.5:
+            v = v * v * 0.6
+        total += v
+    return total
+
+
+not_numba = types.SimpleNamespace(prange=range)
+
+
+def fake_prange_loop(x):
+    total = 0.0
+    for i in not_numba.prange(x.shape[0]):
+        total += x[i]
+    return total
