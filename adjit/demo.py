@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import numba
 import numpy as np
 
 FD_STEP = 1e-6
@@ -47,6 +48,23 @@ def kernel_norm(q, p, s):
     n = q.shape[0]
     total = 0.0
     for i in range(n):
+        for j in range(n):
+            d2 = 0.0
+            for k in range(q.shape[1]):
+                d2 += (q[i, k] - q[j, k]) ** 2
+            dot = 0.0
+            for k in range(p.shape[1]):
+                dot += p[i, k] * p[j, k]
+            total += math.exp(-d2 / (2 * s * s)) * dot
+    return 0.5 * total
+
+
+def kernel_norm_parallel(q, p, s):
+    """`kernel_norm` with its rows in parallel (docs/parallel.md); not part of
+    the demo's four programs, shared by tests/ and bench/."""
+    n = q.shape[0]
+    total = 0.0
+    for i in numba.prange(n):
         for j in range(n):
             d2 = 0.0
             for k in range(q.shape[1]):

@@ -45,6 +45,13 @@ class LocatedError(AdjitError):
         self.doc_anchor = doc_anchor
         super().__init__(self._render())
 
+    @classmethod
+    def at(cls, parsed, node, message: str, hint: str, doc_anchor: str):
+        """The error about `node` of the parsed function `parsed` (a
+        `ParsedFunction`), its line quoted."""
+        return cls(message, parsed.location(node), hint=hint,
+                   source_line=parsed.line_text(node), doc_anchor=doc_anchor)
+
     def _render(self) -> str:
         where = f"{self.location}: " if self.location else ""
         lines = [f"{where}{self.message}"]

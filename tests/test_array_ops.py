@@ -275,8 +275,18 @@ def cumulative_sum(X):
     return np.sum(np.cumsum(X))
 
 
+def array_in_a_branch(x):
+    z = np.cos(x)
+    if x[0] > 0.0:
+        s = np.sum(x)
+    else:
+        s = np.sum(z * z)
+    return s
+
+
 @pytest.mark.parametrize("fn, message", [
     (operation_in_a_loop, "whole-array operation inside a loop"),
+    (array_in_a_branch, "an array computed only inside an `if` branch"),
     (read_then_written, "`y` is written after this operation reads it"),
     (math_on_an_array, "`math.sin` applied to an array"),
     (cumulative_sum, "call to `np.cumsum`"),
@@ -286,3 +296,16 @@ def test_array_operations_adjit_refuses_are_located_errors(fn, message):
         jit.grad(fn, target="python")(np.ones((3, 3)) if fn is cumulative_sum
                                       else np.ones(3))
     assert message in str(error.value) and "test_array_ops.py:" in str(error.value)
+
+
+def broadcast_quotient(x, B):
+    y = 1.0 / x[:, None]
+    return np.sum(y * B)
+
+
+@pytest.mark.parametrize("target", ["python", "cpu"])
+def test_a_none_axis_view_drops_its_axis_from_the_whole_contribution(target):
+    """`[:, 0]` once indexed the last factor of `_b_t * (-1.0 / (x * x))`."""
+    x, B = np.array([1.0, 2.0, 3.0]), np.arange(6.0).reshape(3, 2)
+    gradient = jit.grad(broadcast_quotient, wrt=0, target=target)(x, B)
+    assert np.allclose(gradient, -B.sum(axis=1) / x ** 2, rtol=1e-13, atol=0)

@@ -118,8 +118,7 @@ def _check_loop(parsed, loop: ast.For, read_after: set[str], arrays: set[str]) -
 
 
 def _refuse(parsed, node, message: str, hint: str):
-    raise UnsupportedSyntaxError(message, parsed.location(node), hint=hint,
-                                 source_line=parsed.line_text(node), doc_anchor="parallel")
+    raise UnsupportedSyntaxError.at(parsed, node, message, hint, "parallel")
 
 
 def _first_index_is(subscript: ast.Subscript, index: str) -> bool:
@@ -240,12 +239,10 @@ def race_free_reverse(parsed, primal_loop: ast.For, reversed_loop: ast.For,
     body = reversed_loop.body
     used = {node.id for node in ast.walk(ast.Module(body, [])) if isinstance(node, ast.Name)}
     if used & tape_names:
-        raise DifferentiationError(
-            "the reverse sweep of this parallel loop would need values recorded "
-            "on a tape", parsed.location(primal_loop),
-            hint="the body of a prange must be recomputable from its index: no "
-            "`while` loops or values carried between the iterations of inner loops",
-            source_line=parsed.line_text(primal_loop), doc_anchor="parallel")
+        _cannot_reverse(parsed, primal_loop, "the reverse sweep of this parallel loop "
+                        "would need values recorded on a tape", "the body of a prange "
+                        "must be recomputable from its index: no `while` loops or values "
+                        "carried between the iterations of inner loops")
     shared = []
     for array in sorted(adjoint_arrays & used):
         accesses = [node for node in ast.walk(ast.Module(body, []))
@@ -263,12 +260,9 @@ def race_free_reverse(parsed, primal_loop: ast.For, reversed_loop: ast.For,
     carried = (live_in(reversed_loop.body) & writes_block(reversed_loop.body)) \
         - sum_reductions(reversed_loop.body) - arrays - primal_locals - {index}
     if carried:
-        raise DifferentiationError(
-            f"adjit cannot reverse this parallel loop without carrying "
-            f"{', '.join(sorted(carried))} between its iterations",
-            parsed.location(primal_loop), hint="write the loop serially (range), "
-            "or report this case", source_line=parsed.line_text(primal_loop),
-            doc_anchor="parallel")
+        _cannot_reverse(parsed, primal_loop, "adjit cannot reverse this parallel loop "
+                        f"without carrying {', '.join(sorted(carried))} between its "
+                        "iterations", "write the loop serially (range), or report this case")
     if not shared:
         return [reversed_loop]
     # shared elements: one chunk of iterations per prange iteration, each
@@ -310,11 +304,13 @@ def _privatize(parsed, primal_loop, body, array: str, copies: str, chunk: str) -
                     ast.Tuple([ast.Name(chunk, ast.Load())] + parts, ast.Load()), ast.Store())
     if any(isinstance(node, ast.Name) and node.id == array
            for node in ast.walk(ast.Module(body, []))):
-        raise DifferentiationError(
-            f"iterations of this parallel loop share elements of an array in a way "
-            f"adjit cannot make race-free (`{array}`)", parsed.location(primal_loop),
-            hint="only sums into shared elements can run in parallel",
-            source_line=parsed.line_text(primal_loop), doc_anchor="parallel")
+        _cannot_reverse(parsed, primal_loop, "iterations of this parallel loop share "
+                        f"elements of an array in a way adjit cannot make race-free "
+                        f"(`{array}`)", "only sums into shared elements can run in parallel")
+
+
+def _cannot_reverse(parsed, loop: ast.For, message: str, hint: str):
+    raise DifferentiationError.at(parsed, loop, message, hint, "parallel")
 
 
 def _statement(text: str) -> ast.stmt:

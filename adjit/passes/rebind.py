@@ -49,12 +49,11 @@ def rename_rebound_arrays(parsed: ParsedFunction, types: dict[str, str]) -> None
             continue
         for node, _ in found:
             if is_array_operation(node, types) or isinstance(node.value, ast.Name):
-                raise DifferentiationError(
-                    f"`{name}` is an array bound more than once inside a branch or a "
-                    "loop of generated code; reverse mode cannot follow its adjoint",
-                    parsed.location(node), hint="differentiate the gradient in forward "
-                    "mode: jit.hvp(f) or jit.jvp(jit.grad(f))",
-                    source_line=parsed.line_text(node), doc_anchor="higher-order")
+                raise DifferentiationError.at(
+                    parsed, node, f"`{name}` is an array bound more than once inside a "
+                    "branch or a loop of generated code; reverse mode cannot follow its "
+                    "adjoint", "differentiate the gradient in forward mode: jit.hvp(f) "
+                    "or jit.jvp(jit.grad(f))", "higher-order")
     if renamed:
         _rename(tree, renamed, parsed, types)
 

@@ -135,6 +135,7 @@ class ReverseTransformer:
         self.tapes = {FLOAT: float_tape, INT: int_tape, BOOL: int_tape}
         self.view_adjoints: dict[str, ast.Subscript] = {}
         self.array_adjoint, self.array_allocations = self.array_adjoints()
+        self.check_allocations()
         self.top_of = {float_tape[0]: float_tape[1], int_tape[0]: int_tape[1]}
         self.dtype_of = {float_tape[0]: float_tape[2], int_tape[0]: int_tape[2]}
 
@@ -167,6 +168,37 @@ class ReverseTransformer:
         return {name for name in stored - sliced
                 if name in self.active and name not in made_in_loops
                 and not name.startswith("_tape") and loaded.get(name, set()) & needed}
+
+    def check_allocations(self) -> None:
+        """An array adjoint is allocated when the reverse sweep starts, with
+        the shape of its holder: refuse a holder that only `if` branches
+        bind, which the path taken may have left unbound."""
+        bound_outside = {a.arg for a in self.tree.args.posonlyargs + self.tree.args.args}
+        in_branches: dict[str, ast.stmt] = {}
+
+        def visit(statements, in_branch: bool):
+            for node in statements:
+                if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+                    name = node.targets[0].id
+                    if in_branch:
+                        in_branches.setdefault(name, node)
+                    else:
+                        bound_outside.add(name)
+                elif isinstance(node, ast.If):
+                    visit(node.body + node.orelse, True)
+                elif isinstance(node, (ast.For, ast.While)):
+                    visit(node.body, in_branch)
+        visit(self.tree.body, False)
+        for holder in sorted(set(self.array_allocations.values())):
+            if holder in in_branches and holder not in bound_outside and self.parsed:
+                self.refuse(in_branches[holder], "an array computed only inside an `if` "
+                            "branch: reverse mode needs its shape on every path",
+                            "compute the array before the `if` and use it in the branch, "
+                            "or write the branch's array work as a loop over elements",
+                            "arrays")
+
+    def refuse(self, node: ast.AST, message: str, hint: str, anchor: str):
+        raise DifferentiationError.at(self.parsed, node, message, hint, anchor)
 
     def array_adjoints(self) -> tuple[dict[str, str], dict[str, str]]:
         """Adjoint array of each active tape of the code read, one per alias
@@ -346,12 +378,10 @@ class ReverseTransformer:
         statements `parallel.race_free_reverse` puts around it)."""
         key = id(getattr(loop, "original", loop))
         if is_parallel(loop) and self.plan.mode[key] != RECOMPUTE:
-            raise DifferentiationError(
-                "the reverse sweep of this parallel loop would need values recorded "
-                "on a tape", self.parsed.location(loop),
-                hint="the body of a prange must be recomputable from its index: "
-                "no values carried between its iterations, no `while` or `break`",
-                source_line=self.parsed.line_text(loop), doc_anchor="parallel")
+            self.refuse(loop, "the reverse sweep of this parallel loop would need values "
+                        "recorded on a tape", "the body of a prange must be recomputable "
+                        "from its index: no values carried between its iterations, no "
+                        "`while` or `break`", "parallel")
         if self.plan.mode[key] == RECOMPUTE:
             recomputed = self.forward(self.plan.recompute_slice[key], key)
             body = self.with_reserves(recomputed) + self.reverse(loop.body, key)
@@ -475,8 +505,10 @@ class ReverseTransformer:
                     contribution = f"np.sum({contribution})"
                 elif broadcast or operand_rank < target_rank:
                     contribution = f"rt.unbroadcast({contribution}, {ast.unparse(operand)})"
-                if pick:
-                    contribution = f"{contribution}{pick}" if contribution.endswith(")") \
+                if pick:        # index the whole contribution, not its last factor
+                    whole = ast.parse(contribution, mode="eval").body
+                    atomic = isinstance(whole, (ast.Call, ast.Name, ast.Subscript))
+                    contribution = f"{contribution}{pick}" if atomic \
                         else f"({contribution}){pick}"
                 code.append(_parse_statement(f"{destination} += {contribution}"))
         if not target_rank:

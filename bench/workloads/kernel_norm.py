@@ -14,6 +14,7 @@ import os
 import numba
 import numpy as np
 
+from adjit.demo import kernel_norm, kernel_norm_parallel
 from bench import systems
 
 TITLE = "Gaussian kernel norm H(q, p), D = 3, gradient wrt (q, p)"
@@ -34,21 +35,6 @@ def parse_size(text: str) -> int:
 def make_inputs(n: int, seed: int):
     rng = np.random.default_rng(seed)
     return rng.normal(size=(n, 3)), rng.normal(size=(n, 3)), SIGMA
-
-
-def kernel_norm(q, p, s):
-    n = q.shape[0]
-    total = 0.0
-    for i in range(n):
-        for j in range(n):
-            d2 = 0.0
-            for k in range(q.shape[1]):
-                d2 += (q[i, k] - q[j, k]) ** 2
-            dot = 0.0
-            for k in range(p.shape[1]):
-                dot += p[i, k] * p[j, k]
-            total += math.exp(-d2 / (2 * s * s)) * dot
-    return 0.5 * total
 
 
 @numba.njit
@@ -76,22 +62,6 @@ def kernel_norm_gradient_by_hand(q, p, s):
                 gp[i, k] += 0.5 * weight * p[j, k]
                 gp[j, k] += 0.5 * weight * p[i, k]
     return gq, gp
-
-
-def kernel_norm_parallel(q, p, s):
-    """The loop form with its outer loop a prange (rows in parallel)."""
-    n = q.shape[0]
-    total = 0.0
-    for i in numba.prange(n):
-        for j in range(n):
-            d2 = 0.0
-            for k in range(q.shape[1]):
-                d2 += (q[i, k] - q[j, k]) ** 2
-            dot = 0.0
-            for k in range(p.shape[1]):
-                dot += p[i, k] * p[j, k]
-            total += math.exp(-d2 / (2 * s * s)) * dot
-    return 0.5 * total
 
 
 def _parallel_form() -> str:
