@@ -61,7 +61,29 @@ def rows_of_a_matrix(a, x):
     return total
 
 
-CASES = [own_elements, stencil_energy, pairwise_with_branches, rows_of_a_matrix]
+def own_rows_of_a_local_matrix(a):
+    """Iterations write their own row of a 2-D array; a serial loop reads it."""
+    n = a.shape[0]
+    out = np.zeros((n, 3))
+    for i in prange(n):
+        for k in range(3):
+            out[i, k] = a[i] * a[i] * (k + 1)
+    s = 0.0
+    for i in range(n):
+        for k in range(3):
+            s += out[i, k] * out[i, k]
+    return s
+
+
+def subtracting_reduction(x):
+    s = 10.0
+    for i in prange(x.shape[0]):
+        s -= x[i] * x[i]
+    return s * s
+
+
+CASES = [own_elements, stencil_energy, pairwise_with_branches, rows_of_a_matrix,
+         own_rows_of_a_local_matrix, subtracting_reduction]
 
 ARGUMENTS = {
     "own_elements": lambda: (np.linspace(-1.0, 1.3, 9), 0.7),
@@ -69,6 +91,8 @@ ARGUMENTS = {
     "pairwise_with_branches": lambda: (np.linspace(0.1, 2.9, 8) * np.array([1, -1] * 4), 1.1),
     "rows_of_a_matrix": lambda: (np.arange(12.0).reshape(4, 3) / 7 - 0.5,
                                  np.array([0.3, -1.2, 0.8])),
+    "own_rows_of_a_local_matrix": lambda: (np.linspace(0.1, 1.2, 6),),
+    "subtracting_reduction": lambda: (np.linspace(0.1, 1.2, 6),),
 }
 
 
@@ -118,6 +142,18 @@ def recorded_inner_loop(x):
         while v > 0.5:
             v = v * v * 0.6
         total += v
+    return total
+
+
+
+def scratch_array_in_the_body(x):
+    total = 0.0
+    for i in prange(x.shape[0]):
+        t = np.zeros(3)
+        for k in range(3):
+            t[k] = x[i] * (k + 1)
+        for k in range(3):
+            total += t[k] ** 2
     return total
 
 

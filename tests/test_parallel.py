@@ -123,6 +123,7 @@ def test_the_primal_of_a_differentiable_function_runs_in_parallel():
     (fx.nested_prange, UnsupportedSyntaxError, "a parallel loop inside a parallel loop"),
     (fx.prange_with_step, UnsupportedSyntaxError, "a prange with a step"),
     (fx.recorded_inner_loop, DifferentiationError, "would need values recorded on a tape"),
+    (fx.scratch_array_in_the_body, DifferentiationError, "would need values recorded"),
 ], ids=lambda value: getattr(value, "__name__", None))
 def test_loops_that_cannot_run_in_parallel_are_refused_with_a_location(case, error, words):
     x = np.linspace(0.2, 1.9, 7)

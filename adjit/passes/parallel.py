@@ -151,17 +151,16 @@ def _located(statement: ast.stmt) -> ast.AST:
 def sum_reductions(statements) -> set[str]:
     """Names written only as `s = s + e` / `s = s - e` / `s += e` / `s -= e`
     (with `e` not reading `s`) and used nowhere else in `statements`."""
-    updates: dict[str, int] = {}
     uses: dict[str, int] = {}
+    spelled_by_updates: dict[str, int] = {}    # `s = s + e` spells `s` twice, `s += e` once
     for node in ast.walk(ast.Module(statements, [])):
         if isinstance(node, ast.Name):
             uses[node.id] = uses.get(node.id, 0) + 1
         name = _sum_update(node)
         if name is not None:
-            updates[name] = updates.get(name, 0) + 1
-    # an update `s = s + e` spells `s` twice, `s += e` once
-    return {name for name, count in updates.items()
-            if uses.get(name, 0) == count * _spellings(statements, name)}
+            spelled = 1 if isinstance(node, ast.AugAssign) else 2
+            spelled_by_updates[name] = spelled_by_updates.get(name, 0) + spelled
+    return {name for name, spelled in spelled_by_updates.items() if uses.get(name) == spelled}
 
 
 def _sum_update(node) -> str | None:
@@ -175,14 +174,6 @@ def _sum_update(node) -> str | None:
             and node.targets[0].id not in names_in(node.value.right):
         return node.targets[0].id
     return None
-
-
-def _spellings(statements, name: str) -> int:
-    """How many times one update of `name` spells it (1 for `+=`, 2 for `s = s + e`)."""
-    for node in ast.walk(ast.Module(statements, [])):
-        if _sum_update(node) == name:
-            return 1 if isinstance(node, ast.AugAssign) else 2
-    return 1
 
 
 def live_in(statements, live_after: set[str] = frozenset(),
