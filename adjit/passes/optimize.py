@@ -46,7 +46,8 @@ def optimize(function: ast.FunctionDef, adjoints: set[str]) -> ast.FunctionDef:
             or [ast.Pass()]
         if ast.dump(function) == before:
             break
-    function.body = _coalesce_block(function.body, adjoints)
+    function.body = _coalesce_block(function.body, adjoints,
+                                    set(getattr(function, "writes_through", ())))
     return function
 
 
@@ -313,14 +314,18 @@ class _Group:
         self.value_names: set[str] = set()
 
 
-def _coalesce_block(statements: list, adjoints: set[str]) -> list:
+def _coalesce_block(statements: list, adjoints: set[str], aliased: set[str]) -> list:
     """Sum the increments of one adjoint element within `statements` (and,
-    recursively, within every nested block)."""
+    recursively, within every nested block). The earlier increments move
+    down to the last one, so nothing in between may write what they read
+    (a name, or an element of an array), or touch the array they add to;
+    `aliased` names (views that write through to another array) stop every
+    run."""
     for node in statements:
         for field in ("body", "orelse"):
             inner = getattr(node, field, None)
             if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
-                setattr(node, field, _coalesce_block(inner, adjoints))
+                setattr(node, field, _coalesce_block(inner, adjoints, aliased))
     groups: dict[str, _Group] = {}         # ast.dump of the element -> its increments
     replaced: dict[int, ast.stmt | None] = {}
 
@@ -339,13 +344,15 @@ def _coalesce_block(statements: list, adjoints: set[str]) -> list:
 
     for position, node in enumerate(statements):
         increment = _element_increment(node, adjoints)
-        stored = _stores(node)
+        stored = _stores(node) | _element_stores(node)
         touched = stored | names_in(node)
         if increment is not None:
-            stored = stored - {increment[1]}
-            touched = stored | names_in(node.value)
+            # another element of the same array may be summed across it, but
+            # what reads that array must not move across it
+            touched = (stored - {increment[1]}) | names_in(node.value)
         for key, group in list(groups.items()):
-            if group.array in touched or (group.index_names | group.value_names) & stored:
+            if group.array in touched or (group.index_names | group.value_names) & stored \
+                    or (touched | stored) & aliased:
                 close(key)
         if increment is not None:
             key, array, index_names = increment
@@ -356,6 +363,14 @@ def _coalesce_block(statements: list, adjoints: set[str]) -> list:
         close(key)
     return [replaced.get(p, node) for p, node in enumerate(statements)
             if replaced.get(p, node) is not None]
+
+
+def _element_stores(node) -> set[str]:
+    """The arrays whose elements `node` (with its nested blocks) writes."""
+    return {target.value.id for inner in ast.walk(node)
+            if isinstance(inner, (ast.Assign, ast.AugAssign))
+            for target in (inner.targets if isinstance(inner, ast.Assign) else [inner.target])
+            if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)}
 
 
 def _element_increment(node, adjoints: set[str]):

@@ -27,3 +27,16 @@ def test_random_array_program(seed, tmp_path):
     targets = ("python", "cpu") if seed % 10 == 0 else ("python",)
     outcome = array_programs.check(program, targets, tmp_path)
     assert outcome == "ok", outcome
+
+
+# Programs a campaign once found wrong, checked in every run. 9111: summing
+# the increments of one adjoint moved `_b_x += e` past an element write into
+# an array `e` reads (a silently wrong gradient, session 3).
+REGRESSIONS = (9111,)
+
+
+@pytest.mark.parametrize("seed", REGRESSIONS)
+def test_array_program_found_wrong_once(seed, tmp_path):
+    outcome = array_programs.check(array_programs.random_array_program(seed), ("python",),
+                                   tmp_path)
+    assert outcome == "ok", outcome
