@@ -345,6 +345,8 @@ def _coalesce_block(statements: list, adjoints: set[str], aliased: set[str]) -> 
     for position, node in enumerate(statements):
         increment = _element_increment(node, adjoints)
         stored = _stores(node) | _element_stores(node)
+        if any(isinstance(inner, ast.Expr) for inner in ast.walk(node)):
+            stored |= names_in(node)        # a helper call may update its arguments
         touched = stored | names_in(node)
         if increment is not None:
             # another element of the same array may be summed across it, but
