@@ -21,7 +21,9 @@ from adjit.passes.inline import callee_functions
 from adjit.runtime import compile as compiler
 from adjit.rules.registry import BOOL, FLOAT, INT, array_type
 
-TARGETS = ("cpu", "python")
+TARGETS = ("cpu", "python", "cuda")
+# what target="cuda" offers (functions of scalars: see adjit/runtime/cuda.py)
+CUDA_OPERATORS = ("grad", "value_and_grad", "jvp")
 VERSION = "0.1.0"
 
 
@@ -71,9 +73,13 @@ class Derivative:
     def __init__(self, function, wrt, target: str, returns_value: bool, operator: str,
                  output: int | None = None):
         if target not in TARGETS:
-            hint = ("install numba-cuda; the CUDA target arrives in a later release"
-                    if target == "cuda" else f"choose one of {', '.join(TARGETS)}")
-            raise AdjitError(f"unknown target {target!r}; {hint}")
+            raise AdjitError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
+        if target == "cuda":
+            if operator not in CUDA_OPERATORS or output is not None:
+                raise AdjitError(f"jit.{operator} has no target='cuda' yet; the GPU "
+                                 f"target offers jit.{', jit.'.join(CUDA_OPERATORS)}")
+            from adjit.runtime.cuda import require_cuda
+            require_cuda()
         if custom.has_rules(function):         # differentiate it through its rules
             function = custom.with_rules(function)
         self.function = as_differentiable(function)
@@ -111,7 +117,8 @@ class Derivative:
         for their types), by the fast key when it was seen before."""
         if kwargs or len(args) != self._arity:
             args = self._bind(tuple(args), kwargs)
-        fast_key = (dispatch_key(args), self._global_values())
+        fast_key = (dispatch_key(args) if self.target != "cuda" else
+                    _cuda().dispatch_key(args), self._global_values())
         compiled = self._by_python_types.get(fast_key)
         if compiled is None:
             compiled = self._specialise(list(args))
@@ -141,6 +148,8 @@ class Derivative:
         return list(bound.arguments.values())
 
     def _signature(self, arguments) -> tuple:
+        if self.target == "cuda":       # scalars, or 1-D arrays of per-thread values
+            return _cuda().lane_signature(self.function.parameters, arguments)
         signature = []
         for name, value in zip(self.function.parameters, arguments):
             kind = argument_type(value)
@@ -166,9 +175,48 @@ class Derivative:
         compiled = self._compiled.get(key)
         if compiled is None:
             module_name, function_name = self._generate(key)
-            compiled = compiler.compile_function(module_name, function_name, self.target)
+            if self.target == "cuda":
+                compiled = _cuda().ElementwiseLauncher(module_name, function_name,
+                                                       self._device_kinds(key[0]))
+            else:
+                compiled = compiler.compile_function(module_name, function_name,
+                                                     self.target)
             self._compiled[key] = compiled
         return compiled
+
+    # -- target="cuda" ----------------------------------------------------------------
+    @property
+    def device(self):
+        """A numba CUDA device function of this derivative for float64
+        arguments (target="cuda"): call it from your `@cuda.jit` kernel with
+        f's scalar arguments (then, for a jvp, one tangent per `wrt`); it
+        returns what the cpu derivative returns. For int or bool parameters
+        use `device_for`."""
+        return self.device_for(", ".join(["float64"] * self._arity))
+
+    def device_for(self, *example_args_or_types):
+        """The device function for the argument types of example scalars
+        (`device_for(1.0, 3)`) or of a type string (`device_for("float64,
+        int64")`: float64/int64/boolean, one per parameter of f). Arguments
+        passed from a kernel are converted to these types."""
+        if self.target != "cuda":
+            raise AdjitError(f"`.device` is for derivatives made with target='cuda'; "
+                             f"this one has target={self.target!r}")
+        cuda_runtime = _cuda()
+        if len(example_args_or_types) == 1 and isinstance(example_args_or_types[0], str):
+            signature = cuda_runtime.parse_signature(example_args_or_types[0],
+                                                     self.function.parameters)
+        else:
+            arguments = self._bind(tuple(example_args_or_types), {})
+            signature = cuda_runtime.lane_signature(self.function.parameters, arguments)
+        key = (signature, self.global_numbers())
+        module_name, function_name = self._generate(key)
+        return cuda_runtime.device_function(module_name, function_name,
+                                            self._device_kinds(signature))
+
+    def _device_kinds(self, signature: tuple) -> list[str]:
+        tangents = len(self.wrt_names) if self.mode == "forward" else 0
+        return _cuda().kinds_of(signature, tangents)
 
     def _generate(self, key: tuple) -> tuple[str, str]:
         """Transform (or find in the cache) the source for `key`."""
@@ -181,7 +229,7 @@ class Derivative:
             py_func.__qualname__, inspect.getsource(py_func),
             [_source_or_name(callee) for callee in self._callees], global_numbers, signature,
             self.wrt_names, self.wrt_is_tuple, self.mode, self.returns_value, self.output,
-            self.seed)
+            self.seed, *(("device",) if self.target == "cuda" else ()))
         module_name = f"adjit_{py_func.__name__}_{file_key}"
         suffix = self.suffix if self.output is None else f"{self.suffix}{self.output}"
         source = compiler.cached_source(module_name)
@@ -192,10 +240,11 @@ class Derivative:
                 generated = reverse_mode(py_func, types, self.wrt_names, seed=self.seed,
                                          with_value=self.returns_value,
                                          gradient_tuple=self.wrt_is_tuple,
-                                         output=self.output)
+                                         output=self.output, device=self.target == "cuda")
             else:
                 generated = forward_mode(py_func, types, self.wrt_names,
-                                         with_value=self.returns_value)
+                                         with_value=self.returns_value,
+                                         device=self.target == "cuda")
             description = (f"{self.mode} mode of {py_func.__qualname__} "
                            f"({inspect.getsourcefile(py_func)}), wrt "
                            f"{', '.join(self.wrt_names)}, signature "
@@ -282,6 +331,12 @@ class JVP(Derivative):
         arguments = args_and_tangents[:-1] if len(args_and_tangents) > self._arity \
             else args_and_tangents
         return super().source_for(*arguments, **kwargs)
+
+
+def _cuda():
+    """adjit.runtime.cuda, imported only when target="cuda" is used."""
+    from adjit.runtime import cuda
+    return cuda
 
 
 def _function_text(module_source: str) -> str:

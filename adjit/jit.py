@@ -24,7 +24,10 @@ def grad(f, wrt=0, target: str = "cpu") -> Derivative:
 
     `wrt` is a parameter index or name, or a tuple of them (then the
     gradient is a tuple). `target="cpu"` compiles with Numba;
-    `target="python"` runs the same generated source uncompiled."""
+    `target="python"` runs the same generated source uncompiled;
+    `target="cuda"` (functions of scalars) gives `.device`, a CUDA device
+    function, and runs element-wise on 1-D arrays on the GPU
+    (docs/parallel.md#gpus)."""
     return Derivative(f, wrt, target, returns_value=False, operator="grad")
 
 
@@ -72,6 +75,12 @@ class Composite:
         return f"<adjit.jit.{self.name} via {self._shown!r}>"
 
 
+def _no_cuda(operator: str, target: str) -> None:
+    if target == "cuda":
+        raise AdjitError(f"jit.{operator} has no target='cuda' yet; the GPU target "
+                         "offers jit.grad, jit.value_and_grad and jit.jvp")
+
+
 def _basis(count: int, index: int) -> tuple:
     return tuple(1.0 if k == index else 0.0 for k in range(count))
 
@@ -90,6 +99,7 @@ def hvp(f, wrt=0, target: str = "cpu") -> Composite:
     """Hessian-vector product `h(*args, v) -> H(args) @ v`, without forming H.
 
     Forward over reverse: the tangent of the gradient in direction `v`."""
+    _no_cuda("hvp", target)
     tangent_of_gradient = jvp(grad(f, wrt, target), wrt, target)
 
     def run(*args_and_vector):
@@ -102,6 +112,7 @@ def hessian(f, wrt=0, target: str = "cpu") -> Composite:
     """Second derivatives of the scalar `f`: a number for one `wrt`, a tuple
     of tuples `H[i][j] = d2f / dwrt_i dwrt_j` for a tuple `wrt` (one
     forward-over-reverse pass per column)."""
+    _no_cuda("hessian", target)
     tangent_of_gradient = jvp(grad(f, wrt, target), wrt, target)
     names, is_tuple = _resolve_wrt(as_differentiable(f), wrt)
 
@@ -125,6 +136,7 @@ def jacobian(f, wrt=0, mode: str = "rev", target: str = "cpu") -> Composite:
     tuple of m values, it is a tuple of m rows, each shaped like the
     gradient. `mode="rev"` builds it row by row (one reverse pass per
     output), `mode="fwd"` column by column (one forward pass per input)."""
+    _no_cuda("jacobian", target)
     if mode not in ("rev", "fwd"):
         raise AdjitError(f"mode must be 'rev' or 'fwd', not {mode!r}")
     function = as_differentiable(f)

@@ -25,6 +25,7 @@ from adjit.passes.anf import anf
 from adjit.passes.arrays import check_arrays
 from adjit.passes.definite import initialize_maybe_undefined
 from adjit.passes.desugar import desugar
+from adjit.passes.device import check_device_code
 from adjit.passes.fence import fence
 from adjit.passes.hoist import hoist_invariants
 from adjit.passes.inline import inline_calls
@@ -72,12 +73,15 @@ class Generated:
     source: str
 
 
-def _typed(fn, parameter_types: dict[str, str], wrt: list[str]):
-    """The front end, types, and the check that every `wrt` is a float."""
+def _typed(fn, parameter_types: dict[str, str], wrt: list[str], device: bool = False):
+    """The front end, types, and the check that every `wrt` is a float
+    (with `device`, the checks of `device.check_device_code` too)."""
     parsed = front_end(fn)
     tree = parsed.tree
     types = infer_types(parsed, parameter_types)
     _dump("types", repr(types))
+    if device:
+        check_device_code(parsed, tree, types)
     if parsed.generated:
         accumulate_through_views(parsed, types)
     inline_views(tree, types, parsed.namer.temporaries)
@@ -117,15 +121,18 @@ def _outputs(parsed: ParsedFunction, types: dict[str, str],
 
 def reverse_mode(fn, parameter_types: dict[str, str], wrt: list[str],
                  seed: str | None = None, with_value: bool = True,
-                 gradient_tuple: bool = True, output: int | None = None) -> Generated:
+                 gradient_tuple: bool = True, output: int | None = None,
+                 device: bool = False) -> Generated:
     """The source of `fn`'s reverse-mode derivative for these argument types.
 
     The generated function takes `fn`'s parameters (and `seed`, the output's
     cotangent, when given) and returns `(value, adjoint of each wrt)`, or
     without the value the gradient alone (a tuple if `gradient_tuple`).
     For a function returning a tuple, `output` picks the element to
-    differentiate (one row of a Jacobian)."""
-    parsed, tree, types = _typed(fn, parameter_types, wrt)
+    differentiate (one row of a Jacobian). With `device` (target="cuda"),
+    code that would allocate (arrays, a tape) is refused with a located
+    error."""
+    parsed, tree, types = _typed(fn, parameter_types, wrt, device)
     returned_node = tree.body[-1]
     if isinstance(returned_node.value, ast.Tuple) and output is not None:
         returned_node.value = returned_node.value.elts[output]
@@ -146,7 +153,8 @@ def reverse_mode(fn, parameter_types: dict[str, str], wrt: list[str],
     active = active_variables(tree, types, wrt, returned)
     _dump("activity", repr(sorted(active)))
     arrays = check_arrays(parsed, types, varied_variables(tree, types, wrt))
-    transformer = ReverseTransformer(tree, types, wrt, active, parsed.namer, arrays, parsed)
+    transformer = ReverseTransformer(tree, types, wrt, active, parsed.namer, arrays, parsed,
+                                     tape_free=device)
     function_name = f"{parsed.name}_grad" + ("" if output is None else str(output))
     function = transformer.transform(function_name, seed=seed, with_value=with_value,
                                      gradient_tuple=gradient_tuple)
@@ -156,10 +164,11 @@ def reverse_mode(fn, parameter_types: dict[str, str], wrt: list[str],
 
 
 def forward_mode(fn, parameter_types: dict[str, str], wrt: list[str],
-                 with_value: bool = True) -> Generated:
+                 with_value: bool = True, device: bool = False) -> Generated:
     """The source of `fn`'s forward-mode derivative for these argument types:
-    `NAME_jvp(params..., tangent of each wrt) -> (value, tangent of value)`."""
-    parsed, tree, types = _typed(fn, parameter_types, wrt)
+    `NAME_jvp(params..., tangent of each wrt) -> (value, tangent of value)`.
+    With `device` (target="cuda"), arrays are refused with a located error."""
+    parsed, tree, types = _typed(fn, parameter_types, wrt, device)
     outputs = _outputs(parsed, types, arrays=True)
     active = active_variables(tree, types, wrt, outputs)
     _dump("activity", repr(sorted(active)))

@@ -92,8 +92,12 @@ def instrument(tree: ast.FunctionDef, namer: Namer) -> dict[int, str]:
 class ReverseTransformer:
     def __init__(self, tree: ast.FunctionDef, types: dict[str, str],
                  wrt: list[str], active: set[str], namer: Namer,
-                 arrays: ArrayFacts | None = None, parsed=None):
+                 arrays: ArrayFacts | None = None, parsed=None, tape_free: bool = False):
         self.tree = tree
+        # device code (target="cuda") cannot allocate a tape: the first
+        # statement that would push is refused, located at its loop
+        self.tape_free = tape_free
+        self.loops: list[ast.stmt] = []     # the loops `forward` is inside
         self.parsed = parsed            # for located errors
         self.types = types
         self.wrt = wrt
@@ -196,6 +200,23 @@ class ReverseTransformer:
                             "compute the array before the `if` and use it in the branch, "
                             "or write the branch's array work as a loop over elements",
                             "arrays")
+
+    def refuse_tape(self, node: ast.stmt):
+        """Refuse a push in tape-free (device) code: at the innermost loop
+        around `node` (or `node` itself, or the loop it is), with a hint."""
+        if isinstance(node, (ast.For, ast.While)) or self.loops:
+            loop = node if isinstance(node, (ast.For, ast.While)) else self.loops[-1]
+            loop = getattr(loop, "original", loop)
+            kind = "`while`" if isinstance(loop, ast.While) else "`for`"
+            self.refuse(loop, f"the reverse sweep of this {kind} loop needs values recorded "
+                        "on a tape, which device code (target='cuda') cannot allocate",
+                        "use forward mode (jit.jvp), or a loop whose body can be recomputed "
+                        "from its index (no value carried from one iteration to the next, "
+                        "no `while` or `break`)", "parallel")
+        self.refuse(node, "the reverse sweep needs the value this statement overwrites, "
+                    "recorded on a tape, which device code (target='cuda') cannot allocate",
+                    "assign the new value to a new name instead of overwriting, or use "
+                    "forward mode (jit.jvp)", "parallel")
 
     def refuse(self, node: ast.AST, message: str, hint: str, anchor: str):
         raise DifferentiationError.at(self.parsed, node, message, hint, anchor)
@@ -308,6 +329,8 @@ class ReverseTransformer:
         for node in statements:
             origin = getattr(node, "origin", getattr(node, "lineno", None))
             saved = self.tbr.pushed(context, node)
+            if self.tape_free and (saved or self.restores(node)):
+                self.refuse_tape(node)
             for name in saved:
                 out.extend(_with_origin(self.push(name), origin))
             if self.restores(node):
@@ -321,7 +344,9 @@ class ReverseTransformer:
             elif isinstance(node, (ast.For, ast.While)) and self.plan.has_adjoint(node) \
                     and self.plan.mode_of(node) != RECOMPUTE and getattr(node, "records", True):
                 loop = copy.copy(node)
+                self.loops.append(node)
                 body = self.forward(node.body, context)
+                self.loops.pop()
                 nested = any(isinstance(inner, (ast.For, ast.While))
                              for statement in body for inner in ast.walk(statement))
                 if isinstance(node, ast.For) and not nested:
@@ -383,7 +408,9 @@ class ReverseTransformer:
                         "from its index: no values carried between its iterations, no "
                         "`while` or `break`", "parallel")
         if self.plan.mode[key] == RECOMPUTE:
+            self.loops.append(loop)
             recomputed = self.forward(self.plan.recompute_slice[key], key)
+            self.loops.pop()
             body = self.with_reserves(recomputed) + self.reverse(loop.body, key)
         else:
             regenerated = [copy.deepcopy(node) for node in self.plan.regenerated.get(key, [])]

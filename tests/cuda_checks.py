@@ -1,0 +1,156 @@
+"""CUDA checks of tests/test_cuda.py, run in a subprocess of their own.
+
+`NUMBA_ENABLE_CUDASIM=1` must be set before `numba.cuda` is first imported
+in a process, which a pytest process that imported numba long before cannot
+promise; test_cuda.py runs this file with the variable set (or, with
+ADJIT_TEST_CUDA_DEVICE=1, on a real GPU) and reads the JSON it prints: one
+entry per check, each a list of `[name, ok, detail]`.
+"""
+
+import json
+import sys
+import traceback
+
+import numpy as np
+from numba import cuda     # a global: the simulator swaps `cuda` in kernels' globals
+
+RESULTS = []
+
+
+def check(name):
+    def run(body):
+        try:
+            detail = body()
+            RESULTS.append([name, True, detail])
+        except Exception:
+            RESULTS.append([name, False, traceback.format_exc()])
+        return body
+    return run
+
+
+def close(a, b, tolerance=1e-12):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape or not np.allclose(a, b, rtol=tolerance, atol=tolerance):
+        raise AssertionError(f"{a!r} != {b!r}")
+
+
+def main():
+    from adjit import jit, AdjitError
+    from tests.cuda_fixtures import damped_orbit, of_array, pair_energy, sample_loss
+
+    radii = np.linspace(0.85, 2.5, 37)
+    predictions = np.linspace(-3.0, 3.0, 29)
+    targets = np.cos(np.arange(29.0))
+
+    @check("device_from_user_kernel")
+    def _():
+        grad_r = jit.grad(pair_energy, wrt=0, target="cuda").device
+        both = jit.grad(sample_loss, wrt=(0, 2), target="cuda").device
+        value_and = jit.value_and_grad(pair_energy, wrt=(0, 1), target="cuda").device
+
+        @cuda.jit
+        def kernel(r, p, t, out):
+            i = cuda.grid(1)
+            if i < r.shape[0]:
+                out[i, 0] = grad_r(r[i], 1.5, 1.0)
+                g_p, g_w = both(p[i], t[i], 0.7)
+                out[i, 1] = g_p
+                out[i, 2] = g_w
+                value, g_r, g_e = value_and(r[i], 1.5, 1)     # an int, converted
+                out[i, 3] = value
+                out[i, 4] = g_r
+                out[i, 5] = g_e
+        n = 29
+        out = np.zeros((n, 6))
+        kernel[1, 32](radii[:n], predictions, targets, out)
+        cpu_r = jit.grad(pair_energy, wrt=0)
+        cpu_loss = jit.grad(sample_loss, wrt=(0, 2))
+        cpu_value = jit.value_and_grad(pair_energy, wrt=(0, 1))
+        for i in range(n):
+            close(out[i, 0], cpu_r(radii[i], 1.5, 1.0))
+            close(out[i, 1:3], cpu_loss(predictions[i], targets[i], 0.7))
+            value, (g_r, g_e) = cpu_value(radii[i], 1.5, 1.0)
+            close(out[i, 3:6], [value, g_r, g_e])
+        branches = {abs((predictions[i] - targets[i]) / 0.7) < 1.0 for i in range(n)}
+        assert branches == {True, False}, "both branches of the loss are exercised"
+        return n
+
+    @check("elementwise_arrays")
+    def _():
+        grad = jit.grad(pair_energy, wrt=(0, 2), target="cuda")
+        g_r, g_s = grad(radii, 1.5, np.full(radii.shape, 1.1))
+        cpu = jit.grad(pair_energy, wrt=(0, 2))
+        for i, r in enumerate(radii):
+            close([g_r[i], g_s[i]], cpu(r, 1.5, 1.1))
+        value, g = jit.value_and_grad(sample_loss, target="cuda")(
+            cuda.to_device(predictions), targets, 0.7)     # a device array too
+        cpu_value = jit.value_and_grad(sample_loss)
+        for i in range(len(predictions)):
+            close([value[i], g[i]], cpu_value(predictions[i], targets[i], 0.7))
+        single = jit.grad(pair_energy, target="cuda")(1.3, 1.0, 1.0)
+        assert isinstance(single, float)
+        close(single, jit.grad(pair_energy)(1.3, 1.0, 1.0))
+        empty = jit.grad(pair_energy, target="cuda")(np.zeros(0), 1.0, 1.0)
+        assert empty.shape == (0,)
+        return len(radii)
+
+    @check("jvp_of_a_loop")
+    def _():
+        jvp = jit.jvp(damped_orbit, target="cuda")
+        xs = np.linspace(-1.0, 1.0, 17)
+        values, tangents = jvp(xs, 6, 1.0)
+        cpu = jit.jvp(damped_orbit)
+        for i, x in enumerate(xs):
+            close([values[i], tangents[i]], cpu(x, 6, 1.0))
+        device = jvp.device_for(1.0, 6)
+
+        @cuda.jit
+        def kernel(x, out):
+            i = cuda.grid(1)
+            if i < x.shape[0]:
+                value, tangent = device(x[i], 6, 2.0)
+                out[i] = tangent
+        out = np.zeros(len(xs))
+        kernel[1, 32](xs, out)
+        for i, x in enumerate(xs):
+            close(out[i], cpu(x, 6, 2.0)[1])
+        return len(xs)
+
+    @check("taped_loop_refused")
+    def _():
+        try:
+            jit.grad(damped_orbit, target="cuda")(np.ones(3), 4)
+        except AdjitError as error:
+            return str(error)
+        raise AssertionError("no error")
+
+    @check("array_arguments_refused")
+    def _():
+        messages = []
+        for call in (lambda: jit.grad(of_array, target="cuda")(np.ones(3)),
+                     lambda: jit.grad(pair_energy, target="cuda")(np.ones((2, 2)), 1.0, 1.0)):
+            try:
+                call()
+            except AdjitError as error:
+                messages.append(str(error))
+            else:
+                raise AssertionError("no error")
+        return messages
+
+    @check("generated_kernel_source")
+    def _():
+        import glob
+        import os
+        jit.grad(pair_energy, target="cuda")(radii, 1.0, 1.0)
+        paths = glob.glob(os.path.join(os.environ["ADJIT_CACHE_DIR"],
+                                       "adjit_pair_energy_*_cuda.py"))
+        texts = [open(path).read() for path in paths]
+        return [text for text in texts if "wrt r, signature" in text]
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception:
+        RESULTS.append(["setup", False, traceback.format_exc()])
+    json.dump(RESULTS, sys.stdout)
