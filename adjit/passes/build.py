@@ -17,3 +17,8 @@ def function_def(identifier: str, arguments: ast.arguments,
     if "type_params" in ast.FunctionDef._fields:     # Python 3.12+
         function.type_params = []
     return ast.fix_missing_locations(function)
+
+
+def statement(text: str) -> ast.stmt:
+    """The one statement `text` spells (generated code written as text)."""
+    return ast.parse(text).body[0]
