@@ -236,9 +236,18 @@ def test_reverse_over_reverse_through_a_recorded_loop(target):
                      target=target)
     forward_third = jit.jvp(jit.grad(jit.grad(carried_loop, target=target), target=target),
                             target=target)
-    g2 = jit.grad(jit.grad(carried_loop, target="python"), target="python")
+    g1 = jit.grad(carried_loop, target="python")
+    g2 = jit.grad(g1, target="python")
     h = 1e-5
+    # the reference itself, reverse over reverse, against forward over reverse
+    # and differences of the gradient (it once regenerated the tape's own
+    # `_top_f -= 1` in each reversed iteration: 0.0 for -0.669)
+    assert g2(0.5, 0.1, 20) == pytest.approx(
+        jit.hessian(carried_loop, wrt=0, target="python")(0.5, 0.1, 20), rel=1e-10)
+    assert g2(0.5, 0.1, 20) == pytest.approx(
+        (g1(0.5 + h, 0.1, 20) - g1(0.5 - h, 0.1, 20)) / (2 * h), rel=1e-6)
     numerical = (g2(0.5 + h, 0.1, 20) - g2(0.5 - h, 0.1, 20)) / (2 * h)
+    assert abs(numerical) > 0.1
     assert third(0.5, 0.1, 20) == pytest.approx(numerical, rel=1e-6)
     assert forward_third(0.5, 0.1, 20, 1.0)[1] == pytest.approx(third(0.5, 0.1, 20), rel=1e-12)
 

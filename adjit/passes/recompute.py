@@ -143,8 +143,9 @@ class LoopPlan:
                 inputs = reads(node)
                 offsets = steps_after[position]
                 stepped = (inputs & written) - available
+                # (never a step itself: `k = k - 1` re-run would step again)
                 if assignments.get(target) == 1 and target not in read_before \
-                        and stepped <= set(offsets):
+                        and target not in inputs and stepped <= set(offsets):
                     candidates.append(_shifted(node, {name: offsets[name] for name in stepped}))
                     available.add(target)
             read_before |= reads(node)
