@@ -321,8 +321,10 @@ class JVP(Derivative):
             raise AdjitError(f"expected {len(self.wrt_names)} tangents (one per "
                              f"wrt argument {self.wrt_names}), got {len(tangents)}")
         args, compiled = self._compiled_for(args, kwargs)
-        value, tangent = compiled(*args, *[t if isinstance(t, np.ndarray) else float(t)
-                                           for t in tangents])
+        # arrays (NumPy's, or CUDA device arrays for target="cuda") pass as
+        # they are; numbers as floats
+        value, tangent = compiled(*args, *[t if hasattr(t, "shape") and t.shape != ()
+                                           else float(t) for t in tangents])
         if isinstance(tangent, tuple):
             return value, tuple([as_result(t) for t in tangent])
         return value, as_result(tangent)
