@@ -36,11 +36,13 @@ from adjit.passes.parse import ParsedFunction, parse_function
 from adjit.passes.rebind import (accumulate_through_views, check_views_with_new_axes,
                                  rename_rebound_arrays)
 from adjit.passes.render import comment, render
+from adjit.passes.lanes import sum_in_lanes
 from adjit.passes.resolve import resolve
 from adjit.passes.reverse import ReverseTransformer
+from adjit.passes.scatter import split_shifted_increments
 from adjit.passes.types import infer_types
 from adjit.passes.views import inline_views
-from adjit.rules.registry import FLOAT, is_float_like
+from adjit.rules.registry import FLOAT, is_array, is_float_like
 
 PASSES = ("parse", "fence", "resolve", "desugar", "anf", "inline", "types", "activity",
           "reverse", "forward", "optimize")
@@ -185,11 +187,28 @@ def _finish(parsed: ParsedFunction, function: ast.FunctionDef, prefix: str,
     derived = {name for (kind, _), name in parsed.namer.derived.items() if kind == prefix}
     function = optimize(function, derived)
     _dump("optimize", function)
+    if prefix == "_b_":
+        _vectorisable_loops(parsed, function, types)
     parallel = render_parallel_loops(function)
     source = render(function, parsed.source_lines)
     if parallel:
         source = "from numba import prange\n\n\n" + source
     return Generated(function.name, source)
+
+
+def _vectorisable_loops(parsed: ParsedFunction, function: ast.FunctionDef,
+                        types: dict[str, str]) -> None:
+    """scatter and lanes: reverse-sweep loops rewritten so that LLVM can
+    vectorise them (stencil adjoints, parameters summed over a nest)."""
+    ranks, scalars = {}, set()
+    for (kind, primal), adjoint in parsed.namer.derived.items():
+        if kind == "_b_" and is_array(types.get(primal)):
+            ranks[adjoint] = types[primal].count(":")
+        elif kind == "_b_" and types.get(primal) == FLOAT:
+            scalars.add(adjoint)
+    split_shifted_increments(function, ranks, parsed.namer)
+    sum_in_lanes(function, scalars, parsed.namer)
+    _dump("vectorise", function)
 
 
 def _insert_section_comments(function: ast.FunctionDef) -> None:

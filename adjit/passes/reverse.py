@@ -34,6 +34,7 @@ from adjit.passes.optimize_expr import constant_value, fold
 from adjit.passes.parallel import is_parallel, race_free_reverse, sum_reductions
 from adjit.passes.private import private_arrays, stable_arrays
 from adjit.passes.recompute import RECOMPUTE, LoopPlan, is_anchor
+from adjit.passes.reserve import Reservations
 from adjit.passes.reverse_arrays import ArrayAdjoints
 from adjit.errors import DifferentiationError
 from adjit.passes.statements import (is_array_operation, is_break_test, is_structured,
@@ -135,6 +136,7 @@ class ReverseTransformer(ArrayAdjoints):
         self.array_adjoint, self.array_allocations = self.array_adjoints()
         self.check_allocations()
         self.top_of = {float_tape[0]: float_tape[1], int_tape[0]: int_tape[1]}
+        self.reserves = Reservations(self.top_of)
         self.dtype_of = {float_tape[0]: float_tape[2], int_tape[0]: int_tape[2]}
 
     def refuse_tape(self, node: ast.stmt):
@@ -175,48 +177,6 @@ class ReverseTransformer(ArrayAdjoints):
         read = f"{tape}[{top}]" + (" != 0" if kind == BOOL else "")
         return [_parse_statement(f"{top} -= 1"), _parse_statement(f"{name} = {read}")]
 
-    def reserve(self, statements: list[ast.stmt], multiplier: str | None = None):
-        """`if _top + k > _tape.shape[0]: grow` for the pushes directly in
-        `statements` (nested loops reserve their own)."""
-        counts: dict[str, int] = {}
-        for node in statements:
-            for inner in _direct_statements(node):
-                if isinstance(inner, ast.Assign) and isinstance(inner.targets[0], ast.Subscript) \
-                        and inner.targets[0].value.id in self.top_of:   # our own pushes
-                    tape = inner.targets[0].value.id
-                    counts[tape] = counts.get(tape, 0) + 1
-        checks = []
-        for tape, count in sorted(counts.items()):
-            top = self.top_of[tape]
-            if multiplier is None:
-                needed = f"{top} + {count}"
-            else:
-                needed = f"{top} + {multiplier}" if count == 1 else \
-                    f"{top} + {count} * {multiplier}"
-            checks.append(_parse_statement(
-                f"if {needed} > {tape}.shape[0]:\n    {tape} = rt.grow({tape}, {needed})"))
-        return checks
-
-    def with_reserves(self, statements: list[ast.stmt]) -> list[ast.stmt]:
-        """`statements` with a capacity check before each run of pushes.
-
-        A nested loop reserves for itself (exactly, when its trip count is
-        known), so the pushes after it need a check of their own: a run of
-        pushes ends at every statement that contains a loop."""
-        out: list[ast.stmt] = []
-        run: list[ast.stmt] = []
-        for node in statements:
-            if any(isinstance(inner, (ast.For, ast.While)) for inner in ast.walk(node)):
-                out.extend(self.reserve(run) + run)
-                run = []
-                if isinstance(node, ast.If):
-                    node.body = self.with_reserves(node.body)
-                    node.orelse = self.with_reserves(node.orelse)
-                out.append(node)
-            else:
-                run.append(node)
-        return out + self.reserve(run) + run
-
     # -- forward sweep -----------------------------------------------------------
     def forward(self, statements: list[ast.stmt], context) -> list[ast.stmt]:
         out: list[ast.stmt] = []
@@ -247,11 +207,13 @@ class ReverseTransformer(ArrayAdjoints):
                     # The trip count is known before the loop: reserve once.
                     # (A capacity check inside the loop would cost Numba a
                     # reload of the tape every iteration: 40% of a small loop.)
-                    out.extend(_with_origin(
-                        self.reserve(body, multiplier=_trip_count_text(node.iter.args)), origin))
+                    out.extend(_with_origin(self.reserves.before_loop(node, body), origin))
                     loop.body = body
                 else:
-                    loop.body = self.with_reserves(body)
+                    loop.body = self.reserves.with_reserves(body)
+                    if isinstance(node, ast.For):
+                        out.extend(_with_origin(
+                            self.reserves.before_nest(node, loop.body) or [], origin))
                 out.append(_with_origin([self.mark_private(loop, node)], origin)[0])
             elif isinstance(node, (ast.For, ast.While)):
                 out.append(self.mark_private(copy.deepcopy(node), node))
@@ -305,7 +267,7 @@ class ReverseTransformer(ArrayAdjoints):
             self.loops.append(loop)
             recomputed = self.forward(self.plan.recompute_slice[key], key)
             self.loops.pop()
-            body = self.with_reserves(recomputed) + self.reverse(loop.body, key)
+            body = self.reserves.with_reserves(recomputed) + self.reverse(loop.body, key)
         else:
             regenerated = [copy.deepcopy(node) for node in self.plan.regenerated.get(key, [])]
             body = regenerated + self.reverse(loop.body, context)
@@ -378,7 +340,7 @@ class ReverseTransformer(ArrayAdjoints):
         # a derivative never modifies its caller's arrays
         init.extend(_parse_statement(f"{name} = np.copy({name})")
                     for name in self.arrays.written_parameters)
-        forward = self.with_reserves(forward)
+        forward = self.reserves.with_reserves(forward)
         seeds = []
         for tape, size_from in sorted(self.array_allocations.items()):
             seeds.append(_parse_statement(f"{tape} = np.zeros_like({size_from})"))
@@ -496,25 +458,6 @@ def _reversed_range(arguments: list[ast.expr], counter: str | None) -> ast.Call:
     if constant_value(bounds[2]) == 1:           # range(a, b, 1) -> range(a, b)
         bounds = bounds[:2] if constant_value(bounds[0]) != 0 else bounds[1:2]
     return ast.Call(name_node("range"), bounds, [])
-
-
-def _trip_count_text(arguments: list[ast.expr]) -> str:
-    """Source of an upper bound on len(range(*arguments)), as the reserve
-    multiplier (a negative bound only makes the reserve a no-op)."""
-    texts = [ast.unparse(argument) for argument in arguments]
-    if len(texts) == 1:
-        return texts[0]
-    if len(texts) == 2 or texts[2] == "1":
-        return f"({texts[1]} - {texts[0]})"
-    return f"rt.trip_count({', '.join(texts)})"
-
-
-def _direct_statements(node: ast.stmt):
-    """`node` and what its `if` branches hold, not what nested loops hold."""
-    yield node
-    if isinstance(node, ast.If):
-        for inner in node.body + node.orelse:
-            yield from _direct_statements(inner)
 
 
 def _assigned(statements: list[ast.stmt]) -> set[str]:
