@@ -1,7 +1,8 @@
 """The reverse-sweep loop rewrites that let LLVM vectorise: shifted increments
 split out of stencil adjoints (`passes/scatter.py`), scalar adjoints summed
-per index (`passes/lanes.py`), and one tape reservation for a loop nest
-(`passes/reserve.py`).
+per index (`passes/lanes.py`), one tape reservation for a loop nest
+(`passes/reserve.py`), and an accumulated element's adjoint left as it is
+rather than reset and restored (`optimize`).
 
 Each program is checked against central finite differences along a random
 direction and against forward mode, on target="python" for all and on
@@ -147,6 +148,20 @@ def branchy_nest(x, s, steps):
     return total
 
 
+def matvec(A, x):
+    """`y[i] = y[i] + ...` in the inner loop: `_b_y[i]` is only read there."""
+    n = A.shape[0]
+    m = A.shape[1]
+    y = np.zeros(n)
+    for i in range(n):
+        for j in range(m):
+            y[i] = y[i] + A[i, j] * x[j]
+    total = 0.0
+    for i in range(n):
+        total += math.tanh(y[i])
+    return total
+
+
 def _vector(rng, n, low=-1.0, high=1.0):
     return rng.uniform(low, high, size=n)
 
@@ -163,8 +178,9 @@ PROGRAMS = {
     "recurrence": (recurrence, lambda rng: (_vector(rng, 7), 0.8), (0, 1)),
     "triangular_nest": (triangular_nest, lambda rng: (_vector(rng, 5), 0.3), (0, 1)),
     "branchy_nest": (branchy_nest, lambda rng: (_vector(rng, 6), 0.9, 4), (0, 1)),
+    "matvec": (matvec, lambda rng: (rng.uniform(-1, 1, (3, 4)), _vector(rng, 4)), (0, 1)),
 }
-COMPILED = ("heat", "five_point", "weighted_rows", "branchy_nest")
+COMPILED = ("heat", "five_point", "weighted_rows", "branchy_nest", "matvec")
 
 
 def _arguments(name):
@@ -275,3 +291,9 @@ def test_a_nest_with_branches_reserves_once_for_both_tapes():
     assert source.count("rt.grow") == 2
     assert "rt.grow(_tape_f, _top_f + steps * (n * 7))" in source[:first_loop]
     assert "rt.grow(_tape_i, _top_i + steps * n)" in source[:first_loop]
+
+
+def test_an_accumulated_element_keeps_its_adjoint_instead_of_reset_and_restore():
+    source = _source("matvec")
+    assert "_b_t1 = _b_y[i]" in source
+    assert "_b_y[i] = 0.0" not in source and "_b_y[i] += _b_t1" not in source

@@ -18,7 +18,13 @@ Output: an equivalent `FunctionDef` where
   (`_b_u[i] += a + b`) where nothing between them reads or writes that
   array or rebinds the names involved: one read-modify-write of memory
   instead of several, which Numba cannot merge itself since it cannot tell
-  that the arrays do not alias.
+  that the arrays do not alias;
+* an adjoint element read, reset and then incremented by what was read
+  (`_b_t = _b_y[i]; _b_y[i] = 0.0; ...; _b_y[i] += _b_t`, the adjoint of
+  the primal's `y[i] = y[i] + e`) is left as it was: the reset and that
+  term of the increment go, where nothing in between touches the array or
+  rebinds the names involved. In a loop over `j` accumulating `y[i]`, the
+  adjoint element is then only read.
 
 Only adjoint variables are constant-propagated: the primal code keeps the
 shape the user wrote. Statements are pure (tape writes are subscript stores,
@@ -46,8 +52,9 @@ def optimize(function: ast.FunctionDef, adjoints: set[str]) -> ast.FunctionDef:
             or [ast.Pass()]
         if ast.dump(function) == before:
             break
-    function.body = _coalesce_block(function.body, adjoints,
-                                    set(getattr(function, "writes_through", ())))
+    aliased = set(getattr(function, "writes_through", ()))
+    function.body = _coalesce_block(function.body, adjoints, aliased)
+    _keep_unchanged_elements(function.body, adjoints, aliased)
     return function
 
 
@@ -396,3 +403,90 @@ def _element_increment(node, adjoints: set[str]):
             or array in names_in(node.value):
         return None
     return ast.dump(node.target), array, names_in(index)
+
+
+# ---- elements reset and restored ---------------------------------------------------
+
+def _keep_unchanged_elements(statements: list, adjoints: set[str], aliased: set[str]) -> None:
+    """In every block: `t = a[k]; ...; a[k] = 0.0; ...; a[k] += t (+ rest)`
+    with `a` an adjoint array -> `t = a[k]; ...; a[k] += rest`, where the
+    statements in between are simple, never rebind `t` or the names of `k`,
+    and touch `a` (or a view that writes through) only by reads before the
+    reset."""
+    for node in statements:
+        for field in ("body", "orelse"):
+            inner = getattr(node, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                _keep_unchanged_elements(inner, adjoints, aliased)
+    position = 0
+    while position < len(statements):
+        read = statements[position]
+        if isinstance(read, ast.Assign) and isinstance(read.targets[0], ast.Name) \
+                and isinstance(read.value, ast.Subscript) \
+                and isinstance(read.value.value, ast.Name) and read.value.value.id in adjoints:
+            _cancel_reset(statements, position, aliased)
+        position += 1
+
+
+def _cancel_reset(statements: list, position: int, aliased: set[str]) -> None:
+    read = statements[position]
+    copy_name, array = read.targets[0].id, read.value.value.id
+    if array in aliased:
+        return
+    element = ast.dump(read.value.slice)
+    fixed = names_in(read.value.slice) | {copy_name}
+    reset = None
+    for later in range(position + 1, len(statements)):
+        node = statements[later]
+        if getattr(node, "is_comment", False):
+            continue
+        if not isinstance(node, (ast.Assign, ast.AugAssign)) or _stores(node) & fixed \
+                or names_in(node) & aliased:
+            return
+        target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+        on_element = isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
+            and target.value.id == array and ast.dump(target.slice) == element
+        if reset is None:
+            if on_element and isinstance(node, ast.Assign) and \
+                    constant_value(node.value) == 0.0 and not names_in(node.value):
+                reset = later
+            elif _element_stores(node) & {array}:
+                return
+            continue
+        if on_element and isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add):
+            rest = _without_term(node.value, copy_name)
+            if rest is None:
+                return
+            if rest is False:
+                statements[later] = None
+            else:
+                node.value = rest
+            statements[reset] = None
+            statements[:] = [s for s in statements if s is not None]
+            return
+        if array in names_in(node):
+            return
+
+
+def _without_term(value: ast.expr, name: str):
+    """`value`, a sum, without one term that is the name `name`: the rest, or
+    False when nothing is left, or None when there is no such term."""
+    terms = []
+
+    def flatten(node):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            flatten(node.left)
+            flatten(node.right)
+        else:
+            terms.append(node)
+    flatten(value)
+    for k, term in enumerate(terms):
+        if isinstance(term, ast.Name) and term.id == name:
+            rest = terms[:k] + terms[k + 1:]
+            if not rest:
+                return False
+            total = rest[0]
+            for other in rest[1:]:
+                total = ast.BinOp(total, ast.Add(), other)
+            return total
+    return None

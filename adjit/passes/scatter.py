@@ -66,8 +66,9 @@ def split_shifted_increments(function: ast.FunctionDef, ranks: dict[str, int],
                              namer) -> ast.FunctionDef:
     allocations = _allocations(function, ranks)
     for loop, ancestors, block in list(loops_with_ancestors(function.body)):
-        if any(is_parallel(outer) for outer, _ in ancestors) or not is_simple_loop(loop):
-            continue
+        if any(is_parallel(outer) for outer, _ in ancestors) or not is_simple_loop(loop) \
+                or _names(loop.iter) & stored_names(loop.body):
+            continue       # (the gather loops re-evaluate the range after the loop)
         for array in sorted(set(allocations) & _incremented_arrays(loop)):
             plan = _plan(loop, array, ranks[array])
             if plan is not None:
