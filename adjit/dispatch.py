@@ -83,11 +83,18 @@ class Derivative:
         if custom.has_rules(function):         # differentiate it through its rules
             function = custom.with_rules(function)
         self.function = as_differentiable(function)
+        # target="cuda": a function with prange loops runs as kernels over
+        # them (arrays taken whole), one without as a device function of
+        # scalars (arrays are lanes of per-thread arguments)
+        self.cuda_grid = False
         if isinstance(self.function, Differentiable):
             # Refuse unsupported code now, at the line that creates the
             # derivative, not at its first call.
             from adjit.passes.pipeline import front_end
-            front_end(self.function.py_func)
+            parsed = front_end(self.function.py_func)
+            if target == "cuda":
+                from adjit.passes.device import uses_grid
+                self.cuda_grid = uses_grid(parsed.tree)
         self.target = target
         self.returns_value = returns_value
         self.operator = operator
@@ -148,6 +155,8 @@ class Derivative:
         return list(bound.arguments.values())
 
     def _signature(self, arguments) -> tuple:
+        if self.target == "cuda" and self.cuda_grid:     # kernels over prange loops
+            return _cuda().grid_signature(self.function.parameters, arguments)
         if self.target == "cuda":       # scalars, or 1-D arrays of per-thread values
             return _cuda().lane_signature(self.function.parameters, arguments)
         signature = []
@@ -175,7 +184,10 @@ class Derivative:
         compiled = self._compiled.get(key)
         if compiled is None:
             module_name, function_name = self._generate(key)
-            if self.target == "cuda":
+            if self.target == "cuda" and self.cuda_grid:
+                compiled = _cuda().grid_function(module_name, function_name,
+                                                 self._grid_kinds(key[0]))
+            elif self.target == "cuda":
                 compiled = _cuda().ElementwiseLauncher(module_name, function_name,
                                                        self._device_kinds(key[0]))
             else:
@@ -202,6 +214,14 @@ class Derivative:
         if self.target != "cuda":
             raise AdjitError(f"`.device` is for derivatives made with target='cuda'; "
                              f"this one has target={self.target!r}")
+        if self.cuda_grid:
+            raise AdjitError(
+                f"`.device` is for functions of scalars; {self.function.py_func_name} has "
+                "a prange loop, so its derivative on the GPU is kernels (one thread per "
+                "iteration) launched by calling the derivative itself with the arrays "
+                "(NumPy or CUDA device arrays). For a device function to call from your "
+                "own kernel, differentiate the prange body written as a function of "
+                "scalars")
         cuda_runtime = _cuda()
         if len(example_args_or_types) == 1 and isinstance(example_args_or_types[0], str):
             signature = cuda_runtime.parse_signature(example_args_or_types[0],
@@ -217,6 +237,22 @@ class Derivative:
     def _device_kinds(self, signature: tuple) -> list[str]:
         tangents = len(self.wrt_names) if self.mode == "forward" else 0
         return _cuda().kinds_of(signature, tangents)
+
+    def _grid_kinds(self, signature: tuple) -> list[str]:
+        """The adjit types of the generated function's parameters: the
+        signature's, then (jvp) one tangent per `wrt`, of its type."""
+        kinds = [kind for kind, _ in signature]
+        if self.mode == "forward":
+            kind_of = dict(zip(self.function.parameters, kinds))
+            kinds += [kind_of[name] for name in self.wrt_names]
+        return kinds
+
+    def _cuda_text(self, key: tuple) -> str:
+        """The generated CUDA module (kernels and their launcher, or device
+        function, wrapper and element-wise kernel) for `key`."""
+        module_name, function_name = self._generate(key)
+        kinds = self._grid_kinds(key[0]) if self.cuda_grid else self._device_kinds(key[0])
+        return _cuda().cuda_source(module_name, function_name, kinds, self.cuda_grid)[1]
 
     def _generate(self, key: tuple) -> tuple[str, str]:
         """Transform (or find in the cache) the source for `key`."""
@@ -270,7 +306,7 @@ class Derivative:
         if key not in self._sources:
             self._generate(key)
         self._latest = key
-        return _function_text(self._sources[key])
+        return self._text(key)
 
     @property
     def source(self) -> str:
@@ -278,7 +314,14 @@ class Derivative:
             raise AdjitError(
                 "this derivative has not been called yet, so no signature is "
                 "known; call it, or use adjit.source(g, *example_args)")
-        return _function_text(self._sources[self._latest])
+        return self._text(self._latest)
+
+    def _text(self, key: tuple) -> str:
+        """What `source` shows: the generated function, or for target="cuda"
+        the whole CUDA module made from it."""
+        if self.target == "cuda":
+            return self._cuda_text(key)
+        return _function_text(self._sources[key])
 
 
 class VJP(Derivative):
