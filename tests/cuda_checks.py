@@ -147,6 +147,112 @@ def main():
         texts = [open(path).read() for path in paths]
         return [text for text in texts if "wrt r, signature" in text]
 
+    grid_checks()
+
+
+# ---- functions with an outer prange loop: kernels, one thread per iteration ----------
+
+def kernel_norm_exact(q, p, s):
+    """The Gaussian kernel norm H = 1/2 sum_ij K_ij <p_i, p_j>, K_ij =
+    exp(-|q_i - q_j|^2 / (2 s^2)), and its gradient in closed form."""
+    difference = q[:, None, :] - q[None, :, :]
+    squared = (difference ** 2).sum(axis=2)
+    kernel = np.exp(-squared / (2 * s * s))
+    dots = p @ p.T
+    value = 0.5 * (kernel * dots).sum()
+    grad_p = kernel @ p
+    grad_q = -((kernel * dots)[:, :, None] * difference).sum(axis=1) / (s * s)
+    grad_s = 0.5 * (kernel * dots * squared).sum() / s ** 3
+    return value, grad_q, grad_p, grad_s
+
+
+def grid_checks():
+    from adjit import AdjitError, jit, source
+    from adjit.demo import kernel_norm_parallel
+    from tests import cuda_fixtures as fixtures
+
+    rng = np.random.default_rng(8)
+    q, p, s = rng.normal(size=(12, 3)), rng.normal(size=(12, 3)), 2.5
+    value, grad_q, grad_p, grad_s = kernel_norm_exact(q, p, s)
+
+    @check("kernel_norm_grad")
+    def _():
+        gq, gp = jit.grad(kernel_norm_parallel, wrt=(0, 1), target="cuda")(q, p, s)
+        assert isinstance(gq, np.ndarray) and gq.shape == q.shape
+        close(gq, grad_q, 1e-10)
+        close(gp, grad_p, 1e-10)
+        gq, gp, gs = jit.grad(kernel_norm_parallel, wrt=(0, 1, 2), target="cuda")(q, p, s)
+        assert isinstance(gs, float)
+        close(gs, grad_s, 1e-10)
+        close(gq, grad_q, 1e-10)
+        python = jit.grad(kernel_norm_parallel, wrt=(0, 1, 2), target="python")(q, p, s)
+        for mine, theirs in zip((gq, gp, gs), python):
+            close(mine, theirs, 1e-10)
+        return q.shape
+
+    @check("kernel_norm_value_and_grad_device_arrays")
+    def _():
+        both = jit.value_and_grad(kernel_norm_parallel, wrt=(0, 1), target="cuda")
+        got, (gq, gp) = both(q, p, s)
+        close(got, value, 1e-10)
+        close(gq, grad_q, 1e-10)
+        close(gp, grad_p, 1e-10)
+        got, (gq, gp) = both(cuda.to_device(q), cuda.to_device(p), s)
+        assert isinstance(gq, np.ndarray)
+        close(got, value, 1e-10)
+        close(gp, grad_p, 1e-10)
+        tangent_q = rng.normal(size=q.shape)
+        got, tangent = jit.jvp(kernel_norm_parallel, wrt=(0, 2), target="cuda")(
+            q, p, s, (tangent_q, 0.5))
+        close(tangent, (grad_q * tangent_q).sum() + 0.5 * grad_s, 1e-10)
+        return True
+
+    @check("kernel_norm_kernel_source")
+    def _():
+        return source(jit.grad(kernel_norm_parallel, wrt=(0, 1, 2), target="cuda"), q, p, s)
+
+    @check("own_and_shared_adjoints")
+    def _():
+        a, w = rng.normal(size=(6, 4)), rng.normal(size=4)
+        g = jit.grad(fixtures.weighted_rows, wrt=(0, 1, 2), target="cuda")
+        expected = jit.grad(fixtures.weighted_rows, wrt=(0, 1, 2), target="python")(a, w, 0.3)
+        for mine, theirs in zip(g(a, w, 0.3), expected):
+            close(mine, theirs, 1e-10)
+        scalars = jit.value_and_grad(fixtures.wave_sum, target="cuda")(0.7, 9)
+        close(scalars, jit.value_and_grad(fixtures.wave_sum, target="python")(0.7, 9), 1e-12)
+        return source(g, a, w, 0.3)
+
+    @check("grid_refusals")
+    def _():
+        x, w = np.linspace(0.1, 1.0, 5), np.ones(3)
+        messages = {}
+        for name, args in (("no_prange", (x,)), ("loop_after_prange", (x, w)),
+                           ("array_in_prange", (x,)), ("tape_in_prange", (x,)),
+                           ("prange_in_a_loop", (x,))):
+            try:
+                jit.grad(getattr(fixtures, name), target="cuda")(*args)
+            except AdjitError as error:
+                messages[name] = str(error)
+            else:
+                raise AssertionError(f"{name}: no error")
+        try:
+            jit.grad(kernel_norm_parallel, target="cuda").device
+        except AdjitError as error:
+            messages["device"] = str(error)
+        return messages
+
+    @check("cli_show_cuda")
+    def _():
+        import contextlib
+        import io
+        from adjit import cli
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            code = cli.main(["show", "adjit/demo.py:kernel_norm_parallel", "--wrt", "q,p",
+                             "--sig", "float64[:, :], float64[:, :], float64",
+                             "--target", "cuda"])
+        return code, printed.getvalue()
+
 
 if __name__ == "__main__":
     try:

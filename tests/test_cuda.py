@@ -1,5 +1,6 @@
 """target="cuda": device functions and element-wise kernels of derivatives
-of scalar functions.
+of scalar functions; kernels over the outer prange loops of functions of
+arrays (the Gaussian kernel norm).
 
 The GPU checks run in one subprocess (tests/cuda_checks.py) with
 NUMBA_ENABLE_CUDASIM=1, since the simulator must be chosen before numba.cuda
@@ -59,16 +60,16 @@ def test_jvp_of_a_loop_runs_on_the_device(checks):
 
 def test_a_loop_that_needs_a_tape_is_refused_at_its_line(checks):
     message = passed(checks, "taped_loop_refused")
-    assert "cuda_fixtures.py:25:4" in message
+    assert "cuda_fixtures.py:29:4" in message
     assert "for i in range(steps):" in message
     assert "tape" in message and "jit.jvp" in message
 
 
 def test_array_arguments_are_refused(checks):
     indexed, two_dimensional = passed(checks, "array_arguments_refused")
-    assert "cuda_fixtures.py:31:4" in indexed and "used as an array" in indexed
-    assert "not supported yet" in indexed
-    assert "2-D array" in two_dimensional and "not supported yet" in two_dimensional
+    assert "cuda_fixtures.py:35:4" in indexed and "used as an array" in indexed
+    assert "without a prange loop" in indexed and "numba.prange" in indexed
+    assert "2-D array" in two_dimensional and "numba.prange" in two_dimensional
 
 
 def test_the_kernel_is_readable_generated_source(checks):
@@ -77,6 +78,62 @@ def test_the_kernel_is_readable_generated_source(checks):
     assert "return pair_energy_grad(float(r), float(epsilon), float(sigma))" in text
     assert "if _i < _n:" in text          # bounds check
     assert "np." not in text.split("def pair_energy_grad", 1)[1]
+
+
+# ---- functions of arrays: one thread per iteration of an outer prange ---------------
+
+def test_kernel_norm_gradient_on_the_gpu_matches_its_closed_form(checks):
+    assert passed(checks, "kernel_norm_grad") == [12, 3]
+
+
+def test_kernel_norm_value_and_grad_and_jvp_with_device_arrays(checks):
+    assert passed(checks, "kernel_norm_value_and_grad_device_arrays")
+
+
+def test_kernel_norm_kernel_source_uses_atomics_and_the_grid(checks):
+    text = passed(checks, "kernel_norm_kernel_source")
+    kernel, host = text.split("\ndef kernel_norm_parallel_grad(q, p, s):")
+    assert "@cuda.jit\ndef kernel_norm_parallel_grad_prange1(" in kernel
+    assert "    i = cuda.grid(1)\n    if i < n:\n" in kernel
+    assert "cuda.atomic.add(_b_q, (j, k), _b_t5)" in kernel
+    assert "cuda.atomic.add(_b_q, (i, k), _b_t3)" in kernel    # shared: all atomic
+    assert "cuda.atomic.add(_sum_b_s, 0, _b_s)" in kernel       # once per thread
+    assert "# from line 71: d2 += (q[i, k] - q[j, k]) ** 2" in kernel
+    assert "np." not in kernel and "_chunk" not in text
+    assert "_b_q = gpu.zeros_like(q)" in host
+    assert "gpu.launch(kernel_norm_parallel_grad_prange1, n, " in host
+    assert "return (gpu.to_host(_b_q), gpu.to_host(_b_p), _b_s)" in host
+
+
+def test_own_elements_stay_plain_and_shared_ones_are_atomic(checks):
+    text = passed(checks, "own_and_shared_adjoints")
+    assert "_b_a[i, k] += _b_t3" in text
+    assert "cuda.atomic.add(_b_w, k, _b_t4)" in text
+
+
+@pytest.mark.parametrize("name, location, words", [
+    ("no_prange", "cuda_fixtures.py:64:4", "without a prange loop"),
+    ("loop_after_prange", "cuda_fixtures.py:74:8", "outside the prange loop"),
+    ("array_in_prange", "cuda_fixtures.py:81:8", "in the body of a prange loop"),
+    ("tape_in_prange", "cuda_fixtures.py:91:8", "tape"),
+    ("prange_in_a_loop", "cuda_fixtures.py:100:8", "only an outermost prange"),
+])
+def test_what_a_kernel_cannot_do_is_refused_at_its_line(checks, name, location, words):
+    message = passed(checks, "grid_refusals")[name]
+    assert location in message and words in message and "hint:" in message
+
+
+def test_device_of_a_function_with_a_prange_says_what_to_do(checks):
+    message = passed(checks, "grid_refusals")["device"]
+    assert "`.device` is for functions of scalars" in message
+    assert "calling the derivative itself" in message
+
+
+def test_show_target_cuda_prints_the_kernels(checks):
+    code, printed = passed(checks, "cli_show_cuda")
+    assert code == 0
+    assert "def kernel_norm_parallel_grad_prange1(q, p, s, n, _b_p, _b_q):" in printed
+    assert "cuda.atomic.add(_b_p, (j, k), _b_t9)" in printed
 
 
 # ---- without CUDA --------------------------------------------------------------------

@@ -231,7 +231,7 @@ class _Host:
         heading_text = heading.value.value if heading is not None else ast.unparse(loop.iter)
         docstring = ast.Expr(ast.Constant(
             f"{heading_text}\n    One thread per iteration `{index}`"
-            + ("; each sum reduction adds into a one-element array: "
+            + (";\n    each sum reduction adds into a one-element array: "
                + ", ".join(f"{name} -> {sums[name]}" for name in reductions) + "."
                if reductions else ".")))
         self.kernels.append(ast.FunctionDef(

@@ -1,9 +1,10 @@
 """The CUDA target: derivatives of scalar functions as GPU device functions,
-and element-wise kernels that call them.
+and element-wise kernels that call them; for functions with outer prange
+loops, the kernels of `passes/kernels.py` and their host launcher.
 
-For a derivative whose generated source lives in the cached module `M`
-(see `compile.py`), this module writes a sibling `M_cuda.py` holding, as
-readable source,
+For a derivative of a function of scalars (no prange loop) whose generated
+source lives in the cached module `M` (see `compile.py`), this module
+writes a sibling `M_cuda.py` holding, as readable source,
 
 * the derivative itself under `@cuda.jit(device=True)` (the same text as
   for target="cpu");
@@ -21,6 +22,11 @@ allocate nothing by `passes/device.py` and `ReverseTransformer(tape_free)`).
 Outputs: a numba CUDA device function (`device_function`) and a host
 callable (`ElementwiseLauncher`) returning what the cpu derivative returns,
 with 1-D NumPy arrays in place of floats when called on arrays.
+
+For a function with prange loops, `M_cuda.py` holds one kernel per loop
+and the host function that launches them (`passes/kernels.py`);
+`grid_function` returns that host function, and `grid_signature` types
+its arguments (arrays taken whole, not as lanes).
 """
 
 from __future__ import annotations
@@ -139,10 +145,11 @@ def lane_signature(parameters: list[str], arguments) -> tuple:
             if len(value.shape) != 1:
                 raise AdjitError(
                     f"argument `{name}` is a {len(value.shape)}-D array; target='cuda' "
-                    "runs the derivative of a function of scalars once per element of "
-                    "1-D arrays, and functions of arrays (parallel loops over arrays on "
-                    "the GPU) are not supported yet: pass a 1-D array of per-thread "
-                    "values, or use target='cpu'")
+                    "runs the derivative of a function without a prange loop once per "
+                    "element of 1-D arrays (one GPU thread each): pass a 1-D array of "
+                    "per-thread values, or, for a function of whole arrays, put its work "
+                    "in an outer `for i in numba.prange(n):` loop (one GPU thread per "
+                    "iteration)")
             kind = _element_kind(value.dtype)
         else:
             kind = _scalar_kind(value)
@@ -165,8 +172,7 @@ def parse_signature(text: str, parameters: list[str]) -> tuple:
         kind = _TYPE_NAMES.get(name)
         if kind is None:
             raise AdjitError(f"type {name!r} of `{parameter}` is not a scalar type "
-                             "target='cuda' takes (float64, int64, boolean); "
-                             "array arguments are not supported on the GPU yet")
+                             "a device function takes (float64, int64, boolean)")
         signature.append((kind, _KINDS[kind][0]))
     return tuple(signature)
 
