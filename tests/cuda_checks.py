@@ -222,6 +222,27 @@ def grid_checks():
         close(scalars, jit.value_and_grad(fixtures.wave_sum, target="python")(0.7, 9), 1e-12)
         return source(g, a, w, 0.3)
 
+    @check("parallel_corpus")
+    def _():
+        """tests/parallel_fixtures.py's cases of one prange loop and scalar host
+        code: gradient and tangent as on target="python"; the two with a
+        second loop over an array after the prange are refused."""
+        from tests import parallel_fixtures as corpus
+        outcomes = {}
+        for case in corpus.CASES:
+            args = corpus.ARGUMENTS[case.__name__]()
+            try:
+                gradient = jit.grad(case, target="cuda")(*args)
+            except AdjitError as error:
+                outcomes[case.__name__] = str(error).splitlines()[0]
+                continue
+            close(gradient, jit.grad(case, target="python")(*args), 1e-10)
+            direction = np.random.default_rng(5).normal(size=np.shape(args[0]))
+            close(jit.jvp(case, target="cuda")(*args, direction),
+                  jit.jvp(case, target="python")(*args, direction), 1e-10)
+            outcomes[case.__name__] = "ok"
+        return outcomes
+
     @check("grid_refusals")
     def _():
         x, w = np.linspace(0.1, 1.0, 5), np.ones(3)

@@ -111,6 +111,20 @@ def test_own_elements_stay_plain_and_shared_ones_are_atomic(checks):
     assert "cuda.atomic.add(_b_w, k, _b_t4)" in text
 
 
+def test_the_parallel_corpus_runs_on_the_gpu_or_is_refused_at_its_line(checks):
+    outcomes = passed(checks, "parallel_corpus")
+    assert outcomes.pop("own_elements").endswith("parallel_fixtures.py:22:8: an element "
+                                                 "of `y` outside the prange loop, with "
+                                                 "target='cuda': the statements around the "
+                                                 "prange loops run on the host, and only "
+                                                 "the GPU threads (one per prange "
+                                                 "iteration) touch array elements")
+    assert "parallel_fixtures.py:74:12: an element of `out` outside the prange loop" \
+        in outcomes.pop("own_rows_of_a_local_matrix")
+    assert outcomes == {"stencil_energy": "ok", "pairwise_with_branches": "ok",
+                        "rows_of_a_matrix": "ok", "subtracting_reduction": "ok"}
+
+
 @pytest.mark.parametrize("name, location, words", [
     ("no_prange", "cuda_fixtures.py:64:4", "without a prange loop"),
     ("loop_after_prange", "cuda_fixtures.py:74:8", "outside the prange loop"),

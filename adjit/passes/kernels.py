@@ -40,7 +40,7 @@ import copy
 import re
 
 from adjit.errors import AdjitError
-from adjit.passes.parallel import live_in, sum_reductions
+from adjit.passes.parallel import sum_reductions
 from adjit.passes.render import comment, render
 from adjit.passes.statements import names_in, writes_block
 
@@ -141,7 +141,9 @@ class _Host:
             if _is_grid_loop(node):
                 heading = statements[position - 1] if position and \
                     _is_comment(statements[position - 1]) else None
-                body += self.launch(node, heading)
+                later = [statement for statement in statements[position + 1:]
+                         if not _is_grid_loop(statement)]
+                body += self.launch(node, heading, names_in(ast.Module(later, [])))
             elif isinstance(node, ast.Return):
                 body.append(self.returned(node))
             else:
@@ -188,7 +190,17 @@ class _Host:
         return node
 
     # -- one prange loop: a kernel and its launch ---------------------------------------
-    def launch(self, loop: ast.For, heading: ast.stmt | None) -> list[ast.stmt]:
+    def launch(self, loop: ast.For, heading: ast.stmt | None,
+               read_after: set[str]) -> list[ast.stmt]:
+        """The launch of the kernel made of `loop`, preceded by its heading
+        comment; `read_after` are the names host statements after it read.
+
+        A scalar the body writes that is no sum reduction is the thread's
+        own: a kernel argument, when the host defined it before (the
+        `_t = 0.0` of a value written under a test and read under the same
+        one), is a per-thread copy, so nothing is carried between threads
+        (`parallel.py` refused what would be). The host reading one after
+        the loop would see no thread's value: an internal error."""
         index = loop.target.id
         bounds = loop.iter.args
         if len(bounds) not in (1, 2):
@@ -198,12 +210,9 @@ class _Host:
         defined = set(self.host_names)
         reductions = sorted(sum_reductions(body) & defined)
         written_arrays = self.written_arrays(body)
-        # a host value a thread would overwrite and read back (private values
-        # read under the test that guards their write are not host values)
-        carried = (live_in(body) & writes_block(body) & defined) - set(reductions) \
-            - written_arrays - {index}
-        if carried:
-            _internal(f"{', '.join(sorted(carried))} carried between iterations")
+        escaping = (writes_block(body) & read_after) - set(reductions) - written_arrays
+        if escaping:
+            _internal(f"{', '.join(sorted(escaping))} assigned in the loop and read after it")
         read = names_in(ast.Module(body, [])) | names_in(loop.iter)
         for array in written_arrays - self.device_arrays:
             _internal(f"the kernel writes `{array}`, which is not an adjoint array")
