@@ -22,7 +22,8 @@ from adjit.runtime import compile as compiler
 from adjit.rules.registry import BOOL, FLOAT, INT, array_type
 
 TARGETS = ("cpu", "python", "cuda")
-# what target="cuda" offers (functions of scalars: see adjit/runtime/cuda.py)
+# what target="cuda" offers (device functions of scalars, kernels over prange
+# loops: see adjit/runtime/cuda.py and adjit/passes/kernels.py)
 CUDA_OPERATORS = ("grad", "value_and_grad", "jvp")
 VERSION = "0.1.0"
 
@@ -95,6 +96,8 @@ class Derivative:
             if target == "cuda":
                 from adjit.passes.device import uses_grid
                 self.cuda_grid = uses_grid(parsed.tree)
+        else:
+            _refuse_again_on_the_grid(self.function, target)
         self.target = target
         self.returns_value = returns_value
         self.operator = operator
@@ -376,6 +379,26 @@ class JVP(Derivative):
         arguments = args_and_tangents[:-1] if len(args_and_tangents) > self._arity \
             else args_and_tangents
         return super().source_for(*arguments, **kwargs)
+
+
+def _refuse_again_on_the_grid(function, target: str) -> None:
+    """A derivative of a function with prange loops cannot be differentiated
+    again with target="cuda" (its kernels are made from a derivative once),
+    nor, made with target="cuda", on any target: its generated source
+    leaves shared adjoint increments to CUDA atomics, so as plain parallel
+    code it would race."""
+    inner = getattr(function, "derivative", None)
+    if inner is None:
+        return
+    from adjit.passes.device import uses_grid
+    from adjit.passes.pipeline import front_end
+    if getattr(inner, "cuda_grid", False) or (
+            target == "cuda" and uses_grid(front_end(function.root).tree)):
+        raise AdjitError(
+            f"{function.py_func_name} is a derivative of a function with a prange loop; "
+            "differentiating it again on the GPU (target='cuda'), or differentiating "
+            "its target='cuda' derivative, is not supported yet: differentiate the "
+            "target='cpu' derivative with target='cpu'")
 
 
 def _cuda():

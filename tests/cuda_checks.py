@@ -260,6 +260,15 @@ def grid_checks():
             jit.grad(kernel_norm_parallel, target="cuda").device
         except AdjitError as error:
             messages["device"] = str(error)
+        for name, make in (
+                ("again_on_the_gpu", lambda: jit.jvp(jit.grad(kernel_norm_parallel, wrt=2),
+                                                     wrt=2, target="cuda")),
+                ("again_of_the_gpu", lambda: jit.grad(jit.grad(kernel_norm_parallel, wrt=2,
+                                                               target="cuda"), wrt=2))):
+            try:
+                make()
+            except AdjitError as error:
+                messages[name] = str(error)
         return messages
 
     @check("cli_show_cuda")

@@ -143,6 +143,15 @@ def test_device_of_a_function_with_a_prange_says_what_to_do(checks):
     assert "calling the derivative itself" in message
 
 
+@pytest.mark.parametrize("name", ["again_on_the_gpu", "again_of_the_gpu"])
+def test_derivatives_of_kernel_derivatives_are_refused(checks, name):
+    """The target='cuda' source leaves shared increments to atomics: as cpu
+    code it would race, so it is never differentiated again."""
+    message = passed(checks, "grid_refusals")[name]
+    assert "derivative of a function with a prange loop" in message
+    assert "target='cpu'" in message
+
+
 def test_show_target_cuda_prints_the_kernels(checks):
     code, printed = passed(checks, "cli_show_cuda")
     assert code == 0
