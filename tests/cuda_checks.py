@@ -209,7 +209,13 @@ def grid_checks():
 
     @check("kernel_norm_kernel_source")
     def _():
-        return source(jit.grad(kernel_norm_parallel, wrt=(0, 1, 2), target="cuda"), q, p, s)
+        import glob
+        import os
+        text = source(jit.grad(kernel_norm_parallel, wrt=(0, 1, 2), target="cuda"), q, p, s)
+        cached = [open(path).read() for path in glob.glob(os.path.join(
+            os.environ["ADJIT_CACHE_DIR"], "adjit_kernel_norm_parallel_*_cuda.py"))]
+        assert any(entry.startswith(text) for entry in cached), "not in the cache"
+        return text
 
     @check("own_and_shared_adjoints")
     def _():
