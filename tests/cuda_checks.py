@@ -249,6 +249,18 @@ def grid_checks():
             outcomes[case.__name__] = "ok"
         return outcomes
 
+    @check("no_vectorising_scratch_in_device_code")
+    def _():
+        xs = np.linspace(0.1, 0.9, 5)
+        gradients = jit.grad(fixtures.nested_sum, target="cuda")(xs, 4, 5)
+        cpu = jit.grad(fixtures.nested_sum, target="python")
+        for i, x in enumerate(xs):
+            close(gradients[i], cpu(x, 4, 5), 1e-10)
+        u = np.arange(15.0).reshape(3, 5) / 7
+        close(jit.grad(fixtures.row_stencil, target="cuda")(u, 0.7),
+              jit.grad(fixtures.row_stencil, target="python")(u, 0.7), 1e-10)
+        return len(xs)
+
     @check("grid_refusals")
     def _():
         x, w = np.linspace(0.1, 1.0, 5), np.ones(3)

@@ -100,3 +100,22 @@ def prange_in_a_loop(x):
         for i in numba.prange(x.shape[0]):
             total += x[i] * t
     return total
+
+
+def nested_sum(x, n, m):
+    """A scalar adjoint summed in an inner loop: on the cpu, the reverse
+    sweep sums it in per-index lanes (an array); device code must not."""
+    s = 0.0
+    for i in range(n):
+        for j in range(m):
+            s += math.sin(x * j) * i
+    return s
+
+
+def row_stencil(u, c):
+    """Increments at two offsets of an own row, inside a prange body."""
+    total = 0.0
+    for i in numba.prange(u.shape[0]):
+        for k in range(1, u.shape[1] - 1):
+            total += c * (u[i, k + 1] - u[i, k - 1]) ** 2
+    return total

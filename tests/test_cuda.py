@@ -125,6 +125,13 @@ def test_the_parallel_corpus_runs_on_the_gpu_or_is_refused_at_its_line(checks):
                         "rows_of_a_matrix": "ok", "subtracting_reduction": "ok"}
 
 
+def test_device_code_is_not_vectorised_into_scratch_arrays(checks):
+    """The cpu's reverse sweeps sum scalar adjoints of inner loops in lanes
+    and split shifted increments into scratch arrays; device code allocates
+    neither."""
+    assert passed(checks, "no_vectorising_scratch_in_device_code") == 5
+
+
 @pytest.mark.parametrize("name, location, words", [
     ("no_prange", "cuda_fixtures.py:64:4", "without a prange loop"),
     ("loop_after_prange", "cuda_fixtures.py:74:8", "outside the prange loop"),
