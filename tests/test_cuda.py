@@ -5,7 +5,9 @@ arrays (the Gaussian kernel norm).
 The GPU checks run in one subprocess (tests/cuda_checks.py) with
 NUMBA_ENABLE_CUDASIM=1, since the simulator must be chosen before numba.cuda
 is first imported; set ADJIT_TEST_CUDA_DEVICE=1 to run them on a real GPU
-instead. Availability errors are unit tests here.
+instead. With ADJIT_TEST_CUDA_PTX=1, tests/cuda_ptx_checks.py also compiles
+every generated kernel with the real CUDA compiler (to PTX; libNVVM and
+NVRTC needed, no GPU). Availability errors are unit tests here.
 """
 
 import json
@@ -29,15 +31,31 @@ def checks(tmp_path_factory):
     environment = dict(os.environ)
     if os.environ.get("ADJIT_TEST_CUDA_DEVICE") != "1":
         environment["NUMBA_ENABLE_CUDASIM"] = "1"
-    environment["ADJIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("cuda-cache"))
+    return _run_checks("tests.cuda_checks", environment,
+                       tmp_path_factory.mktemp("cuda-cache"))
+
+
+def _run_checks(module: str, environment: dict, cache) -> dict:
+    environment["ADJIT_CACHE_DIR"] = str(cache)
     environment["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT)] + [p for p in [environment.get("PYTHONPATH")] if p])
-    run = subprocess.run([sys.executable, "-m", "tests.cuda_checks"], cwd=ROOT,
+    run = subprocess.run([sys.executable, "-m", module], cwd=ROOT,
                          env=environment, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     results = {name: (ok, detail) for name, ok, detail in json.loads(run.stdout)}
     assert "setup" not in results, results["setup"][1]
     return results
+
+
+@pytest.fixture(scope="module")
+def ptx_checks(tmp_path_factory):
+    if os.environ.get("ADJIT_TEST_CUDA_PTX") != "1":
+        pytest.skip("set ADJIT_TEST_CUDA_PTX=1 (with libNVVM and NVRTC) to compile the "
+                    "kernels with the real CUDA compiler")
+    environment = {key: value for key, value in os.environ.items()
+                   if key != "NUMBA_ENABLE_CUDASIM"}
+    return _run_checks("tests.cuda_ptx_checks", environment,
+                       tmp_path_factory.mktemp("cuda-ptx-cache"))
 
 
 def passed(checks, name):
@@ -164,6 +182,17 @@ def test_show_target_cuda_prints_the_kernels(checks):
     assert code == 0
     assert "def kernel_norm_parallel_grad_prange1(q, p, s, n, _b_p, _b_q):" in printed
     assert "cuda.atomic.add(_b_p, (j, k), _b_t9)" in printed
+
+
+# ---- the real CUDA compiler, without a GPU (ADJIT_TEST_CUDA_PTX=1) ---------------------
+
+@pytest.mark.parametrize("name, kernels", [
+    ("kernel_norm", 4), ("kernel_norm_float32", 1), ("grid_fixtures", 5),
+    ("corpus_stencil_energy", 2), ("corpus_pairwise_with_branches", 3),
+    ("corpus_rows_of_a_matrix", 2), ("corpus_subtracting_reduction", 3),
+    ("elementwise_scalars", 4)])
+def test_generated_kernels_compile_to_ptx(ptx_checks, name, kernels):
+    assert len(passed(ptx_checks, name)) == kernels
 
 
 # ---- without CUDA --------------------------------------------------------------------
