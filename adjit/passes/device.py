@@ -39,7 +39,7 @@ from __future__ import annotations
 import ast
 
 from adjit.errors import DifferentiationError
-from adjit.passes.parallel import is_parallel
+from adjit.passes.parallel import at_origin, is_parallel
 from adjit.rules.registry import is_array
 
 _ANCHOR = "parallel"
@@ -59,17 +59,8 @@ def _simple_statements(tree: ast.AST):
             and not isinstance(node, (ast.If, ast.For, ast.While, ast.FunctionDef))]
 
 
-def _located(statement: ast.stmt) -> ast.AST:
-    """`statement`, or a stand-in at the user's line it comes from (ANF
-    statements carry `origin`, not always a position of their own)."""
-    line = getattr(statement, "origin", getattr(statement, "lineno", None))
-    if getattr(statement, "lineno", None) == line or line is None:
-        return statement
-    return ast.Pass(lineno=line, col_offset=0)
-
-
 def _refuse(parsed, node, message: str, hint: str):
-    raise DifferentiationError.at(parsed, _located(node) if isinstance(node, ast.stmt)
+    raise DifferentiationError.at(parsed, at_origin(node) if isinstance(node, ast.stmt)
                                   else node, message, hint, _ANCHOR)
 
 

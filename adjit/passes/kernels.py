@@ -40,7 +40,7 @@ import copy
 import re
 
 from adjit.errors import AdjitError
-from adjit.passes.parallel import sum_reductions
+from adjit.passes.parallel import first_index_is, sum_reductions
 from adjit.passes.render import comment, render
 from adjit.passes.statements import names_in, writes_block
 
@@ -271,14 +271,9 @@ class _Host:
     def is_shared(body, array: str, index: str) -> bool:
         """Is any element of `array` the body touches not indexed by the
         loop index first (so other iterations may touch it too)?"""
-        for node in ast.walk(ast.Module(body, [])):
-            if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) \
-                    and node.value.id == array:
-                first = node.slice.elts[0] if isinstance(node.slice, ast.Tuple) \
-                    else node.slice
-                if not (isinstance(first, ast.Name) and first.id == index):
-                    return True
-        return False
+        return any(isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)
+                   and node.value.id == array and not first_index_is(node, index)
+                   for node in ast.walk(ast.Module(body, [])))
 
 
 class _Atomics(ast.NodeTransformer):

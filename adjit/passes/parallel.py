@@ -114,8 +114,8 @@ def _check_loop(parsed, loop: ast.For, read_after: set[str], arrays: set[str]) -
             continue
         for node in ast.walk(statement):
             if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) \
-                    and node.value.id in written_arrays and not _first_index_is(node, index):
-                _refuse(parsed, _located(statement), f"an element of `{node.value.id}` other "
+                    and node.value.id in written_arrays and not first_index_is(node, index):
+                _refuse(parsed, at_origin(statement), f"an element of `{node.value.id}` other "
                         f"than `{node.value.id}[{index}, ...]`, in a parallel loop that "
                         f"writes `{node.value.id}`", "iterations may only read and write "
                         "their own elements of an array they write: index it by the "
@@ -126,7 +126,7 @@ def _refuse(parsed, node, message: str, hint: str):
     raise UnsupportedSyntaxError.at(parsed, node, message, hint, "parallel")
 
 
-def _first_index_is(subscript: ast.Subscript, index: str) -> bool:
+def first_index_is(subscript: ast.Subscript, index: str) -> bool:
     first = subscript.slice.elts[0] if isinstance(subscript.slice, ast.Tuple) \
         else subscript.slice
     return isinstance(first, ast.Name) and first.id == index
@@ -140,11 +140,11 @@ def _first_write(statements, name: str):
                 isinstance(target, ast.Name) and target.id == name
                 for target in ast.walk(node) if isinstance(target, ast.Name)
                 and isinstance(target.ctx, ast.Store)):
-            return _located(node)
+            return at_origin(node)
     return None
 
 
-def _located(statement: ast.stmt) -> ast.AST:
+def at_origin(statement: ast.stmt) -> ast.AST:
     """`statement`, or a stand-in at the user's line it comes from when ANF
     made it without a position of its own."""
     line = getattr(statement, "origin", getattr(statement, "lineno", None))
@@ -247,7 +247,7 @@ def race_free_reverse(parsed, primal_loop: ast.For, reversed_loop: ast.For,
                     and node.value.id == array]
         spelled = sum(1 for node in ast.walk(ast.Module(body, []))
                       if isinstance(node, ast.Name) and node.id == array)
-        if len(accesses) != spelled or not all(_first_index_is(access, index)
+        if len(accesses) != spelled or not all(first_index_is(access, index)
                                                for access in accesses):
             shared.append(array)
     zeroed = sorted(local_adjoints & live_in(body) & writes_block(body))
