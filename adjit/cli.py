@@ -6,6 +6,15 @@ float64)::
 
     python -m adjit show model.py:energy --wrt x,v --sig 'float64, float64, int64'
 
+With ``--target cuda`` it prints the generated CUDA module instead: the
+kernels (one per outer prange loop) and their host launcher, or for a
+function of scalars the device function and its element-wise kernel. That
+needs numba-cuda, and a GPU or the simulator (``NUMBA_ENABLE_CUDASIM=1``;
+nothing is compiled or run)::
+
+    NUMBA_ENABLE_CUDASIM=1 python -m adjit show model.py:H --wrt 0,1 \
+        --sig 'float64[:, :], float64[:, :], float64' --target cuda
+
 Errors about the user's code (every ``adjit.AdjitError``) are printed as
 compiler-style diagnostics on stderr, without a traceback, with exit code 2;
 so are mistakes on the command line itself.
@@ -21,7 +30,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 MODES = ("rev", "fwd")
-TARGETS = ("cpu", "python")
+TARGETS = ("cpu", "python", "cuda")
 ARRAY_EXAMPLE_LENGTH = 3    # length of each axis of an example array from --sig
 
 # Type names accepted by --sig, by the NumPy dtype they stand for.
@@ -241,7 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="parameters to differentiate with respect to: names or positions, "
                            "comma-separated (default 0, the first)")
     show.add_argument("--target", choices=TARGETS, default="cpu",
-                      help="cpu (Numba, default) or python (uncompiled generated code)")
+                      help="cpu (Numba, default), python (uncompiled generated code) or "
+                           "cuda (the generated CUDA kernels and their launcher)")
     show.add_argument("--sig", default=None,
                       help="argument types, e.g. 'float64, int64' "
                            "(default: float64 for every parameter)")

@@ -22,7 +22,8 @@ from adjit.runtime import compile as compiler
 from adjit.rules.registry import BOOL, FLOAT, INT, array_type
 
 TARGETS = ("cpu", "python", "cuda")
-# what target="cuda" offers (functions of scalars: see adjit/runtime/cuda.py)
+# what target="cuda" offers (device functions of scalars, kernels over prange
+# loops: see adjit/runtime/cuda.py and adjit/passes/kernels.py)
 CUDA_OPERATORS = ("grad", "value_and_grad", "jvp")
 VERSION = "0.1.0"
 
@@ -83,11 +84,20 @@ class Derivative:
         if custom.has_rules(function):         # differentiate it through its rules
             function = custom.with_rules(function)
         self.function = as_differentiable(function)
+        # target="cuda": a function with prange loops runs as kernels over
+        # them (arrays taken whole), one without as a device function of
+        # scalars (arrays are lanes of per-thread arguments)
+        self.cuda_grid = False
         if isinstance(self.function, Differentiable):
             # Refuse unsupported code now, at the line that creates the
             # derivative, not at its first call.
             from adjit.passes.pipeline import front_end
-            front_end(self.function.py_func)
+            parsed = front_end(self.function.py_func)
+            if target == "cuda":
+                from adjit.passes.device import uses_grid
+                self.cuda_grid = uses_grid(parsed.tree)
+        else:
+            _refuse_again_on_the_grid(self.function, target)
         self.target = target
         self.returns_value = returns_value
         self.operator = operator
@@ -148,6 +158,8 @@ class Derivative:
         return list(bound.arguments.values())
 
     def _signature(self, arguments) -> tuple:
+        if self.target == "cuda" and self.cuda_grid:     # kernels over prange loops
+            return _cuda().grid_signature(self.function.parameters, arguments)
         if self.target == "cuda":       # scalars, or 1-D arrays of per-thread values
             return _cuda().lane_signature(self.function.parameters, arguments)
         signature = []
@@ -175,7 +187,10 @@ class Derivative:
         compiled = self._compiled.get(key)
         if compiled is None:
             module_name, function_name = self._generate(key)
-            if self.target == "cuda":
+            if self.target == "cuda" and self.cuda_grid:
+                compiled = _cuda().grid_function(module_name, function_name,
+                                                 self._grid_kinds(key[0]))
+            elif self.target == "cuda":
                 compiled = _cuda().ElementwiseLauncher(module_name, function_name,
                                                        self._device_kinds(key[0]))
             else:
@@ -202,6 +217,14 @@ class Derivative:
         if self.target != "cuda":
             raise AdjitError(f"`.device` is for derivatives made with target='cuda'; "
                              f"this one has target={self.target!r}")
+        if self.cuda_grid:
+            raise AdjitError(
+                f"`.device` is for functions of scalars; {self.function.py_func_name} has "
+                "a prange loop, so its derivative on the GPU is kernels (one thread per "
+                "iteration) launched by calling the derivative itself with the arrays "
+                "(NumPy or CUDA device arrays). For a device function to call from your "
+                "own kernel, differentiate the prange body written as a function of "
+                "scalars")
         cuda_runtime = _cuda()
         if len(example_args_or_types) == 1 and isinstance(example_args_or_types[0], str):
             signature = cuda_runtime.parse_signature(example_args_or_types[0],
@@ -217,6 +240,22 @@ class Derivative:
     def _device_kinds(self, signature: tuple) -> list[str]:
         tangents = len(self.wrt_names) if self.mode == "forward" else 0
         return _cuda().kinds_of(signature, tangents)
+
+    def _grid_kinds(self, signature: tuple) -> list[str]:
+        """The adjit types of the generated function's parameters: the
+        signature's, then (jvp) one tangent per `wrt`, of its type."""
+        kinds = [kind for kind, _ in signature]
+        if self.mode == "forward":
+            kind_of = dict(zip(self.function.parameters, kinds))
+            kinds += [kind_of[name] for name in self.wrt_names]
+        return kinds
+
+    def _cuda_text(self, key: tuple) -> str:
+        """The generated CUDA module (kernels and their launcher, or device
+        function, wrapper and element-wise kernel) for `key`."""
+        module_name, function_name = self._generate(key)
+        kinds = self._grid_kinds(key[0]) if self.cuda_grid else self._device_kinds(key[0])
+        return _cuda().cuda_source(module_name, function_name, kinds, self.cuda_grid)[1]
 
     def _generate(self, key: tuple) -> tuple[str, str]:
         """Transform (or find in the cache) the source for `key`."""
@@ -270,7 +309,7 @@ class Derivative:
         if key not in self._sources:
             self._generate(key)
         self._latest = key
-        return _function_text(self._sources[key])
+        return self._text(key)
 
     @property
     def source(self) -> str:
@@ -278,7 +317,14 @@ class Derivative:
             raise AdjitError(
                 "this derivative has not been called yet, so no signature is "
                 "known; call it, or use adjit.source(g, *example_args)")
-        return _function_text(self._sources[self._latest])
+        return self._text(self._latest)
+
+    def _text(self, key: tuple) -> str:
+        """What `source` shows: the generated function, or for target="cuda"
+        the whole CUDA module made from it."""
+        if self.target == "cuda":
+            return self._cuda_text(key)
+        return _function_text(self._sources[key])
 
 
 class VJP(Derivative):
@@ -333,6 +379,26 @@ class JVP(Derivative):
         arguments = args_and_tangents[:-1] if len(args_and_tangents) > self._arity \
             else args_and_tangents
         return super().source_for(*arguments, **kwargs)
+
+
+def _refuse_again_on_the_grid(function, target: str) -> None:
+    """A derivative of a function with prange loops cannot be differentiated
+    again with target="cuda" (its kernels are made from a derivative once),
+    nor, made with target="cuda", on any target: its generated source
+    leaves shared adjoint increments to CUDA atomics, so as plain parallel
+    code it would race."""
+    inner = getattr(function, "derivative", None)
+    if inner is None:
+        return
+    from adjit.passes.device import uses_grid
+    from adjit.passes.pipeline import front_end
+    if getattr(inner, "cuda_grid", False) or (
+            target == "cuda" and uses_grid(front_end(function.root).tree)):
+        raise AdjitError(
+            f"{function.py_func_name} is a derivative of a function with a prange loop; "
+            "differentiating it again on the GPU (target='cuda'), or differentiating "
+            "its target='cuda' derivative, is not supported yet: differentiate the "
+            "target='cpu' derivative with target='cpu'")
 
 
 def _cuda():

@@ -25,9 +25,10 @@ def grad(f, wrt=0, target: str = "cpu") -> Derivative:
     `wrt` is a parameter index or name, or a tuple of them (then the
     gradient is a tuple). `target="cpu"` compiles with Numba;
     `target="python"` runs the same generated source uncompiled;
-    `target="cuda"` (functions of scalars) gives `.device`, a CUDA device
-    function, and runs element-wise on 1-D arrays on the GPU
-    (docs/parallel.md#gpus)."""
+    `target="cuda"` runs on the GPU: a function with an outer prange loop
+    as kernels (one thread per iteration, arrays in and out), a function of
+    scalars as `.device`, a CUDA device function, also run element-wise on
+    1-D arrays (docs/parallel.md#gpus)."""
     return Derivative(f, wrt, target, returns_value=False, operator="grad")
 
 

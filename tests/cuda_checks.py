@@ -147,6 +147,160 @@ def main():
         texts = [open(path).read() for path in paths]
         return [text for text in texts if "wrt r, signature" in text]
 
+    grid_checks()
+
+
+# ---- functions with an outer prange loop: kernels, one thread per iteration ----------
+
+def kernel_norm_exact(q, p, s):
+    """The Gaussian kernel norm H = 1/2 sum_ij K_ij <p_i, p_j>, K_ij =
+    exp(-|q_i - q_j|^2 / (2 s^2)), and its gradient in closed form."""
+    difference = q[:, None, :] - q[None, :, :]
+    squared = (difference ** 2).sum(axis=2)
+    kernel = np.exp(-squared / (2 * s * s))
+    dots = p @ p.T
+    value = 0.5 * (kernel * dots).sum()
+    grad_p = kernel @ p
+    grad_q = -((kernel * dots)[:, :, None] * difference).sum(axis=1) / (s * s)
+    grad_s = 0.5 * (kernel * dots * squared).sum() / s ** 3
+    return value, grad_q, grad_p, grad_s
+
+
+def grid_checks():
+    from adjit import AdjitError, jit, source
+    from adjit.demo import kernel_norm_parallel
+    from tests import cuda_fixtures as fixtures
+
+    rng = np.random.default_rng(8)
+    q, p, s = rng.normal(size=(12, 3)), rng.normal(size=(12, 3)), 2.5
+    value, grad_q, grad_p, grad_s = kernel_norm_exact(q, p, s)
+
+    @check("kernel_norm_grad")
+    def _():
+        gq, gp = jit.grad(kernel_norm_parallel, wrt=(0, 1), target="cuda")(q, p, s)
+        assert isinstance(gq, np.ndarray) and gq.shape == q.shape
+        close(gq, grad_q, 1e-10)
+        close(gp, grad_p, 1e-10)
+        gq, gp, gs = jit.grad(kernel_norm_parallel, wrt=(0, 1, 2), target="cuda")(q, p, s)
+        assert isinstance(gs, float)
+        close(gs, grad_s, 1e-10)
+        close(gq, grad_q, 1e-10)
+        python = jit.grad(kernel_norm_parallel, wrt=(0, 1, 2), target="python")(q, p, s)
+        for mine, theirs in zip((gq, gp, gs), python):
+            close(mine, theirs, 1e-10)
+        return q.shape
+
+    @check("kernel_norm_value_and_grad_device_arrays")
+    def _():
+        both = jit.value_and_grad(kernel_norm_parallel, wrt=(0, 1), target="cuda")
+        got, (gq, gp) = both(q, p, s)
+        close(got, value, 1e-10)
+        close(gq, grad_q, 1e-10)
+        close(gp, grad_p, 1e-10)
+        got, (gq, gp) = both(cuda.to_device(q), cuda.to_device(p), s)
+        assert isinstance(gq, np.ndarray)
+        close(got, value, 1e-10)
+        close(gp, grad_p, 1e-10)
+        tangent_q = rng.normal(size=q.shape)
+        got, tangent = jit.jvp(kernel_norm_parallel, wrt=(0, 2), target="cuda")(
+            q, p, s, (tangent_q, 0.5))
+        close(tangent, (grad_q * tangent_q).sum() + 0.5 * grad_s, 1e-10)
+        return True
+
+    @check("kernel_norm_kernel_source")
+    def _():
+        import glob
+        import os
+        text = source(jit.grad(kernel_norm_parallel, wrt=(0, 1, 2), target="cuda"), q, p, s)
+        cached = [open(path).read() for path in glob.glob(os.path.join(
+            os.environ["ADJIT_CACHE_DIR"], "adjit_kernel_norm_parallel_*_cuda.py"))]
+        assert any(entry.startswith(text) for entry in cached), "not in the cache"
+        return text
+
+    @check("own_and_shared_adjoints")
+    def _():
+        a, w = rng.normal(size=(6, 4)), rng.normal(size=4)
+        g = jit.grad(fixtures.weighted_rows, wrt=(0, 1, 2), target="cuda")
+        expected = jit.grad(fixtures.weighted_rows, wrt=(0, 1, 2), target="python")(a, w, 0.3)
+        for mine, theirs in zip(g(a, w, 0.3), expected):
+            close(mine, theirs, 1e-10)
+        scalars = jit.value_and_grad(fixtures.wave_sum, target="cuda")(0.7, 9)
+        close(scalars, jit.value_and_grad(fixtures.wave_sum, target="python")(0.7, 9), 1e-12)
+        return source(g, a, w, 0.3)
+
+    @check("parallel_corpus")
+    def _():
+        """tests/parallel_fixtures.py's cases of one prange loop and scalar host
+        code: gradient and tangent as on target="python"; the two with a
+        second loop over an array after the prange are refused."""
+        from tests import parallel_fixtures as corpus
+        outcomes = {}
+        for case in corpus.CASES:
+            args = corpus.ARGUMENTS[case.__name__]()
+            try:
+                gradient = jit.grad(case, target="cuda")(*args)
+            except AdjitError as error:
+                outcomes[case.__name__] = str(error).splitlines()[0]
+                continue
+            close(gradient, jit.grad(case, target="python")(*args), 1e-10)
+            direction = np.random.default_rng(5).normal(size=np.shape(args[0]))
+            close(jit.jvp(case, target="cuda")(*args, direction),
+                  jit.jvp(case, target="python")(*args, direction), 1e-10)
+            outcomes[case.__name__] = "ok"
+        return outcomes
+
+    @check("no_vectorising_scratch_in_device_code")
+    def _():
+        xs = np.linspace(0.1, 0.9, 5)
+        gradients = jit.grad(fixtures.nested_sum, target="cuda")(xs, 4, 5)
+        cpu = jit.grad(fixtures.nested_sum, target="python")
+        for i, x in enumerate(xs):
+            close(gradients[i], cpu(x, 4, 5), 1e-10)
+        u = np.arange(15.0).reshape(3, 5) / 7
+        close(jit.grad(fixtures.row_stencil, target="cuda")(u, 0.7),
+              jit.grad(fixtures.row_stencil, target="python")(u, 0.7), 1e-10)
+        return len(xs)
+
+    @check("grid_refusals")
+    def _():
+        x, w = np.linspace(0.1, 1.0, 5), np.ones(3)
+        messages = {}
+        for name, args in (("no_prange", (x,)), ("loop_after_prange", (x, w)),
+                           ("array_in_prange", (x,)), ("tape_in_prange", (x,)),
+                           ("prange_in_a_loop", (x,))):
+            try:
+                jit.grad(getattr(fixtures, name), target="cuda")(*args)
+            except AdjitError as error:
+                messages[name] = str(error)
+            else:
+                raise AssertionError(f"{name}: no error")
+        try:
+            jit.grad(kernel_norm_parallel, target="cuda").device
+        except AdjitError as error:
+            messages["device"] = str(error)
+        for name, make in (
+                ("again_on_the_gpu", lambda: jit.jvp(jit.grad(kernel_norm_parallel, wrt=2),
+                                                     wrt=2, target="cuda")),
+                ("again_of_the_gpu", lambda: jit.grad(jit.grad(kernel_norm_parallel, wrt=2,
+                                                               target="cuda"), wrt=2))):
+            try:
+                make()
+            except AdjitError as error:
+                messages[name] = str(error)
+        return messages
+
+    @check("cli_show_cuda")
+    def _():
+        import contextlib
+        import io
+        from adjit import cli
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            code = cli.main(["show", "adjit/demo.py:kernel_norm_parallel", "--wrt", "q,p",
+                             "--sig", "float64[:, :], float64[:, :], float64",
+                             "--target", "cuda"])
+        return code, printed.getvalue()
+
 
 if __name__ == "__main__":
     try:

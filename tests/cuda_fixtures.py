@@ -1,6 +1,10 @@
-"""Functions of scalars for tests/test_cuda.py (read by adjit from this file)."""
+"""Functions for tests/test_cuda.py (read by adjit from this file): of scalars,
+then with an outer prange loop."""
 
 import math
+
+import numba
+import numpy as np
 
 
 def pair_energy(r, epsilon, sigma):
@@ -29,3 +33,89 @@ def damped_orbit(x, steps):
 
 def of_array(x):
     return x[0] * 2.0
+
+
+# ---- functions with an outer prange loop (kernels, one thread per iteration) ----------
+# (adjit.demo.kernel_norm_parallel is the main one)
+
+def wave_sum(x, n):
+    """No arrays: a sum reduction over prange(1, n) of a scalar's function."""
+    total = 0.0
+    for i in numba.prange(1, n):
+        total += math.sin(i * x) / i
+    return total
+
+
+def weighted_rows(a, w, c):
+    """Each iteration reads its own row of `a` and all of `w`: the adjoint of
+    `a` is written at own elements only, the adjoint of `w` is shared."""
+    n = a.shape[0]
+    total = 0.0
+    for i in numba.prange(n):
+        row = 0.0
+        for k in range(a.shape[1]):
+            row += a[i, k] * w[k]
+        total += math.tanh(c * row)
+    return total * total
+
+
+def no_prange(x):
+    total = 0.0
+    for i in range(x.shape[0]):
+        total += x[i] * x[i]
+    return total
+
+
+def loop_after_prange(x, w):
+    total = 0.0
+    for i in numba.prange(x.shape[0]):
+        total += x[i] * x[i]
+    for k in range(w.shape[0]):
+        total += w[k]
+    return total
+
+
+def array_in_prange(x):
+    total = 0.0
+    for i in numba.prange(x.shape[0]):
+        pair = np.zeros(2)
+        pair[0] = x[i]
+        total += pair[0] * pair[0]
+    return total
+
+
+def tape_in_prange(x):
+    total = 0.0
+    for i in numba.prange(x.shape[0]):
+        a = x[i]
+        for k in range(3):
+            a = math.sin(a) * 1.5
+        total += a
+    return total
+
+
+def prange_in_a_loop(x):
+    total = 0.0
+    for t in range(2):
+        for i in numba.prange(x.shape[0]):
+            total += x[i] * t
+    return total
+
+
+def nested_sum(x, n, m):
+    """A scalar adjoint summed in an inner loop: on the cpu, the reverse
+    sweep sums it in per-index lanes (an array); device code must not."""
+    s = 0.0
+    for i in range(n):
+        for j in range(m):
+            s += math.sin(x * j) * i
+    return s
+
+
+def row_stencil(u, c):
+    """Increments at two offsets of an own row, inside a prange body."""
+    total = 0.0
+    for i in numba.prange(u.shape[0]):
+        for k in range(1, u.shape[1] - 1):
+            total += c * (u[i, k + 1] - u[i, k - 1]) ** 2
+    return total

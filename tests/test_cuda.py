@@ -1,10 +1,13 @@
 """target="cuda": device functions and element-wise kernels of derivatives
-of scalar functions.
+of scalar functions; kernels over the outer prange loops of functions of
+arrays (the Gaussian kernel norm).
 
 The GPU checks run in one subprocess (tests/cuda_checks.py) with
 NUMBA_ENABLE_CUDASIM=1, since the simulator must be chosen before numba.cuda
 is first imported; set ADJIT_TEST_CUDA_DEVICE=1 to run them on a real GPU
-instead. Availability errors are unit tests here.
+instead. With ADJIT_TEST_CUDA_PTX=1, tests/cuda_ptx_checks.py also compiles
+every generated kernel with the real CUDA compiler (to PTX; libNVVM and
+NVRTC needed, no GPU). Availability errors are unit tests here.
 """
 
 import json
@@ -28,15 +31,31 @@ def checks(tmp_path_factory):
     environment = dict(os.environ)
     if os.environ.get("ADJIT_TEST_CUDA_DEVICE") != "1":
         environment["NUMBA_ENABLE_CUDASIM"] = "1"
-    environment["ADJIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("cuda-cache"))
+    return _run_checks("tests.cuda_checks", environment,
+                       tmp_path_factory.mktemp("cuda-cache"))
+
+
+def _run_checks(module: str, environment: dict, cache) -> dict:
+    environment["ADJIT_CACHE_DIR"] = str(cache)
     environment["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT)] + [p for p in [environment.get("PYTHONPATH")] if p])
-    run = subprocess.run([sys.executable, "-m", "tests.cuda_checks"], cwd=ROOT,
+    run = subprocess.run([sys.executable, "-m", module], cwd=ROOT,
                          env=environment, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     results = {name: (ok, detail) for name, ok, detail in json.loads(run.stdout)}
     assert "setup" not in results, results["setup"][1]
     return results
+
+
+@pytest.fixture(scope="module")
+def ptx_checks(tmp_path_factory):
+    if os.environ.get("ADJIT_TEST_CUDA_PTX") != "1":
+        pytest.skip("set ADJIT_TEST_CUDA_PTX=1 (with libNVVM and NVRTC) to compile the "
+                    "kernels with the real CUDA compiler")
+    environment = {key: value for key, value in os.environ.items()
+                   if key != "NUMBA_ENABLE_CUDASIM"}
+    return _run_checks("tests.cuda_ptx_checks", environment,
+                       tmp_path_factory.mktemp("cuda-ptx-cache"))
 
 
 def passed(checks, name):
@@ -59,16 +78,16 @@ def test_jvp_of_a_loop_runs_on_the_device(checks):
 
 def test_a_loop_that_needs_a_tape_is_refused_at_its_line(checks):
     message = passed(checks, "taped_loop_refused")
-    assert "cuda_fixtures.py:25:4" in message
+    assert "cuda_fixtures.py:29:4" in message
     assert "for i in range(steps):" in message
     assert "tape" in message and "jit.jvp" in message
 
 
 def test_array_arguments_are_refused(checks):
     indexed, two_dimensional = passed(checks, "array_arguments_refused")
-    assert "cuda_fixtures.py:31:4" in indexed and "used as an array" in indexed
-    assert "not supported yet" in indexed
-    assert "2-D array" in two_dimensional and "not supported yet" in two_dimensional
+    assert "cuda_fixtures.py:35:4" in indexed and "used as an array" in indexed
+    assert "without a prange loop" in indexed and "numba.prange" in indexed
+    assert "2-D array" in two_dimensional and "numba.prange" in two_dimensional
 
 
 def test_the_kernel_is_readable_generated_source(checks):
@@ -77,6 +96,103 @@ def test_the_kernel_is_readable_generated_source(checks):
     assert "return pair_energy_grad(float(r), float(epsilon), float(sigma))" in text
     assert "if _i < _n:" in text          # bounds check
     assert "np." not in text.split("def pair_energy_grad", 1)[1]
+
+
+# ---- functions of arrays: one thread per iteration of an outer prange ---------------
+
+def test_kernel_norm_gradient_on_the_gpu_matches_its_closed_form(checks):
+    assert passed(checks, "kernel_norm_grad") == [12, 3]
+
+
+def test_kernel_norm_value_and_grad_and_jvp_with_device_arrays(checks):
+    assert passed(checks, "kernel_norm_value_and_grad_device_arrays")
+
+
+def test_kernel_norm_kernel_source_uses_atomics_and_the_grid(checks):
+    text = passed(checks, "kernel_norm_kernel_source")
+    kernel, host = text.split("\ndef kernel_norm_parallel_grad(q, p, s):")
+    assert "@cuda.jit\ndef kernel_norm_parallel_grad_prange1(" in kernel
+    assert "    i = cuda.grid(1)\n    if i < n:\n" in kernel
+    assert "cuda.atomic.add(_b_q, (j, k), _b_t5)" in kernel
+    assert "cuda.atomic.add(_b_q, (i, k), _b_t3)" in kernel    # shared: all atomic
+    assert "cuda.atomic.add(_sum_b_s, 0, _b_s)" in kernel       # once per thread
+    assert "# from line 71: d2 += (q[i, k] - q[j, k]) ** 2" in kernel
+    assert "np." not in kernel and "_chunk" not in text
+    assert "_b_q = gpu.zeros_like(q)" in host
+    assert "gpu.launch(kernel_norm_parallel_grad_prange1, n, " in host
+    assert "return (gpu.to_host(_b_q), gpu.to_host(_b_p), _b_s)" in host
+
+
+def test_own_elements_stay_plain_and_shared_ones_are_atomic(checks):
+    text = passed(checks, "own_and_shared_adjoints")
+    assert "_b_a[i, k] += _b_t3" in text
+    assert "cuda.atomic.add(_b_w, k, _b_t4)" in text
+
+
+def test_the_parallel_corpus_runs_on_the_gpu_or_is_refused_at_its_line(checks):
+    outcomes = passed(checks, "parallel_corpus")
+    assert outcomes.pop("own_elements").endswith("parallel_fixtures.py:22:8: an element "
+                                                 "of `y` outside the prange loop, with "
+                                                 "target='cuda': the statements around the "
+                                                 "prange loops run on the host, and only "
+                                                 "the GPU threads (one per prange "
+                                                 "iteration) touch array elements")
+    assert "parallel_fixtures.py:74:12: an element of `out` outside the prange loop" \
+        in outcomes.pop("own_rows_of_a_local_matrix")
+    assert outcomes == {"stencil_energy": "ok", "pairwise_with_branches": "ok",
+                        "rows_of_a_matrix": "ok", "subtracting_reduction": "ok"}
+
+
+def test_device_code_is_not_vectorised_into_scratch_arrays(checks):
+    """The cpu's reverse sweeps sum scalar adjoints of inner loops in lanes
+    and split shifted increments into scratch arrays; device code allocates
+    neither."""
+    assert passed(checks, "no_vectorising_scratch_in_device_code") == 5
+
+
+@pytest.mark.parametrize("name, location, words", [
+    ("no_prange", "cuda_fixtures.py:64:4", "without a prange loop"),
+    ("loop_after_prange", "cuda_fixtures.py:74:8", "outside the prange loop"),
+    ("array_in_prange", "cuda_fixtures.py:81:8", "in the body of a prange loop"),
+    ("tape_in_prange", "cuda_fixtures.py:91:8", "tape"),
+    ("prange_in_a_loop", "cuda_fixtures.py:100:8", "only an outermost prange"),
+])
+def test_what_a_kernel_cannot_do_is_refused_at_its_line(checks, name, location, words):
+    message = passed(checks, "grid_refusals")[name]
+    assert location in message and words in message and "hint:" in message
+
+
+def test_device_of_a_function_with_a_prange_says_what_to_do(checks):
+    message = passed(checks, "grid_refusals")["device"]
+    assert "`.device` is for functions of scalars" in message
+    assert "calling the derivative itself" in message
+
+
+@pytest.mark.parametrize("name", ["again_on_the_gpu", "again_of_the_gpu"])
+def test_derivatives_of_kernel_derivatives_are_refused(checks, name):
+    """The target='cuda' source leaves shared increments to atomics: as cpu
+    code it would race, so it is never differentiated again."""
+    message = passed(checks, "grid_refusals")[name]
+    assert "derivative of a function with a prange loop" in message
+    assert "target='cpu'" in message
+
+
+def test_show_target_cuda_prints_the_kernels(checks):
+    code, printed = passed(checks, "cli_show_cuda")
+    assert code == 0
+    assert "def kernel_norm_parallel_grad_prange1(q, p, s, n, _b_p, _b_q):" in printed
+    assert "cuda.atomic.add(_b_p, (j, k), _b_t9)" in printed
+
+
+# ---- the real CUDA compiler, without a GPU (ADJIT_TEST_CUDA_PTX=1) ---------------------
+
+@pytest.mark.parametrize("name, kernels", [
+    ("kernel_norm", 4), ("kernel_norm_float32", 1), ("grid_fixtures", 5),
+    ("corpus_stencil_energy", 2), ("corpus_pairwise_with_branches", 3),
+    ("corpus_rows_of_a_matrix", 2), ("corpus_subtracting_reduction", 3),
+    ("elementwise_scalars", 4)])
+def test_generated_kernels_compile_to_ptx(ptx_checks, name, kernels):
+    assert len(passed(ptx_checks, name)) == kernels
 
 
 # ---- without CUDA --------------------------------------------------------------------

@@ -1,22 +1,37 @@
-"""device: checks for code that will run as a GPU device function.
+"""device: checks for code that will run on a GPU (target="cuda").
 
-Input: a typed ANF function (after `types`) that `target="cuda"` will
-compile with `numba.cuda.jit(device=True)`, and its parameter names.
-Output: nothing, or a located `DifferentiationError` for what device code
-cannot do today:
+Input: a typed ANF function (after `types`) and its types. Output: nothing,
+or a located `DifferentiationError` for what device code cannot do today.
+Which checks apply depends on the function's shape (`uses_grid`):
 
-* a parameter used as an array (`x[i]`, `x.shape`): device derivatives
-  take scalar arguments only (arrays passed to a cuda derivative are lanes,
-  one element per GPU thread; loops over arrays on the GPU are not
-  supported yet);
+**Functions without a `prange`** become device functions of scalars
+(`runtime/cuda.py`); refused there:
+
+* a parameter used as an array (`x[i]`, `x.shape`): arrays passed to such a
+  derivative are lanes, one element per GPU thread;
 * a NumPy function (`np.exp`, `np.sum`): device code uses `math` on
   scalars (and an `np.sum(x)` there would silently mean the sum of one
   element);
-* a local array (`v = np.zeros(3)`): device code must not allocate;
-* a `numba.prange` loop: a device function runs in one GPU thread.
+* a local array (`v = np.zeros(3)`): device code must not allocate.
+
+**Functions with a `prange`** become kernels, one GPU thread per
+iteration of each outer prange loop (`passes/kernels.py`); the statements
+around those loops run on the host. Refused there:
+
+* a `prange` that is not a statement of the function's body (inside an
+  `if` or a loop): only an outermost loop maps onto the CUDA grid;
+* an array element read or written outside the prange loops (a second
+  loop over arrays, `x[0]` on the host): only the threads touch elements;
+* a local array, in the prange body (one per thread) or outside it:
+  device code must not allocate, and the host keeps only scalars;
+* an element write to an argument array: arguments are copied to the
+  device and not written back;
+* a NumPy function, as above.
 
 The tape, the other allocation a derivative can make, is refused where it
-would be pushed (`ReverseTransformer(tape_free=True)`).
+would be pushed (`ReverseTransformer(tape_free=True)`), and shared adjoint
+elements are left as increments for atomics (`race_free_reverse(...,
+shared_adjoints="atomic")`).
 """
 
 from __future__ import annotations
@@ -24,51 +39,121 @@ from __future__ import annotations
 import ast
 
 from adjit.errors import DifferentiationError
-from adjit.passes.parallel import is_parallel
+from adjit.passes.parallel import at_origin, is_parallel
 from adjit.rules.registry import is_array
 
 _ANCHOR = "parallel"
+# array attributes the host may read: they describe an array, not its elements
+_HOST_ATTRIBUTES = ("shape", "size", "ndim")
 
 
-def _simple_statements(tree: ast.FunctionDef):
+def uses_grid(tree: ast.FunctionDef) -> bool:
+    """Does target="cuda" run this function as kernels over its prange
+    loops (rather than as a device function of scalars)?"""
+    return any(is_parallel(node) for node in ast.walk(tree))
+
+
+def _simple_statements(tree: ast.AST):
     """Every statement that is not compound (its expressions are its own)."""
     return [node for node in ast.walk(tree) if isinstance(node, ast.stmt)
             and not isinstance(node, (ast.If, ast.For, ast.While, ast.FunctionDef))]
 
 
+def _refuse(parsed, node, message: str, hint: str):
+    raise DifferentiationError.at(parsed, at_origin(node) if isinstance(node, ast.stmt)
+                                  else node, message, hint, _ANCHOR)
+
+
 def check_device_code(parsed, tree: ast.FunctionDef, types: dict[str, str]) -> None:
     """Raise a located error at the first construct device code cannot have."""
+    if uses_grid(tree):
+        _check_kernel_code(parsed, tree, types)
+    else:
+        _check_scalar_code(parsed, tree, types)
+
+
+def _check_numpy_calls(parsed, tree: ast.AST) -> None:
+    for statement in _simple_statements(tree):
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                    isinstance(node.func.value, ast.Name) and node.func.value.id == "np":
+                _refuse(parsed, statement, f"`np.{node.func.attr}` in device code "
+                        "(target='cuda'): NumPy functions are not supported there yet",
+                        "use the `math` module's functions on scalars and explicit "
+                        "loops over elements, or target='cpu'")
+
+
+def _local_arrays(tree: ast.AST, types: dict[str, str]) -> list[ast.Assign]:
+    return [statement for statement in _simple_statements(tree)
+            if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name)
+            and is_array(types.get(statement.targets[0].id))]
+
+
+# ---- device functions of scalars ------------------------------------------------------
+
+def _check_scalar_code(parsed, tree: ast.FunctionDef, types: dict[str, str]) -> None:
     parameters = {argument.arg for argument in tree.args.posonlyargs + tree.args.args}
     for statement in _simple_statements(tree):
         for node in ast.walk(statement):
             if isinstance(node, (ast.Subscript, ast.Attribute)) and \
                     isinstance(node.value, ast.Name) and node.value.id in parameters:
-                raise DifferentiationError.at(
-                    parsed, statement, f"`{node.value.id}` is used as an array; "
-                    "target='cuda' differentiates functions of scalars only (parallel "
-                    "loops over arrays on the GPU are not supported yet)",
-                    "use target='cpu' (with numba.prange for parallel loops), or write "
-                    "the per-element function of scalars and call its derivative on "
-                    "1-D arrays of them", _ANCHOR)
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
-                    isinstance(node.func.value, ast.Name) and node.func.value.id == "np":
-                raise DifferentiationError.at(
-                    parsed, statement, f"`np.{node.func.attr}` in device code "
-                    "(target='cuda'): NumPy functions are not supported there yet",
-                    "use the `math` module's functions on scalars, or target='cpu'",
-                    _ANCHOR)
-    for statement in _simple_statements(tree):
-        if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name) \
-                and is_array(types.get(statement.targets[0].id)):
-            raise DifferentiationError.at(
-                parsed, statement, f"`{statement.targets[0].id}` is an array made in the "
+                _refuse(parsed, statement, f"`{node.value.id}` is used as an array in a "
+                        "function without a prange loop; target='cuda' runs such a "
+                        "function once per GPU thread, on scalars",
+                        "put the function's work on arrays in an outer `for i in "
+                        "numba.prange(n):` loop (one GPU thread per iteration), or write "
+                        "the per-element function of scalars and call its derivative on "
+                        "1-D arrays of them")
+    _check_numpy_calls(parsed, tree)
+    for statement in _local_arrays(tree, types):
+        _refuse(parsed, statement, f"`{statement.targets[0].id}` is an array made in the "
                 "function; device code (target='cuda') cannot allocate arrays",
-                "compute with scalars (one name per element), or use target='cpu'",
-                _ANCHOR)
+                "compute with scalars (one name per element), or use target='cpu'")
+
+
+# ---- kernels over outer prange loops -------------------------------------------------
+
+def _check_kernel_code(parsed, tree: ast.FunctionDef, types: dict[str, str]) -> None:
+    grid_loops = [node for node in tree.body if is_parallel(node)]
     for node in ast.walk(tree):
-        if is_parallel(node):
-            raise DifferentiationError.at(
-                parsed, node, "a `prange` loop in device code (target='cuda'): each "
-                "call runs in one GPU thread", "write the loop with `range`; the "
-                "threads are the elements of the arrays you call the derivative on",
-                _ANCHOR)
+        if is_parallel(node) and not any(node is loop for loop in grid_loops):
+            _refuse(parsed, node, "a `prange` loop inside another statement, with "
+                    "target='cuda': only an outermost prange (a statement of the "
+                    "function's body) maps onto the CUDA grid",
+                    "move the prange loop out of the enclosing loop or `if`, or use "
+                    "target='cpu'")
+    arrays = {name for name, kind in types.items() if is_array(kind)}
+    parameters = {argument.arg for argument in tree.args.posonlyargs + tree.args.args}
+    for statement in tree.body:
+        if is_parallel(statement):
+            continue
+        for simple in _simple_statements(ast.Module([statement], [])):
+            for node in ast.walk(simple):
+                if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) \
+                        and node.value.id in arrays:
+                    _refuse(parsed, simple, f"an element of `{node.value.id}` outside the "
+                            "prange loop, with target='cuda': the statements around the "
+                            "prange loops run on the host, and only the GPU threads (one "
+                            "per prange iteration) touch array elements",
+                            "move this work into the prange loop (a second loop over "
+                            "arrays is not supported on the GPU: merge it into the "
+                            "prange loop), or use target='cpu'")
+    for statement in _local_arrays(tree, types):
+        inside = any(node is statement for loop in grid_loops for node in ast.walk(loop))
+        where = "in the body of a prange loop (one per GPU thread)" if inside else \
+            "outside the prange loops (on the host)"
+        _refuse(parsed, statement, f"`{statement.targets[0].id}` is an array made "
+                f"{where}; device code (target='cuda') cannot allocate arrays",
+                "compute with scalars (one name per element) indexing the argument "
+                "arrays directly, or use target='cpu'")
+    for statement in _simple_statements(tree):
+        if isinstance(statement, (ast.Assign, ast.AugAssign)):
+            target = statement.targets[0] if isinstance(statement, ast.Assign) \
+                else statement.target
+            if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
+                    and target.value.id in parameters:
+                _refuse(parsed, statement, f"an element write to the argument "
+                        f"`{target.value.id}`, with target='cuda': arguments are copied "
+                        "to the GPU and not written back", "compute a scalar result "
+                        "from the arguments without writing them, or use target='cpu'")
+    _check_numpy_calls(parsed, tree)

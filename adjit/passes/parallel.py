@@ -34,6 +34,11 @@ Output: statements that compute the same, in parallel, without races:
 * scalar adjoints of values from outside the loop are sum reductions;
 * a reversal that would read the tape is refused: the body of a parallel
   loop must be recomputable from its index.
+
+With `shared_adjoints="atomic"` (target="cuda", `passes/kernels.py`) the
+shared elements are not privatized: the loop stays one parallel loop whose
+increments of shared adjoint elements (`_b_q[j, d] += ...`, checked to be
+the only use of such an array) the CUDA kernel makes atomic.
 """
 
 from __future__ import annotations
@@ -109,8 +114,8 @@ def _check_loop(parsed, loop: ast.For, read_after: set[str], arrays: set[str]) -
             continue
         for node in ast.walk(statement):
             if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) \
-                    and node.value.id in written_arrays and not _first_index_is(node, index):
-                _refuse(parsed, _located(statement), f"an element of `{node.value.id}` other "
+                    and node.value.id in written_arrays and not first_index_is(node, index):
+                _refuse(parsed, at_origin(statement), f"an element of `{node.value.id}` other "
                         f"than `{node.value.id}[{index}, ...]`, in a parallel loop that "
                         f"writes `{node.value.id}`", "iterations may only read and write "
                         "their own elements of an array they write: index it by the "
@@ -121,7 +126,7 @@ def _refuse(parsed, node, message: str, hint: str):
     raise UnsupportedSyntaxError.at(parsed, node, message, hint, "parallel")
 
 
-def _first_index_is(subscript: ast.Subscript, index: str) -> bool:
+def first_index_is(subscript: ast.Subscript, index: str) -> bool:
     first = subscript.slice.elts[0] if isinstance(subscript.slice, ast.Tuple) \
         else subscript.slice
     return isinstance(first, ast.Name) and first.id == index
@@ -135,11 +140,11 @@ def _first_write(statements, name: str):
                 isinstance(target, ast.Name) and target.id == name
                 for target in ast.walk(node) if isinstance(target, ast.Name)
                 and isinstance(target.ctx, ast.Store)):
-            return _located(node)
+            return at_origin(node)
     return None
 
 
-def _located(statement: ast.stmt) -> ast.AST:
+def at_origin(statement: ast.stmt) -> ast.AST:
     """`statement`, or a stand-in at the user's line it comes from when ANF
     made it without a position of its own."""
     line = getattr(statement, "origin", getattr(statement, "lineno", None))
@@ -219,13 +224,14 @@ def live_in(statements, live_after: set[str] = frozenset(),
 def race_free_reverse(parsed, primal_loop: ast.For, reversed_loop: ast.For,
                       adjoint_arrays: set[str], primal_locals: set[str],
                       local_adjoints: set[str], tape_names: set[str],
-                      namer) -> list[ast.stmt]:
+                      namer, shared_adjoints: str = "chunks") -> list[ast.stmt]:
     """The statements replacing `reversed_loop`, the reversal of the parallel
     `primal_loop` (see the module docstring). `primal_locals` are the
     scalars private to the primal's iterations (re-run in each reversed
     iteration: a read guarded by the same test as its write is no carried
     value, though the liveness here cannot tell), `local_adjoints` their
-    adjoints."""
+    adjoints. `shared_adjoints` is "chunks" (per-thread copies, for the CPU)
+    or "atomic" (left as increments, for CUDA atomics)."""
     index = reversed_loop.target.id
     body = reversed_loop.body
     used = {node.id for node in ast.walk(ast.Module(body, [])) if isinstance(node, ast.Name)}
@@ -241,7 +247,7 @@ def race_free_reverse(parsed, primal_loop: ast.For, reversed_loop: ast.For,
                     and node.value.id == array]
         spelled = sum(1 for node in ast.walk(ast.Module(body, []))
                       if isinstance(node, ast.Name) and node.id == array)
-        if len(accesses) != spelled or not all(_first_index_is(access, index)
+        if len(accesses) != spelled or not all(first_index_is(access, index)
                                                for access in accesses):
             shared.append(array)
     zeroed = sorted(local_adjoints & live_in(body) & writes_block(body))
@@ -255,6 +261,10 @@ def race_free_reverse(parsed, primal_loop: ast.For, reversed_loop: ast.For,
                         f"without carrying {', '.join(sorted(carried))} between its "
                         "iterations", "write the loop serially (range), or report this case")
     if not shared:
+        return [reversed_loop]
+    if shared_adjoints == "atomic":
+        for array in shared:
+            _check_increments_only(parsed, primal_loop, reversed_loop.body, array)
         return [reversed_loop]
     # shared elements: one chunk of iterations per prange iteration, each
     # adding into its own copies
@@ -279,10 +289,11 @@ def race_free_reverse(parsed, primal_loop: ast.For, reversed_loop: ast.For,
     return before + [chunked] + after
 
 
-def _privatize(parsed, primal_loop, body, array: str, copies: str, chunk: str) -> None:
-    """Rewrite each `array[idx] += v` in `body` as `copies[chunk, idx] += v`;
-    any other use of `array` there is refused."""
-    for node in list(ast.walk(ast.Module(body, []))):
+def _increments(body, array: str) -> list[ast.AugAssign]:
+    """The `array[idx] += v` statements of `body` (no slice in `idx`, no
+    `array` in `v`)."""
+    found = []
+    for node in ast.walk(ast.Module(body, [])):
         if isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add) \
                 and isinstance(node.target, ast.Subscript) \
                 and isinstance(node.target.value, ast.Name) \
@@ -290,14 +301,31 @@ def _privatize(parsed, primal_loop, body, array: str, copies: str, chunk: str) -
             index = node.target.slice
             parts = list(index.elts) if isinstance(index, ast.Tuple) else [index]
             if not any(isinstance(part, ast.Slice) for part in parts):
-                node.target = ast.Subscript(
-                    ast.Name(copies, ast.Load()),
-                    ast.Tuple([ast.Name(chunk, ast.Load())] + parts, ast.Load()), ast.Store())
-    if any(isinstance(node, ast.Name) and node.id == array
-           for node in ast.walk(ast.Module(body, []))):
+                found.append(node)
+    return found
+
+
+def _check_increments_only(parsed, primal_loop, body, array: str) -> None:
+    """Refuse any use of the shared adjoint `array` in `body` other than
+    element increments."""
+    spelled = sum(1 for node in ast.walk(ast.Module(body, []))
+                  if isinstance(node, ast.Name) and node.id == array)
+    if spelled != len(_increments(body, array)):
         _cannot_reverse(parsed, primal_loop, "iterations of this parallel loop share "
                         f"elements of an array in a way adjit cannot make race-free "
                         f"(`{array}`)", "only sums into shared elements can run in parallel")
+
+
+def _privatize(parsed, primal_loop, body, array: str, copies: str, chunk: str) -> None:
+    """Rewrite each `array[idx] += v` in `body` as `copies[chunk, idx] += v`;
+    any other use of `array` there is refused."""
+    _check_increments_only(parsed, primal_loop, body, array)
+    for node in _increments(body, array):
+        index = node.target.slice
+        parts = list(index.elts) if isinstance(index, ast.Tuple) else [index]
+        node.target = ast.Subscript(
+            ast.Name(copies, ast.Load()),
+            ast.Tuple([ast.Name(chunk, ast.Load())] + parts, ast.Load()), ast.Store())
 
 
 def _cannot_reverse(parsed, loop: ast.For, message: str, hint: str):

@@ -162,7 +162,8 @@ def reverse_mode(fn, parameter_types: dict[str, str], wrt: list[str],
                                      gradient_tuple=gradient_tuple)
     _insert_section_comments(function)
     _dump("reverse", function)
-    return _finish(parsed, function, "_b_", types)
+    # device code allocates nothing: no scratch arrays or lanes to vectorise
+    return _finish(parsed, function, "_b_", types, vectorise=not device)
 
 
 def forward_mode(fn, parameter_types: dict[str, str], wrt: list[str],
@@ -182,12 +183,12 @@ def forward_mode(fn, parameter_types: dict[str, str], wrt: list[str],
 
 
 def _finish(parsed: ParsedFunction, function: ast.FunctionDef, prefix: str,
-            types: dict[str, str]) -> Generated:
+            types: dict[str, str], vectorise: bool = True) -> Generated:
     initialize_maybe_undefined(function, types)
     derived = {name for (kind, _), name in parsed.namer.derived.items() if kind == prefix}
     function = optimize(function, derived)
     _dump("optimize", function)
-    if prefix == "_b_":
+    if prefix == "_b_" and vectorise:
         _vectorisable_loops(parsed, function, types)
     parallel = render_parallel_loops(function)
     source = render(function, parsed.source_lines)

@@ -292,7 +292,8 @@ class ReverseTransformer(ArrayAdjoints):
         tape_names = {name for tape in self.tapes.values() for name in tape[:2]}
         return race_free_reverse(self.parsed, loop, reversed_loop,
                                  set(self.array_adjoint.values()), primal_locals,
-                                 local_adjoints, tape_names, self.namer)
+                                 local_adjoints, tape_names, self.namer,
+                                 "atomic" if self.tape_free else "chunks")
 
     def adjoint(self, node: ast.Assign) -> list[ast.stmt]:
         if is_array_operation(node, self.types) or is_structured(node):

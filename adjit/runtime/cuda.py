@@ -1,9 +1,10 @@
 """The CUDA target: derivatives of scalar functions as GPU device functions,
-and element-wise kernels that call them.
+and element-wise kernels that call them; for functions with outer prange
+loops, the kernels of `passes/kernels.py` and their host launcher.
 
-For a derivative whose generated source lives in the cached module `M`
-(see `compile.py`), this module writes a sibling `M_cuda.py` holding, as
-readable source,
+For a derivative of a function of scalars (no prange loop) whose generated
+source lives in the cached module `M` (see `compile.py`), this module
+writes a sibling `M_cuda.py` holding, as readable source,
 
 * the derivative itself under `@cuda.jit(device=True)` (the same text as
   for target="cpu");
@@ -21,6 +22,11 @@ allocate nothing by `passes/device.py` and `ReverseTransformer(tape_free)`).
 Outputs: a numba CUDA device function (`device_function`) and a host
 callable (`ElementwiseLauncher`) returning what the cpu derivative returns,
 with 1-D NumPy arrays in place of floats when called on arrays.
+
+For a function with prange loops, `M_cuda.py` holds one kernel per loop
+and the host function that launches them (`passes/kernels.py`);
+`grid_function` returns that host function, and `grid_signature` types
+its arguments (arrays taken whole, not as lanes).
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ import os
 import numpy as np
 
 from adjit.errors import AdjitError
-from adjit.rules.registry import BOOL, FLOAT, INT, is_array
+from adjit.rules.registry import BOOL, FLOAT, INT, array_type, is_array
 from adjit.runtime import compile as compiler
 
 INSTALL_HINT = ("install numba-cuda (`pip install 'adjit[cuda]'`, or `pip install -e "
@@ -139,10 +145,11 @@ def lane_signature(parameters: list[str], arguments) -> tuple:
             if len(value.shape) != 1:
                 raise AdjitError(
                     f"argument `{name}` is a {len(value.shape)}-D array; target='cuda' "
-                    "runs the derivative of a function of scalars once per element of "
-                    "1-D arrays, and functions of arrays (parallel loops over arrays on "
-                    "the GPU) are not supported yet: pass a 1-D array of per-thread "
-                    "values, or use target='cpu'")
+                    "runs the derivative of a function without a prange loop once per "
+                    "element of 1-D arrays (one GPU thread each): pass a 1-D array of "
+                    "per-thread values, or, for a function of whole arrays, put its work "
+                    "in an outer `for i in numba.prange(n):` loop (one GPU thread per "
+                    "iteration)")
             kind = _element_kind(value.dtype)
         else:
             kind = _scalar_kind(value)
@@ -165,17 +172,40 @@ def parse_signature(text: str, parameters: list[str]) -> tuple:
         kind = _TYPE_NAMES.get(name)
         if kind is None:
             raise AdjitError(f"type {name!r} of `{parameter}` is not a scalar type "
-                             "target='cuda' takes (float64, int64, boolean); "
-                             "array arguments are not supported on the GPU yet")
+                             "a device function takes (float64, int64, boolean)")
+        signature.append((kind, _KINDS[kind][0]))
+    return tuple(signature)
+
+
+def grid_signature(parameters: list[str], arguments) -> tuple:
+    """The signature (one `(adjit type, Numba type name)` per parameter) of
+    a cuda derivative with prange loops (run as kernels) called on
+    `arguments`: scalars, and arrays (host or device) taken whole."""
+    signature = []
+    for name, value in zip(parameters, arguments):
+        if _is_lane(value):
+            kind = _element_kind(value.dtype)
+            if kind is None:
+                raise AdjitError(f"argument `{name}` is an array of {value.dtype}; "
+                                 "target='cuda' takes arrays of floats, ints and bools")
+            rank = len(value.shape)
+            signature.append((array_type(kind, rank),
+                              f"{np.dtype(value.dtype).name}[{', '.join([':'] * rank)}]"))
+            continue
+        kind = _scalar_kind(value)
+        if kind is None:
+            raise AdjitError(f"argument `{name}` is {type(value).__name__!r}; target='cuda' "
+                             "takes float, int and bool scalars and arrays of them")
         signature.append((kind, _KINDS[kind][0]))
     return tuple(signature)
 
 
 def dispatch_key(args) -> tuple:
-    """The fast-path key of a cuda call: arrays by dtype (device arrays
-    included, since the signature follows their element type), scalars by type."""
-    return tuple([("lane", np.dtype(value.dtype).char) if _is_lane(value) else type(value)
-                  for value in args])
+    """The fast-path key of a cuda call: arrays by dtype and rank (device
+    arrays included, since the signature follows their element type),
+    scalars by type."""
+    return tuple([("array", np.dtype(value.dtype).char, len(value.shape))
+                  if _is_lane(value) else type(value) for value in args])
 
 
 # ---- generated source ----------------------------------------------------------
@@ -263,21 +293,51 @@ def _unpacking(values: list[str], as_tuple: bool) -> str:
     return ", ".join(values) + ("," if len(values) == 1 else "")
 
 
-def cuda_module(module_name: str, function_name: str, kinds: list[str]):
-    """Import (writing it first if needed) the `_cuda` sibling of the
-    generated module `module_name`."""
-    require_cuda()
+def cuda_source(module_name: str, function_name: str, kinds: list[str],
+                grid: bool = False) -> tuple[str, str]:
+    """(name, text) of the `_cuda` sibling of the generated module
+    `module_name`, written first if needed: device function, wrapper and
+    element-wise kernel of a function of scalars, or with `grid` the
+    kernels and host launcher of a function with prange loops
+    (`passes/kernels.py`; `kinds` says which parameters are arrays)."""
     name = f"{module_name}_cuda"
-    if compiler.cached_source(name) is None:
+    text = compiler.cached_source(name)
+    if text is None:
         module_source = compiler.cached_source(module_name)
         if module_source is None:
             raise AdjitError(f"internal: the generated module {module_name} is missing")
-        if is_array_source(module_source):
-            raise AdjitError("internal: device code would allocate arrays")
         description = module_source.splitlines()[0].partition(": ")[2] or function_name
-        compiler.store_source(name, device_source(module_source, function_name, kinds,
-                                                  description))
+        if grid:
+            from adjit.passes.kernels import kernel_module_source
+            parameters = [argument.arg for argument in
+                          _derivative_tree(module_source, function_name).args.args]
+            text = kernel_module_source(
+                module_source, function_name,
+                {name for name, kind in zip(parameters, kinds) if is_array(kind)},
+                description)
+        else:
+            if is_array_source(module_source):
+                raise AdjitError("internal: device code would allocate arrays")
+            text = device_source(module_source, function_name, kinds, description)
+        compiler.store_source(name, text)
+        text = compiler.cached_source(name)
+    return name, text
+
+
+def cuda_module(module_name: str, function_name: str, kinds: list[str],
+                grid: bool = False):
+    """Import (writing it first if needed) the `_cuda` sibling of the
+    generated module `module_name`."""
+    require_cuda()
+    name, _ = cuda_source(module_name, function_name, kinds, grid)
     return compiler.load_module(name)
+
+
+def grid_function(module_name: str, function_name: str, kinds: list[str]):
+    """The host function launching the kernels of a derivative with prange
+    loops: called like the cpu derivative, it returns what that returns,
+    NumPy arrays for arrays."""
+    return getattr(cuda_module(module_name, function_name, kinds, grid=True), function_name)
 
 
 def is_array_source(module_source: str) -> bool:
@@ -344,9 +404,9 @@ class ElementwiseLauncher:
 
 
 def kinds_of(signature: tuple, tangents: int) -> list[str]:
-    """The adjit types of a generated function's parameters: the signature's,
-    then one float per tangent (jvp)."""
+    """The adjit types of a generated device function's parameters (a
+    function of scalars): the signature's, then one float per tangent (jvp)."""
     kinds = [kind for kind, _ in signature]
     if any(is_array(kind) for kind in kinds):
-        raise AdjitError("array arguments are not supported by target='cuda' yet")
+        raise AdjitError("internal: array arguments reached a device function of scalars")
     return kinds + [FLOAT] * tangents

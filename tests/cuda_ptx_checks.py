@@ -1,0 +1,134 @@
+"""The real CUDA compiler on the generated kernels, without a GPU.
+
+The simulator runs kernels as Python and accepts code the CUDA compiler
+rejects (docs/parallel.md#gpus). This file compiles every kernel adjit
+generates for the cuda checks' functions to PTX with numba-cuda's real
+pipeline (typing, lowering, NVVM), for compute capability 8.0, where no GPU
+(and no driver) is present: the host functions run with NumPy arrays in
+place of device arrays, and each launch compiles its kernel for the types
+of its arguments instead of running it. Nothing is computed, so the
+numbers are the simulator's business (cuda_checks.py); this checks that
+the code compiles.
+
+Needs libNVVM and NVRTC (a CUDA toolkit, or the nvidia-nvvm and
+nvidia-cuda-nvrtc wheels, found through CUDA_HOME / LD_LIBRARY_PATH).
+test_cuda.py runs it with ADJIT_TEST_CUDA_PTX=1 and reads the JSON it
+prints: `[name, ok, detail]` per check.
+"""
+
+import json
+import sys
+import traceback
+
+import numba
+import numpy as np
+from numba import cuda
+from numba.cuda import compile_ptx
+
+COMPUTE_CAPABILITY = (8, 0)
+RESULTS = []
+COMPILED: list[str] = []
+
+
+class _Device:
+    """What device functions compile for when a kernel calls them."""
+    compute_capability = COMPUTE_CAPABILITY
+
+
+class _HostArray(np.ndarray):
+    """A NumPy array standing in for a device array."""
+
+    def copy_to_host(self):
+        return np.asarray(self)
+
+
+def _compile(kernel, arguments) -> None:
+    types = tuple(numba.typeof(np.asarray(value) if isinstance(value, _HostArray)
+                               else value) for value in arguments)
+    compile_ptx(kernel.py_func, types, cc=COMPUTE_CAPABILITY)
+    COMPILED.append(kernel.py_func.__name__)
+
+
+class _CompilingKernel:
+    """`kernel[blocks, threads](*args)` compiles instead of launching."""
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+
+    def __getitem__(self, configuration):
+        return lambda *arguments: _compile(self.kernel, arguments)
+
+
+def _without_a_gpu():
+    """Point adjit's CUDA runtime and numba-cuda at NumPy and the compiler."""
+    import numba.cuda.dispatcher as dispatcher
+    from adjit.runtime import cuda as cuda_runtime
+    from adjit.runtime import cuda_launch as gpu
+    dispatcher.get_current_device = _Device
+    cuda_runtime.require_cuda = lambda: cuda
+    gpu.launch = lambda kernel, threads, *arguments: _compile(kernel, arguments)
+    gpu.to_device = np.ascontiguousarray
+    gpu.to_host = np.asarray
+    gpu.zeros_like = lambda array: np.zeros(array.shape, dtype=array.dtype)
+    gpu.cell = lambda value: np.array([value], dtype=np.float64)
+    gpu.value = lambda summed: float(summed[0])
+    cuda.to_device = lambda array: np.ascontiguousarray(array).view(_HostArray)
+    cuda.device_array = lambda count, dtype: np.zeros(count, dtype).view(_HostArray)
+    original = cuda_runtime.ElementwiseLauncher.__init__
+
+    def compiling_init(self, *arguments):
+        original(self, *arguments)
+        self.kernel = _CompilingKernel(self.kernel)
+    cuda_runtime.ElementwiseLauncher.__init__ = compiling_init
+
+
+def check(name, make):
+    start = len(COMPILED)
+    try:
+        make()
+        RESULTS.append([name, True, COMPILED[start:]])
+    except Exception:
+        RESULTS.append([name, False, traceback.format_exc()])
+
+
+def main():
+    _without_a_gpu()
+    from adjit import jit
+    from adjit.demo import kernel_norm_parallel
+    from tests import cuda_fixtures as fixtures
+    from tests import parallel_fixtures as corpus
+
+    rng = np.random.default_rng(0)
+    q, p = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    check("kernel_norm", lambda: (
+        jit.grad(kernel_norm_parallel, wrt=(0, 1, 2), target="cuda")(q, p, 2.5),
+        jit.value_and_grad(kernel_norm_parallel, wrt=(0, 1), target="cuda")(q, p, 2.5),
+        jit.jvp(kernel_norm_parallel, wrt=(0, 2), target="cuda")(q, p, 2.5, (q, 0.1))))
+    check("kernel_norm_float32", lambda: jit.grad(kernel_norm_parallel, wrt=(0, 1, 2),
+                                                  target="cuda")(q.astype(np.float32),
+                                                                 p.astype(np.float32), 2.5))
+    check("grid_fixtures", lambda: (
+        jit.grad(fixtures.weighted_rows, wrt=(0, 1, 2), target="cuda")(q, p[0], 0.3),
+        jit.value_and_grad(fixtures.wave_sum, target="cuda")(0.7, 9),
+        jit.grad(fixtures.row_stencil, target="cuda")(q, 0.7)))
+    for case in corpus.CASES:
+        if case.__name__ in ("own_elements", "own_rows_of_a_local_matrix"):
+            continue            # refused on the GPU (a second loop over an array)
+        args = corpus.ARGUMENTS[case.__name__]()
+        check(f"corpus_{case.__name__}", lambda case=case, args=args: (
+            jit.grad(case, target="cuda")(*args),
+            jit.jvp(case, target="cuda")(*args, args[0])))
+    radii = np.linspace(0.9, 2.5, 7)
+    check("elementwise_scalars", lambda: (
+        jit.grad(fixtures.pair_energy, wrt=(0, 2), target="cuda")(radii, 1.5, 1.1),
+        jit.value_and_grad(fixtures.sample_loss, target="cuda")(radii, radii, 0.7),
+        jit.jvp(fixtures.damped_orbit, target="cuda")(radii, 6, 1.0),
+        jit.grad(fixtures.nested_sum, target="cuda")(radii, 4, 5)))
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception:
+        RESULTS.append(["setup", False, traceback.format_exc()])
+    json.dump(RESULTS, sys.stdout)
