@@ -62,7 +62,14 @@ def compiled_run(compiled, args, form="loops") -> Run:
     return Run(lambda: compiled(*args), form)
 
 
-def adjit_run(candidates, args, wrt) -> Run:
+def gpu_present() -> bool:
+    """Whether this machine has an NVIDIA GPU and driver (checked without
+    importing numba.cuda or torch, which take seconds)."""
+    import os
+    return os.path.exists("/dev/nvidiactl") or os.path.exists("/dev/nvidia0")
+
+
+def adjit_run(candidates, args, wrt, target: str = "cpu") -> Run:
     """`adjit.jit.grad` of the first of `candidates` ((function, form) pairs)
     that adjit transforms and compiles; the later ones are fallbacks.
 
@@ -75,7 +82,7 @@ def adjit_run(candidates, args, wrt) -> Run:
     refusals = []
     for function, form in candidates:
         try:
-            gradient = jit.grad(function, wrt=wrt)
+            gradient = jit.grad(function, wrt=wrt, target=target)
             pending = [gradient(*args)]
         except Exception as error:          # adjit's refusals and anything else alike
             refusals.append(f"{form}: {first_line(error)}")
@@ -123,19 +130,27 @@ def _is_dynamic(position, value, wrt) -> bool:
     return position in wrt or isinstance(value, np.ndarray)
 
 
-def torch_grad_run(function, args, wrt, form="whole arrays") -> Run:
-    """torch.autograd.grad of `function(*tensors)`; leaves are built once."""
+def torch_grad_run(function, args, wrt, form="whole arrays", device: str = "cpu") -> Run:
+    """torch.autograd.grad of `function(*tensors)`; leaves are built once (on
+    `device`; on "cuda" each call waits for the GPU to finish)."""
     module = torch()
 
     def leaf(position, value):
         if not _is_dynamic(position, value, wrt):
             return value
-        tensor = module.tensor(value)
+        tensor = module.tensor(value, device=device)
         return tensor.requires_grad_(True) if position in wrt else tensor
 
     leaves = [leaf(position, value) for position, value in enumerate(args)]
     chosen = [leaves[position] for position in wrt]
-    return Run(lambda: module.autograd.grad(function(*leaves), chosen), form)
+    if device == "cpu":
+        return Run(lambda: module.autograd.grad(function(*leaves), chosen), form)
+
+    def on_device():
+        gradients = module.autograd.grad(function(*leaves), chosen)
+        module.cuda.synchronize()
+        return tuple(gradient.cpu() for gradient in gradients)
+    return Run(on_device, form)
 
 
 def _partial(function, args, dynamic):

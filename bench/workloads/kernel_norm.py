@@ -89,6 +89,21 @@ def _autograd(args):
     return systems.autograd_grad_run(lambda q, p, s: kernel_norm_dense(anp, q, p, s), args, WRT)
 
 
+def _torch_cuda(args):
+    torch = systems.torch()
+    return systems.torch_grad_run(lambda q, p, s: kernel_norm_dense(torch, q, p, s), args, WRT,
+                                  "dense, on the GPU", device="cuda")
+
+
+GPU_SYSTEMS = ("adjit (cuda)", "torch (cuda)")
+
+
+def not_applicable(system: str, n: int) -> str | None:
+    if system in GPU_SYSTEMS and not systems.gpu_present():
+        return "no NVIDIA GPU on this machine"
+    return None
+
+
 # run with every core (bench.harness); all other systems get one thread
 PARALLEL = ("numba primal (prange)", "adjit (prange)")
 
@@ -100,7 +115,10 @@ SYSTEMS = {
         numba.njit(parallel=True)(kernel_norm_parallel), args, _parallel_form()),
     "adjit (prange)": lambda args: systems.adjit_run(
         [(kernel_norm_parallel, _parallel_form())], args, WRT),
+    "adjit (cuda)": lambda args: systems.adjit_run(
+        [(kernel_norm_parallel, "loops, outer prange as the CUDA grid")], args, WRT, "cuda"),
     "torch": _torch,
+    "torch (cuda)": _torch_cuda,
     "jax": _jax,
     "autograd": _autograd,
 }
