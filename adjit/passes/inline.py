@@ -33,6 +33,7 @@ import sys
 import types
 
 from adjit.errors import DifferentiationError
+from adjit.passes.optimize_expr import integer_constant
 from adjit.passes.parse import ParsedFunction
 from adjit.rules.registry import Primitive
 
@@ -176,7 +177,7 @@ class _TupleParts(ast.NodeTransformer):
         self.parsed = parsed
 
     def visit_Subscript(self, node: ast.Subscript):
-        index = _constant_int(node.slice)
+        index = integer_constant(node.slice)
         if isinstance(node.value, ast.Name) and node.value.id in self.tuples \
                 and index is not None:
             parts = self.tuples[node.value.id]
@@ -191,15 +192,6 @@ class _TupleParts(ast.NodeTransformer):
                 hint="unpack it by index (`parts[0]`) or return one value",
                 source_line=self.parsed.line_text(node), doc_anchor="calls")
         return node
-
-
-def _constant_int(node: ast.expr) -> int | None:
-    if isinstance(node, ast.Constant) and type(node.value) is int:
-        return node.value
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        inner = _constant_int(node.operand)
-        return None if inner is None else -inner
-    return None
 
 
 class _Rename(ast.NodeTransformer):

@@ -33,9 +33,10 @@ import ast
 
 from adjit.passes.build import name as name_node
 from adjit.passes.build import statement
-from adjit.passes.loopforms import (add_origin, integer_constant, is_simple_loop,
+from adjit.passes.loopforms import (add_origin, is_simple_loop,
                                     loops_with_ancestors, mentions, range_arguments,
                                     stored_names, unit_step)
+from adjit.passes.optimize_expr import integer_constant
 from adjit.passes.parallel import is_parallel
 from adjit.passes.render import comment
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
+from adjit.passes.optimize_expr import integer_constant
 from adjit.passes.parallel import is_parallel
 
 
@@ -44,16 +45,6 @@ def is_simple_loop(loop: ast.stmt) -> bool:
                                                               else node.target)):
             return False
     return loop.target.id not in stored_names(loop.body)
-
-
-def integer_constant(node: ast.expr) -> int | None:
-    """The value of an int literal, `-1` spelled as a unary minus included."""
-    if isinstance(node, ast.Constant) and type(node.value) is int:
-        return node.value
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        inner = integer_constant(node.operand)
-        return None if inner is None else -inner
-    return None
 
 
 def unit_step(loop: ast.For) -> int | None:

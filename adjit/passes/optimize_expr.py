@@ -27,6 +27,12 @@ def constant_value(node: ast.expr):
     return None
 
 
+def integer_constant(node: ast.expr) -> int | None:
+    """The int a node is (`-1` spelled as a unary minus included), or None."""
+    value = constant_value(node)
+    return value if type(value) is int else None
+
+
 def number(value) -> ast.expr:
     if value < 0:
         return ast.UnaryOp(ast.USub(), ast.Constant(-value))
