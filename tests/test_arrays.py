@@ -195,3 +195,32 @@ def test_the_gradient_of_an_aliased_argument_is_its_alias_class(target):
     assert np.allclose(gx, w + 2 * x) and np.allclose(gw, x)
     _, tangent = jit.jvp(aliases_its_argument, wrt=0, target=target)(x, w, np.ones(3))
     assert tangent == pytest.approx(float(np.sum(w + 2 * x)))
+
+
+def _weighted_squares(x, w):
+    n, d = x.shape                 # the Numba idiom: unpacking the shape
+    total = 0.0
+    for i in range(n):
+        for j in range(d):
+            total += w * (j + 1) * x[i, j] ** 2
+    return total
+
+
+def _unpacks_too_many(v):
+    n, d = v.shape
+    return v[0] * n
+
+
+@pytest.mark.parametrize("target", ["python", "cpu"])
+def test_unpacking_a_shape_into_names(target):
+    x = np.random.default_rng(3).standard_normal((3, 4))
+    gx, gw = jit.grad(_weighted_squares, wrt=(0, 1), target=target)(x, 0.5)
+    columns = np.arange(1, 5)
+    np.testing.assert_allclose(gx, 2 * 0.5 * columns * x, rtol=1e-12)
+    assert gw == pytest.approx(float(np.sum(columns * x ** 2)), rel=1e-12)
+
+
+def test_unpacking_a_shape_into_the_wrong_number_of_names_is_located():
+    with pytest.raises(adjit.UnsupportedSyntaxError,
+                       match=r"unpacking `v.shape` into 2 names: `v` is a 1-dimensional array"):
+        jit.grad(_unpacks_too_many, target="python")(np.ones(3))

@@ -191,7 +191,15 @@ class _Desugar:
 
     def unpack(self, target: ast.Tuple, value: ast.expr, node: ast.AST):
         """`a, b = x, y` -> assignments in order, saving an old value first
-        when a later right-hand side still reads a variable assigned earlier."""
+        when a later right-hand side still reads a variable assigned earlier.
+        `a, b = x.shape` reads `x.shape[0]` and `x.shape[1]`; the pipeline
+        checks, once types are known, that `x` has that many dimensions
+        (`check_shape_unpacking`)."""
+        if isinstance(value, ast.Attribute) and value.attr == "shape" \
+                and isinstance(value.value, ast.Name) and isinstance(target, ast.Tuple):
+            value = ast.copy_location(ast.Tuple([_shape_element(value, k, len(target.elts), node)
+                                                 for k in range(len(target.elts))],
+                                                ast.Load()), value)
         if not isinstance(value, ast.Tuple):
             self.error(value, "unpacking a value that is not a tuple display",
                        "write `a, b = x, y` with a tuple on the right",
@@ -357,3 +365,32 @@ def _definitely_returns(body: list[ast.stmt]) -> bool:
                 and _definitely_returns(statement.orelse):
             return True
     return False
+
+
+def _shape_element(shape: ast.Attribute, k: int, count: int, node: ast.AST) -> ast.Subscript:
+    """`x.shape[k]` of `a, b, ... = x.shape` (`count` names), its array name
+    marked with the rank the unpacking requires."""
+    array = ast.copy_location(ast.Name(shape.value.id, ast.Load()), shape.value)
+    array.required_rank = (count, node)
+    return ast.copy_location(ast.Subscript(
+        ast.copy_location(ast.Attribute(array, "shape", ast.Load()), shape),
+        ast.Constant(k), ast.Load()), shape)
+
+
+def check_shape_unpacking(parsed, tree: ast.AST, types: dict[str, str]) -> None:
+    """A located error where `a, b = x.shape` names more or fewer values than
+    `x` has dimensions (Numba would refuse the primal)."""
+    for node in ast.walk(tree):
+        required = getattr(node, "required_rank", None)
+        if required is None or not isinstance(node, ast.Name):
+            continue
+        count, statement = required
+        kind = types.get(node.id)
+        rank = kind.count(":") if kind is not None and "[" in kind else None
+        if rank != count:
+            what = f"a {rank}-dimensional array" if rank is not None else "not an array"
+            raise UnsupportedSyntaxError(
+                f"unpacking `{node.id}.shape` into {count} names: `{node.id}` is {what} here",
+                parsed.location(statement), hint=f"unpack as many names as `{node.id}` "
+                "has dimensions, or index the shape (`n = x.shape[0]`)",
+                source_line=parsed.line_text(statement), doc_anchor="types")

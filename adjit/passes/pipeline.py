@@ -24,7 +24,7 @@ from adjit.passes.activity import active_variables, varied_variables
 from adjit.passes.anf import anf
 from adjit.passes.arrays import check_arrays
 from adjit.passes.definite import initialize_maybe_undefined
-from adjit.passes.desugar import desugar
+from adjit.passes.desugar import check_shape_unpacking, desugar
 from adjit.passes.device import check_device_code
 from adjit.passes.fence import fence
 from adjit.passes.hoist import hoist_invariants
@@ -82,6 +82,7 @@ def _typed(fn, parameter_types: dict[str, str], wrt: list[str], device: bool = F
     tree = parsed.tree
     types = infer_types(parsed, parameter_types)
     _dump("types", repr(types))
+    check_shape_unpacking(parsed, tree, types)
     if device:
         check_device_code(parsed, tree, types)
     if parsed.generated:
