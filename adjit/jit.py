@@ -79,7 +79,7 @@ class Composite:
 def _no_cuda(operator: str, target: str) -> None:
     if target == "cuda":
         raise AdjitError(f"jit.{operator} has no target='cuda' yet; the GPU target "
-                         "offers jit.grad, jit.value_and_grad and jit.jvp")
+                         "offers jit.grad, jit.value_and_grad, jit.vjp and jit.jvp")
 
 
 def _basis(count: int, index: int) -> tuple:
