@@ -207,8 +207,8 @@ class Derivative:
     def device(self):
         """A numba CUDA device function of this derivative for float64
         arguments (target="cuda"): call it from your `@cuda.jit` kernel with
-        f's scalar arguments (then, for a jvp, one tangent per `wrt`); it
-        returns what the cpu derivative returns. For int or bool parameters
+        f's scalar arguments (then, for a jvp, one tangent per `wrt`; for
+        a vjp, the cotangent); it returns what the cpu derivative returns. For int or bool parameters
         use `device_for`."""
         return self.device_for(", ".join(["float64"] * self._arity))
 
