@@ -404,6 +404,7 @@ def vjp_checks():
             "array_output": caught(lambda: jit.vjp(
                 fixtures.returns_its_argument, target="cuda")(radii, np.ones(11))),
             "row_per_thread": caught(lambda: jit.vjp(fixtures.of_array, target="cuda")),
+            "length_of_a_row": caught(lambda: jit.grad(fixtures.row_length, target="cuda")),
             "two_dimensional_argument": caught(lambda: jit.vjp(
                 fixtures.pair_energy, target="cuda")(np.ones((3, 2)), 1.0, 1.0, 1.0)),
             "jvp_tangent_two_dimensional": caught(lambda: jit.jvp(

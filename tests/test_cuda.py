@@ -220,6 +220,7 @@ def test_vjp_elementwise_source_reads_one_cotangent_per_thread(checks):
     ("array_output", ["cuda_fixtures.py:129:4", "returns the array `x`", "hint:"]),
     ("row_per_thread", ["cuda_fixtures.py:35:4", "rows of a 2-D argument", "hint:",
                         "numba.prange"]),
+    ("length_of_a_row", ["cuda_fixtures.py:133:4", "`x` is used as an array"]),
     ("two_dimensional_argument", ["cuda_fixtures.py:10:", "a row per thread is not "
                                   "supported", "hint:", "f(x[:, 0], x[:, 1], ...)"]),
     ("jvp_tangent_two_dimensional", ["the tangent of `r` is a 2-D array"]),

@@ -7,7 +7,7 @@ Which checks apply depends on the function's shape (`uses_grid`):
 **Functions without a `prange`** become device functions of scalars
 (`runtime/cuda.py`); refused there:
 
-* a parameter used as an array (`x[i]`, `x.shape`): arrays passed to such a
+* a parameter used as an array (`x[i]`, `x.shape`, `len(x)`): arrays passed to such a
   derivative are lanes, one element per GPU thread;
 * a NumPy function (`np.exp`, `np.sum`): device code uses `math` on
   scalars (and an `np.sum(x)` there would silently mean the sum of one
@@ -118,6 +118,9 @@ def check_scalar_parameters(parsed, tree: ast.FunctionDef) -> None:
     parameters = {argument.arg for argument in tree.args.posonlyargs + tree.args.args}
     for statement in _simple_statements(tree):
         for node in ast.walk(statement):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                    node.func.id == "len" and node.args:      # len(x): as x.shape[0]
+                node = ast.Subscript(node.args[0], ast.Constant(0))
             if isinstance(node, (ast.Subscript, ast.Attribute)) and \
                     isinstance(node.value, ast.Name) and node.value.id in parameters:
                 _refuse(parsed, statement, f"`{node.value.id}` is used as an array in a "
