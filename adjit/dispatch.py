@@ -24,7 +24,7 @@ from adjit.rules.registry import BOOL, FLOAT, INT, array_type
 TARGETS = ("cpu", "python", "cuda")
 # what target="cuda" offers (device functions of scalars, kernels over prange
 # loops: see adjit/runtime/cuda.py and adjit/passes/kernels.py)
-CUDA_OPERATORS = ("grad", "value_and_grad", "jvp")
+CUDA_OPERATORS = ("grad", "value_and_grad", "vjp", "jvp")
 VERSION = "0.1.0"
 
 
@@ -94,8 +94,10 @@ class Derivative:
             from adjit.passes.pipeline import front_end
             parsed = front_end(self.function.py_func)
             if target == "cuda":
-                from adjit.passes.device import uses_grid
+                from adjit.passes.device import check_scalar_parameters, uses_grid
                 self.cuda_grid = uses_grid(parsed.tree)
+                if not self.cuda_grid:
+                    check_scalar_parameters(parsed, parsed.tree)
         else:
             _refuse_again_on_the_grid(self.function, target)
         self.target = target
@@ -161,7 +163,8 @@ class Derivative:
         if self.target == "cuda" and self.cuda_grid:     # kernels over prange loops
             return _cuda().grid_signature(self.function.parameters, arguments)
         if self.target == "cuda":       # scalars, or 1-D arrays of per-thread values
-            return _cuda().lane_signature(self.function.parameters, arguments)
+            return _cuda().lane_signature(self.function.parameters, arguments,
+                                          self.function.py_func)
         signature = []
         for name, value in zip(self.function.parameters, arguments):
             kind = argument_type(value)
@@ -204,8 +207,8 @@ class Derivative:
     def device(self):
         """A numba CUDA device function of this derivative for float64
         arguments (target="cuda"): call it from your `@cuda.jit` kernel with
-        f's scalar arguments (then, for a jvp, one tangent per `wrt`); it
-        returns what the cpu derivative returns. For int or bool parameters
+        f's scalar arguments (then, for a jvp, one tangent per `wrt`; for
+        a vjp, the cotangent); it returns what the cpu derivative returns. For int or bool parameters
         use `device_for`."""
         return self.device_for(", ".join(["float64"] * self._arity))
 
@@ -238,13 +241,16 @@ class Derivative:
                                             self._device_kinds(signature))
 
     def _device_kinds(self, signature: tuple) -> list[str]:
+        """The signature's adjit types, then a float per jvp tangent, or the
+        vjp's float cotangent."""
         tangents = len(self.wrt_names) if self.mode == "forward" else 0
-        return _cuda().kinds_of(signature, tangents)
+        return _cuda().kinds_of(signature, tangents + (self.seed is not None))
 
     def _grid_kinds(self, signature: tuple) -> list[str]:
         """The adjit types of the generated function's parameters: the
-        signature's, then (jvp) one tangent per `wrt`, of its type."""
-        kinds = [kind for kind, _ in signature]
+        signature's, then (jvp) one tangent per `wrt`, of its type, or (vjp)
+        the float cotangent of the scalar output."""
+        kinds = [kind for kind, _ in signature] + [FLOAT] * (self.seed is not None)
         if self.mode == "forward":
             kind_of = dict(zip(self.function.parameters, kinds))
             kinds += [kind_of[name] for name in self.wrt_names]
@@ -340,7 +346,11 @@ class VJP(Derivative):
             raise AdjitError("call a vjp as h(*args, cotangent)")
         *args, cotangent = args_and_cotangent
         args, compiled = self._compiled_for(args, kwargs)
-        cotangent = cotangent if isinstance(cotangent, np.ndarray) else float(cotangent)
+        if self.target == "cuda":    # per element (1-D arrays, or a scalar broadcast)
+            cotangent = _cuda().vjp_cotangent(cotangent, self.function.py_func_name,
+                                              per_element=not self.cuda_grid)
+        else:
+            cotangent = cotangent if isinstance(cotangent, np.ndarray) else float(cotangent)
         result = compiled(*args, cotangent)
         if self.wrt_is_tuple:
             return as_result(result[0]), tuple([as_result(g) for g in result[1:]])

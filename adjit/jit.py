@@ -40,7 +40,12 @@ def value_and_grad(f, wrt=0, target: str = "cpu") -> Derivative:
 def vjp(f, wrt=0, target: str = "cpu") -> VJP:
     """Reverse mode with a given output cotangent: `h(*args, cotangent) ->
     (value, cotangent of each wrt)`; `f` may return a float or an array of
-    floats, and `cotangent` has the shape of what it returns."""
+    floats, and `cotangent` has the shape of what it returns.
+
+    With `target="cuda"`, `f` returns a float: for a function of scalars
+    run on 1-D arrays, the cotangent is a float or a 1-D array (one per
+    element), and `.device` takes it after f's arguments; for a function
+    with an outer prange loop (kernels), it is a float."""
     return VJP(f, wrt, target, returns_value=True, operator="vjp")
 
 
@@ -79,7 +84,7 @@ class Composite:
 def _no_cuda(operator: str, target: str) -> None:
     if target == "cuda":
         raise AdjitError(f"jit.{operator} has no target='cuda' yet; the GPU target "
-                         "offers jit.grad, jit.value_and_grad and jit.jvp")
+                         "offers jit.grad, jit.value_and_grad, jit.vjp and jit.jvp")
 
 
 def _basis(count: int, index: int) -> tuple:

@@ -148,6 +148,7 @@ def main():
         return [text for text in texts if "wrt r, signature" in text]
 
     grid_checks()
+    vjp_checks()
 
 
 # ---- functions with an outer prange loop: kernels, one thread per iteration ----------
@@ -300,6 +301,115 @@ def grid_checks():
                              "--sig", "float64[:, :], float64[:, :], float64",
                              "--target", "cuda"])
         return code, printed.getvalue()
+
+
+# ---- jit.vjp: element-wise (functions of scalars) and kernels (prange) -----------------
+
+def caught(call) -> str:
+    from adjit import AdjitError
+    try:
+        call()
+    except AdjitError as error:
+        return str(error)
+    raise AssertionError("no error")
+
+
+def vjp_checks():
+    from adjit import jit, source
+    from adjit.demo import kernel_norm_parallel
+    from tests import cuda_fixtures as fixtures
+
+    radii = np.linspace(0.85, 2.5, 11)
+    cotangents = np.linspace(-1.5, 2.0, 11)
+
+    @check("vjp_elementwise")
+    def _():
+        vjp = jit.vjp(fixtures.pair_energy, wrt=(0, 2), target="cuda")
+        cpu = jit.vjp(fixtures.pair_energy, wrt=(0, 2), target="python")
+        for cotangent in (cotangents, 0.3, cuda.to_device(cotangents)):
+            value, (g_r, g_s) = vjp(radii, 1.5, 1.1, cotangent)
+            assert isinstance(g_r, np.ndarray) and g_r.shape == radii.shape
+            for i, r in enumerate(radii):
+                c = cotangent if isinstance(cotangent, float) else cotangents[i]
+                expected_value, expected = cpu(r, 1.5, 1.1, c)
+                close([value[i], g_r[i], g_s[i]], [expected_value, *expected], 1e-10)
+        value, g = vjp(1.3, 1.5, 1.1, 0.5)          # scalars: one thread, floats out
+        assert isinstance(value, float) and isinstance(g[0], float)
+        close([value, *g], [cpu(1.3, 1.5, 1.1, 0.5)[0], *cpu(1.3, 1.5, 1.1, 0.5)[1]], 1e-10)
+        loss = jit.vjp(fixtures.sample_loss, target="cuda")       # wrt one: no tuple
+        cpu_loss = jit.vjp(fixtures.sample_loss, target="python")
+        predictions, targets = np.linspace(-3.0, 3.0, 11), np.cos(np.arange(11.0))
+        value, g = loss(predictions, targets, 0.7, cotangents)
+        for i in range(11):
+            expected_value, expected = cpu_loss(predictions[i], targets[i], 0.7, cotangents[i])
+            close([value[i], g[i]], [expected_value, expected], 1e-10)
+        return len(radii)
+
+    @check("vjp_device_from_user_kernel")
+    def _():
+        device = jit.vjp(fixtures.pair_energy, wrt=(0, 1), target="cuda").device
+
+        @cuda.jit
+        def kernel(r, c, out):
+            i = cuda.grid(1)
+            if i < r.shape[0]:
+                value, g_r, g_e = device(r[i], 1.5, 1.0, c[i])   # cotangent last
+                out[i, 0] = value
+                out[i, 1] = g_r
+                out[i, 2] = g_e
+        out = np.zeros((len(radii), 3))
+        kernel[1, 32](radii, cotangents, out)
+        cpu = jit.vjp(fixtures.pair_energy, wrt=(0, 1), target="python")
+        for i, r in enumerate(radii):
+            value, grads = cpu(r, 1.5, 1.0, cotangents[i])
+            close(out[i], [value, *grads], 1e-10)
+        return len(radii)
+
+    rng = np.random.default_rng(3)
+    q, p = rng.normal(size=(7, 3)), rng.normal(size=(7, 3))
+
+    @check("vjp_kernels")
+    def _():
+        vjp = jit.vjp(kernel_norm_parallel, wrt=(0, 1, 2), target="cuda")
+        cpu = jit.vjp(kernel_norm_parallel, wrt=(0, 1, 2), target="python")
+        for arguments in ((q, p, 2.5, 0.7), (cuda.to_device(q), cuda.to_device(p), 2.5, -2)):
+            value, grads = vjp(*arguments)
+            expected_value, expected = cpu(q, p, 2.5, float(arguments[-1]))
+            close(value, expected_value, 1e-10)
+            assert isinstance(grads[0], np.ndarray) and isinstance(grads[2], float)
+            for mine, theirs in zip(grads, expected):
+                close(mine, theirs, 1e-10)
+        a, w = rng.normal(size=(5, 4)), rng.normal(size=4)
+        value, grads = jit.vjp(fixtures.weighted_rows, wrt=(1, 2), target="cuda")(a, w, 0.3, 1.7)
+        expected_value, expected = jit.vjp(fixtures.weighted_rows, wrt=(1, 2),
+                                           target="python")(a, w, 0.3, 1.7)
+        close(value, expected_value, 1e-10)
+        for mine, theirs in zip(grads, expected):
+            close(mine, theirs, 1e-10)
+        close(jit.vjp(fixtures.wave_sum, target="cuda")(0.7, 9, 0.5),
+              jit.vjp(fixtures.wave_sum, target="python")(0.7, 9, 0.5), 1e-12)
+        return source(vjp, q, p, 2.5, 0.7)
+
+    @check("vjp_elementwise_source")
+    def _():
+        return source(jit.vjp(fixtures.pair_energy, target="cuda"), radii, 1.0, 1.0, 1.0)
+
+    @check("vjp_refusals")
+    def _():
+        return {
+            "array_cotangent_of_a_kernel": caught(lambda: jit.vjp(
+                kernel_norm_parallel, target="cuda")(q, p, 2.5, np.ones(7))),
+            "two_dimensional_cotangent": caught(lambda: jit.vjp(
+                fixtures.pair_energy, target="cuda")(radii, 1.0, 1.0, np.ones((11, 2)))),
+            "array_output": caught(lambda: jit.vjp(
+                fixtures.returns_its_argument, target="cuda")(radii, np.ones(11))),
+            "row_per_thread": caught(lambda: jit.vjp(fixtures.of_array, target="cuda")),
+            "length_of_a_row": caught(lambda: jit.grad(fixtures.row_length, target="cuda")),
+            "two_dimensional_argument": caught(lambda: jit.vjp(
+                fixtures.pair_energy, target="cuda")(np.ones((3, 2)), 1.0, 1.0, 1.0)),
+            "jvp_tangent_two_dimensional": caught(lambda: jit.jvp(
+                fixtures.pair_energy, target="cuda")(radii, 1.0, 1.0, np.ones((11, 2)))),
+        }
 
 
 if __name__ == "__main__":

@@ -124,6 +124,53 @@ def main():
         jit.value_and_grad(fixtures.sample_loss, target="cuda")(radii, radii, 0.7),
         jit.jvp(fixtures.damped_orbit, target="cuda")(radii, 6, 1.0),
         jit.grad(fixtures.nested_sum, target="cuda")(radii, 4, 5)))
+    check("vjp_kernels", lambda: (
+        jit.vjp(kernel_norm_parallel, wrt=(0, 1, 2), target="cuda")(q, p, 2.5, 0.7),
+        jit.vjp(fixtures.weighted_rows, wrt=(1, 2), target="cuda")(q, p[0], 0.3, 1.5)))
+    check("vjp_elementwise", lambda: (
+        jit.vjp(fixtures.pair_energy, wrt=(0, 2), target="cuda")(radii, 1.5, 1.1, radii),
+        jit.vjp(fixtures.sample_loss, target="cuda")(radii, radii, 0.7, 0.5)))
+    row_view_check()
+
+
+def row_view_check():
+    """What a per-thread row of a 2-D argument would need (docs/parallel.md#gpus):
+    the row `x[i]` is a view the compiler accepts; an array for its adjoint
+    (`np.zeros_like`, or `cuda.local.array` of the row's runtime length) is
+    not."""
+    @cuda.jit(device=True)
+    def row_sum(row, c):
+        total = 0.0
+        for k in range(row.shape[0]):
+            total += row[k] * c
+        return total
+
+    def row_view(x, out):
+        i = cuda.grid(1)
+        if i < x.shape[0]:
+            out[i] = row_sum(x[i], 2.0)
+
+    def zeros_like_of_a_row(x, out):
+        i = cuda.grid(1)
+        if i < x.shape[0]:
+            adjoint = np.zeros_like(x[i])
+            out[i] = adjoint[0]
+
+    def local_array_of_a_row(x, out):
+        i = cuda.grid(1)
+        if i < x.shape[0]:
+            adjoint = cuda.local.array(x[i].shape[0], numba.float64)
+            out[i] = adjoint[0]
+    types = (numba.float64[:, :], numba.float64[:])
+    outcomes = {}
+    for name, kernel in (("row view", row_view), ("np.zeros_like(row)", zeros_like_of_a_row),
+                         ("cuda.local.array(row.shape[0])", local_array_of_a_row)):
+        try:
+            compile_ptx(kernel, types, cc=COMPUTE_CAPABILITY)
+            outcomes[name] = "compiles"
+        except numba.core.errors.TypingError:
+            outcomes[name] = "refused"
+    RESULTS.append(["row_view", True, outcomes])
 
 
 if __name__ == "__main__":

@@ -184,15 +184,71 @@ def test_show_target_cuda_prints_the_kernels(checks):
     assert "cuda.atomic.add(_b_p, (j, k), _b_t9)" in printed
 
 
+# ---- jit.vjp on the GPU ------------------------------------------------------------
+
+def test_vjp_elementwise_matches_the_cpu_vjp_per_element(checks):
+    """Per-element cotangents (NumPy or device array) and a scalar broadcast."""
+    assert passed(checks, "vjp_elementwise") == 11
+
+
+def test_vjp_device_function_takes_the_cotangent_last(checks):
+    assert passed(checks, "vjp_device_from_user_kernel") == 11
+
+
+def test_vjp_of_prange_functions_runs_as_kernels(checks):
+    text = passed(checks, "vjp_kernels")
+    kernels, host = text.split("\ndef kernel_norm_parallel_grad(q, p, s, cotangent):")
+    assert "def kernel_norm_parallel_grad_prange1(q, p, s, n, _sum_total):" in kernels
+    assert "_b_total, _sum_b_s):" in kernels                # the seeded adjoint
+    assert "    _b_total = cotangent * 0.5\n" in host       # seeded on the host
+    assert "return (_result, gpu.to_host(_b_q), gpu.to_host(_b_p), _b_s)" in host
+
+
+def test_vjp_elementwise_source_reads_one_cotangent_per_thread(checks):
+    text = passed(checks, "vjp_elementwise_source")
+    assert "@cuda.jit(device=True)\ndef pair_energy_grad(r, epsilon, sigma, cotangent):" \
+        in text
+    assert "    _b_energy = cotangent * _t4\n" in text
+    assert "cotangent[_i * _step_cotangent])" in text
+    assert "# from line 15: return energy * math.exp(-0.1 * r * r)" in text
+    assert "np." not in text.split("def pair_energy_grad", 1)[1]
+
+
+@pytest.mark.parametrize("name, words", [
+    ("array_cotangent_of_a_kernel", ["returns a float, so its cotangent is a float"]),
+    ("two_dimensional_cotangent", ["2-D array", "one cotangent per element"]),
+    ("array_output", ["cuda_fixtures.py:129:4", "returns the array `x`", "hint:"]),
+    ("row_per_thread", ["cuda_fixtures.py:35:4", "rows of a 2-D argument", "hint:",
+                        "numba.prange"]),
+    ("length_of_a_row", ["cuda_fixtures.py:133:4", "`x` is used as an array"]),
+    ("two_dimensional_argument", ["cuda_fixtures.py:10:", "a row per thread is not "
+                                  "supported", "hint:", "f(x[:, 0], x[:, 1], ...)"]),
+    ("jvp_tangent_two_dimensional", ["the tangent of `r` is a 2-D array"]),
+])
+def test_vjp_and_array_refusals_say_what_and_where(checks, name, words):
+    message = passed(checks, "vjp_refusals")[name]
+    for word in words:
+        assert word in message, message
+
+
 # ---- the real CUDA compiler, without a GPU (ADJIT_TEST_CUDA_PTX=1) ---------------------
 
 @pytest.mark.parametrize("name, kernels", [
     ("kernel_norm", 4), ("kernel_norm_float32", 1), ("grid_fixtures", 5),
     ("corpus_stencil_energy", 2), ("corpus_pairwise_with_branches", 3),
     ("corpus_rows_of_a_matrix", 2), ("corpus_subtracting_reduction", 3),
-    ("elementwise_scalars", 4)])
+    ("elementwise_scalars", 4), ("vjp_kernels", 4), ("vjp_elementwise", 2)])
 def test_generated_kernels_compile_to_ptx(ptx_checks, name, kernels):
     assert len(passed(ptx_checks, name)) == kernels
+
+
+def test_a_row_view_compiles_but_an_adjoint_row_does_not(ptx_checks):
+    """Why a function without a prange takes scalars only: the row `x[i]`
+    of a 2-D argument is a view the compiler accepts, but its adjoint would
+    be an array, which device code cannot make."""
+    assert passed(ptx_checks, "row_view") == {
+        "row view": "compiles", "np.zeros_like(row)": "refused",
+        "cuda.local.array(row.shape[0])": "refused"}
 
 
 # ---- without CUDA --------------------------------------------------------------------
@@ -222,8 +278,7 @@ def test_target_cuda_without_cuda_is_a_clear_error(monkeypatch):
 
 def test_operators_without_a_cuda_target_are_refused(monkeypatch):
     monkeypatch.setattr(cuda_runtime, "require_cuda", lambda: None)
-    for make in (lambda: jit.vjp(pair_energy, target="cuda"),
-                 lambda: jit.hessian(pair_energy, target="cuda"),
+    for make in (lambda: jit.hessian(pair_energy, target="cuda"),
                  lambda: jit.hvp(pair_energy, target="cuda"),
                  lambda: jit.jacobian(pair_energy, target="cuda")):
         with pytest.raises(adjit.AdjitError, match="no target='cuda' yet"):

@@ -7,7 +7,7 @@ Which checks apply depends on the function's shape (`uses_grid`):
 **Functions without a `prange`** become device functions of scalars
 (`runtime/cuda.py`); refused there:
 
-* a parameter used as an array (`x[i]`, `x.shape`): arrays passed to such a
+* a parameter used as an array (`x[i]`, `x.shape`, `len(x)`): arrays passed to such a
   derivative are lanes, one element per GPU thread;
 * a NumPy function (`np.exp`, `np.sum`): device code uses `math` on
   scalars (and an `np.sum(x)` there would silently mean the sum of one
@@ -70,6 +70,23 @@ def check_device_code(parsed, tree: ast.FunctionDef, types: dict[str, str]) -> N
         _check_kernel_code(parsed, tree, types)
     else:
         _check_scalar_code(parsed, tree, types)
+    _check_outputs(parsed, tree, types)
+
+
+def _check_outputs(parsed, tree: ast.FunctionDef, types: dict[str, str]) -> None:
+    """Derivatives on the GPU return floats: an array output (which a vjp
+    would seed with an array cotangent) is refused at the return."""
+    returned = tree.body[-1]
+    if not isinstance(returned, ast.Return) or returned.value is None:
+        return
+    values = returned.value.elts if isinstance(returned.value, ast.Tuple) \
+        else [returned.value]
+    for value in values:
+        if isinstance(value, ast.Name) and is_array(types.get(value.id)):
+            _refuse(parsed, returned, f"`{parsed.name}` returns the array `{value.id}`; "
+                    "derivatives on the GPU (target='cuda') are of float outputs",
+                    "return a float (a sum, or one element), or use target='cpu' for "
+                    "array outputs (jit.vjp with an array cotangent)")
 
 
 def _check_numpy_calls(parsed, tree: ast.AST) -> None:
@@ -91,19 +108,34 @@ def _local_arrays(tree: ast.AST, types: dict[str, str]) -> list[ast.Assign]:
 
 # ---- device functions of scalars ------------------------------------------------------
 
-def _check_scalar_code(parsed, tree: ast.FunctionDef, types: dict[str, str]) -> None:
+def check_scalar_parameters(parsed, tree: ast.FunctionDef) -> None:
+    """A function without a prange runs once per GPU thread on scalars: a
+    parameter used as an array (`x[k]`, `x.shape`) is refused at its line.
+    Per-thread arrays (the row `x[i]` of a 2-D argument, a view numba-cuda
+    compiles) are not supported: the adjoint of a row is an array, which
+    device code cannot allocate (`np.zeros_like` does not compile there and
+    `cuda.local.array` needs a constant shape)."""
     parameters = {argument.arg for argument in tree.args.posonlyargs + tree.args.args}
     for statement in _simple_statements(tree):
         for node in ast.walk(statement):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                    node.func.id == "len" and node.args:      # len(x): as x.shape[0]
+                node = ast.Subscript(node.args[0], ast.Constant(0))
             if isinstance(node, (ast.Subscript, ast.Attribute)) and \
                     isinstance(node.value, ast.Name) and node.value.id in parameters:
                 _refuse(parsed, statement, f"`{node.value.id}` is used as an array in a "
                         "function without a prange loop; target='cuda' runs such a "
-                        "function once per GPU thread, on scalars",
+                        "function once per GPU thread, on scalars (per-thread arrays, "
+                        "such as the rows of a 2-D argument, are not supported: their "
+                        "adjoints would be arrays allocated in device code)",
                         "put the function's work on arrays in an outer `for i in "
                         "numba.prange(n):` loop (one GPU thread per iteration), or write "
-                        "the per-element function of scalars and call its derivative on "
-                        "1-D arrays of them")
+                        "the per-element function of scalars (one parameter per element "
+                        "of a row) and call its derivative on 1-D arrays of them")
+
+
+def _check_scalar_code(parsed, tree: ast.FunctionDef, types: dict[str, str]) -> None:
+    check_scalar_parameters(parsed, tree)
     _check_numpy_calls(parsed, tree)
     for statement in _local_arrays(tree, types):
         _refuse(parsed, statement, f"`{statement.targets[0].id}` is an array made in the "

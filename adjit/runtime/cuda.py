@@ -134,22 +134,30 @@ def _scalar_kind(value) -> str | None:
     return None
 
 
-def lane_signature(parameters: list[str], arguments) -> tuple:
+def _defined_at(py_func) -> str:
+    """`file:line: ` of a function's `def`, or nothing when unknown."""
+    code = getattr(py_func, "__code__", None)
+    return f"{code.co_filename}:{code.co_firstlineno}: " if code is not None else ""
+
+
+def lane_signature(parameters: list[str], arguments, py_func=None) -> tuple:
     """The signature (one `(adjit type, Numba type name)` per parameter) of
-    a cuda derivative called on `arguments`: scalars, or 1-D arrays (host or
-    device) of them, whose elements are the per-thread arguments.
-    Arithmetic is float64 whatever the float width passed."""
+    a cuda derivative of `py_func` called on `arguments`: scalars, or 1-D
+    arrays (host or device) of them, whose elements are the per-thread
+    arguments. Arithmetic is float64 whatever the float width passed."""
     signature = []
     for name, value in zip(parameters, arguments):
         if _is_lane(value):
             if len(value.shape) != 1:
                 raise AdjitError(
-                    f"argument `{name}` is a {len(value.shape)}-D array; target='cuda' "
-                    "runs the derivative of a function without a prange loop once per "
-                    "element of 1-D arrays (one GPU thread each): pass a 1-D array of "
-                    "per-thread values, or, for a function of whole arrays, put its work "
-                    "in an outer `for i in numba.prange(n):` loop (one GPU thread per "
-                    "iteration)")
+                    f"{_defined_at(py_func)}argument `{name}` is a {len(value.shape)}-D "
+                    "array; target='cuda' runs the derivative of a function without a "
+                    "prange loop once per element of 1-D arrays (one GPU thread each, "
+                    "on scalars; a row per thread is not supported)\n"
+                    "  hint: pass a 1-D array of per-thread values (a row of k values "
+                    "as k parameters: f(x[:, 0], x[:, 1], ...)), or, for a function of "
+                    "whole arrays, put its work in an outer `for i in numba.prange(n):` "
+                    "loop (one GPU thread per iteration)")
             kind = _element_kind(value.dtype)
         else:
             kind = _scalar_kind(value)
@@ -198,6 +206,28 @@ def grid_signature(parameters: list[str], arguments) -> tuple:
                              "takes float, int and bool scalars and arrays of them")
         signature.append((kind, _KINDS[kind][0]))
     return tuple(signature)
+
+
+def vjp_cotangent(value, function_name: str, per_element: bool):
+    """The cotangent of a cuda vjp as its derivative takes it: a float, or,
+    `per_element` (a function of scalars run once per element), a 1-D array
+    (NumPy or device) of one cotangent per thread."""
+    if _is_lane(value):
+        if not per_element:
+            raise AdjitError(
+                f"the cotangent passed to the vjp of {function_name} is an array of shape "
+                f"{tuple(value.shape)}; on the GPU (kernels over its prange loops) "
+                f"{function_name} returns a float, so its cotangent is a float")
+        if len(value.shape) != 1:
+            raise AdjitError(
+                f"the cotangent is a {len(value.shape)}-D array; a vjp of a function of "
+                f"scalars on the GPU ({function_name}) takes one cotangent per element: a "
+                "float (the same for every element) or a 1-D array as long as the arguments")
+        return value
+    if _scalar_kind(value) is None:
+        raise AdjitError(f"the cotangent is {type(value).__name__!r}; the vjp of "
+                         f"{function_name} on the GPU takes a float")
+    return float(value)
 
 
 def dispatch_key(args) -> tuple:
@@ -356,7 +386,8 @@ def device_function(module_name: str, function_name: str, kinds: list[str]):
 class ElementwiseLauncher:
     """Host callable running the derivative once per element on the GPU.
 
-    Called like the cpu derivative (its parameters then the jvp's tangents),
+    Called like the cpu derivative (its parameters, then the jvp's tangents
+    or the vjp's cotangent),
     with scalars or 1-D arrays (NumPy or device arrays, all of one length)
     in place of scalars; returns the cpu derivative's result shape, with a
     NumPy float64 array per value when any argument is an array, and Python
@@ -383,6 +414,12 @@ class ElementwiseLauncher:
         inputs = []
         for name, kind, value in zip(self.parameters, self.kinds, args):
             if _is_lane(value):
+                if len(value.shape) != 1:
+                    what = f"the tangent of `{name[3:]}`" if name.startswith("_d_") \
+                        else f"`{name}`"
+                    raise AdjitError(f"{what} is a {len(value.shape)}-D array; "
+                                     f"{self.function_name} runs once per element of "
+                                     "1-D arrays (one GPU thread each)")
                 if length is not None and value.shape[0] != length:
                     raise AdjitError(f"argument `{name}` has {value.shape[0]} elements, "
                                      f"an earlier array argument {length}: arrays passed "
@@ -405,7 +442,8 @@ class ElementwiseLauncher:
 
 def kinds_of(signature: tuple, tangents: int) -> list[str]:
     """The adjit types of a generated device function's parameters (a
-    function of scalars): the signature's, then one float per tangent (jvp)."""
+    function of scalars): the signature's, then one float per tangent (jvp)
+    or the cotangent (vjp)."""
     kinds = [kind for kind, _ in signature]
     if any(is_array(kind) for kind in kinds):
         raise AdjitError("internal: array arguments reached a device function of scalars")
