@@ -13,6 +13,7 @@ the rewrite silently gone.
 
 from __future__ import annotations
 
+import ast
 import math
 
 import numpy as np
@@ -297,3 +298,21 @@ def test_an_accumulated_element_keeps_its_adjoint_instead_of_reset_and_restore()
     source = _source("matvec")
     assert "_b_t1 = _b_y[i]" in source
     assert "_b_y[i] = 0.0" not in source and "_b_y[i] += _b_t1" not in source
+
+
+@pytest.mark.parametrize("code, expected", [
+    # the reset and the restoring term go
+    ("t = a[i]\na[i] = 0.0\nb += t * 2.0\na[i] += t",
+     "t = a[i]\nb += t * 2.0"),
+    ("t = a[i]\na[i] = 0.0\na[i] += u + t", "t = a[i]\na[i] += u"),
+    # near misses: the element is read, the index moves, another element is written
+    ("t = a[i]\na[i] = 0.0\nc = a[j]\na[i] += t", None),
+    ("t = a[i]\na[i] = 0.0\ni = i + 1\na[i] += t", None),
+    ("t = a[i]\na[j] = 1.0\na[i] = 0.0\na[i] += t", None),
+    ("t = a[i]\na[i] = 0.0\na[i] += t * 2.0", None),
+])
+def test_reset_and_restore_of_one_element(code, expected):
+    from adjit.passes.optimize import _keep_unchanged_elements
+    statements = ast.parse(code).body
+    _keep_unchanged_elements(statements, {"a", "t", "b", "c", "u"}, set())
+    assert ast.unparse(ast.Module(statements, [])) == (expected or code)
