@@ -274,7 +274,10 @@ class Derivative:
             py_func.__qualname__, inspect.getsource(py_func),
             [_source_or_name(callee) for callee in self._callees], global_numbers, signature,
             self.wrt_names, self.wrt_is_tuple, self.mode, self.returns_value, self.output,
-            self.seed, *(("device",) if self.target == "cuda" else ()))
+            self.seed, *(("device",) if self.target == "cuda" else ()),
+            # compiled prange code holds Numba's thread count as a constant
+            # (rt.chunk_count), and Numba's cache does not see globals change
+            _numba_threads())
         module_name = f"adjit_{py_func.__name__}_{file_key}"
         suffix = self.suffix if self.output is None else f"{self.suffix}{self.output}"
         source = compiler.cached_source(module_name)
@@ -409,6 +412,11 @@ def _refuse_again_on_the_grid(function, target: str) -> None:
             "differentiating it again on the GPU (target='cuda'), or differentiating "
             "its target='cuda' derivative, is not supported yet: differentiate the "
             "target='cpu' derivative with target='cpu'")
+
+
+def _numba_threads() -> int:
+    import numba
+    return numba.config.NUMBA_NUM_THREADS
 
 
 def _cuda():

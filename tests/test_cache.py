@@ -8,6 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 USER_MODULE = textwrap.dedent("""
@@ -81,3 +82,31 @@ def test_damaged_cache_file_is_rebuilt(project):
     assert rebuilt["gradient"] == first["gradient"]
     generated.write_text(generated.read_text().replace("0.9", "0.8"))   # edited
     assert run_probe(directory, cache)["gradient"] == first["gradient"]
+
+
+PARALLEL_PROBE = textwrap.dedent("""
+    import json
+    import numpy as np
+    from adjit import jit
+    from adjit.demo import kernel_norm_parallel
+    rng = np.random.default_rng(1)
+    q, p = rng.normal(size=(8, 3)), rng.normal(size=(8, 3))
+    gq, gp = jit.grad(kernel_norm_parallel, wrt=(0, 1))(q, p, 2.5)
+    print(json.dumps([gq.tolist(), gp.tolist()]))
+""")
+
+
+def test_a_thread_count_never_reuses_code_compiled_for_another(tmp_path):
+    """Compiled prange gradients split their iterations into one chunk per
+    thread, a constant of the machine code; Numba's cache would hand a
+    process with 2 threads the code compiled for 1 (it ran serially)."""
+    results = []
+    for threads in ("1", "2"):
+        environment = dict(os.environ, ADJIT_CACHE_DIR=str(tmp_path), NUMBA_NUM_THREADS=threads)
+        output = subprocess.run([sys.executable, "-c", PARALLEL_PROBE], env=environment,
+                                capture_output=True, text=True, timeout=300)
+        assert output.returncode == 0, output.stderr
+        results.append(json.loads(output.stdout.strip().splitlines()[-1]))
+    assert len(list(tmp_path.glob("adjit_kernel_norm_parallel_*.py"))) == 2
+    for one, two in zip(*results):
+        np.testing.assert_allclose(one, two, rtol=1e-12)
