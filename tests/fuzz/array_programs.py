@@ -172,12 +172,14 @@ def inputs(seed: int):
             float(rng.uniform(0.5, 1.5)))
 
 
-def check(program: ArrayProgram, targets=("python",), directory: Path | None = None) -> str:
-    """"ok", or a report of the disagreement."""
+def check(program: ArrayProgram, targets=("python",), directory: Path | None = None,
+          make_inputs=None) -> str:
+    """"ok", or a report of the disagreement (`make_inputs(seed)`: the
+    arguments, `inputs` by default)."""
     from adjit import jit
     directory = directory or Path(tempfile.mkdtemp(prefix="adjit-array-fuzz-"))
     f = load(program, directory)
-    args = inputs(program.seed)
+    args = (make_inputs or inputs)(program.seed)
     rng = np.random.default_rng(program.seed + 1)
     directions = tuple(rng.normal(size=np.shape(a)) if np.ndim(a) else float(rng.normal())
                        for a in args)

@@ -4,6 +4,7 @@ for every program and target="cpu" for every tenth.
 
     ADJIT_FUZZ_EXAMPLES=500 python -m pytest -m fuzz tests/fuzz/test_array_fuzz.py
     python tests/fuzz/array_programs.py 1000          # a campaign, with a summary
+    python tests/fuzz/stencil_programs.py 300 0 15    # stencils, cpu every 15th
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import array_programs  # noqa: E402
+import stencil_programs  # noqa: E402
 
 COUNT = max(10, int(os.environ.get("ADJIT_FUZZ_EXAMPLES", "20")) // 10)
 
@@ -27,6 +29,16 @@ def test_random_array_program(seed, tmp_path):
     targets = ("python", "cpu") if seed % 10 == 0 else ("python",)
     outcome = array_programs.check(program, targets, tmp_path)
     assert outcome == "ok", outcome
+
+
+@pytest.mark.fuzz
+@pytest.mark.parametrize("seed", range(COUNT))
+def test_random_stencil_program(seed, tmp_path):
+    """Time-stepped stencils: the reverse sweep's scatter, lanes and nest
+    reservation at work (tests/fuzz/stencil_programs.py)."""
+    program = stencil_programs.random_stencil_program(seed)
+    targets = ("python", "cpu") if seed % 10 == 0 else ("python",)
+    assert stencil_programs.check(program, targets, tmp_path) == "ok"
 
 
 # Programs a campaign once found wrong, checked in every run. 9111: summing
