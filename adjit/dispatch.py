@@ -88,16 +88,19 @@ class Derivative:
         # them (arrays taken whole), one without as a device function of
         # scalars (arrays are lanes of per-thread arguments)
         self.cuda_grid = False
+        self.cuda_arrays = set()      # parameters used as arrays: one thread per row
         if isinstance(self.function, Differentiable):
             # Refuse unsupported code now, at the line that creates the
             # derivative, not at its first call.
             from adjit.passes.pipeline import front_end
             parsed = front_end(self.function.py_func)
             if target == "cuda":
-                from adjit.passes.device import check_scalar_parameters, uses_grid
+                from adjit.passes.device import (array_parameters,
+                                                 check_scalar_parameters, uses_grid)
                 self.cuda_grid = uses_grid(parsed.tree)
-                if not self.cuda_grid:
+                if not self.cuda_grid and self.mode == "forward":   # no rows in jvp
                     check_scalar_parameters(parsed, parsed.tree)
+                self.cuda_arrays = array_parameters(parsed.tree)
         else:
             _refuse_again_on_the_grid(self.function, target)
         self.target = target
@@ -164,7 +167,8 @@ class Derivative:
             return _cuda().grid_signature(self.function.parameters, arguments)
         if self.target == "cuda":       # scalars, or 1-D arrays of per-thread values
             return _cuda().lane_signature(self.function.parameters, arguments,
-                                          self.function.py_func)
+                                          self.function.py_func, self.cuda_arrays,
+                                          self.wrt_names)
         signature = []
         for name, value in zip(self.function.parameters, arguments):
             kind = argument_type(value)
@@ -194,8 +198,8 @@ class Derivative:
                 compiled = _cuda().grid_function(module_name, function_name,
                                                  self._grid_kinds(key[0]))
             elif self.target == "cuda":
-                compiled = _cuda().ElementwiseLauncher(module_name, function_name,
-                                                       self._device_kinds(key[0]))
+                compiled = _cuda().launcher(module_name, function_name,
+                                            self._device_kinds(key[0]))
             else:
                 compiled = compiler.compile_function(module_name, function_name,
                                                      self.target)

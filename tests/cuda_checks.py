@@ -149,6 +149,8 @@ def main():
 
     grid_checks()
     vjp_checks()
+    from tests.cuda_row_checks import row_checks
+    row_checks(check, close, caught)
 
 
 # ---- functions with an outer prange loop: kernels, one thread per iteration ----------
@@ -403,8 +405,8 @@ def vjp_checks():
                 fixtures.pair_energy, target="cuda")(radii, 1.0, 1.0, np.ones((11, 2)))),
             "array_output": caught(lambda: jit.vjp(
                 fixtures.returns_its_argument, target="cuda")(radii, np.ones(11))),
-            "row_per_thread": caught(lambda: jit.vjp(fixtures.of_array, target="cuda")),
-            "length_of_a_row": caught(lambda: jit.grad(fixtures.row_length, target="cuda")),
+            "row_per_thread": caught(lambda: jit.jvp(fixtures.of_array, target="cuda")),
+            "length_of_a_row": caught(lambda: jit.jvp(fixtures.row_length, target="cuda")),
             "two_dimensional_argument": caught(lambda: jit.vjp(
                 fixtures.pair_energy, target="cuda")(np.ones((3, 2)), 1.0, 1.0, 1.0)),
             "jvp_tangent_two_dimensional": caught(lambda: jit.jvp(

@@ -131,3 +131,36 @@ def returns_its_argument(x):
 
 def row_length(x):
     return len(x) * 2.0
+
+
+# ---- functions without a prange on rows (one GPU thread per row of 2-D arguments) -----
+
+def row_loss(x, w, c):
+    """A quadratic-plus-tanh of a 3-vector row `x` with a shared weight
+    vector `w` and a per-row scale `c`."""
+    total = 0.0
+    for k in range(x.shape[0]):
+        total += w[k] * x[k] * x[k]
+    return total + math.tanh(c * (x[0] - 2.0 * x[1] + x[2]))
+
+
+def row_with_local_array(x):
+    pair = np.zeros(2)
+    pair[0] = x[0]
+    return pair[0] * x[1]
+
+
+def row_with_numpy(x):
+    return np.sum(x) * x[0]
+
+
+def row_writes_its_row(x):
+    x[0] = 1.0
+    return x[0] * x[1]
+
+
+def row_with_tape(x):
+    a = x[0]
+    for k in range(x.shape[0]):
+        a = math.sin(a) * x[k]
+    return a

@@ -80,6 +80,13 @@ def _without_a_gpu():
         original(self, *arguments)
         self.kernel = _CompilingKernel(self.kernel)
     cuda_runtime.ElementwiseLauncher.__init__ = compiling_init
+    from adjit.runtime.cuda_rows import RowLauncher
+    original_rows = RowLauncher.__init__
+
+    def compiling_rows_init(self, *arguments):
+        original_rows(self, *arguments)
+        self.kernel = _CompilingKernel(self.kernel)
+    RowLauncher.__init__ = compiling_rows_init
 
 
 def check(name, make):
@@ -130,6 +137,12 @@ def main():
     check("vjp_elementwise", lambda: (
         jit.vjp(fixtures.pair_energy, wrt=(0, 2), target="cuda")(radii, 1.5, 1.1, radii),
         jit.vjp(fixtures.sample_loss, target="cuda")(radii, radii, 0.7, 0.5)))
+    rows, w = rng.normal(size=(5, 3)), np.array([0.5, 1.5, -0.7])
+    check("rows", lambda: (
+        jit.grad(fixtures.row_loss, wrt=(0, 2), target="cuda")(rows, w, radii[:5]),
+        jit.grad(fixtures.row_loss, target="cuda")(rows, w, 0.7),
+        jit.value_and_grad(fixtures.row_loss, wrt=(0, 2), target="cuda")(rows, w, 0.3),
+        jit.vjp(fixtures.row_loss, wrt=0, target="cuda")(rows, w, 0.3, radii[:5])))
     row_view_check()
 
 

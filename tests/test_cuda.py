@@ -84,10 +84,13 @@ def test_a_loop_that_needs_a_tape_is_refused_at_its_line(checks):
 
 
 def test_array_arguments_are_refused(checks):
+    """A 1-D array for a parameter used as an array is shared by every
+    thread (no gradient wrt it); a 2-D one for a scalar parameter is refused."""
     indexed, two_dimensional = passed(checks, "array_arguments_refused")
-    assert "cuda_fixtures.py:35:4" in indexed and "used as an array" in indexed
-    assert "without a prange loop" in indexed and "numba.prange" in indexed
+    assert "cuda_fixtures.py:34:" in indexed and "`x` is a 1-D array" in indexed
+    assert "passes whole to every thread" in indexed and "numba.prange" in indexed
     assert "2-D array" in two_dimensional and "numba.prange" in two_dimensional
+    assert "uses `r` as a scalar" in two_dimensional
 
 
 def test_the_kernel_is_readable_generated_source(checks):
@@ -151,7 +154,7 @@ def test_device_code_is_not_vectorised_into_scratch_arrays(checks):
 
 
 @pytest.mark.parametrize("name, location, words", [
-    ("no_prange", "cuda_fixtures.py:64:4", "without a prange loop"),
+    ("no_prange", "cuda_fixtures.py:62:", "without a prange loop"),
     ("loop_after_prange", "cuda_fixtures.py:74:8", "outside the prange loop"),
     ("array_in_prange", "cuda_fixtures.py:81:8", "in the body of a prange loop"),
     ("tape_in_prange", "cuda_fixtures.py:91:8", "tape"),
@@ -218,15 +221,57 @@ def test_vjp_elementwise_source_reads_one_cotangent_per_thread(checks):
     ("array_cotangent_of_a_kernel", ["returns a float, so its cotangent is a float"]),
     ("two_dimensional_cotangent", ["2-D array", "one cotangent per element"]),
     ("array_output", ["cuda_fixtures.py:129:4", "returns the array `x`", "hint:"]),
-    ("row_per_thread", ["cuda_fixtures.py:35:4", "rows of a 2-D argument", "hint:",
-                        "numba.prange"]),
+    ("row_per_thread", ["cuda_fixtures.py:35:4",
+                        "of 2-D arguments", "not by jit.jvp",
+                        "hint:", "numba.prange"]),
     ("length_of_a_row", ["cuda_fixtures.py:133:4", "`x` is used as an array"]),
-    ("two_dimensional_argument", ["cuda_fixtures.py:10:", "a row per thread is not "
-                                  "supported", "hint:", "f(x[:, 0], x[:, 1], ...)"]),
+    ("two_dimensional_argument", ["cuda_fixtures.py:10:", "uses `r` as a scalar", "hint:",
+                                  "f(x[:, 0], x[:, 1], ...)"]),
     ("jvp_tangent_two_dimensional", ["the tangent of `r` is a 2-D array"]),
 ])
 def test_vjp_and_array_refusals_say_what_and_where(checks, name, words):
     message = passed(checks, "vjp_refusals")[name]
+    for word in words:
+        assert word in message, message
+
+
+# ---- without a prange, on rows: one thread per row of the 2-D arguments ---------------
+
+def test_row_gradients_match_the_python_gradient_row_by_row(checks):
+    assert passed(checks, "rows_grad") == 5
+
+
+def test_row_value_and_grad_and_vjp_with_device_arrays(checks):
+    assert passed(checks, "rows_value_and_grad_device_arrays") == 5
+
+
+def test_row_kernel_passes_views_and_writes_adjoint_rows_in_place(checks):
+    text = passed(checks, "rows_source")
+    assert "@cuda.jit(device=True)\ndef row_loss_grad(x, w, c, _b_x):" in text
+    assert "    _b_x[2] += _b_t9\n" in text and "    return _b_c\n" in text
+    assert "np." not in text.split("def row_loss_grad", 1)[1]          # nothing allocated
+    assert "def row_loss_grad_kernel(_n, x, _step_x, w, _step_w, c, _step_c, _b_x, _out0):" \
+        in text
+    assert "row_loss_grad_device(x[_i * _step_x], w[_i * _step_w], c[_i * _step_c], " \
+        "_b_x[_i])" in text
+
+
+@pytest.mark.parametrize("name, words", [
+    ("gradient_of_a_broadcast_array", ["cuda_fixtures.py:138:", "`w` is a 1-D array",
+                                       "leave `w` out of wrt"]),
+    ("three_dimensional_rows", ["cuda_fixtures.py:138:", "`x` is a 3-D array", "hint:"]),
+    ("scalar_for_a_row", ["`x` is 'float', and `x` is used as an array"]),
+    ("lengths_differ", ["`c` has 4 rows (or elements)", "earlier per-thread argument 5"]),
+    ("float32_rows", ["array of float32", "float64"]),
+    ("jvp_of_rows", ["cuda_fixtures.py:142:4", "not by jit.jvp"]),
+    ("local_array", ["cuda_fixtures.py:148:4", "np.zeros"]),
+    ("numpy_call", ["cuda_fixtures.py:154:4", "np.sum"]),
+    ("row_write", ["cuda_fixtures.py:158:4", "row of an argument is read-only"]),
+    ("tape", ["cuda_fixtures.py:164:4", "tape"]),
+    ("device_of_rows", ["cuda_fixtures.py:142:4", "`.device`, whose parameters are scalars"]),
+])
+def test_what_rows_cannot_do_is_refused_with_its_reason(checks, name, words):
+    message = passed(checks, "rows_refusals")[name]
     for word in words:
         assert word in message, message
 
@@ -237,15 +282,16 @@ def test_vjp_and_array_refusals_say_what_and_where(checks, name, words):
     ("kernel_norm", 4), ("kernel_norm_float32", 1), ("grid_fixtures", 5),
     ("corpus_stencil_energy", 2), ("corpus_pairwise_with_branches", 3),
     ("corpus_rows_of_a_matrix", 2), ("corpus_subtracting_reduction", 3),
-    ("elementwise_scalars", 4), ("vjp_kernels", 4), ("vjp_elementwise", 2)])
+    ("elementwise_scalars", 4), ("vjp_kernels", 4), ("vjp_elementwise", 2),
+    ("rows", 4)])
 def test_generated_kernels_compile_to_ptx(ptx_checks, name, kernels):
     assert len(passed(ptx_checks, name)) == kernels
 
 
 def test_a_row_view_compiles_but_an_adjoint_row_does_not(ptx_checks):
-    """Why a function without a prange takes scalars only: the row `x[i]`
-    of a 2-D argument is a view the compiler accepts, but its adjoint would
-    be an array, which device code cannot make."""
+    """Why a thread's adjoint row is a parameter (a view of a preallocated
+    array) and jit.jvp takes no rows: the row `x[i]` of a 2-D argument is a
+    view the compiler accepts, but device code cannot make an array."""
     assert passed(ptx_checks, "row_view") == {
         "row view": "compiles", "np.zeros_like(row)": "refused",
         "cuda.local.array(row.shape[0])": "refused"}

@@ -7,8 +7,10 @@ Which checks apply depends on the function's shape (`uses_grid`):
 **Functions without a `prange`** become device functions of scalars
 (`runtime/cuda.py`); refused there:
 
-* a parameter used as an array (`x[i]`, `x.shape`, `len(x)`): arrays passed to such a
-  derivative are lanes, one element per GPU thread;
+* nothing about parameters used as arrays (`x[k]`, `x.shape`, `len(x)`):
+  they take one row per GPU thread (`runtime/cuda_rows.py`), read-only (an
+  element write to one is refused); `check_scalar_parameters` refuses them
+  where rows are not supported (jvp);
 * a NumPy function (`np.exp`, `np.sum`): device code uses `math` on
   scalars (and an `np.sum(x)` there would silently mean the sum of one
   element);
@@ -109,12 +111,12 @@ def _local_arrays(tree: ast.AST, types: dict[str, str]) -> list[ast.Assign]:
 # ---- device functions of scalars ------------------------------------------------------
 
 def check_scalar_parameters(parsed, tree: ast.FunctionDef) -> None:
-    """A function without a prange runs once per GPU thread on scalars: a
-    parameter used as an array (`x[k]`, `x.shape`) is refused at its line.
-    Per-thread arrays (the row `x[i]` of a 2-D argument, a view numba-cuda
-    compiles) are not supported: the adjoint of a row is an array, which
-    device code cannot allocate (`np.zeros_like` does not compile there and
-    `cuda.local.array` needs a constant shape)."""
+    """For jit.jvp, a function without a prange runs once per GPU thread on
+    scalars: a parameter used as an array (`x[k]`, `x.shape`) is refused at
+    its line. (Reverse mode takes rows, `device_rows.py`: their adjoints are
+    parameters; a row's tangent would be an array device code cannot
+    allocate: `np.zeros_like` does not compile there and `cuda.local.array`
+    needs a constant shape.)"""
     parameters = {argument.arg for argument in tree.args.posonlyargs + tree.args.args}
     for statement in _simple_statements(tree):
         for node in ast.walk(statement):
@@ -124,18 +126,47 @@ def check_scalar_parameters(parsed, tree: ast.FunctionDef) -> None:
             if isinstance(node, (ast.Subscript, ast.Attribute)) and \
                     isinstance(node.value, ast.Name) and node.value.id in parameters:
                 _refuse(parsed, statement, f"`{node.value.id}` is used as an array in a "
-                        "function without a prange loop; target='cuda' runs such a "
-                        "function once per GPU thread, on scalars (per-thread arrays, "
-                        "such as the rows of a 2-D argument, are not supported: their "
-                        "adjoints would be arrays allocated in device code)",
+                        "function without a prange loop, where target='cuda' takes scalars "
+                        "here (jit.jvp, and `.device`, whose parameters are scalars); rows "
+                        "of 2-D arguments, one per GPU thread, are supported by calling "
+                        "jit.grad, jit.value_and_grad and jit.vjp derivatives, not by "
+                        "jit.jvp (a row's tangent would be an array allocated in device "
+                        "code)",
                         "put the function's work on arrays in an outer `for i in "
                         "numba.prange(n):` loop (one GPU thread per iteration), or write "
                         "the per-element function of scalars (one parameter per element "
                         "of a row) and call its derivative on 1-D arrays of them")
 
 
+def array_parameters(tree: ast.FunctionDef) -> set[str]:
+    """The parameters a function uses as arrays (`x[k]`, `x.shape`, `len(x)`):
+    on target="cuda", without a prange, they take a row per thread."""
+    parameters = {argument.arg for argument in tree.args.posonlyargs + tree.args.args}
+    used = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                node.func.id == "len" and node.args and isinstance(node.args[0], ast.Name):
+            used.add(node.args[0].id)
+        if isinstance(node, (ast.Subscript, ast.Attribute)) and \
+                isinstance(node.value, ast.Name):
+            used.add(node.value.id)
+    return used & parameters
+
+
 def _check_scalar_code(parsed, tree: ast.FunctionDef, types: dict[str, str]) -> None:
-    check_scalar_parameters(parsed, tree)
+    parameters = {argument.arg for argument in tree.args.posonlyargs + tree.args.args}
+    if not any(is_array(types.get(name)) for name in parameters):
+        check_scalar_parameters(parsed, tree)
+    for statement in _simple_statements(tree):        # rows: read-only views
+        if isinstance(statement, (ast.Assign, ast.AugAssign)):
+            target = statement.targets[0] if isinstance(statement, ast.Assign) \
+                else statement.target
+            if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
+                    and target.value.id in parameters:
+                _refuse(parsed, statement, f"an element write to the argument "
+                        f"`{target.value.id}`, with target='cuda': a thread's row of an "
+                        "argument is read-only", "compute a scalar result from the "
+                        "arguments without writing them, or use target='cpu'")
     _check_numpy_calls(parsed, tree)
     for statement in _local_arrays(tree, types):
         _refuse(parsed, statement, f"`{statement.targets[0].id}` is an array made in the "

@@ -140,20 +140,29 @@ def _defined_at(py_func) -> str:
     return f"{code.co_filename}:{code.co_firstlineno}: " if code is not None else ""
 
 
-def lane_signature(parameters: list[str], arguments, py_func=None) -> tuple:
+def lane_signature(parameters: list[str], arguments, py_func=None,
+                   array_parameters=(), wrt=()) -> tuple:
     """The signature (one `(adjit type, Numba type name)` per parameter) of
     a cuda derivative of `py_func` called on `arguments`: scalars, or 1-D
     arrays (host or device) of them, whose elements are the per-thread
-    arguments. Arithmetic is float64 whatever the float width passed."""
+    arguments. Arithmetic is float64 whatever the float width passed.
+    A parameter in `array_parameters` (used as an array by the function)
+    takes a 2-D array of per-thread rows or a 1-D array shared by all
+    threads (`runtime/cuda_rows.py`; not one in `wrt`)."""
     signature = []
     for name, value in zip(parameters, arguments):
+        if name in array_parameters:
+            from adjit.runtime.cuda_rows import row_signature_entry
+            signature.append(row_signature_entry(name, value, _defined_at(py_func), wrt))
+            continue
         if _is_lane(value):
             if len(value.shape) != 1:
                 raise AdjitError(
                     f"{_defined_at(py_func)}argument `{name}` is a {len(value.shape)}-D "
-                    "array; target='cuda' runs the derivative of a function without a "
-                    "prange loop once per element of 1-D arrays (one GPU thread each, "
-                    "on scalars; a row per thread is not supported)\n"
+                    f"array, and the function uses `{name}` as a scalar; target='cuda' runs the "
+                    "derivative of a function without a prange loop once per element of "
+                    "the 1-D arguments of its scalar parameters (one GPU thread each; "
+                    "2-D arrays go to parameters used as arrays, one row per thread)\n"
                     "  hint: pass a 1-D array of per-thread values (a row of k values "
                     "as k parameters: f(x[:, 0], x[:, 1], ...)), or, for a function of "
                     "whole arrays, put its work in an outer `for i in numba.prange(n):` "
@@ -345,6 +354,9 @@ def cuda_source(module_name: str, function_name: str, kinds: list[str],
                 module_source, function_name,
                 {name for name, kind in zip(parameters, kinds) if is_array(kind)},
                 description)
+        elif any(is_array(kind) for kind in kinds):     # one thread per row
+            from adjit.runtime.cuda_rows import rows_source
+            text = rows_source(module_source, function_name, kinds, description)
         else:
             if is_array_source(module_source):
                 raise AdjitError("internal: device code would allocate arrays")
@@ -442,9 +454,16 @@ class ElementwiseLauncher:
 
 def kinds_of(signature: tuple, tangents: int) -> list[str]:
     """The adjit types of a generated device function's parameters (a
-    function of scalars): the signature's, then one float per tangent (jvp)
-    or the cotangent (vjp)."""
+    function of scalars, or of rows): the signature's, then one float per
+    tangent (jvp) or the cotangent (vjp)."""
     kinds = [kind for kind, _ in signature]
-    if any(is_array(kind) for kind in kinds):
-        raise AdjitError("internal: array arguments reached a device function of scalars")
     return kinds + [FLOAT] * tangents
+
+
+def launcher(module_name: str, function_name: str, kinds: list[str]):
+    """The host callable of a derivative without prange loops: one thread
+    per element (scalars) or per row (array parameters, `cuda_rows.py`)."""
+    if any(is_array(kind) for kind in kinds):
+        from adjit.runtime.cuda_rows import RowLauncher
+        return RowLauncher(module_name, function_name, kinds)
+    return ElementwiseLauncher(module_name, function_name, kinds)
