@@ -157,21 +157,27 @@ def _check_scalar_code(parsed, tree: ast.FunctionDef, types: dict[str, str]) -> 
     parameters = {argument.arg for argument in tree.args.posonlyargs + tree.args.args}
     if not any(is_array(types.get(name)) for name in parameters):
         check_scalar_parameters(parsed, tree)
-    for statement in _simple_statements(tree):        # rows: read-only views
-        if isinstance(statement, (ast.Assign, ast.AugAssign)):
-            target = statement.targets[0] if isinstance(statement, ast.Assign) \
-                else statement.target
-            if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
-                    and target.value.id in parameters:
-                _refuse(parsed, statement, f"an element write to the argument "
-                        f"`{target.value.id}`, with target='cuda': a thread's row of an "
-                        "argument is read-only", "compute a scalar result from the "
-                        "arguments without writing them, or use target='cpu'")
+    for statement, name in _argument_writes(tree, parameters):     # rows: read-only views
+        _refuse(parsed, statement, f"an element write to the argument `{name}`, with "
+                "target='cuda': a thread's row of an argument is read-only",
+                "compute a scalar result from the arguments without writing them, or "
+                "use target='cpu'")
     _check_numpy_calls(parsed, tree)
     for statement in _local_arrays(tree, types):
         _refuse(parsed, statement, f"`{statement.targets[0].id}` is an array made in the "
                 "function; device code (target='cuda') cannot allocate arrays",
                 "compute with scalars (one name per element), or use target='cpu'")
+
+
+def _argument_writes(tree: ast.FunctionDef, parameters: set[str]):
+    """(statement, parameter) for each element write into a parameter."""
+    for statement in _simple_statements(tree):
+        if isinstance(statement, (ast.Assign, ast.AugAssign)):
+            target = statement.targets[0] if isinstance(statement, ast.Assign) \
+                else statement.target
+            if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
+                    and target.value.id in parameters:
+                yield statement, target.value.id
 
 
 # ---- kernels over outer prange loops -------------------------------------------------
@@ -209,14 +215,9 @@ def _check_kernel_code(parsed, tree: ast.FunctionDef, types: dict[str, str]) -> 
                 f"{where}; device code (target='cuda') cannot allocate arrays",
                 "compute with scalars (one name per element) indexing the argument "
                 "arrays directly, or use target='cpu'")
-    for statement in _simple_statements(tree):
-        if isinstance(statement, (ast.Assign, ast.AugAssign)):
-            target = statement.targets[0] if isinstance(statement, ast.Assign) \
-                else statement.target
-            if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
-                    and target.value.id in parameters:
-                _refuse(parsed, statement, f"an element write to the argument "
-                        f"`{target.value.id}`, with target='cuda': arguments are copied "
-                        "to the GPU and not written back", "compute a scalar result "
-                        "from the arguments without writing them, or use target='cpu'")
+    for statement, name in _argument_writes(tree, parameters):
+        _refuse(parsed, statement, f"an element write to the argument `{name}`, with "
+                "target='cuda': arguments are copied to the GPU and not written back",
+                "compute a scalar result from the arguments without writing them, or "
+                "use target='cpu'")
     _check_numpy_calls(parsed, tree)
