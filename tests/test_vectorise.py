@@ -1,6 +1,7 @@
 """The reverse-sweep loop rewrites that let LLVM vectorise: shifted increments
 split out of stencil adjoints (`passes/scatter.py`), scalar adjoints summed
-per index (`passes/lanes.py`), one tape reservation for a loop nest
+per index (`passes/lanes.py`), adjoint elements summed in a local over an
+inner loop (`passes/accumulate.py`), one tape reservation for a loop nest
 (`passes/reserve.py`), and an accumulated element's adjoint left as it is
 rather than reset and restored (`optimize`).
 
@@ -163,6 +164,38 @@ def matvec(A, x):
     return total
 
 
+def triangle(x, L, w):
+    """GMM's triangle: `xc[i]` is read at every trip of an inner loop whose
+    length goes to zero, so its adjoint is summed in a local there."""
+    d = x.shape[0]
+    xc = np.empty(d)
+    q = np.empty(d)
+    for i in range(d):
+        xc[i] = x[i] - w
+    for j in range(d):
+        q[j] = math.exp(0.1 * xc[j]) * xc[j]
+    index = d
+    for i in range(d):
+        for j in range(i + 1, d):
+            q[j] = q[j] + L[index] * xc[i]
+            index += 1
+    total = 0.0
+    for j in range(d):
+        total += q[j] * q[j]
+    return total
+
+
+def ragged(x, w):
+    """The outer index runs past `x`, where the inner loop makes no trip: the
+    summed element must not be added then (it does not exist)."""
+    n = x.shape[0]
+    total = 0.0
+    for i in range(n + 3):
+        for j in range(n - i):
+            total += math.sin(w[j] * x[i])
+    return total
+
+
 def _vector(rng, n, low=-1.0, high=1.0):
     return rng.uniform(low, high, size=n)
 
@@ -180,8 +213,10 @@ PROGRAMS = {
     "triangular_nest": (triangular_nest, lambda rng: (_vector(rng, 5), 0.3), (0, 1)),
     "branchy_nest": (branchy_nest, lambda rng: (_vector(rng, 6), 0.9, 4), (0, 1)),
     "matvec": (matvec, lambda rng: (rng.uniform(-1, 1, (3, 4)), _vector(rng, 4)), (0, 1)),
+    "triangle": (triangle, lambda rng: (_vector(rng, 5), _vector(rng, 15), 0.3), (0, 1, 2)),
+    "ragged": (ragged, lambda rng: (_vector(rng, 5), _vector(rng, 5)), (0, 1)),
 }
-COMPILED = ("heat", "five_point", "weighted_rows", "branchy_nest", "matvec")
+COMPILED = ("heat", "five_point", "weighted_rows", "branchy_nest", "matvec", "triangle")
 
 
 def _arguments(name):
@@ -298,6 +333,27 @@ def test_an_accumulated_element_keeps_its_adjoint_instead_of_reset_and_restore()
     source = _source("matvec")
     assert "_b_t1 = _b_y[i]" in source
     assert "_b_y[i] = 0.0" not in source and "_b_y[i] += _b_t1" not in source
+
+
+def test_an_element_read_across_an_inner_loop_is_summed_in_a_local():
+    source = _source("triangle")
+    assert "_b_xc_i = 0.0" in source and "_b_xc_i += " in source
+    # added once after the loop, only when the loop made a trip
+    assert "if d - 1 > _t" in source and "_b_xc[i] += _b_xc_i" in source
+    # `_b_L[index]` moves with `index`, which the loop rebinds: left alone
+    assert "_b_L_index" not in source
+
+
+def test_a_summed_element_is_not_added_after_a_loop_without_trips():
+    source = _source("ragged")
+    assert "_b_x_i = 0.0" in source
+    # on target="python" an unguarded `_b_x[i] += ...` at i >= n raises
+    function, args, wrt, _ = _arguments("ragged")
+    gradient_x, _ = jit.grad(function, wrt=wrt, target="python")(*args)
+    x, w = args
+    expected = [sum(math.cos(w[j] * x[i]) * w[j] for j in range(len(x) - i))
+                for i in range(len(x))]
+    np.testing.assert_allclose(gradient_x, expected, rtol=1e-12)
 
 
 @pytest.mark.parametrize("code, expected", [

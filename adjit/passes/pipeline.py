@@ -36,6 +36,7 @@ from adjit.passes.parse import ParsedFunction, parse_function
 from adjit.passes.rebind import (accumulate_through_views, check_views_with_new_axes,
                                  rename_rebound_arrays)
 from adjit.passes.render import comment, render
+from adjit.passes.accumulate import sum_elements_in_locals
 from adjit.passes.lanes import sum_in_lanes
 from adjit.passes.resolve import resolve
 from adjit.passes.reverse import ReverseTransformer
@@ -200,14 +201,17 @@ def _finish(parsed: ParsedFunction, function: ast.FunctionDef, prefix: str,
 
 def _vectorisable_loops(parsed: ParsedFunction, function: ast.FunctionDef,
                         types: dict[str, str]) -> None:
-    """scatter and lanes: reverse-sweep loops rewritten so that LLVM can
-    vectorise them (stencil adjoints, parameters summed over a nest)."""
+    """accumulate, scatter and lanes: reverse-sweep loops rewritten so that
+    LLVM can keep sums in registers and vectorise them (adjoint elements
+    summed over an inner loop, stencil adjoints, parameters summed over a
+    nest)."""
     ranks, scalars = {}, set()
     for (kind, primal), adjoint in parsed.namer.derived.items():
         if kind == "_b_" and is_array(types.get(primal)):
             ranks[adjoint] = types[primal].count(":")
         elif kind == "_b_" and types.get(primal) == FLOAT:
             scalars.add(adjoint)
+    sum_elements_in_locals(function, ranks, parsed.namer)
     split_shifted_increments(function, ranks, parsed.namer)
     sum_in_lanes(function, scalars, parsed.namer)
     _dump("vectorise", function)

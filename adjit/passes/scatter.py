@@ -79,6 +79,13 @@ def split_shifted_increments(function: ast.FunctionDef, ranks: dict[str, int],
 
 # ---- which arrays qualify ---------------------------------------------------------
 
+def private_adjoint_arrays(function: ast.FunctionDef, ranks: dict[str, int]) -> set[str]:
+    """The adjoint arrays made fresh once at the top level that no other
+    name or view refers to (touched only by full-rank element reads and
+    writes, read whole by `+=`, returned)."""
+    return set(_allocations(function, ranks))
+
+
 def _allocations(function: ast.FunctionDef, ranks: dict[str, int]) -> dict[str, ast.stmt]:
     """Adjoint arrays made fresh once at the top level and never aliased:
     name -> the statement that makes them."""
