@@ -178,3 +178,7 @@ def row_shared_weights(x, w):
 def row_writes_shared(x, w):
     w[0] = x[0]
     return w[0] * x[1]
+
+
+def row_pair(x):
+    return x[0] * x[1], x[0] + x[1]

@@ -82,6 +82,8 @@ def row_checks(check, close, caught):
                 rows, w, scales, (np.ones((4, 3)), 1.0))),
             "jvp_two_dimensional_scalar_tangent": caught(lambda: jvp(
                 rows, w, scales, (rows, np.ones((5, 2))))),
+            "jvp_of_several_outputs": caught(lambda: jit.jvp(fixtures.row_pair, target="cuda")(
+                rows, rows)),
             "device_of_a_row_jvp": caught(lambda: jit.jvp(fixtures.row_loss,
                                                           target="cuda").device),
             "local_array": caught(lambda: jit.grad(

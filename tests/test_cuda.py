@@ -326,6 +326,8 @@ def test_row_jvp_takes_tangent_rows_as_views(checks):
                                  "earlier per-thread argument 5"]),
     ("jvp_two_dimensional_scalar_tangent", ["the tangent of `c` is a 2-D array",
                                             "a float", "or a 1-D array"]),
+    ("jvp_of_several_outputs", ["row_pair_jvp returns tuples of values",
+                                "one output at a time"]),
     ("device_of_a_row_jvp", ["cuda_fixtures.py:142:4",
                              "`.device`, whose parameters are scalars"]),
     ("local_array", ["cuda_fixtures.py:148:4", "np.zeros"]),
