@@ -95,11 +95,8 @@ class Derivative:
             from adjit.passes.pipeline import front_end
             parsed = front_end(self.function.py_func)
             if target == "cuda":
-                from adjit.passes.device import (array_parameters,
-                                                 check_scalar_parameters, uses_grid)
+                from adjit.passes.device import array_parameters, uses_grid
                 self.cuda_grid = uses_grid(parsed.tree)
-                if not self.cuda_grid and self.mode == "forward":   # no rows in jvp
-                    check_scalar_parameters(parsed, parsed.tree)
                 self.cuda_arrays = array_parameters(parsed.tree)
         else:
             _refuse_again_on_the_grid(self.function, target)
@@ -167,8 +164,7 @@ class Derivative:
             return _cuda().grid_signature(self.function.parameters, arguments)
         if self.target == "cuda":       # scalars, or 1-D arrays of per-thread values
             return _cuda().lane_signature(self.function.parameters, arguments,
-                                          self.function.py_func, self.cuda_arrays,
-                                          self.wrt_names)
+                                          self.function.py_func, self.cuda_arrays)
         signature = []
         for name, value in zip(self.function.parameters, arguments):
             kind = argument_type(value)
@@ -199,7 +195,8 @@ class Derivative:
                                                  self._grid_kinds(key[0]))
             elif self.target == "cuda":
                 compiled = _cuda().launcher(module_name, function_name,
-                                            self._device_kinds(key[0]))
+                                            self._device_kinds(key[0]),
+                                            self._row_call(key[0]))
             else:
                 compiled = compiler.compile_function(module_name, function_name,
                                                      self.target)
@@ -245,10 +242,21 @@ class Derivative:
                                             self._device_kinds(signature))
 
     def _device_kinds(self, signature: tuple) -> list[str]:
-        """The signature's adjit types, then a float per jvp tangent, or the
-        vjp's float cotangent."""
-        tangents = len(self.wrt_names) if self.mode == "forward" else 0
-        return _cuda().kinds_of(signature, tangents + (self.seed is not None))
+        """The signature's adjit types, then one per jvp tangent (a float, or
+        a row's array type), or the vjp's float cotangent."""
+        kind_of = {name: kind for name, (kind, _) in zip(self.function.parameters, signature)}
+        tangents = [kind_of[name] for name in self.wrt_names] if self.mode == "forward" \
+            else []
+        return _cuda().kinds_of(signature, tangents + [FLOAT] * (self.seed is not None))
+
+    def _row_call(self, signature: tuple):
+        """How a per-row derivative (target="cuda", array parameters, no
+        prange) reaches its threads: `cuda_rows.RowCall`."""
+        from adjit.runtime.cuda_rows import RowCall, shared_parameters
+        code = getattr(getattr(self.function, "py_func", None), "__code__", None)
+        return RowCall(shared=shared_parameters(self.function.parameters, signature),
+                       tangents_for=tuple(self.wrt_names) if self.mode == "forward" else (),
+                       filename=code.co_filename if code is not None else None)
 
     def _grid_kinds(self, signature: tuple) -> list[str]:
         """The adjit types of the generated function's parameters: the
@@ -264,8 +272,11 @@ class Derivative:
         """The generated CUDA module (kernels and their launcher, or device
         function, wrapper and element-wise kernel) for `key`."""
         module_name, function_name = self._generate(key)
-        kinds = self._grid_kinds(key[0]) if self.cuda_grid else self._device_kinds(key[0])
-        return _cuda().cuda_source(module_name, function_name, kinds, self.cuda_grid)[1]
+        if self.cuda_grid:
+            return _cuda().cuda_source(module_name, function_name,
+                                       self._grid_kinds(key[0]), grid=True)[1]
+        return _cuda().cuda_source(module_name, function_name, self._device_kinds(key[0]),
+                                   rows=self._row_call(key[0]))[1]
 
     def _generate(self, key: tuple) -> tuple[str, str]:
         """Transform (or find in the cache) the source for `key`."""

@@ -28,7 +28,9 @@ def grad(f, wrt=0, target: str = "cpu") -> Derivative:
     `target="cuda"` runs on the GPU: a function with an outer prange loop
     as kernels (one thread per iteration, arrays in and out), a function of
     scalars as `.device`, a CUDA device function, also run element-wise on
-    1-D arrays (docs/parallel.md#gpus)."""
+    1-D arrays, and one without a prange using parameters as arrays once
+    per row of its 2-D arguments (the gradient with respect to a 1-D array,
+    shared by all rows, is then the sum over rows; docs/parallel.md#gpus)."""
     return Derivative(f, wrt, target, returns_value=False, operator="grad")
 
 
@@ -52,8 +54,11 @@ def vjp(f, wrt=0, target: str = "cpu") -> VJP:
 def jvp(f, wrt=0, target: str = "cpu") -> JVP:
     """Forward-mode derivative: `h(*args, tangents) -> (f(*args), J @ tangents)`.
 
-    `tangents` is a tuple matching a tuple `wrt`, a single number otherwise.
-    For `f` returning a tuple, the tangent of the result is a tuple too."""
+    `tangents` is a tuple matching a tuple `wrt`, a single number (or an
+    array, for an array argument) otherwise. For `f` returning a tuple, the
+    tangent of the result is a tuple too. With `target="cuda"`, called on
+    arrays, it returns one value and one tangent per element or row
+    (docs/parallel.md#gpus)."""
     return JVP(f, wrt, target, returns_value=True, operator="jvp")
 
 

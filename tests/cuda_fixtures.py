@@ -164,3 +164,21 @@ def row_with_tape(x):
     for k in range(x.shape[0]):
         a = math.sin(a) * x[k]
     return a
+
+
+def row_shared_weights(x, w):
+    """Reads each shared weight twice per iteration and w[0] once more: every
+    thread makes several increments of each element of the shared adjoint."""
+    total = w[0] * x[0]
+    for k in range(x.shape[0]):
+        total += math.sin(w[k] * x[k]) * w[k]
+    return total
+
+
+def row_writes_shared(x, w):
+    w[0] = x[0]
+    return w[0] * x[1]
+
+
+def row_pair(x):
+    return x[0] * x[1], x[0] + x[1]

@@ -143,6 +143,13 @@ def main():
         jit.grad(fixtures.row_loss, target="cuda")(rows, w, 0.7),
         jit.value_and_grad(fixtures.row_loss, wrt=(0, 2), target="cuda")(rows, w, 0.3),
         jit.vjp(fixtures.row_loss, wrt=0, target="cuda")(rows, w, 0.3, radii[:5])))
+    check("rows_shared_and_jvp", lambda: (      # cuda.atomic.add; tangents as views
+        jit.grad(fixtures.row_loss, wrt=(0, 1, 2), target="cuda")(rows, w, radii[:5]),
+        jit.vjp(fixtures.row_shared_weights, wrt=1, target="cuda")(rows, w, radii[:5]),
+        jit.value_and_grad(fixtures.row_loss, wrt=1, target="cuda")(rows[0], w, 0.3),
+        jit.jvp(fixtures.row_loss, wrt=(0, 1, 2), target="cuda")(rows, w, 0.3,
+                                                                 (rows, w, 0.1)),
+        jit.jvp(fixtures.row_with_tape, target="cuda")(rows, rows[0])))
     row_view_check()
 
 

@@ -84,11 +84,11 @@ def test_a_loop_that_needs_a_tape_is_refused_at_its_line(checks):
 
 
 def test_array_arguments_are_refused(checks):
-    """A 1-D array for a parameter used as an array is shared by every
-    thread (no gradient wrt it); a 2-D one for a scalar parameter is refused."""
+    """A parameter used as an array takes a 2-D (rows) or 1-D (shared)
+    array, not a 3-D one; a 2-D one for a scalar parameter is refused."""
     indexed, two_dimensional = passed(checks, "array_arguments_refused")
-    assert "cuda_fixtures.py:34:" in indexed and "`x` is a 1-D array" in indexed
-    assert "passes whole to every thread" in indexed and "numba.prange" in indexed
+    assert "cuda_fixtures.py:34:" in indexed and "`x` is a 3-D array" in indexed
+    assert "passes a 1-D array whole to every thread" in indexed and "hint:" in indexed
     assert "2-D array" in two_dimensional and "numba.prange" in two_dimensional
     assert "uses `r` as a scalar" in two_dimensional
 
@@ -154,7 +154,6 @@ def test_device_code_is_not_vectorised_into_scratch_arrays(checks):
 
 
 @pytest.mark.parametrize("name, location, words", [
-    ("no_prange", "cuda_fixtures.py:62:", "without a prange loop"),
     ("loop_after_prange", "cuda_fixtures.py:74:8", "outside the prange loop"),
     ("array_in_prange", "cuda_fixtures.py:81:8", "in the body of a prange loop"),
     ("tape_in_prange", "cuda_fixtures.py:91:8", "tape"),
@@ -222,7 +221,7 @@ def test_vjp_elementwise_source_reads_one_cotangent_per_thread(checks):
     ("two_dimensional_cotangent", ["2-D array", "one cotangent per element"]),
     ("array_output", ["cuda_fixtures.py:129:4", "returns the array `x`", "hint:"]),
     ("row_per_thread", ["cuda_fixtures.py:35:4",
-                        "of 2-D arguments", "not by jit.jvp",
+                        "of 2-D arguments", "`.device`, whose parameters are scalars",
                         "hint:", "numba.prange"]),
     ("length_of_a_row", ["cuda_fixtures.py:133:4", "`x` is used as an array"]),
     ("two_dimensional_argument", ["cuda_fixtures.py:10:", "uses `r` as a scalar", "hint:",
@@ -256,14 +255,81 @@ def test_row_kernel_passes_views_and_writes_adjoint_rows_in_place(checks):
         "_b_x[_i])" in text
 
 
+def test_a_function_of_whole_1d_arrays_runs_on_one_thread(checks):
+    """Only 1-D arguments for array parameters: one thread, shared arrays."""
+    assert passed(checks, "rows_one_thread_on_shared_arrays") == 2
+
+
+# ---- on rows: a gradient with respect to a shared 1-D array, summed over rows -------
+
+def test_shared_gradient_is_the_sum_over_rows_of_the_row_gradients(checks):
+    """Against the python gradient row by row (summed for `w`) and against
+    central differences of sum_t f(X[t], w, c[t]); device arrays; one thread."""
+    assert passed(checks, "rows_shared_grad") == 5
+
+
+def test_shared_gradient_with_many_rows_and_increments(checks):
+    assert passed(checks, "rows_shared_many_increments") == 150
+
+
+def test_shared_value_and_grad_and_vjp_weigh_rows_by_their_cotangents(checks):
+    assert passed(checks, "rows_shared_value_and_grad_and_vjp") == 5
+
+
+def test_shared_adjoint_is_a_parameter_incremented_with_atomics(checks):
+    text = passed(checks, "rows_shared_source")
+    device = text.split("@cuda.jit(device=True)\ndef row_loss_grad_device", 1)[0]
+    assert "def row_loss_grad(x, w, c, _b_w, _b_x):" in device
+    assert "        cuda.atomic.add(_b_w, k, _b_t4)\n" in device
+    assert "_b_w[" not in device                     # no plain access to the shared adjoint
+    assert "    _b_x[k] += _t3 + _b_t5\n" in device   # the thread's own row: plain
+    assert "np." not in device.split("def row_loss_grad", 1)[1]
+    assert "c[_i * _step_c], _b_w, _b_x[_i])" in text     # the whole array, a row view
+    assert "signature (float64[:], float64[:] shared, float64)" in text
+
+
+# ---- on rows: jit.jvp --------------------------------------------------------------
+
+def test_row_jvp_matches_the_python_jvp_and_central_differences(checks):
+    assert passed(checks, "rows_jvp") == 5
+
+
+def test_row_jvp_and_the_shared_vjp_are_transposes(checks):
+    assert passed(checks, "rows_jvp_against_the_shared_vjp") == 5
+
+
+def test_row_jvp_of_a_recurrence_needs_no_tape(checks):
+    assert passed(checks, "rows_jvp_of_a_recurrence") == 5
+
+
+def test_row_jvp_takes_tangent_rows_as_views(checks):
+    text = passed(checks, "rows_jvp_source")
+    assert "@cuda.jit(device=True)\ndef row_loss_jvp(x, w, c, _d_x, _d_w, _d_c):" in text
+    assert "np." not in text.split("def row_loss_jvp", 1)[1]
+    assert "_d_x[_i * _step__d_x], _d_w[_i * _step__d_w], _d_c[_i * _step__d_c])" in text
+    assert "_out1[_i] = _v1" in text
+
+
 @pytest.mark.parametrize("name, words", [
-    ("gradient_of_a_broadcast_array", ["cuda_fixtures.py:138:", "`w` is a 1-D array",
-                                       "leave `w` out of wrt"]),
     ("three_dimensional_rows", ["cuda_fixtures.py:138:", "`x` is a 3-D array", "hint:"]),
     ("scalar_for_a_row", ["`x` is 'float', and `x` is used as an array"]),
     ("lengths_differ", ["`c` has 4 rows (or elements)", "earlier per-thread argument 5"]),
     ("float32_rows", ["array of float32", "float64"]),
-    ("jvp_of_rows", ["cuda_fixtures.py:142:4", "not by jit.jvp"]),
+    ("write_into_a_shared_array", ["cuda_fixtures.py:179:4", "w[0] = x[0]",
+                                   "shared by all threads, whose writes would race",
+                                   "hint:"]),
+    ("jvp_tangent_width", ["the tangent of `x` has rows of 4 elements, `x` of 3"]),
+    ("jvp_float_tangent_of_a_row", ["the tangent of `x` is 'float'",
+                                    "shape (3,) (the same for every thread) or (m, 3)"]),
+    ("jvp_three_dimensional_tangent", ["the tangent of `x` is a 3-D array"]),
+    ("jvp_tangent_rows_differ", ["the tangent of `x` has 4 rows",
+                                 "earlier per-thread argument 5"]),
+    ("jvp_two_dimensional_scalar_tangent", ["the tangent of `c` is a 2-D array",
+                                            "a float", "or a 1-D array"]),
+    ("jvp_of_several_outputs", ["row_pair_jvp returns tuples of values",
+                                "one output at a time"]),
+    ("device_of_a_row_jvp", ["cuda_fixtures.py:142:4",
+                             "`.device`, whose parameters are scalars"]),
     ("local_array", ["cuda_fixtures.py:148:4", "np.zeros"]),
     ("numpy_call", ["cuda_fixtures.py:154:4", "np.sum"]),
     ("row_write", ["cuda_fixtures.py:158:4", "row of an argument is read-only"]),
@@ -283,7 +349,7 @@ def test_what_rows_cannot_do_is_refused_with_its_reason(checks, name, words):
     ("corpus_stencil_energy", 2), ("corpus_pairwise_with_branches", 3),
     ("corpus_rows_of_a_matrix", 2), ("corpus_subtracting_reduction", 3),
     ("elementwise_scalars", 4), ("vjp_kernels", 4), ("vjp_elementwise", 2),
-    ("rows", 4)])
+    ("rows", 4), ("rows_shared_and_jvp", 5)])
 def test_generated_kernels_compile_to_ptx(ptx_checks, name, kernels):
     assert len(passed(ptx_checks, name)) == kernels
 

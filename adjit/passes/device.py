@@ -8,9 +8,11 @@ Which checks apply depends on the function's shape (`uses_grid`):
 (`runtime/cuda.py`); refused there:
 
 * nothing about parameters used as arrays (`x[k]`, `x.shape`, `len(x)`):
-  they take one row per GPU thread (`runtime/cuda_rows.py`), read-only (an
-  element write to one is refused); `check_scalar_parameters` refuses them
-  where rows are not supported (jvp);
+  they take one row per GPU thread or an array shared by all threads
+  (`runtime/cuda_rows.py`), read-only (an element write to one is
+  refused: a row is a view of the caller's array, and writes into a shared
+  array would race); `check_scalar_parameters` refuses them where the
+  parameters are scalars (`.device`);
 * a NumPy function (`np.exp`, `np.sum`): device code uses `math` on
   scalars (and an `np.sum(x)` there would silently mean the sum of one
   element);
@@ -111,12 +113,13 @@ def _local_arrays(tree: ast.AST, types: dict[str, str]) -> list[ast.Assign]:
 # ---- device functions of scalars ------------------------------------------------------
 
 def check_scalar_parameters(parsed, tree: ast.FunctionDef) -> None:
-    """For jit.jvp, a function without a prange runs once per GPU thread on
-    scalars: a parameter used as an array (`x[k]`, `x.shape`) is refused at
-    its line. (Reverse mode takes rows, `device_rows.py`: their adjoints are
-    parameters; a row's tangent would be an array device code cannot
-    allocate: `np.zeros_like` does not compile there and `cuda.local.array`
-    needs a constant shape.)"""
+    """A function without a prange whose parameters are all scalars (the
+    types of `.device`) runs once per GPU thread on scalars: a parameter
+    used as an array (`x[k]`, `x.shape`) is refused at its line. (Called on
+    arrays, such parameters take rows, `device_rows.py`: their adjoints and
+    tangents are parameters, since device code cannot allocate:
+    `np.zeros_like` does not compile there and `cuda.local.array` needs a
+    constant shape.)"""
     parameters = {argument.arg for argument in tree.args.posonlyargs + tree.args.args}
     for statement in _simple_statements(tree):
         for node in ast.walk(statement):
@@ -127,15 +130,15 @@ def check_scalar_parameters(parsed, tree: ast.FunctionDef) -> None:
                     isinstance(node.value, ast.Name) and node.value.id in parameters:
                 _refuse(parsed, statement, f"`{node.value.id}` is used as an array in a "
                         "function without a prange loop, where target='cuda' takes scalars "
-                        "here (jit.jvp, and `.device`, whose parameters are scalars); rows "
-                        "of 2-D arguments, one per GPU thread, are supported by calling "
-                        "jit.grad, jit.value_and_grad and jit.vjp derivatives, not by "
-                        "jit.jvp (a row's tangent would be an array allocated in device "
-                        "code)",
-                        "put the function's work on arrays in an outer `for i in "
-                        "numba.prange(n):` loop (one GPU thread per iteration), or write "
+                        "here (`.device`, whose parameters are scalars); rows of 2-D "
+                        "arguments, one per GPU thread, are supported by calling the "
+                        "derivative itself (jit.grad, jit.value_and_grad, jit.vjp, "
+                        "jit.jvp) on arrays",
+                        "call the derivative on 2-D arrays (one row per thread), write "
                         "the per-element function of scalars (one parameter per element "
-                        "of a row) and call its derivative on 1-D arrays of them")
+                        "of a row) for a device function, or put the function's work on "
+                        "arrays in an outer `for i in numba.prange(n):` loop (one GPU "
+                        "thread per iteration)")
 
 
 def array_parameters(tree: ast.FunctionDef) -> set[str]:
@@ -159,7 +162,9 @@ def _check_scalar_code(parsed, tree: ast.FunctionDef, types: dict[str, str]) -> 
         check_scalar_parameters(parsed, tree)
     for statement, name in _argument_writes(tree, parameters):     # rows: read-only views
         _refuse(parsed, statement, f"an element write to the argument `{name}`, with "
-                "target='cuda': a thread's row of an argument is read-only",
+                "target='cuda': a thread's row of an argument is read-only (a view of "
+                "the caller's array), and a 1-D argument is shared by all threads, whose "
+                "writes would race",
                 "compute a scalar result from the arguments without writing them, or "
                 "use target='cpu'")
     _check_numpy_calls(parsed, tree)

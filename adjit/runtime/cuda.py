@@ -141,19 +141,19 @@ def _defined_at(py_func) -> str:
 
 
 def lane_signature(parameters: list[str], arguments, py_func=None,
-                   array_parameters=(), wrt=()) -> tuple:
+                   array_parameters=()) -> tuple:
     """The signature (one `(adjit type, Numba type name)` per parameter) of
     a cuda derivative of `py_func` called on `arguments`: scalars, or 1-D
     arrays (host or device) of them, whose elements are the per-thread
     arguments. Arithmetic is float64 whatever the float width passed.
     A parameter in `array_parameters` (used as an array by the function)
     takes a 2-D array of per-thread rows or a 1-D array shared by all
-    threads (`runtime/cuda_rows.py`; not one in `wrt`)."""
+    threads (`runtime/cuda_rows.py`)."""
     signature = []
     for name, value in zip(parameters, arguments):
         if name in array_parameters:
             from adjit.runtime.cuda_rows import row_signature_entry
-            signature.append(row_signature_entry(name, value, _defined_at(py_func), wrt))
+            signature.append(row_signature_entry(name, value, _defined_at(py_func)))
             continue
         if _is_lane(value):
             if len(value.shape) != 1:
@@ -333,12 +333,14 @@ def _unpacking(values: list[str], as_tuple: bool) -> str:
 
 
 def cuda_source(module_name: str, function_name: str, kinds: list[str],
-                grid: bool = False) -> tuple[str, str]:
+                grid: bool = False, rows=None) -> tuple[str, str]:
     """(name, text) of the `_cuda` sibling of the generated module
     `module_name`, written first if needed: device function, wrapper and
     element-wise kernel of a function of scalars, or with `grid` the
     kernels and host launcher of a function with prange loops
-    (`passes/kernels.py`; `kinds` says which parameters are arrays)."""
+    (`passes/kernels.py`; `kinds` says which parameters are arrays), or
+    for array parameters without `grid` the per-row kernel
+    (`cuda_rows.py`; `rows`: a `RowCall`)."""
     name = f"{module_name}_cuda"
     text = compiler.cached_source(name)
     if text is None:
@@ -355,8 +357,9 @@ def cuda_source(module_name: str, function_name: str, kinds: list[str],
                 {name for name, kind in zip(parameters, kinds) if is_array(kind)},
                 description)
         elif any(is_array(kind) for kind in kinds):     # one thread per row
-            from adjit.runtime.cuda_rows import rows_source
-            text = rows_source(module_source, function_name, kinds, description)
+            from adjit.runtime.cuda_rows import RowCall, rows_source
+            text = rows_source(module_source, function_name, kinds, description,
+                               rows or RowCall())
         else:
             if is_array_source(module_source):
                 raise AdjitError("internal: device code would allocate arrays")
@@ -367,11 +370,11 @@ def cuda_source(module_name: str, function_name: str, kinds: list[str],
 
 
 def cuda_module(module_name: str, function_name: str, kinds: list[str],
-                grid: bool = False):
+                grid: bool = False, rows=None):
     """Import (writing it first if needed) the `_cuda` sibling of the
     generated module `module_name`."""
     require_cuda()
-    name, _ = cuda_source(module_name, function_name, kinds, grid)
+    name, _ = cuda_source(module_name, function_name, kinds, grid, rows)
     return compiler.load_module(name)
 
 
@@ -452,18 +455,20 @@ class ElementwiseLauncher:
         return tuple(values) if self.outputs[1] else values[0]
 
 
-def kinds_of(signature: tuple, tangents: int) -> list[str]:
+def kinds_of(signature: tuple, tangents: list[str]) -> list[str]:
     """The adjit types of a generated device function's parameters (a
-    function of scalars, or of rows): the signature's, then one float per
-    tangent (jvp) or the cotangent (vjp)."""
+    function of scalars, or of rows): the signature's, then one per entry of
+    `tangents` (the jvp's tangents, the vjp's cotangent): of an array type
+    for an array (a row's tangent), else a float."""
     kinds = [kind for kind, _ in signature]
-    return kinds + [FLOAT] * tangents
+    return kinds + [kind if is_array(kind) else FLOAT for kind in tangents]
 
 
-def launcher(module_name: str, function_name: str, kinds: list[str]):
+def launcher(module_name: str, function_name: str, kinds: list[str], rows=None):
     """The host callable of a derivative without prange loops: one thread
-    per element (scalars) or per row (array parameters, `cuda_rows.py`)."""
+    per element (scalars) or per row (array parameters, `cuda_rows.py`;
+    `rows`: its `RowCall`)."""
     if any(is_array(kind) for kind in kinds):
-        from adjit.runtime.cuda_rows import RowLauncher
-        return RowLauncher(module_name, function_name, kinds)
+        from adjit.runtime.cuda_rows import RowCall, RowLauncher
+        return RowLauncher(module_name, function_name, kinds, rows or RowCall())
     return ElementwiseLauncher(module_name, function_name, kinds)
