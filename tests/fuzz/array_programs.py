@@ -205,18 +205,28 @@ def check(program: ArrayProgram, targets=("python",), directory: Path | None = N
     return "ok"
 
 
-if __name__ == "__main__":                             # python tests/fuzz/array_programs.py 500
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 100
-    start = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+def campaign(make_program, check_program, kind: str, argv: list[str]) -> int:
+    """Check programs `make_program(seed)` for seeds `argv[0]` (count, 100)
+    from `argv[1]` (start, 0), with target="cpu" too every `argv[2]`-th
+    (0: never); print each finding and a summary, return how many."""
+    count = int(argv[0]) if argv else 100
+    start = int(argv[1]) if len(argv) > 1 else 0
+    every = int(argv[2]) if len(argv) > 2 else 0
     failures = 0
-    directory = Path(tempfile.mkdtemp(prefix="adjit-array-fuzz-"))
+    directory = Path(tempfile.mkdtemp(prefix=f"adjit-{kind}-fuzz-"))
     for seed in range(start, start + count):
+        targets = ("python", "cpu") if every and seed % every == 0 else ("python",)
         try:
-            outcome = check(random_array_program(seed), directory=directory)
+            outcome = check_program(make_program(seed), targets, directory)
         except Exception as error:                    # a crash is a finding too
             outcome = f"program {seed}: {type(error).__name__}: {error}\n" \
-                      f"{random_array_program(seed).source}"
+                      f"{make_program(seed).source}"
         if outcome != "ok":
             failures += 1
             print(outcome, flush=True)
-    print(f"{count} array programs, {failures} failures")
+    print(f"{count} {kind} programs, {failures} failures")
+    return failures
+
+
+if __name__ == "__main__":                             # python tests/fuzz/array_programs.py 500
+    campaign(random_array_program, check, "array", sys.argv[1:])

@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import random
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
-from array_programs import ArrayProgram, M
+from array_programs import ArrayProgram, M, campaign
 from array_programs import check as check_program
 
 N = 11          # points: room for offsets up to 2 on each side
@@ -78,20 +77,5 @@ def random_stencil_program(seed: int) -> ArrayProgram:
                               f"{body}\n")
 
 
-if __name__ == "__main__":                     # python tests/fuzz/stencil_programs.py 300
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 100
-    start = int(sys.argv[2]) if len(sys.argv) > 2 else 0
-    every = int(sys.argv[3]) if len(sys.argv) > 3 else 0      # also target="cpu" every k-th
-    failures = 0
-    directory = Path(tempfile.mkdtemp(prefix="adjit-stencil-fuzz-"))
-    for seed in range(start, start + count):
-        targets = ("python", "cpu") if every and seed % every == 0 else ("python",)
-        try:
-            outcome = check(random_stencil_program(seed), targets, directory)
-        except Exception as error:                # a crash is a finding too
-            outcome = f"program {seed}: {type(error).__name__}: {error}\n" \
-                      f"{random_stencil_program(seed).source}"
-        if outcome != "ok":
-            failures += 1
-            print(outcome, flush=True)
-    print(f"{count} stencil programs, {failures} failures")
+if __name__ == "__main__":                     # python tests/fuzz/stencil_programs.py 300 0 15
+    campaign(random_stencil_program, check, "stencil", sys.argv[1:])

@@ -5,6 +5,7 @@ for every program and target="cpu" for every tenth.
     ADJIT_FUZZ_EXAMPLES=500 python -m pytest -m fuzz tests/fuzz/test_array_fuzz.py
     python tests/fuzz/array_programs.py 1000          # a campaign, with a summary
     python tests/fuzz/stencil_programs.py 300 0 15    # stencils, cpu every 15th
+    python tests/fuzz/nest_programs.py 300 0 15       # loop nests, cpu every 15th
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import array_programs  # noqa: E402
+import nest_programs  # noqa: E402
 import stencil_programs  # noqa: E402
 
 COUNT = max(10, int(os.environ.get("ADJIT_FUZZ_EXAMPLES", "20")) // 10)
@@ -39,6 +41,16 @@ def test_random_stencil_program(seed, tmp_path):
     program = stencil_programs.random_stencil_program(seed)
     targets = ("python", "cpu") if seed % 10 == 0 else ("python",)
     assert stencil_programs.check(program, targets, tmp_path) == "ok"
+
+
+@pytest.mark.fuzz
+@pytest.mark.parametrize("seed", range(COUNT))
+def test_random_nest_program(seed, tmp_path):
+    """Loop nests reading an element fixed by the outer index in the inner
+    loop: the reverse sweep's local sums (tests/fuzz/nest_programs.py)."""
+    program = nest_programs.random_nest_program(seed)
+    targets = ("python", "cpu") if seed % 10 == 0 else ("python",)
+    assert nest_programs.check(program, targets, tmp_path) == "ok"
 
 
 # Programs a campaign once found wrong, checked in every run. 9111: summing
