@@ -81,6 +81,7 @@ def test_a_loop_that_needs_a_tape_is_refused_at_its_line(checks):
     assert "cuda_fixtures.py:29:4" in message
     assert "for i in range(steps):" in message
     assert "tape" in message and "jit.jvp" in message
+    assert "trip count is not a constant" in message and "literal trip count" in message
 
 
 def test_array_arguments_are_refused(checks):
@@ -157,7 +158,8 @@ def test_device_code_is_not_vectorised_into_scratch_arrays(checks):
     ("no_prange", "cuda_fixtures.py:62:", "without a prange loop"),
     ("loop_after_prange", "cuda_fixtures.py:74:8", "outside the prange loop"),
     ("array_in_prange", "cuda_fixtures.py:81:8", "in the body of a prange loop"),
-    ("tape_in_prange", "cuda_fixtures.py:91:8", "tape"),
+    ("tape_in_prange", "cuda_fixtures.py:91:8",
+     "tape in each of its iterations, and its trip count is not a constant"),
     ("prange_in_a_loop", "cuda_fixtures.py:100:8", "only an outermost prange"),
 ])
 def test_what_a_kernel_cannot_do_is_refused_at_its_line(checks, name, location, words):
@@ -276,6 +278,87 @@ def test_what_rows_cannot_do_is_refused_with_its_reason(checks, name, words):
         assert word in message, message
 
 
+# ---- tapes in local memory: loops of literal trip counts ------------------------------
+
+def test_taped_functions_of_scalars_match_cpu_and_finite_differences(checks):
+    """grad, value_and_grad and vjp, element-wise: a 5-step recurrence, a
+    nested one, branches with a break (an int tape), straight overwrites."""
+    assert passed(checks, "tape_elementwise") == 4 * 12
+    assert passed(checks, "tape_branches_exercised")
+
+
+def test_taped_device_functions_called_from_a_user_kernel(checks):
+    assert passed(checks, "tape_device_from_user_kernel") == 12
+
+
+def test_prange_bodies_with_a_recurrence_keep_one_tape_per_thread(checks):
+    """A per-element Newton iteration, and a recurrence per element of a row
+    of runtime length: against the cpu gradient of serial twins and finite
+    differences."""
+    assert passed(checks, "tape_kernels") == 2
+
+
+def test_rows_keep_their_tape_in_local_memory(checks):
+    assert passed(checks, "tape_rows") == 6
+
+
+@pytest.mark.parametrize("name, declarations", [
+    ("sine_map", ["_tape_f = cuda.local.array(5, np.float64)"]),
+    ("nested_map", ["_tape_f = cuda.local.array(15, np.float64)"]),
+    ("branching_map", ["_tape_f = cuda.local.array(6, np.float64)",
+                       "_tape_i = cuda.local.array(6, np.int64)"]),
+    ("overwrites", ["_tape_f = cuda.local.array(3, np.float64)"]),
+    ("outer_sum", ["_tape_f = cuda.local.array(3, np.float64)"]),     # reused per i
+    ("newton_roots", ["        _tape_f = cuda.local.array(18, np.float64)"]),
+    ("relaxed_rows", ["        _tape_f = cuda.local.array(8, np.float64)"]),
+    ("row_recurrence", ["_tape_f = cuda.local.array(6, np.float64)"]),
+])
+def test_each_tape_is_a_local_array_of_the_exact_size(checks, name, declarations):
+    """The capacity is the most the thread records, no more: sizes are
+    bounds computed when the code is generated (passes/device_tapes.py)."""
+    text = passed(checks, "tape_sources")[name]
+    for declaration in declarations:
+        assert text.count(declaration + "\n") == 1, text
+    assert "# a tape per thread, in local memory: at most " in text
+    assert "np.empty" not in text and "rt.grow" not in text
+
+
+def test_a_recomputed_loop_around_a_recorded_branch_reuses_its_tape(checks):
+    """`for i in range(n)` (recomputed) around a branch in a literal loop:
+    each reversed iteration pops what it pushes, so the tape holds one
+    iteration's values whatever `n`."""
+    text = passed(checks, "tape_recomputed_branches")
+    assert "_tape_f = cuda.local.array(3, np.float64)\n" in text
+    assert "_tape_i = cuda.local.array(3, np.int64)\n" in text
+
+
+def test_a_kernel_declares_its_tape_in_the_thread(checks):
+    text = passed(checks, "tape_sources")["newton_roots"]
+    kernel = text.split("\ndef newton_roots_grad(x, c):")[0]
+    assert "    if i < _t1:\n        # a tape per thread, in local memory: at most 18 " \
+        "floats\n        _tape_f = cuda.local.array(18, np.float64)\n        _top_f = 0\n" \
+        in kernel
+    assert kernel.count("@cuda.jit") == 1        # no primal kernel computing nothing
+    assert "_tape" not in text.split("\ndef newton_roots_grad(x, c):")[1]
+
+
+@pytest.mark.parametrize("name, words", [
+    ("too_long", ["cuda_fixtures.py:258:4", "up to 3000 values", "more than the 2048",
+                  "for k in range(3000):", "hint:"]),
+    ("halving", ["cuda_fixtures.py:266:4", "this `while` loop", "while a > 0.1:",
+                 "`for` loop with a literal trip count", "jit.jvp"]),
+    ("host_overwrite", ["cuda_fixtures.py:274:4", "on the host", "t = math.sin(t) * t",
+                        "into the prange loop"]),
+    ("again", ["differentiating a target='cuda' derivative that keeps a tape in GPU local "
+               "memory (`cuda.local.array`) is not supported", "_tape_f = cuda.local.array(",
+               "the target='cpu' derivative"]),
+])
+def test_tapes_device_code_cannot_keep_are_refused_at_their_line(checks, name, words):
+    message = passed(checks, "tape_refusals")[name]
+    for word in words:
+        assert word in message, message
+
+
 # ---- the real CUDA compiler, without a GPU (ADJIT_TEST_CUDA_PTX=1) ---------------------
 
 @pytest.mark.parametrize("name, kernels", [
@@ -283,7 +366,7 @@ def test_what_rows_cannot_do_is_refused_with_its_reason(checks, name, words):
     ("corpus_stencil_energy", 2), ("corpus_pairwise_with_branches", 3),
     ("corpus_rows_of_a_matrix", 2), ("corpus_subtracting_reduction", 3),
     ("elementwise_scalars", 4), ("vjp_kernels", 4), ("vjp_elementwise", 2),
-    ("rows", 4)])
+    ("rows", 4), ("local_tapes", 10), ("local_tapes_device", 1)])
 def test_generated_kernels_compile_to_ptx(ptx_checks, name, kernels):
     assert len(passed(ptx_checks, name)) == kernels
 
