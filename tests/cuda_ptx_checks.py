@@ -152,6 +152,7 @@ def main():
         jit.grad(fixtures.outer_sum, target="cuda")(radii, 4),
         jit.grad(fixtures.gated_sum, target="cuda")(radii, 4),
         jit.grad(fixtures.newton_roots, wrt=(0, 1), target="cuda")(roots, 1.3),
+        jit.grad(fixtures.newton_roots, target="cuda")(roots.astype(np.float32), 1.3),
         jit.value_and_grad(fixtures.relaxed_rows, wrt=(0, 1), target="cuda")(matrix, 0.8),
         jit.grad(fixtures.row_recurrence, wrt=(0, 1), target="cuda")(matrix, radii[:4])))
     check("local_tapes_device", local_tape_device_check)
