@@ -13,7 +13,10 @@ fixed when the code is generated, with the same inline pushes and pops::
     _top_f -= 1                  # a pop
     a = _tape_f[_top_f]
 
-This pass computes that size: an upper bound on how high each top rises.
+This module computes that size, an upper bound on how high each top
+rises (`tape_capacities`), and writes the declarations (`declare_tapes`,
+called by `reverse` for a device function's body and for each prange
+iteration's reversal, and `entry_values` for the latter).
 
 Input: generated statements, the whole work of one thread (a device
 function's forward and reverse sweeps, or the reversed body of a prange
@@ -41,15 +44,16 @@ bounds: `delta`, how much a top changes from before to after it, and
 branches of an `if` count (the larger of each), a loop of literal trip
 count T adds T times its body's `delta`, and an iteration left early is
 counted at its body's `peak` (every iteration for `continue`, the last
-for `break`). A loop of unknown
-trip count is bounded only when its body's `delta` is at most 0, or when
-it pops what it pushes: then it adds at most 0 and rises at most its
-body's `peak`. (Branches make `delta` loose: `if c: push` going forward
-and `if c: pop` going back count +1 and 0, the test's value being the
-same on both sides is not seen; hence the mark, without which a
-recomputed loop of `range(n)` around a branch that records would be
-refused.) Every step over-approximates, never under: a tape too small
-would write past its end, silently, on a GPU.
+for `break`). A loop of unknown trip count is bounded only when a full
+iteration cannot raise the top (its body's `delta` is at most 0, or the
+loop pops what it pushes): then it rises at most its body's `peak`, and
+adds at most 0 (its `peak` when a `break` may end it midway). Branches
+make `delta` loose: `if c: push` going forward and `if c: pop` going
+back count +1 and 0, the test's value being the same on both sides is
+not seen; hence the mark, without which a recomputed loop of `range(n)`
+around a branch that records would be refused. Every step
+over-approximates, never under: a tape too small would write past its
+end, silently, on a GPU.
 """
 
 from __future__ import annotations
@@ -58,11 +62,15 @@ import ast
 from dataclasses import dataclass
 
 from adjit.errors import AdjitError, DifferentiationError
+from adjit.passes.build import statement
 from adjit.passes.optimize_expr import integer_constant
+from adjit.passes.parallel import live_in
+from adjit.passes.render import comment
+from adjit.rules.registry import BOOL, FLOAT, INT
 
 # Values (float64 or int64, 8 bytes each) the tapes of one thread hold at
 # most: 2048 is 16 KiB of local memory per thread, which the GPU reserves
-# for every thread that can be resident at once (docs/limitations.md).
+# for every thread that can be resident at once (docs/parallel.md#tapes-in-local-memory).
 MAX_SLOTS = 2048
 
 _ANCHOR = "parallel"
@@ -94,6 +102,45 @@ def tape_capacities(parsed, statements: list[ast.stmt], tops: list[str],
             "next), forward mode (jit.jvp, which needs no tape), or target='cpu'",
             _ANCHOR)
     return capacities
+
+
+def declare_tapes(parsed, statements: list[ast.stmt], tapes: list[tuple[str, str, str]],
+                  whose: str) -> list[ast.stmt]:
+    """The declarations, to put before `statements` (one thread's work), of
+    those of `tapes` (`(tape, top, dtype)`: `("_tape_f", "_top_f",
+    "np.float64")`) that the statements use: a comment, then per tape
+    `tape = cuda.local.array(capacity, dtype)` and `top = 0`."""
+    used = {node.id for node in ast.walk(ast.Module(statements, []))
+            if isinstance(node, ast.Name)}
+    tapes = [entry for entry in tapes if entry[0] in used]
+    if not tapes:
+        return []
+    capacities = tape_capacities(parsed, statements, [top for _, top, _ in tapes], whose)
+    sizes = " and ".join(f"{capacities[top]} {'floats' if 'float' in dtype else 'ints'}"
+                         for _, top, dtype in tapes)
+    declarations = [comment(f"a tape per thread, in local memory: at most {sizes}")]
+    for tape, top, dtype in tapes:
+        declarations.append(statement(
+            f"{tape} = cuda.local.array({max(capacities[top], 1)}, {dtype})"))
+        declarations.append(statement(f"{top} = 0"))
+    return declarations
+
+
+def entry_values(body: list[ast.stmt], private: set[str], types: dict[str, str]
+                 ) -> list[ast.stmt]:
+    """`name = 0.0` (0, False) to put first in a prange iteration's reversal
+    `body` for each scalar `private` to the iteration that the body reads
+    before it sets it: only a first push does (the iteration's primal
+    writes a private before it reads it), to pop it back unused. Without
+    it, the value would come from the primal loop, which would then stay,
+    a kernel of its own computing nothing the reverse sweep uses."""
+    zeros = {FLOAT: "0.0", INT: "0", BOOL: "False"}
+    read_first = sorted(name for name in live_in(body) & private
+                        if types.get(name) in zeros)
+    if not read_first:
+        return []
+    return [comment("set before the first push records them (never used)")] + \
+        [statement(f"{name} = {zeros[types[name]]}") for name in read_first]
 
 
 def _first_over(parsed, statements: list[ast.stmt], tops: list[str]) -> ast.stmt:

@@ -2,7 +2,8 @@
 and the host function that launches them (target="cuda", functions of arrays).
 
 Input: the text of a derivative generated with `device=True` (checked by
-`passes/device.py`; reverse sweeps made without a tape, shared adjoint
+`passes/device.py`; reverse sweeps whose tapes, if any, are declared in
+the prange body, one per thread (`device_tapes.py`), shared adjoint
 elements left as increments by `race_free_reverse(shared_adjoints="atomic")`),
 whose function body is
 

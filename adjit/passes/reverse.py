@@ -29,13 +29,12 @@ from adjit.passes.arrays import ArrayFacts
 from adjit.passes.build import function_def
 from adjit.passes.build import name as name_node
 from adjit.passes.build import statement as _parse_statement
-from adjit.passes.device_tapes import tape_capacities
+from adjit.passes.device_tapes import declare_tapes, entry_values
 from adjit.passes.naming import Namer
 from adjit.passes.optimize_expr import constant_value, fold
-from adjit.passes.parallel import is_parallel, live_in, race_free_reverse, sum_reductions
+from adjit.passes.parallel import is_parallel, race_free_reverse, sum_reductions
 from adjit.passes.private import private_arrays, stable_arrays
 from adjit.passes.recompute import RECOMPUTE, LoopPlan, is_anchor
-from adjit.passes.render import comment
 from adjit.passes.reserve import Reservations
 from adjit.passes.reverse_arrays import ArrayAdjoints
 from adjit.errors import DifferentiationError
@@ -169,41 +168,10 @@ class ReverseTransformer(ArrayAdjoints):
 
     def local_tapes(self, statements: list[ast.stmt], whose: str) -> list[ast.stmt]:
         """Device code: the declarations of the tapes `statements` (one
-        thread's work) use, each a `cuda.local.array` of the capacity
-        `device_tapes` bounds; `whose` says whose tapes in its errors."""
-        used = {node.id for statement in statements for node in ast.walk(statement)
-                if isinstance(node, ast.Name)}
-        tapes = [tape for tape in sorted(self.top_of) if tape in used]
-        if not tapes:
-            return []
-        capacities = tape_capacities(self.parsed, statements,
-                                     [self.top_of[tape] for tape in tapes], whose)
-        sizes = " and ".join(f"{capacities[self.top_of[tape]]} "
-                             f"{'floats' if tape == self.tapes[FLOAT][0] else 'ints'}"
-                             for tape in tapes)
-        declarations = [comment(f"a tape per thread, in local memory: at most {sizes}")]
-        for tape in tapes:
-            top = self.top_of[tape]
-            declarations.append(_parse_statement(
-                f"{tape} = cuda.local.array({max(capacities[top], 1)}, {self.dtype_of[tape]})"))
-            declarations.append(_parse_statement(f"{top} = 0"))
-        return declarations
-
-    def entry_values(self, body: list[ast.stmt], primal_locals: set[str]) -> list[ast.stmt]:
-        """`name = 0.0` (0, False) at the start of a prange iteration's
-        reversal for each value private to the iteration that the body reads
-        before it sets it: only its first push does (the iteration's primal
-        writes a private before it reads it), and only to pop it back
-        unread. Without it, the value would come from the loop before, so
-        the primal loop would stay, a kernel of its own, to compute nothing
-        the reverse sweep uses."""
-        zeros = {FLOAT: "0.0", INT: "0", BOOL: "False"}
-        read_first = sorted(name for name in live_in(body) & primal_locals
-                            if self.types.get(name) in zeros)
-        if not read_first:
-            return []
-        return [comment("set before the first push records them (never used)")] + \
-            [_parse_statement(f"{name} = {zeros[self.types[name]]}") for name in read_first]
+        thread's work) use (`device_tapes.declare_tapes`)."""
+        tapes = [(tape, self.top_of[tape], self.dtype_of[tape])
+                 for tape in sorted(self.top_of)]
+        return declare_tapes(self.parsed, statements, tapes, whose)
 
     def refuse(self, node: ast.AST, message: str, hint: str, anchor: str):
         raise DifferentiationError.at(self.parsed, node, message, hint, anchor)
@@ -360,7 +328,8 @@ class ReverseTransformer(ArrayAdjoints):
             declared = self.local_tapes(body, "in each iteration of this prange loop (one "
                                         "GPU thread)")
             if declared:
-                reversed_loop.body = declared + self.entry_values(body, primal_locals) + body
+                reversed_loop.body = declared + entry_values(body, primal_locals,
+                                                             self.types) + body
                 tape_names = set()           # the thread's own: nothing shared
         local_adjoints = {self.namer.derived[("_b_", name)] for name in primal_locals
                           if ("_b_", name) in self.namer.derived}
