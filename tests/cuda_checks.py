@@ -151,6 +151,8 @@ def main():
     vjp_checks()
     from tests.cuda_row_checks import row_checks
     row_checks(check, close, caught)
+    from tests.cuda_tape_checks import tape_checks
+    tape_checks(check, close, caught)
 
 
 # ---- functions with an outer prange loop: kernels, one thread per iteration ----------
@@ -269,7 +271,7 @@ def grid_checks():
         x, w = np.linspace(0.1, 1.0, 5), np.ones(3)
         messages = {}
         for name, args in (("loop_after_prange", (x, w)),
-                           ("array_in_prange", (x,)), ("tape_in_prange", (x,)),
+                           ("array_in_prange", (x,)), ("tape_in_prange", (x, 3)),
                            ("prange_in_a_loop", (x,))):
             try:
                 jit.grad(getattr(fixtures, name), target="cuda")(*args)

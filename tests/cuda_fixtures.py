@@ -84,11 +84,11 @@ def array_in_prange(x):
     return total
 
 
-def tape_in_prange(x):
+def tape_in_prange(x, steps):
     total = 0.0
     for i in numba.prange(x.shape[0]):
         a = x[i]
-        for k in range(3):
+        for k in range(steps):
             a = math.sin(a) * 1.5
         total += a
     return total
@@ -182,3 +182,159 @@ def row_writes_shared(x, w):
 
 def row_pair(x):
     return x[0] * x[1], x[0] + x[1]
+
+
+# ---- tapes in local memory: loops of literal trip counts (docs/parallel.md#gpus) ------
+
+def sine_map(x, b):
+    """A recurrence of 5 steps: the reverse sweep pops the 5 values of `a`."""
+    a = x
+    for k in range(5):
+        a = math.sin(a) * b
+    return a
+
+
+def nested_map(x, b):
+    """Nested literal loops: 3 * (4 + 1) values of `a` recorded."""
+    a = x
+    for k in range(3):
+        for j in range(4):
+            a = math.sin(a) * b + 0.1 * j
+        a = a * a * 0.5
+    return a
+
+
+def branching_map(x, b):
+    """Branches (their conditions go on an int tape) and a `break`."""
+    a = x
+    for k in range(6):
+        if a > 0.5:
+            a = math.sin(a) * b
+        else:
+            a = a * a + b
+        if a > 2.5:
+            break
+    return a
+
+
+def overwrites(x, b):
+    """Straight-line overwrites of one name, no loop."""
+    a = x
+    a = math.sin(a) * b
+    a = math.sin(a) * a
+    a = math.cos(a) + x
+    return a
+
+
+def outer_sum(x, n):
+    """An outer loop of `n` iterations recomputed in the reverse sweep, each
+    recording its own 3 steps and popping them before the next."""
+    total = 0.0
+    for i in range(n):
+        y = x + 0.1 * i
+        for k in range(3):
+            y = math.sin(y) * 1.5
+        total += y
+    return total
+
+
+def newton_roots(x, c):
+    """Per element a 6-step Newton iteration for sqrt(x[i] * c)."""
+    total = 0.0
+    for i in numba.prange(x.shape[0]):
+        y = 1.0 + x[i]
+        for k in range(6):
+            y = y - (y * y - x[i] * c) / (2.0 * y)
+        total += math.sin(y)
+    return total
+
+
+def relaxed_rows(a, c):
+    """A literal-count recurrence inside a loop of runtime length, in a
+    prange body: one tape per thread, reused by each element of the row."""
+    total = 0.0
+    for i in numba.prange(a.shape[0]):
+        for j in range(a.shape[1]):
+            y = a[i, j]
+            for k in range(4):
+                y = math.tanh(y * c) + 0.5 * y
+            total += y * y
+    return total
+
+
+def row_recurrence(x, c):
+    """Per row of `x` (at least 3 long), a recurrence over its first 3 elements."""
+    a = c
+    for k in range(3):
+        a = math.sin(a) * x[k] + a
+    return a
+
+
+def too_long(x):
+    """3000 recorded steps: more than a GPU thread's tape holds."""
+    a = x
+    for k in range(3000):
+        a = math.sin(a) * 0.9
+    return a
+
+
+def halving(x):
+    """A `while` loop recording each step: no bound known in advance."""
+    a = x
+    while a > 0.1:
+        a = math.sin(a) * 0.5
+    return a
+
+
+def host_overwrite(x, s):
+    """An overwrite on the host (outside the prange loop), which keeps no tape."""
+    t = s
+    t = math.sin(t) * t
+    total = 0.0
+    for i in numba.prange(x.shape[0]):
+        total += x[i] * t
+    return total
+
+
+def newton_roots_serial(x, c):
+    """newton_roots with `range`: its cpu gradient is the reference."""
+    total = 0.0
+    for i in range(x.shape[0]):
+        y = 1.0 + x[i]
+        for k in range(6):
+            y = y - (y * y - x[i] * c) / (2.0 * y)
+        total += math.sin(y)
+    return total
+
+
+def relaxed_rows_serial(a, c):
+    """relaxed_rows with `range`."""
+    total = 0.0
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            y = a[i, j]
+            for k in range(4):
+                y = math.tanh(y * c) + 0.5 * y
+            total += y * y
+    return total
+
+
+def gated_sum(x, n):
+    """A recorded branch in a literal loop, in a loop of `n` iterations that
+    the reverse sweep recomputes (each pops what it pushes)."""
+    total = 0.0
+    for i in range(n):
+        y = x + 0.1 * i
+        for k in range(3):
+            if y > 0.0:
+                y = math.sin(y) * 1.5
+        total += y
+    return total
+
+
+def located(statement: str) -> str:
+    """`cuda_fixtures.py:LINE:4`, where LINE holds the first statement of a
+    fixture's body spelled `statement` (errors are located there)."""
+    from pathlib import Path
+    lines = [line.strip() for line in Path(__file__).read_text().splitlines()]
+    return f"cuda_fixtures.py:{lines.index(statement) + 1}:4"

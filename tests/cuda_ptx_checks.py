@@ -150,7 +150,35 @@ def main():
         jit.jvp(fixtures.row_loss, wrt=(0, 1, 2), target="cuda")(rows, w, 0.3,
                                                                  (rows, w, 0.1)),
         jit.jvp(fixtures.row_with_tape, target="cuda")(rows, rows[0])))
+    roots, matrix = rng.uniform(0.5, 2.0, size=6), rng.normal(size=(4, 3))
+    check("local_tapes", lambda: (
+        jit.grad(fixtures.sine_map, wrt=(0, 1), target="cuda")(radii, 1.1),
+        jit.value_and_grad(fixtures.nested_map, target="cuda")(radii, 0.9),
+        jit.grad(fixtures.branching_map, target="cuda")(radii, 1.7),       # an int tape
+        jit.vjp(fixtures.overwrites, target="cuda")(radii, 0.7, radii),
+        jit.grad(fixtures.outer_sum, target="cuda")(radii, 4),
+        jit.grad(fixtures.gated_sum, target="cuda")(radii, 4),
+        jit.grad(fixtures.newton_roots, wrt=(0, 1), target="cuda")(roots, 1.3),
+        jit.grad(fixtures.newton_roots, target="cuda")(roots.astype(np.float32), 1.3),
+        jit.value_and_grad(fixtures.relaxed_rows, wrt=(0, 1), target="cuda")(matrix, 0.8),
+        jit.grad(fixtures.row_recurrence, wrt=(0, 1), target="cuda")(matrix, radii[:4])))
+    check("local_tapes_device", local_tape_device_check)
     row_view_check()
+
+
+def local_tape_device_check():
+    """`.device` of a derivative with a tape, called from a user's kernel."""
+    from adjit import jit
+    from tests import cuda_fixtures as fixtures
+    grad = jit.grad(fixtures.nested_map, wrt=(0, 1), target="cuda").device
+
+    def kernel(x, out):
+        i = cuda.grid(1)
+        if i < x.shape[0]:
+            g_x, g_b = grad(x[i], 0.9)
+            out[i] = g_x + g_b
+    compile_ptx(kernel, (numba.float64[:], numba.float64[:]), cc=COMPUTE_CAPABILITY)
+    COMPILED.append(kernel.__name__)
 
 
 def row_view_check():

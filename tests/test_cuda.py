@@ -21,7 +21,7 @@ import pytest
 import adjit
 from adjit import jit
 from adjit.runtime import cuda as cuda_runtime
-from tests.cuda_fixtures import pair_energy
+from tests.cuda_fixtures import located, pair_energy
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,6 +81,7 @@ def test_a_loop_that_needs_a_tape_is_refused_at_its_line(checks):
     assert "cuda_fixtures.py:29:4" in message
     assert "for i in range(steps):" in message
     assert "tape" in message and "jit.jvp" in message
+    assert "trip count is not a constant" in message and "literal trip count" in message
 
 
 def test_array_arguments_are_refused(checks):
@@ -156,7 +157,8 @@ def test_device_code_is_not_vectorised_into_scratch_arrays(checks):
 @pytest.mark.parametrize("name, location, words", [
     ("loop_after_prange", "cuda_fixtures.py:74:8", "outside the prange loop"),
     ("array_in_prange", "cuda_fixtures.py:81:8", "in the body of a prange loop"),
-    ("tape_in_prange", "cuda_fixtures.py:91:8", "tape"),
+    ("tape_in_prange", "cuda_fixtures.py:91:8",
+     "tape in each of its iterations, and its trip count is not a constant"),
     ("prange_in_a_loop", "cuda_fixtures.py:100:8", "only an outermost prange"),
 ])
 def test_what_a_kernel_cannot_do_is_refused_at_its_line(checks, name, location, words):
@@ -342,6 +344,283 @@ def test_what_rows_cannot_do_is_refused_with_its_reason(checks, name, words):
         assert word in message, message
 
 
+# ---- tapes in local memory: loops of literal trip counts ------------------------------
+
+def test_taped_functions_of_scalars_match_cpu_and_finite_differences(checks):
+    """grad, value_and_grad and vjp, element-wise: a 5-step recurrence, a
+    nested one, branches with a break (an int tape), straight overwrites."""
+    assert passed(checks, "tape_elementwise") == 4 * 12
+    assert passed(checks, "tape_branches_exercised")
+
+
+def test_taped_device_functions_called_from_a_user_kernel(checks):
+    assert passed(checks, "tape_device_from_user_kernel") == 12
+
+
+def test_prange_bodies_with_a_recurrence_keep_one_tape_per_thread(checks):
+    """A per-element Newton iteration, and a recurrence per element of a row
+    of runtime length: against the cpu gradient of serial twins and finite
+    differences."""
+    assert passed(checks, "tape_kernels") == 2
+
+
+def test_rows_keep_their_tape_in_local_memory(checks):
+    assert passed(checks, "tape_rows") == 6
+
+
+@pytest.mark.parametrize("name, declarations", [
+    ("sine_map", ["_tape_f = cuda.local.array(5, np.float64)"]),
+    ("nested_map", ["_tape_f = cuda.local.array(15, np.float64)"]),
+    ("branching_map", ["_tape_f = cuda.local.array(6, np.float64)",
+                       "_tape_i = cuda.local.array(6, np.int64)"]),
+    ("overwrites", ["_tape_f = cuda.local.array(3, np.float64)"]),
+    ("outer_sum", ["_tape_f = cuda.local.array(3, np.float64)"]),     # reused per i
+    ("newton_roots", ["        _tape_f = cuda.local.array(18, np.float64)"]),
+    ("relaxed_rows", ["        _tape_f = cuda.local.array(8, np.float64)"]),
+    ("row_recurrence", ["_tape_f = cuda.local.array(6, np.float64)"]),
+])
+def test_each_tape_is_a_local_array_of_the_exact_size(checks, name, declarations):
+    """The capacity is the most the thread records, no more: sizes are
+    bounds computed when the code is generated (passes/device_tapes.py)."""
+    text = passed(checks, "tape_sources")[name]
+    for declaration in declarations:
+        assert text.count(declaration + "\n") == 1, text
+    assert "# a tape per thread, in local memory: at most " in text
+    assert "np.empty" not in text and "rt.grow" not in text
+
+
+def test_a_recomputed_loop_around_a_recorded_branch_reuses_its_tape(checks):
+    """`for i in range(n)` (recomputed) around a branch in a literal loop:
+    each reversed iteration pops what it pushes, so the tape holds one
+    iteration's values whatever `n`."""
+    text = passed(checks, "tape_recomputed_branches")
+    assert "_tape_f = cuda.local.array(3, np.float64)\n" in text
+    assert "_tape_i = cuda.local.array(3, np.int64)\n" in text
+
+
+def test_a_kernel_declares_its_tape_in_the_thread(checks):
+    text = passed(checks, "tape_sources")["newton_roots"]
+    kernel = text.split("\ndef newton_roots_grad(x, c):")[0]
+    assert "    if i < _t1:\n        # a tape per thread, in local memory: at most 18 " \
+        "floats\n        _tape_f = cuda.local.array(18, np.float64)\n        _top_f = 0\n" \
+        in kernel
+    assert kernel.count("@cuda.jit") == 1        # no primal kernel computing nothing
+    assert "_tape" not in text.split("\ndef newton_roots_grad(x, c):")[1]
+
+
+@pytest.mark.parametrize("name, words", [
+    ("array_cotangent_of_a_kernel", ["returns a float, so its cotangent is a float"]),
+    ("two_dimensional_cotangent", ["2-D array", "one cotangent per element"]),
+    ("array_output", ["cuda_fixtures.py:129:4", "returns the array `x`", "hint:"]),
+    ("row_per_thread", ["cuda_fixtures.py:35:4",
+                        "of 2-D arguments", "`.device`, whose parameters are scalars",
+                        "hint:", "numba.prange"]),
+    ("length_of_a_row", ["cuda_fixtures.py:133:4", "`x` is used as an array"]),
+    ("two_dimensional_argument", ["cuda_fixtures.py:10:", "uses `r` as a scalar", "hint:",
+                                  "f(x[:, 0], x[:, 1], ...)"]),
+    ("jvp_tangent_two_dimensional", ["the tangent of `r` is a 2-D array"]),
+])
+def test_vjp_and_array_refusals_say_what_and_where(checks, name, words):
+    message = passed(checks, "vjp_refusals")[name]
+    for word in words:
+        assert word in message, message
+
+
+# ---- without a prange, on rows: one thread per row of the 2-D arguments ---------------
+
+def test_row_gradients_match_the_python_gradient_row_by_row(checks):
+    assert passed(checks, "rows_grad") == 5
+
+
+def test_row_value_and_grad_and_vjp_with_device_arrays(checks):
+    assert passed(checks, "rows_value_and_grad_device_arrays") == 5
+
+
+def test_row_kernel_passes_views_and_writes_adjoint_rows_in_place(checks):
+    text = passed(checks, "rows_source")
+    assert "@cuda.jit(device=True)\ndef row_loss_grad(x, w, c, _b_x):" in text
+    assert "    _b_x[2] += _b_t9\n" in text and "    return _b_c\n" in text
+    assert "np." not in text.split("def row_loss_grad", 1)[1]          # nothing allocated
+    assert "def row_loss_grad_kernel(_n, x, _step_x, w, _step_w, c, _step_c, _b_x, _out0):" \
+        in text
+    assert "row_loss_grad_device(x[_i * _step_x], w[_i * _step_w], c[_i * _step_c], " \
+        "_b_x[_i])" in text
+
+
+def test_a_function_of_whole_1d_arrays_runs_on_one_thread(checks):
+    """Only 1-D arguments for array parameters: one thread, shared arrays."""
+    assert passed(checks, "rows_one_thread_on_shared_arrays") == 2
+
+
+# ---- on rows: a gradient with respect to a shared 1-D array, summed over rows -------
+
+def test_shared_gradient_is_the_sum_over_rows_of_the_row_gradients(checks):
+    """Against the python gradient row by row (summed for `w`) and against
+    central differences of sum_t f(X[t], w, c[t]); device arrays; one thread."""
+    assert passed(checks, "rows_shared_grad") == 5
+
+
+def test_shared_gradient_with_many_rows_and_increments(checks):
+    assert passed(checks, "rows_shared_many_increments") == 150
+
+
+def test_shared_value_and_grad_and_vjp_weigh_rows_by_their_cotangents(checks):
+    assert passed(checks, "rows_shared_value_and_grad_and_vjp") == 5
+
+
+def test_shared_adjoint_is_a_parameter_incremented_with_atomics(checks):
+    text = passed(checks, "rows_shared_source")
+    device = text.split("@cuda.jit(device=True)\ndef row_loss_grad_device", 1)[0]
+    assert "def row_loss_grad(x, w, c, _b_w, _b_x):" in device
+    assert "        cuda.atomic.add(_b_w, k, _b_t4)\n" in device
+    assert "_b_w[" not in device                     # no plain access to the shared adjoint
+    assert "    _b_x[k] += _t3 + _b_t5\n" in device   # the thread's own row: plain
+    assert "np." not in device.split("def row_loss_grad", 1)[1]
+    assert "c[_i * _step_c], _b_w, _b_x[_i])" in text     # the whole array, a row view
+    assert "signature (float64[:], float64[:] shared, float64)" in text
+
+
+# ---- on rows: jit.jvp --------------------------------------------------------------
+
+def test_row_jvp_matches_the_python_jvp_and_central_differences(checks):
+    assert passed(checks, "rows_jvp") == 5
+
+
+def test_row_jvp_and_the_shared_vjp_are_transposes(checks):
+    assert passed(checks, "rows_jvp_against_the_shared_vjp") == 5
+
+
+def test_row_jvp_of_a_recurrence_needs_no_tape(checks):
+    assert passed(checks, "rows_jvp_of_a_recurrence") == 5
+
+
+def test_row_jvp_takes_tangent_rows_as_views(checks):
+    text = passed(checks, "rows_jvp_source")
+    assert "@cuda.jit(device=True)\ndef row_loss_jvp(x, w, c, _d_x, _d_w, _d_c):" in text
+    assert "np." not in text.split("def row_loss_jvp", 1)[1]
+    assert "_d_x[_i * _step__d_x], _d_w[_i * _step__d_w], _d_c[_i * _step__d_c])" in text
+    assert "_out1[_i] = _v1" in text
+
+
+@pytest.mark.parametrize("name, words", [
+    ("three_dimensional_rows", ["cuda_fixtures.py:138:", "`x` is a 3-D array", "hint:"]),
+    ("scalar_for_a_row", ["`x` is 'float', and `x` is used as an array"]),
+    ("lengths_differ", ["`c` has 4 rows (or elements)", "earlier per-thread argument 5"]),
+    ("float32_rows", ["array of float32", "float64"]),
+    ("write_into_a_shared_array", ["cuda_fixtures.py:179:4", "w[0] = x[0]",
+                                   "shared by all threads, whose writes would race",
+                                   "hint:"]),
+    ("jvp_tangent_width", ["the tangent of `x` has rows of 4 elements, `x` of 3"]),
+    ("jvp_float_tangent_of_a_row", ["the tangent of `x` is 'float'",
+                                    "shape (3,) (the same for every thread) or (m, 3)"]),
+    ("jvp_three_dimensional_tangent", ["the tangent of `x` is a 3-D array"]),
+    ("jvp_tangent_rows_differ", ["the tangent of `x` has 4 rows",
+                                 "earlier per-thread argument 5"]),
+    ("jvp_two_dimensional_scalar_tangent", ["the tangent of `c` is a 2-D array",
+                                            "a float", "or a 1-D array"]),
+    ("jvp_of_several_outputs", ["row_pair_jvp returns tuples of values",
+                                "one output at a time"]),
+    ("device_of_a_row_jvp", ["cuda_fixtures.py:142:4",
+                             "`.device`, whose parameters are scalars"]),
+    ("local_array", ["cuda_fixtures.py:148:4", "np.zeros"]),
+    ("numpy_call", ["cuda_fixtures.py:154:4", "np.sum"]),
+    ("row_write", ["cuda_fixtures.py:158:4", "row of an argument is read-only"]),
+    ("tape", ["cuda_fixtures.py:164:4", "tape"]),
+    ("device_of_rows", ["cuda_fixtures.py:142:4", "`.device`, whose parameters are scalars"]),
+])
+def test_what_rows_cannot_do_is_refused_with_its_reason(checks, name, words):
+    message = passed(checks, "rows_refusals")[name]
+    for word in words:
+        assert word in message, message
+
+
+# ---- tapes in local memory: loops of literal trip counts ------------------------------
+
+def test_taped_functions_of_scalars_match_cpu_and_finite_differences(checks):
+    """grad, value_and_grad and vjp, element-wise: a 5-step recurrence, a
+    nested one, branches with a break (an int tape), straight overwrites."""
+    assert passed(checks, "tape_elementwise") == 4 * 12
+    assert passed(checks, "tape_branches_exercised")
+
+
+def test_taped_device_functions_called_from_a_user_kernel(checks):
+    assert passed(checks, "tape_device_from_user_kernel") == 12
+
+
+def test_prange_bodies_with_a_recurrence_keep_one_tape_per_thread(checks):
+    """A per-element Newton iteration, and a recurrence per element of a row
+    of runtime length: against the cpu gradient of serial twins and finite
+    differences."""
+    assert passed(checks, "tape_kernels") == 2
+
+
+def test_rows_keep_their_tape_in_local_memory(checks):
+    assert passed(checks, "tape_rows") == 6
+
+
+@pytest.mark.parametrize("name, declarations", [
+    ("sine_map", ["_tape_f = cuda.local.array(5, np.float64)"]),
+    ("nested_map", ["_tape_f = cuda.local.array(15, np.float64)"]),
+    ("branching_map", ["_tape_f = cuda.local.array(6, np.float64)",
+                       "_tape_i = cuda.local.array(6, np.int64)"]),
+    ("overwrites", ["_tape_f = cuda.local.array(3, np.float64)"]),
+    ("outer_sum", ["_tape_f = cuda.local.array(3, np.float64)"]),     # reused per i
+    ("newton_roots", ["        _tape_f = cuda.local.array(18, np.float64)"]),
+    ("relaxed_rows", ["        _tape_f = cuda.local.array(8, np.float64)"]),
+    ("row_recurrence", ["_tape_f = cuda.local.array(6, np.float64)"]),
+])
+def test_each_tape_is_a_local_array_of_the_exact_size(checks, name, declarations):
+    """The capacity is the most the thread records, no more: sizes are
+    bounds computed when the code is generated (passes/device_tapes.py)."""
+    text = passed(checks, "tape_sources")[name]
+    for declaration in declarations:
+        assert text.count(declaration + "\n") == 1, text
+    assert "# a tape per thread, in local memory: at most " in text
+    assert "np.empty" not in text and "rt.grow" not in text
+
+
+def test_a_recomputed_loop_around_a_recorded_branch_reuses_its_tape(checks):
+    """`for i in range(n)` (recomputed) around a branch in a literal loop:
+    each reversed iteration pops what it pushes, so the tape holds one
+    iteration's values whatever `n`."""
+    text = passed(checks, "tape_recomputed_branches")
+    assert "_tape_f = cuda.local.array(3, np.float64)\n" in text
+    assert "_tape_i = cuda.local.array(3, np.int64)\n" in text
+
+
+def test_a_kernel_declares_its_tape_in_the_thread(checks):
+    text = passed(checks, "tape_sources")["newton_roots"]
+    kernel = text.split("\ndef newton_roots_grad(x, c):")[0]
+    assert "    if i < _t1:\n        # a tape per thread, in local memory: at most 18 " \
+        "floats\n        _tape_f = cuda.local.array(18, np.float64)\n        _top_f = 0\n" \
+        in kernel
+    assert kernel.count("@cuda.jit") == 1        # no primal kernel computing nothing
+    assert "_tape" not in text.split("\ndef newton_roots_grad(x, c):")[1]
+
+
+def located(text: str) -> str:
+    """`cuda_fixtures.py:LINE:4` of the first fixture line that is `text`."""
+    lines = (ROOT / "tests" / "cuda_fixtures.py").read_text().splitlines()
+    return f"cuda_fixtures.py:{[line.strip() for line in lines].index(text) + 1}:4"
+
+
+@pytest.mark.parametrize("name, words", [
+    ("too_long", [located("for k in range(3000):"), "up to 3000 values",
+                  "more than the 2048", "for k in range(3000):", "hint:"]),
+    ("halving", [located("while a > 0.1:"), "this `while` loop", "while a > 0.1:",
+                 "`for` loop with a literal trip count", "jit.jvp"]),
+    ("host_overwrite", [located("t = math.sin(t) * t"), "on the host",
+                        "t = math.sin(t) * t", "into the prange loop"]),
+    ("again", ["differentiating a target='cuda' derivative that keeps a tape in GPU local "
+               "memory (`cuda.local.array`) is not supported", "_tape_f = cuda.local.array(",
+               "the target='cpu' derivative"]),
+])
+def test_tapes_device_code_cannot_keep_are_refused_at_their_line(checks, name, words):
+    message = passed(checks, "tape_refusals")[name]
+    for word in words:
+        assert word in message, message
+
+
 # ---- the real CUDA compiler, without a GPU (ADJIT_TEST_CUDA_PTX=1) ---------------------
 
 @pytest.mark.parametrize("name, kernels", [
@@ -349,7 +628,8 @@ def test_what_rows_cannot_do_is_refused_with_its_reason(checks, name, words):
     ("corpus_stencil_energy", 2), ("corpus_pairwise_with_branches", 3),
     ("corpus_rows_of_a_matrix", 2), ("corpus_subtracting_reduction", 3),
     ("elementwise_scalars", 4), ("vjp_kernels", 4), ("vjp_elementwise", 2),
-    ("rows", 4), ("rows_shared_and_jvp", 5)])
+    ("rows", 4), ("rows_shared_and_jvp", 5), ("local_tapes", 11),
+    ("local_tapes_device", 1)])
 def test_generated_kernels_compile_to_ptx(ptx_checks, name, kernels):
     assert len(passed(ptx_checks, name)) == kernels
 

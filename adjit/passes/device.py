@@ -32,10 +32,11 @@ around those loops run on the host. Refused there:
   device and not written back;
 * a NumPy function, as above.
 
-The tape, the other allocation a derivative can make, is refused where it
-would be pushed (`ReverseTransformer(tape_free=True)`), and shared adjoint
-elements are left as increments for atomics (`race_free_reverse(...,
-shared_adjoints="atomic")`).
+The tape, the other allocation a derivative can make, becomes a
+per-thread `cuda.local.array` of a size fixed when generated
+(`ReverseTransformer(tape_free=True)`, `device_tapes.py`), refused where
+that size cannot be known, and shared adjoint elements are left as
+increments for atomics (`race_free_reverse(..., shared_adjoints="atomic")`).
 """
 
 from __future__ import annotations

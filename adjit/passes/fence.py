@@ -290,6 +290,11 @@ class _Fence(ast.NodeVisitor):
         if not isinstance(node.func, (ast.Name, ast.Attribute)):
             self.refuse(node.func, f"call of `{ast.unparse(node.func)}`",
                         "call a function by its name", "calls")
+        if self.parsed.generated and ast.unparse(node.func) == "cuda.local.array":
+            self.refuse(node, "differentiating a target='cuda' derivative that keeps a "
+                        "tape in GPU local memory (`cuda.local.array`)",
+                        "differentiate the target='cpu' derivative instead "
+                        "(jit.grad(jit.grad(f)), jit.jvp(jit.grad(f)))", "parallel")
         for argument in node.args:
             self.visit(argument)
         self.visit(node.func)

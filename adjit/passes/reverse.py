@@ -29,6 +29,7 @@ from adjit.passes.arrays import ArrayFacts
 from adjit.passes.build import function_def
 from adjit.passes.build import name as name_node
 from adjit.passes.build import statement as _parse_statement
+from adjit.passes.device_tapes import declare_tapes, entry_values
 from adjit.passes.naming import Namer
 from adjit.passes.optimize_expr import constant_value, fold
 from adjit.passes.parallel import is_parallel, race_free_reverse, sum_reductions
@@ -89,9 +90,13 @@ class ReverseTransformer(ArrayAdjoints):
                  wrt: list[str], active: set[str], namer: Namer,
                  arrays: ArrayFacts | None = None, parsed=None, tape_free: bool = False):
         self.tree = tree
-        # device code (target="cuda") cannot allocate a tape: the first
-        # statement that would push is refused, located at its loop
+        # device code (target="cuda") cannot grow a tape: it keeps each in a
+        # `cuda.local.array` sized when generated (`device_tapes`), one per
+        # thread: a device function's, or each prange iteration's (the host
+        # statements around prange loops keep none: a push there is refused)
         self.tape_free = tape_free
+        self.thread_tapes = tape_free and not any(is_parallel(node)
+                                                   for node in ast.walk(tree))
         self.loops: list[ast.stmt] = []     # the loops `forward` is inside
         self.parsed = parsed            # for located errors
         self.types = types
@@ -140,21 +145,33 @@ class ReverseTransformer(ArrayAdjoints):
         self.dtype_of = {float_tape[0]: float_tape[2], int_tape[0]: int_tape[2]}
 
     def refuse_tape(self, node: ast.stmt):
-        """Refuse a push in tape-free (device) code: at the innermost loop
-        around `node` (or `node` itself, or the loop it is), with a hint."""
+        """Refuse a push in device code outside a thread (the host statements
+        around prange loops): at the innermost loop around `node` (or `node`
+        itself, or the loop it is), with a hint."""
         if isinstance(node, (ast.For, ast.While)) or self.loops:
             loop = node if isinstance(node, (ast.For, ast.While)) else self.loops[-1]
             loop = getattr(loop, "original", loop)
             kind = "`while`" if isinstance(loop, ast.While) else "`for`"
             self.refuse(loop, f"the reverse sweep of this {kind} loop needs values recorded "
-                        "on a tape, which device code (target='cuda') cannot allocate",
-                        "use forward mode (jit.jvp), or a loop whose body can be recomputed "
-                        "from its index (no value carried from one iteration to the next, "
-                        "no `while` or `break`)", "parallel")
+                        "on a tape; outside the prange loops, target='cuda' runs the "
+                        "statements on the host, which keeps no tape",
+                        "move the loop into the body of the prange loop (one tape per GPU "
+                        "thread), use forward mode (jit.jvp), or a loop whose body can be "
+                        "recomputed from its index (no value carried from one iteration to "
+                        "the next)", "parallel")
         self.refuse(node, "the reverse sweep needs the value this statement overwrites, "
-                    "recorded on a tape, which device code (target='cuda') cannot allocate",
-                    "assign the new value to a new name instead of overwriting, or use "
+                    "recorded on a tape; outside the prange loops, target='cuda' runs the "
+                    "statements on the host, which keeps no tape",
+                    "assign the new value to a new name instead of overwriting, move the "
+                    "statement into the prange loop (one tape per GPU thread), or use "
                     "forward mode (jit.jvp)", "parallel")
+
+    def local_tapes(self, statements: list[ast.stmt], whose: str) -> list[ast.stmt]:
+        """Device code: the declarations of the tapes `statements` (one
+        thread's work) use (`device_tapes.declare_tapes`)."""
+        tapes = [(tape, self.top_of[tape], self.dtype_of[tape])
+                 for tape in sorted(self.top_of)]
+        return declare_tapes(self.parsed, statements, tapes, whose)
 
     def refuse(self, node: ast.AST, message: str, hint: str, anchor: str):
         raise DifferentiationError.at(self.parsed, node, message, hint, anchor)
@@ -183,7 +200,12 @@ class ReverseTransformer(ArrayAdjoints):
         for node in statements:
             origin = getattr(node, "origin", getattr(node, "lineno", None))
             saved = self.tbr.pushed(context, node)
-            if self.tape_free and (saved or self.restores(node)):
+            if self.tape_free and self.restores(node):
+                self.refuse(node, "the reverse sweep needs the element this statement "
+                            "overwrites, which device code (target='cuda') does not "
+                            "record", "write each element once, or use target='cpu'",
+                            "parallel")
+            if self.tape_free and saved and not self.thread_tapes:
                 self.refuse_tape(node)
             for name in saved:
                 out.extend(_with_origin(self.push(name), origin))
@@ -198,12 +220,15 @@ class ReverseTransformer(ArrayAdjoints):
             elif isinstance(node, (ast.For, ast.While)) and self.plan.has_adjoint(node) \
                     and self.plan.mode_of(node) != RECOMPUTE and getattr(node, "records", True):
                 loop = copy.copy(node)
+                loop.user_loop = getattr(node, "original", node)
                 self.loops.append(node)
                 body = self.forward(node.body, context)
                 self.loops.pop()
                 nested = any(isinstance(inner, (ast.For, ast.While))
                              for statement in body for inner in ast.walk(statement))
-                if isinstance(node, ast.For) and not nested:
+                if self.tape_free:       # a fixed tape: nothing to reserve
+                    loop.body = body
+                elif isinstance(node, ast.For) and not nested:
                     # The trip count is known before the loop: reserve once.
                     # (A capacity check inside the loop would cost Numba a
                     # reload of the tape every iteration: 40% of a small loop.)
@@ -216,7 +241,9 @@ class ReverseTransformer(ArrayAdjoints):
                             self.reserves.before_nest(node, loop.body) or [], origin))
                 out.append(_with_origin([self.mark_private(loop, node)], origin)[0])
             elif isinstance(node, (ast.For, ast.While)):
-                out.append(self.mark_private(copy.deepcopy(node), node))
+                emitted = self.mark_private(copy.deepcopy(node), node)
+                emitted.user_loop = getattr(node, "original", node)
+                out.append(emitted)
             else:
                 out.append(copy.deepcopy(node))
         return out
@@ -263,11 +290,17 @@ class ReverseTransformer(ArrayAdjoints):
                         "recorded on a tape", "the body of a prange must be recomputable "
                         "from its index: no values carried between its iterations, no "
                         "`while` or `break`", "parallel")
+        # a prange iteration is one GPU thread, with tapes of its own
+        thread = self.tape_free and is_parallel(loop)
         if self.plan.mode[key] == RECOMPUTE:
             self.loops.append(loop)
+            outer, self.thread_tapes = self.thread_tapes, self.thread_tapes or thread
             recomputed = self.forward(self.plan.recompute_slice[key], key)
             self.loops.pop()
-            body = self.reserves.with_reserves(recomputed) + self.reverse(loop.body, key)
+            if not self.tape_free:
+                recomputed = self.reserves.with_reserves(recomputed)
+            body = recomputed + self.reverse(loop.body, key)
+            self.thread_tapes = outer
         else:
             regenerated = [copy.deepcopy(node) for node in self.plan.regenerated.get(key, [])]
             body = regenerated + self.reverse(loop.body, context)
@@ -282,14 +315,24 @@ class ReverseTransformer(ArrayAdjoints):
                 _reversed_range(loop.iter.args, counter)
         reversed_loop = self.mark_private(
             ast.For(name_node(target, store=True), header, body or [ast.Pass()], []), loop)
+        reversed_loop.user_loop = getattr(loop, "original", loop)
+        # a recomputed iteration pops all it pushes (see `device_tapes`)
+        reversed_loop.pops_what_it_pushes = self.plan.mode[key] == RECOMPUTE
         if not is_parallel(loop):
             return [reversed_loop]
         reversed_loop.parallel = True
         primal_locals = {name for name in writes_block(loop.body) - sum_reductions(loop.body)
                          if not is_array(self.types.get(name))}
+        tape_names = {name for tape in self.tapes.values() for name in tape[:2]}
+        if thread:
+            declared = self.local_tapes(body, "in each iteration of this prange loop (one "
+                                        "GPU thread)")
+            if declared:
+                reversed_loop.body = declared + entry_values(body, primal_locals,
+                                                             self.types) + body
+                tape_names = set()           # the thread's own: nothing shared
         local_adjoints = {self.namer.derived[("_b_", name)] for name in primal_locals
                           if ("_b_", name) in self.namer.derived}
-        tape_names = {name for tape in self.tapes.values() for name in tape[:2]}
         return race_free_reverse(self.parsed, loop, reversed_loop,
                                  set(self.array_adjoint.values()), primal_locals,
                                  local_adjoints, tape_names, self.namer,
@@ -334,14 +377,19 @@ class ReverseTransformer(ArrayAdjoints):
         forward = self.forward(body, MAIN)
         reverse = self.reverse(body, MAIN)
         init: list[ast.stmt] = []
-        for tape in sorted(self.tapes_used):
-            top, dtype = self.top_of[tape], self.dtype_of[tape]
-            init.append(_parse_statement(f"{tape} = np.empty({INITIAL_TAPE_CAPACITY}, {dtype})"))
-            init.append(_parse_statement(f"{top} = 0"))
+        if self.tape_free:
+            if self.thread_tapes:      # a device function: one thread runs it all
+                init = self.local_tapes(forward + reverse, "in each thread")
+        else:
+            for tape in sorted(self.tapes_used):
+                top, dtype = self.top_of[tape], self.dtype_of[tape]
+                init.append(_parse_statement(
+                    f"{tape} = np.empty({INITIAL_TAPE_CAPACITY}, {dtype})"))
+                init.append(_parse_statement(f"{top} = 0"))
+            forward = self.reserves.with_reserves(forward)
         # a derivative never modifies its caller's arrays
         init.extend(_parse_statement(f"{name} = np.copy({name})")
                     for name in self.arrays.written_parameters)
-        forward = self.reserves.with_reserves(forward)
         seeds = []
         for tape, size_from in sorted(self.array_allocations.items()):
             seeds.append(_parse_statement(f"{tape} = np.zeros_like({size_from})"))

@@ -18,7 +18,8 @@ writes a sibling `M_cuda.py` holding, as readable source,
   thread (a device array of one element).
 
 Inputs: generated derivative source of scalar arguments (checked to
-allocate nothing by `passes/device.py` and `ReverseTransformer(tape_free)`).
+allocate nothing by `passes/device.py` and `ReverseTransformer(tape_free)`,
+whose tapes are `cuda.local.array`s of sizes fixed when generated).
 Outputs: a numba CUDA device function (`device_function`) and a host
 callable (`ElementwiseLauncher`) returning what the cpu derivative returns,
 with 1-D NumPy arrays in place of floats when called on arrays.
