@@ -37,6 +37,7 @@ from adjit.passes.rebind import (accumulate_through_views, check_views_with_new_
                                  rename_rebound_arrays)
 from adjit.passes.render import comment, render
 from adjit.passes.accumulate import sum_elements_in_locals
+from adjit.passes.ascending import ascend_independent_loops
 from adjit.passes.lanes import sum_in_lanes
 from adjit.passes.resolve import resolve
 from adjit.passes.reverse import ReverseTransformer
@@ -201,10 +202,10 @@ def _finish(parsed: ParsedFunction, function: ast.FunctionDef, prefix: str,
 
 def _vectorisable_loops(parsed: ParsedFunction, function: ast.FunctionDef,
                         types: dict[str, str]) -> None:
-    """accumulate, scatter and lanes: reverse-sweep loops rewritten so that
-    LLVM can keep sums in registers and vectorise them (adjoint elements
-    summed over an inner loop, stencil adjoints, parameters summed over a
-    nest)."""
+    """accumulate, scatter, lanes and ascending: reverse-sweep loops
+    rewritten so that LLVM can keep sums in registers and vectorise them
+    (adjoint elements summed over an inner loop, stencil adjoints,
+    parameters summed over a nest, independent iterations run upwards)."""
     ranks, scalars = {}, set()
     for (kind, primal), adjoint in parsed.namer.derived.items():
         if kind == "_b_" and is_array(types.get(primal)):
@@ -214,6 +215,8 @@ def _vectorisable_loops(parsed: ParsedFunction, function: ast.FunctionDef,
     sum_elements_in_locals(function, ranks, parsed.namer)
     split_shifted_increments(function, ranks, parsed.namer)
     sum_in_lanes(function, scalars, parsed.namer)
+    array_ranks = {name: kind.count(":") for name, kind in types.items() if is_array(kind)}
+    ascend_independent_loops(function, {**array_ranks, **ranks})
     _dump("vectorise", function)
 
 

@@ -40,7 +40,7 @@ class LoopPlan:
                  counters: dict[int, str], mutable: set[str] = frozenset(),
                  restored: set[str] = frozenset(),
                  private: dict[str, tuple[int, int]] | None = None,
-                 integers: set[str] = frozenset()):
+                 integers: set[str] = frozenset(), snapshots=()):
         self.active = active
         # int variables: a step `k = k + 1` is undone exactly (see `tbr`)
         self.integers = set(integers)
@@ -54,6 +54,8 @@ class LoopPlan:
         # array -> (id of that loop, id of the loop that fills it)
         self.private = dict(private or {})
         self._filled_by = {}
+        # loop id -> the `snapshot.Snapshot` whose nest its slice copies back
+        self.snapshots = {id(snapshot.loop): snapshot for snapshot in snapshots}
         for array, (_, filler) in self.private.items():
             self._filled_by.setdefault(filler, set()).add(array)
         self.mode: dict[int, str] = {}
@@ -106,6 +108,8 @@ class LoopPlan:
             body_slice, live_in = self.slice_block(loop.body, set(), with_adjoint=True)
             if not live_in & (writes_block(loop.body) | self.mutable):
                 self.mode[key] = RECOMPUTE
+                if key in self.snapshots:
+                    body_slice, live_in = self._slice_with_snapshot(loop)
                 self.recompute_slice[key] = body_slice
                 self.needs[key] |= live_in - {loop.target.id}
                 return
@@ -115,6 +119,23 @@ class LoopPlan:
             targets = {node.targets[0].id for node in regenerated}
             self.needs[key] |= set().union(*(reads(node) for node in regenerated)) \
                 - targets - {loop.target.id}
+
+    def _slice_with_snapshot(self, loop: ast.For):
+        """The recompute slice of `loop` with its snapshot's copy back in
+        place of the nest (see `snapshot`), and what it needs before. The
+        buffers count as filled by the loop: outside it, nothing of them is
+        needed."""
+        snapshot = self.snapshots[id(loop)]
+        position = next(k for k, node in enumerate(loop.body) if node is snapshot.target)
+        restores = snapshot.restores()
+        for node in restores:
+            if isinstance(node, ast.For):
+                self.mode[id(node)] = RECOMPUTE
+                self.needs[id(node)] = self.header_needs(node)
+                self._filled_by[id(node)] = set(node.fills)
+        self._filled_by.setdefault(id(loop), set()).update(snapshot.buffers)
+        body = loop.body[:position] + restores + loop.body[position + 1:]
+        return self.slice_block(body, set(), with_adjoint=True)
 
     def _regenerable(self, loop: ast.For) -> list[ast.Assign]:
         """Arithmetic statements and element reads at the top level of a
@@ -203,7 +224,13 @@ class LoopPlan:
         needed = set(needed)
         kept: list[ast.stmt] = []
         for node in reversed(statements):
-            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript):
+            if is_anchor(node):
+                # a snapshot's stand-in for the nest it copies back: what
+                # the nest's reverse sweep reads beside the copies
+                if with_adjoint:
+                    needed |= getattr(node, "adjoint_needs", set())
+                kept.append(node)
+            elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript):
                 # an element write keeps the rest of the tape: it is kept when
                 # the tape is needed, and kills nothing
                 if with_adjoint:

@@ -36,6 +36,10 @@ from adjit.passes.parallel import is_parallel, race_free_reverse, sum_reductions
 from adjit.passes.private import private_arrays, stable_arrays
 from adjit.passes.recompute import RECOMPUTE, LoopPlan, is_anchor
 from adjit.passes.reserve import Reservations
+from adjit.passes.snapshot import candidates as snapshot_candidates
+from adjit.passes.snapshot import install as install_snapshot
+from adjit.passes.snapshot import still_valid as snapshot_holds
+from adjit.passes.snapshot import uninstall as uninstall_snapshot
 from adjit.passes.reverse_arrays import ArrayAdjoints
 from adjit.errors import DifferentiationError
 from adjit.passes.statements import (is_array_operation, is_break_test, is_structured,
@@ -112,25 +116,13 @@ class ReverseTransformer(ArrayAdjoints):
         # nor recorded when that loop is recomputed; where it is not after
         # all, they are restored like any other array.
         self.private = private_arrays(tree, types)
-        stable = stable_arrays(tree, types)
-        while True:
-            self.restored = self.restored_arrays() - set(self.private) - stable
-            self.plan = LoopPlan(tree, active, self.counters,
-                                 self.arrays.mutable - self.restored - set(self.private)
-                                 - stable, self.restored, self.private,
-                                 {name for name, kind in types.items() if kind == INT})
-            recorded = {array for array, (loop, _) in self.private.items()
-                        if self.plan.mode.get(loop) != RECOMPUTE}
-            if not recorded:
-                break
-            for array in recorded:
-                del self.private[array]
-        self.tbr = ToBeRecorded(self.plan, {name for name, kind in types.items()
-                                            if is_array(kind)},
-                                {name for name, kind in types.items() if kind == INT})
-        self.tbr.block(tree.body, set(), MAIN)
-        for key, body in self.plan.recompute_slice.items():
-            self.tbr.block(body, set(), key)
+        self.stable = stable_arrays(tree, types)
+        self.make_plan()
+        # buffer -> id of the loop whose every iteration refills it (`snapshot`)
+        self.snapshot_owner: dict[str, int] = {}
+        self.snapshots = []
+        if not tape_free:
+            self.take_snapshots()
         self.tapes_used: set[str] = set()
         # Tape names are fresh: a derivative differentiated again has tapes
         # of its own beside the ones of the code it reads.
@@ -143,6 +135,53 @@ class ReverseTransformer(ArrayAdjoints):
         self.top_of = {float_tape[0]: float_tape[1], int_tape[0]: int_tape[1]}
         self.reserves = Reservations(self.top_of)
         self.dtype_of = {float_tape[0]: float_tape[2], int_tape[0]: int_tape[2]}
+
+    def make_plan(self, snapshots=()) -> None:
+        """Decide, per loop, record or recompute (`recompute`), then what to
+        push (`tbr`)."""
+        types, tree = self.types, self.tree
+        while True:
+            self.restored = self.restored_arrays() - set(self.private) - self.stable
+            self.plan = LoopPlan(tree, self.active, self.counters,
+                                 self.arrays.mutable - self.restored - set(self.private)
+                                 - self.stable, self.restored, self.private,
+                                 {name for name, kind in types.items() if kind == INT},
+                                 snapshots)
+            recorded = {array for array, (loop, _) in self.private.items()
+                        if self.plan.mode.get(loop) != RECOMPUTE}
+            if not recorded:
+                break
+            for array in recorded:
+                del self.private[array]
+        self.tbr = ToBeRecorded(self.plan, {name for name, kind in types.items()
+                                            if is_array(kind)},
+                                {name for name, kind in types.items() if kind == INT})
+        self.tbr.block(tree.body, set(), MAIN)
+        for key, body in self.plan.recompute_slice.items():
+            self.tbr.block(body, set(), key)
+
+    def take_snapshots(self) -> None:
+        """Keep, instead of recomputing, the nests `snapshot` finds worth it;
+        plan again with them, and drop them all if that plan does not hold
+        to their conditions after all."""
+        found = snapshot_candidates(self.tree, self.plan, self.tbr, self.types, self.namer)
+        if not found:
+            return
+        for snapshot in found:
+            install_snapshot(self.tree, snapshot, self.types)
+        self.make_plan(found)
+        if not all(snapshot_holds(self.tree, self.plan, self.tbr, snapshot)
+                   for snapshot in found):
+            for snapshot in found:
+                uninstall_snapshot(self.tree, snapshot)
+            self.make_plan()
+            return
+        for snapshot in found:
+            parent = snapshot.parent
+            if parent is not None:
+                for buffer in snapshot.buffers:
+                    self.snapshot_owner[buffer] = id(parent)
+        self.snapshots = found
 
     def refuse_tape(self, node: ast.stmt):
         """Refuse a push in device code outside a thread (the host statements
@@ -253,7 +292,8 @@ class ReverseTransformer(ArrayAdjoints):
         or the reversal of `loop`) refills before reading them."""
         key = id(getattr(loop, "original", loop))
         emitted.private_arrays = {array for array, (owner, _) in self.private.items()
-                                  if owner == key}
+                                  if owner == key} | \
+            {buffer for buffer, owner in self.snapshot_owner.items() if owner == key}
         return emitted
 
     # -- reverse sweep -----------------------------------------------------------
@@ -431,7 +471,7 @@ class ReverseTransformer(ArrayAdjoints):
         function = function_def(name, arguments, init + forward + seeds + reverse + [final])
         function.reverse_start = len(init) + len(forward)
         function.writes_through = set(self.view_adjoints)
-        function.scratch_arrays = set(self.private)
+        function.scratch_arrays = set(self.private) | set(self.snapshot_owner)
         return function
 
 

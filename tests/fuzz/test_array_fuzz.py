@@ -6,6 +6,7 @@ for every program and target="cpu" for every tenth.
     python tests/fuzz/array_programs.py 1000          # a campaign, with a summary
     python tests/fuzz/stencil_programs.py 300 0 15    # stencils, cpu every 15th
     python tests/fuzz/nest_programs.py 300 0 15       # loop nests, cpu every 15th
+    python tests/fuzz/snapshot_programs.py 300 0 15   # nests kept per component
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import array_programs  # noqa: E402
 import nest_programs  # noqa: E402
+import snapshot_programs  # noqa: E402
 import stencil_programs  # noqa: E402
 
 COUNT = max(10, int(os.environ.get("ADJIT_FUZZ_EXAMPLES", "20")) // 10)
@@ -51,6 +53,17 @@ def test_random_nest_program(seed, tmp_path):
     program = nest_programs.random_nest_program(seed)
     targets = ("python", "cpu") if seed % 10 == 0 else ("python",)
     assert nest_programs.check(program, targets, tmp_path) == "ok"
+
+
+@pytest.mark.fuzz
+@pytest.mark.parametrize("seed", range(COUNT))
+def test_random_snapshot_program(seed, tmp_path):
+    """Loop nests inside a loop over components, whose results the reverse
+    sweep copies back instead of recomputing them, and near misses
+    (tests/fuzz/snapshot_programs.py)."""
+    program = snapshot_programs.random_snapshot_program(seed)
+    targets = ("python", "cpu") if seed % 10 == 0 else ("python",)
+    assert snapshot_programs.check(program, targets, tmp_path) == "ok"
 
 
 # Programs a campaign once found wrong, checked in every run. 9111: summing

@@ -1,0 +1,234 @@
+"""Snapshots (`passes/snapshot.py`): a loop nest inside a recomputed loop
+keeps what it computes in a buffer, one row per iteration, instead of
+running again in every reversed iteration.
+
+Each program is checked against central finite differences along a random
+direction and against forward mode, on target="python" (and a slice on
+target="cpu"); its generated source is checked to take the snapshot (or,
+for the near misses, not to), so that no test passes with the rewrite
+silently gone. In `mixture` the int the nest steps ends at a different value
+for each component, so a copy back that forgot it would give a wrong
+gradient, not only a slower one.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import adjit
+from adjit import jit
+
+
+# ---- programs -------------------------------------------------------------------
+
+def mixture(x, means, L, alphas):
+    """GMM's shape: per point and component, a centred point, a triangular
+    product with it (the nest), a log-sum-exp over the components."""
+    n = x.shape[0]
+    d = x.shape[1]
+    k = means.shape[0]
+    xc = np.empty(d)
+    q = np.empty(d)
+    terms = np.empty(k)
+    total = 0.0
+    for ix in range(n):
+        for ik in range(k):
+            for j in range(d):
+                xc[j] = x[ix, j] - means[ik, j]
+            for j in range(d):
+                q[j] = math.exp(0.1 * L[ik, j]) * xc[j]
+            index = d + ik
+            for i in range(d):
+                for j in range(i + 1, d):
+                    q[j] = q[j] + L[ik, index] * xc[i] * xc[i]
+                    index += 1
+            s = 0.0
+            for j in range(d):
+                s += q[j] * q[j]
+            terms[ik] = alphas[ik] - 0.5 * s + 0.01 * index
+        top = terms[0]
+        for ik in range(1, k):
+            top = max(top, terms[ik])
+        sum_exp = 0.0
+        for ik in range(k):
+            sum_exp += math.exp(terms[ik] - top)
+        total += math.log(sum_exp) + top
+    return total
+
+
+def top_level(x, L):
+    """The recomputed loop at the top level of the function: the forward
+    sweep itself fills the buffer."""
+    d = x.shape[0]
+    k = L.shape[0]
+    q = np.empty(d)
+    total = 0.0
+    for ik in range(1, k):
+        for j in range(d):
+            q[j] = x[j] * L[ik, j]
+        for i in range(d):
+            for j in range(i + 1, d):
+                q[j] = q[j] + 0.1 * L[ik, i] * x[i] * x[j]
+        for j in range(d):
+            total += math.tanh(q[j]) * L[ik, j]
+    return total
+
+
+def two_deep(x, w):
+    """Two recomputed loops around the one whose nest is kept."""
+    n = x.shape[0]
+    m = w.shape[0]
+    p = np.empty(n)
+    total = 0.0
+    for a in range(2):
+        for b in range(m):
+            for i in range(n):
+                p[i] = x[i] * w[b] + a
+            for i in range(n):
+                for j in range(i):
+                    p[i] = p[i] + x[j] * x[i] * w[b] * w[b]
+            for i in range(n):
+                total += p[i] * p[i] * (a + 1.0)
+    return total
+
+
+def with_calls(x, w):
+    """Near miss: the nest calls `sin`, whose input its reverse sweep reads
+    from the tape (not regenerated): it is recomputed, tape and all."""
+    n = x.shape[0]
+    p = np.empty(n)
+    total = 0.0
+    for b in range(w.shape[0]):
+        for i in range(n):
+            p[i] = x[i] * w[b]
+        for i in range(n):
+            for j in range(i):
+                p[i] = p[i] + math.sin(x[j] * p[i])
+        for i in range(n):
+            total += p[i] * p[i]
+    return total
+
+
+def carried(x, w):
+    """Near miss: the loop around the candidate carries `c` from one
+    iteration to the next, so it is recorded, not recomputed: its forward
+    sweep runs the candidate three times before the reverse sweep reads
+    the first of them."""
+    n = x.shape[0]
+    m = w.shape[0]
+    p = np.empty(n)
+    c = 1.0
+    for step in range(3):
+        total = 0.0
+        for b in range(m):
+            for i in range(n):
+                p[i] = x[i] * w[b] * c
+            for i in range(n):
+                for j in range(i):
+                    p[i] = p[i] + x[j] * x[i] * w[b]
+            for i in range(n):
+                total += p[i] * p[i]
+        c = c * 0.5 + 0.1 * total
+    return c
+
+
+def _vector(rng, n):
+    return rng.uniform(-1.0, 1.0, size=n)
+
+
+PROGRAMS = {
+    "mixture": (mixture, lambda rng: (rng.normal(size=(3, 4)), rng.uniform(size=(3, 4)),
+                                      0.5 * rng.normal(size=(3, 4 + 2 + 6)),
+                                      rng.normal(size=3)), (0, 1, 2, 3)),
+    "top_level": (top_level, lambda rng: (_vector(rng, 4), rng.uniform(-1, 1, (3, 4))),
+                  (0, 1)),
+    "two_deep": (two_deep, lambda rng: (_vector(rng, 4), _vector(rng, 3)), (0, 1)),
+    "with_calls": (with_calls, lambda rng: (_vector(rng, 4), _vector(rng, 3)), (0, 1)),
+    "carried": (carried, lambda rng: (_vector(rng, 4), _vector(rng, 3)), (0, 1)),
+}
+COMPILED = ("mixture", "top_level")
+TAKEN = ("mixture", "top_level", "two_deep")
+
+
+def _arguments(name):
+    function, make, wrt = PROGRAMS[name]
+    rng = np.random.default_rng(sum(map(ord, name)))
+    return function, make(rng), wrt, rng
+
+
+def _directional_difference(function, args, wrt, directions, step=1e-6):
+    def at(t):
+        moved = list(args)
+        for position, direction in zip(wrt, directions):
+            moved[position] = args[position] + t * direction
+        return function(*moved)
+    return (at(step) - at(-step)) / (2 * step)
+
+
+def _inner(gradients, directions):
+    return sum(float(np.sum(np.asarray(g) * d)) for g, d in zip(gradients, directions))
+
+
+def _directions(args, wrt, rng):
+    return [rng.standard_normal(np.shape(args[p])) for p in wrt]
+
+
+@pytest.mark.parametrize("target", ["python", "cpu"])
+@pytest.mark.parametrize("name", list(PROGRAMS))
+def test_gradient_matches_finite_differences_and_forward_mode(name, target):
+    if target == "cpu" and name not in COMPILED:
+        pytest.skip("compiled on a representative slice (CI budget)")
+    function, args, wrt, rng = _arguments(name)
+    directions = _directions(args, wrt, rng)
+    gradients = jit.grad(function, wrt=wrt, target=target)(*args)
+    numerical = _directional_difference(function, args, wrt, directions)
+    analytical = _inner(gradients, directions)
+    assert analytical == pytest.approx(numerical, rel=1e-6, abs=1e-8)
+    if target == "python":
+        _, forward = jit.jvp(function, wrt=wrt, target="python")(*args, tuple(directions))
+        assert analytical == pytest.approx(forward, rel=1e-10, abs=1e-12)
+
+
+def _source(name):
+    function, args, wrt, _ = _arguments(name)
+    return adjit.source(jit.grad(function, wrt=wrt, target="python"), *args)
+
+
+@pytest.mark.parametrize("name", TAKEN)
+def test_the_nest_is_kept_not_recomputed(name):
+    source = _source(name)
+    assert "_snap_" in source
+    reverse_sweep = source.index("# reverse sweep")
+    # copied in going forward, back going backward: one copy each way
+    assert source[:reverse_sweep].count("= np.empty((") >= 1
+    assert "] = _snap_" in source
+
+
+def test_the_int_the_nest_steps_is_kept_with_it():
+    source = _source("mixture")
+    assert "_snap_index[ik] = index" in source
+    assert "index = _snap_index[ik]" in source
+    # the nest runs once per component going forward; going back, only its
+    # adjoint (which steps `index` down from the value copied back)
+    assert source.count("index = index + 1") == 1
+    assert source.count("index = index - 1") == 1
+
+
+@pytest.mark.parametrize("name", ["with_calls", "carried"])
+def test_near_misses_keep_their_recomputation(name):
+    assert "_snap_" not in _source(name)
+
+
+def test_second_order_through_the_snapshot():
+    """`jit.hvp` differentiates the gradient source, buffers and all."""
+    function, args, wrt, rng = _arguments("mixture")
+    direction = rng.standard_normal(args[1].shape)
+    hvp = jit.hvp(function, wrt=1, target="python")(*args, direction)
+    gradient = jit.grad(function, wrt=1, target="python")
+    step = 1e-6
+    plus = gradient(args[0], args[1] + step * direction, *args[2:])
+    minus = gradient(args[0], args[1] - step * direction, *args[2:])
+    np.testing.assert_allclose(hvp, (plus - minus) / (2 * step), rtol=1e-5, atol=1e-8)
