@@ -20,6 +20,8 @@ import pytest
 
 import adjit
 from adjit import jit
+from tests.test_vectorise import (_directional_difference, _inner,
+                                  check_hvp_against_gradient_differences)
 
 
 # ---- programs -------------------------------------------------------------------
@@ -159,19 +161,6 @@ def _arguments(name):
     return function, make(rng), wrt, rng
 
 
-def _directional_difference(function, args, wrt, directions, step=1e-6):
-    def at(t):
-        moved = list(args)
-        for position, direction in zip(wrt, directions):
-            moved[position] = args[position] + t * direction
-        return function(*moved)
-    return (at(step) - at(-step)) / (2 * step)
-
-
-def _inner(gradients, directions):
-    return sum(float(np.sum(np.asarray(g) * d)) for g, d in zip(gradients, directions))
-
-
 def _directions(args, wrt, rng):
     return [rng.standard_normal(np.shape(args[p])) for p in wrt]
 
@@ -225,10 +214,5 @@ def test_near_misses_keep_their_recomputation(name):
 def test_second_order_through_the_snapshot():
     """`jit.hvp` differentiates the gradient source, buffers and all."""
     function, args, wrt, rng = _arguments("mixture")
-    direction = rng.standard_normal(args[1].shape)
-    hvp = jit.hvp(function, wrt=1, target="python")(*args, direction)
-    gradient = jit.grad(function, wrt=1, target="python")
-    step = 1e-6
-    plus = gradient(args[0], args[1] + step * direction, *args[2:])
-    minus = gradient(args[0], args[1] - step * direction, *args[2:])
-    np.testing.assert_allclose(hvp, (plus - minus) / (2 * step), rtol=1e-5, atol=1e-8)
+    check_hvp_against_gradient_differences(function, args, 1,
+                                           rng.standard_normal(args[1].shape))

@@ -303,16 +303,25 @@ def test_near_misses_are_left_alone():
     assert "rt.grow(_tape_f, _top_f + 2 * _t1)" in triangular[reverse_loop:]
 
 
+def check_hvp_against_gradient_differences(function, args, position, direction, step=1e-6):
+    """`jit.hvp` (the gradient source differentiated again) against central
+    differences of the gradient along `direction` in argument `position`."""
+    hvp = jit.hvp(function, wrt=position, target="python")(*args, direction)
+    gradient = jit.grad(function, wrt=position, target="python")
+
+    def moved(t):
+        shifted = list(args)
+        shifted[position] = args[position] + t * direction
+        return gradient(*shifted)
+    np.testing.assert_allclose(hvp, (moved(step) - moved(-step)) / (2 * step),
+                               rtol=1e-5, atol=1e-8)
+
+
 def test_second_order_through_the_rewritten_loops():
     """`jit.hvp` differentiates the rewritten gradient source again."""
     function, args, wrt, rng = _arguments("heat")
-    direction = rng.standard_normal(args[0].shape)
-    hvp = jit.hvp(function, wrt=0, target="python")(*args, direction)
-    gradient = jit.grad(function, wrt=0, target="python")
-    step = 1e-6
-    plus = gradient(args[0] + step * direction, *args[1:])
-    minus = gradient(args[0] - step * direction, *args[1:])
-    np.testing.assert_allclose(hvp, (plus - minus) / (2 * step), rtol=1e-5, atol=1e-8)
+    check_hvp_against_gradient_differences(function, args, 0,
+                                           rng.standard_normal(args[0].shape))
 
 
 def test_parameters_used_at_every_element_are_summed_in_lanes():
