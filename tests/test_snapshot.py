@@ -97,6 +97,34 @@ def two_deep(x, w):
     return total
 
 
+def two_loops(x, L, M):
+    """Two kept nests, the second's buffer sized by a name bound between
+    the loops."""
+    d = x.shape[0]
+    k = L.shape[0]
+    q = np.empty(d)
+    total = 0.0
+    for ik in range(k):
+        for j in range(d):
+            q[j] = x[j] * L[ik, j]
+        for i in range(d):
+            for j in range(i + 1, d):
+                q[j] = q[j] + L[ik, i] * x[i] * x[j]
+        for j in range(d):
+            total += math.tanh(q[j])
+    m = M.shape[0]
+    r = np.empty(d)
+    for im in range(m):
+        for j in range(d):
+            r[j] = x[j] + M[im, j]
+        for i in range(d):
+            for j in range(i):
+                r[j] = r[j] * 0.5 + M[im, i] * x[j]
+        for j in range(d):
+            total += r[j] * r[j] * M[im, j]
+    return total
+
+
 def with_calls(x, w):
     """Near miss: the nest calls `sin`, whose input its reverse sweep reads
     from the tape (not regenerated): it is recomputed, tape and all."""
@@ -148,11 +176,13 @@ PROGRAMS = {
     "top_level": (top_level, lambda rng: (_vector(rng, 4), rng.uniform(-1, 1, (3, 4))),
                   (0, 1)),
     "two_deep": (two_deep, lambda rng: (_vector(rng, 4), _vector(rng, 3)), (0, 1)),
+    "two_loops": (two_loops, lambda rng: (_vector(rng, 4), rng.uniform(-1, 1, (3, 4)),
+                                          rng.uniform(-1, 1, (2, 4))), (0, 1, 2)),
     "with_calls": (with_calls, lambda rng: (_vector(rng, 4), _vector(rng, 3)), (0, 1)),
     "carried": (carried, lambda rng: (_vector(rng, 4), _vector(rng, 3)), (0, 1)),
 }
-COMPILED = ("mixture", "top_level")
-TAKEN = ("mixture", "top_level", "two_deep")
+COMPILED = ("mixture", "top_level", "two_loops")
+TAKEN = ("mixture", "top_level", "two_deep", "two_loops")
 
 
 def _arguments(name):
@@ -204,6 +234,12 @@ def test_the_int_the_nest_steps_is_kept_with_it():
     # adjoint (which steps `index` down from the value copied back)
     assert source.count("index = index + 1") == 1
     assert source.count("index = index - 1") == 1
+
+
+def test_two_kept_nests_each_allocate_after_their_sizes():
+    source = _source("two_loops")
+    assert "_snap_q = np.empty((k, d))" in source and "_snap_r = np.empty((m, d))" in source
+    assert source.index("m = M.shape[0]") < source.index("_snap_r = np.empty((m, d))")
 
 
 @pytest.mark.parametrize("name", ["with_calls", "carried"])

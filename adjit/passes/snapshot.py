@@ -74,7 +74,7 @@ class Snapshot:
     sizes: dict[str, str]               # array -> its length (a name or a number)
     rows: str                           # the number of iterations of `loop`, as text
     slot: str                           # the row of an iteration, as text
-    allocation_position: int            # where in the function body the buffers are made
+    column: str                         # the loop index of the copies
     # what the reverse sweep of `target` reads that the copy back does not set
     adjoint_needs: set[str] = field(default_factory=set)
     stores: list[ast.stmt] = field(default_factory=list)
@@ -83,8 +83,6 @@ class Snapshot:
     @property
     def buffers(self) -> set[str]:
         return set(self.arrays.values()) | set(self.integers.values())
-
-    column: str = "_j"                  # the loop index of the copies
 
     def restores(self) -> list[ast.stmt]:
         """The copy back, for the recompute slice of `loop`: fresh statements
@@ -101,7 +99,6 @@ class Snapshot:
         for node in restored:
             ast.copy_location(node, self.target)
             node.origin = getattr(self.target, "origin", getattr(self.target, "lineno", None))
-            node.snapshot_copy = True
         stand_in = anchor(self.target)
         stand_in.adjoint_needs = set(self.adjoint_needs)
         restored.append(stand_in)
@@ -140,7 +137,9 @@ def install(tree: ast.FunctionDef, snapshot: Snapshot, types: dict[str, str]) ->
     function; record the buffers' types."""
     position = next(k for k, node in enumerate(snapshot.loop.body) if node is snapshot.target)
     snapshot.loop.body[position + 1:position + 1] = snapshot.stores
-    tree.body[snapshot.allocation_position:snapshot.allocation_position] = snapshot.allocations
+    # (placed now, after any other snapshot's allocations moved the body)
+    position = _allocation_position(tree, snapshot.rows, snapshot.sizes.values())
+    tree.body[position:position] = snapshot.allocations
     for buffer in snapshot.arrays.values():
         types[buffer] = array_type(FLOAT, 2)
     for buffer in snapshot.integers.values():
@@ -209,11 +208,9 @@ def _plan_snapshot(tree, plan, tbr, types, namer, loop, position, nest, bounds, 
         loop=loop, target=nest, parent=parent,
         arrays={array: namer.unique(f"_snap_{array}") for array in arrays},
         integers={name: namer.unique(f"_snap_{name}") for name in integers},
-        sizes=sizes, rows=rows, slot=slot,
-        allocation_position=_allocation_position(tree, rows, sizes.values()),
+        sizes=sizes, rows=rows, slot=slot, column=namer.unique("_j"),
         # (the copies themselves: the nest's reverse sweep starts from them)
-        adjoint_needs=(needed_before - assigned) | set(arrays) | set(integers),
-        column=namer.unique("_j"))
+        adjoint_needs=(needed_before - assigned) | set(arrays) | set(integers))
     column = snapshot.column
     origin = getattr(nest, "origin", getattr(nest, "lineno", None))
     for array, buffer in snapshot.arrays.items():
@@ -238,7 +235,6 @@ def _plan_snapshot(tree, plan, tbr, types, namer, loop, position, nest, bounds, 
         ast.copy_location(node, nest)
         for inner in ast.walk(node):
             inner.origin = origin
-        node.snapshot_copy = True
     return snapshot
 
 
