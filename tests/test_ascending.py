@@ -60,6 +60,8 @@ CODE = textwrap.dedent('''
                 _b_c[k, j] = _b_top
             for j in range(4, 0, -1):
                 _b_e[k, j] = x[k, j]
+            for j in range(n - 1, -3, -1):
+                _b_e[k, j] = x[k, j] * j
         return _b_c
 ''')
 # what each loop of `CODE` becomes, in order
@@ -75,6 +77,7 @@ EXPECTED = [
     "range(n)",                  # a sum nothing else reads
     "range(n - 1, -1, -1)",      # a sum the body reads
     "range(1, 5)",
+    "range(n - 1, -3, -1)",      # j = -2, -1 wrap onto the last elements
 ]
 
 

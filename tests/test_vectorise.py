@@ -365,6 +365,29 @@ def test_a_summed_element_is_not_added_after_a_loop_without_trips():
     np.testing.assert_allclose(gradient_x, expected, rtol=1e-12)
 
 
+def wrapped(x, s):
+    """Indices below 0 wrap around: `x[i + 1]` is `x[n - 1]` at both i = -2
+    and i = n - 2, whose contributions differ (`i` is used as a number)."""
+    n = x.shape[0]
+    total = 0.0
+    for i in range(-2, n - 1):
+        total += math.sin(x[i + 1] * s) * x[i] * (i + 3.0)
+    return total
+
+
+@pytest.mark.parametrize("target", ["python", "cpu"])
+def test_shifted_increments_stay_when_an_index_can_wrap_around(target):
+    """Two iterations would store into one scratch element (found in
+    session 6: the gradient was off by 2.5)."""
+    x, s = np.linspace(0.1, 0.9, 6), 0.7
+    gradient = jit.grad(wrapped, wrt=0, target=target)(x, s)
+    step = 1e-6
+    expected = [(wrapped(x + step * e, s) - wrapped(x - step * e, s)) / (2 * step)
+                for e in np.eye(len(x))]
+    np.testing.assert_allclose(gradient, expected, rtol=1e-6, atol=1e-8)
+    assert "_at_p1" not in adjit.source(jit.grad(wrapped, wrt=0, target="python"), x, s)
+
+
 @pytest.mark.parametrize("code, expected", [
     # the reset and the restoring term go
     ("t = a[i]\na[i] = 0.0\nb += t * 2.0\na[i] += t",

@@ -24,8 +24,10 @@ of its iterations cannot:
   part of it; it is either only incremented (`a[...] += e`, read nowhere
   else in the body: the increments commute), or read and written at one
   index only, the same in every access, that moves with the loop index
-  (`a[j]`, `a[ik, j]`, `a[_t14]` with `_t14 = j + 1` bound in the body), so
-  that each iteration has elements of its own;
+  (`a[j]`, `a[ik, j]`, `a[_t14]` with `_t14 = j + 1` bound in the body)
+  and is provably never negative (`loopforms.never_negative`: a negative
+  index wraps around onto another iteration's element), so that each
+  iteration has elements of its own;
 * no read of the loop index after the loop can see its last value;
 * no tape is touched (a pop steps a top down: a name assigned and read).
 
@@ -49,6 +51,7 @@ import ast
 import re
 
 from adjit.passes.loopforms import (is_comment, is_simple_loop, loops_with_ancestors,
+                                    lowest_index, never_negative, nonnegative_names,
                                     range_arguments, stored_names)
 from adjit.passes.optimize_expr import integer_constant
 
@@ -62,12 +65,13 @@ _READING = _CREATING | {"sum"}
 def ascend_independent_loops(function: ast.FunctionDef,
                              ranks: dict[str, int]) -> ast.FunctionDef:
     fresh = _unaliased_fresh_arrays(function, ranks)
+    nonnegative = nonnegative_names(function)
     reverse_sweep = function.body[_reverse_start(function):]
     for loop, ancestors, _ in list(loops_with_ancestors(reverse_sweep)):
         if not ancestors or not is_simple_loop(loop):
             continue                 # (a loop that runs once has nothing to gain)
         bounds = _ascending_bounds(loop)
-        if bounds is None or not _independent(loop, fresh) \
+        if bounds is None or not _independent(loop, fresh, nonnegative) \
                 or _index_seen_after(function, loop):
             continue
         first, stop = bounds
@@ -111,8 +115,9 @@ def _plus_one(node: ast.expr) -> ast.expr:
 
 # ---- independence -------------------------------------------------------------------
 
-def _independent(loop: ast.For, fresh: set[str]) -> bool:
+def _independent(loop: ast.For, fresh: set[str], nonnegative: set[str]) -> bool:
     index = loop.target.id
+    lowest = lowest_index(loop)
     body = [node for node in loop.body if not is_comment(node)]
     bound_in_body = stored_names(body)
     assigned: set[str] = set()                  # temporaries bound so far
@@ -153,6 +158,12 @@ def _independent(loop: ast.For, fresh: set[str]) -> bool:
             continue                            # only incremented: the order is free
         indices = {_canonical(part, shifts, bound_in_body) for part in _indices(array, body)}
         if len(indices) != 1 or None in indices or "<" not in next(iter(indices)):
+            return False
+        # own elements only if `i + c` never wraps around below 0
+        offsets = {_offset(part, shifts) for index in _indices(array, body)[:1]
+                   for part in (index.elts if isinstance(index, ast.Tuple) else [index])}
+        if lowest is None or not all(never_negative(lowest, offset, nonnegative)
+                                     for offset in offsets - {None}):
             return False
     return True
 

@@ -94,3 +94,100 @@ def add_origin(nodes: list[ast.stmt], origin) -> list[ast.stmt]:
             if isinstance(inner, ast.stmt) and getattr(inner, "origin", None) is None:
                 inner.origin = origin
     return nodes
+
+
+# ---- indices that are never negative ------------------------------------------------
+#
+# A rewrite that gives each iteration `i` of a loop "its own" element `a[i + c]`
+# must know that `i + c` never goes below 0: Python (and Numba) wrap a negative
+# index around, so `range(-2, n - 1)` would visit element n - 1 twice, as
+# `-1` and as `n - 1`. The facts below prove `i + c >= 0` from the loop's
+# range and the names it is built from.
+
+def lowest_index(loop: ast.For) -> ast.expr | None:
+    """The smallest index a unit-step `range` loop visits: `start` going up,
+    `stop + 1` for `range(start, stop, -1)`; None for other loops."""
+    arguments = range_arguments(loop)
+    step = unit_step(loop)
+    if arguments is None or step is None:
+        return None
+    if step == 1:
+        return arguments[0] if len(arguments) > 1 else ast.Constant(0)
+    return ast.BinOp(arguments[1], ast.Add(), ast.Constant(1))
+
+
+def nonnegative_names(function: ast.FunctionDef) -> set[str]:
+    """Int names every binding of which is provably >= 0: a shape
+    (`x.shape[0]`), `len(...)`, a non-negative number, sums and products of
+    such, `max(..., e)` with one such `e`, and the index of every `range`
+    loop binding it whose lowest index is such. (A name bound nowhere, a
+    parameter, is not.)"""
+    bindings: dict[str, list] = {}
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            bindings.setdefault(node.targets[0].id, []).append(node.value)
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            bindings.setdefault(node.target.id, []).append(node)
+        elif isinstance(node, ast.For) and isinstance(node.target, ast.Name):
+            bindings.setdefault(node.target.id, []).append(node)
+        elif isinstance(node, (ast.For, ast.comprehension)):
+            for inner in ast.walk(node.target):
+                if isinstance(inner, ast.Name):
+                    bindings.setdefault(inner.id, []).append(None)
+    known: set[str] = set()
+    while True:
+        grown = {name for name, values in bindings.items()
+                 if all(_binding_nonnegative(value, known) for value in values)}
+        if grown == known:
+            return known
+        known = grown
+
+
+def never_negative(expression: ast.expr, offset: int, known: set[str]) -> bool:
+    """Is `expression + offset` provably >= 0, given the names in `known`?"""
+    constant = integer_constant(expression)
+    if constant is not None:
+        return constant + offset >= 0
+    if isinstance(expression, ast.BinOp) and isinstance(expression.op, (ast.Add, ast.Sub)):
+        step = integer_constant(expression.right)
+        if step is not None:
+            return never_negative(expression.left,
+                                  offset + (step if isinstance(expression.op, ast.Add)
+                                            else -step), known)
+        if isinstance(expression.op, ast.Add):
+            return offset >= 0 and _nonnegative(expression.left, known) \
+                and _nonnegative(expression.right, known)
+        return False
+    return offset >= 0 and _nonnegative(expression, known)
+
+
+def _nonnegative(expression: ast.expr, known: set[str]) -> bool:
+    constant = integer_constant(expression)
+    if constant is not None:
+        return constant >= 0
+    if isinstance(expression, ast.Name):
+        return expression.id in known
+    if isinstance(expression, ast.BinOp) and isinstance(expression.op, (ast.Add, ast.Mult)):
+        return _nonnegative(expression.left, known) and _nonnegative(expression.right, known)
+    if isinstance(expression, ast.BinOp) and isinstance(expression.op, ast.Sub):
+        return never_negative(expression, 0, known)
+    if isinstance(expression, ast.Subscript) and isinstance(expression.value, ast.Attribute) \
+            and expression.value.attr == "shape":
+        return True
+    if isinstance(expression, ast.Call) and isinstance(expression.func, ast.Name):
+        if expression.func.id == "len":
+            return True
+        if expression.func.id == "max":
+            return any(_nonnegative(argument, known) for argument in expression.args)
+    return False
+
+
+def _binding_nonnegative(value, known: set[str]) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, ast.For):
+        lowest = lowest_index(value)
+        return lowest is not None and never_negative(lowest, 0, known)
+    if isinstance(value, ast.AugAssign):
+        return isinstance(value.op, (ast.Add, ast.Mult)) and _nonnegative(value.value, known)
+    return _nonnegative(value, known)

@@ -40,9 +40,11 @@ another array (`_b_u0 += _b_u`) and in the `return` (no view of it exists,
 nothing aliases it); in the loop it is touched only by `+=`/`-=`
 of values that do not read it; every index has one component that is the
 loop index plus a constant (directly, or through a name the body binds once
-to `i + c` before it is used) and its other components are the same in
-every increment and not rebound in the loop; no loop around it is a
-`prange` loop. Every increment then commutes with the rest of the body,
+to `i + c` before it is used), provably never negative (`loopforms.
+never_negative`: a negative index wraps around, and two iterations would
+share a scratch element), and its other components are the same in every
+increment and not rebound in the loop; no loop around it is a `prange`
+loop. Every increment then commutes with the rest of the body,
 so delaying it to after the loop changes nothing but the order of the
 floating-point additions into each element.
 """
@@ -53,9 +55,9 @@ import ast
 import copy
 
 from adjit.passes.build import name as name_node
-from adjit.passes.loopforms import (add_origin, is_simple_loop,
-                                    loops_with_ancestors, mentions, range_arguments,
-                                    stored_names)
+from adjit.passes.loopforms import (add_origin, is_simple_loop, loops_with_ancestors,
+                                    lowest_index, mentions, never_negative,
+                                    nonnegative_names, stored_names)
 from adjit.passes.optimize_expr import integer_constant
 from adjit.passes.parallel import is_parallel
 from adjit.passes.render import comment
@@ -66,13 +68,19 @@ _FRESH_ARRAYS = {"zeros_like", "zeros", "copy"}
 def split_shifted_increments(function: ast.FunctionDef, ranks: dict[str, int],
                              namer) -> ast.FunctionDef:
     allocations = _allocations(function, ranks)
+    nonnegative = nonnegative_names(function)
     for loop, ancestors, block in list(loops_with_ancestors(function.body)):
         if any(is_parallel(outer) for outer, _ in ancestors) or not is_simple_loop(loop) \
                 or _names(loop.iter) & stored_names(loop.body):
             continue       # (the gather loops re-evaluate the range after the loop)
+        lowest = lowest_index(loop)
         for array in sorted(set(allocations) & _incremented_arrays(loop)):
             plan = _plan(loop, array, ranks[array])
-            if plan is not None:
+            # every moved element `i + c` must be >= 0: a negative index wraps
+            # around, and two iterations would store into one scratch element
+            if plan is not None and lowest is not None and all(
+                    never_negative(lowest, offset, nonnegative)
+                    for offset in plan[0].values()):
                 _split(function, loop, block, array, plan, allocations, namer)
     return function
 

@@ -52,12 +52,20 @@ def check(program: ArrayProgram, targets=("python",), directory: Path | None = N
 def random_stencil_program(seed: int) -> ArrayProgram:
     rng = random.Random(seed)
     low, high = rng.randint(1, 2), rng.randint(1, 2)
+    # sometimes indices below 0, which wrap around (two iterations then meet
+    # at one element), with a term that uses the index as a number
+    wrapping = rng.random() < 0.2
+    reach = 2 if wrapping else low
+    if wrapping:
+        low = rng.randint(-2, 0)
     terms = []
     for _ in range(rng.randint(2, 4)):
         template = rng.choice(_TERMS)
         terms.append(template.format(c=round(rng.uniform(-1.0, 1.0), 2),
-                                     k=_offset(rng.randint(-low, high)),
-                                     k2=_offset(rng.randint(-low, high))))
+                                     k=_offset(rng.randint(-reach, high)),
+                                     k2=_offset(rng.randint(-reach, high))))
+    if wrapping:
+        terms.append(f"0.05 * (i + 3.0) * u[i{_offset(rng.randint(-reach, high))}]")
     lines = [
         "n = x.shape[0]",
         "u = np.copy(x)",
