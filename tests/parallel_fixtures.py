@@ -165,3 +165,13 @@ def fake_prange_loop(x):
     for i in not_numba.prange(x.shape[0]):
         total += x[i]
     return total
+
+
+def wrapped_start(x, s):
+    """The index starts below 0: x[-2] is x[n - 2], read by two iterations
+    whose terms differ (`i` as a number), so `_b_x[i]` is shared."""
+    n = x.shape[0]
+    total = 0.0
+    for i in numba.prange(-2, n):
+        total += math.sin(x[i] * s) * (i + 3.0)
+    return total

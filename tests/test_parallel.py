@@ -145,3 +145,15 @@ def test_no_accidental_serial_reference():
     assert "prange" in adjit.source(jit.grad(fx.stencil_energy, wrt=0, target="python"),
                                     *fx.ARGUMENTS["stencil_energy"]())
     assert math.isfinite(fx.stencil_energy(*fx.ARGUMENTS["stencil_energy"]()))
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_an_index_below_zero_shares_its_elements(target):
+    """Session 6: `_b_x[i]` counted as the iteration's own although i = -2
+    and i = n - 2 meet at one element: a race on target="cpu"."""
+    x, s = np.linspace(0.1, 0.9, 7), 0.7
+    gradient = jit.grad(fx.wrapped_start, wrt=0, target=target)(x, s)
+    np.testing.assert_allclose(gradient, central_differences(fx.wrapped_start, (x, s), 0),
+                               rtol=1e-6, atol=1e-8)
+    source = adjit.source(jit.grad(fx.wrapped_start, wrt=0, target="cpu"), x, s)
+    assert "_b_x_chunks" in source

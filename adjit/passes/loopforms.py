@@ -105,15 +105,18 @@ def add_origin(nodes: list[ast.stmt], origin) -> list[ast.stmt]:
 # range and the names it is built from.
 
 def lowest_index(loop: ast.For) -> ast.expr | None:
-    """The smallest index a unit-step `range` loop visits: `start` going up,
-    `stop + 1` for `range(start, stop, -1)`; None for other loops."""
+    """A lower bound of the indices a `range` loop visits: `start` going up
+    (any positive constant step), `stop + 1` for `range(start, stop, -1)`;
+    None for other loops."""
     arguments = range_arguments(loop)
-    step = unit_step(loop)
-    if arguments is None or step is None:
+    if arguments is None:
         return None
-    if step == 1:
+    step = 1 if len(arguments) < 3 else integer_constant(arguments[2])
+    if step is not None and step > 0:
         return arguments[0] if len(arguments) > 1 else ast.Constant(0)
-    return ast.BinOp(arguments[1], ast.Add(), ast.Constant(1))
+    if step == -1:
+        return ast.BinOp(arguments[1], ast.Add(), ast.Constant(1))
+    return None
 
 
 def nonnegative_names(function: ast.FunctionDef) -> set[str]:

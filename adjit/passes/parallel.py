@@ -28,7 +28,8 @@ Output: statements that compute the same, in parallel, without races:
   chunk adds into a copy of its own (`_b_q_chunks[_chunk, j, d] += ...`)
   and the copies are added to `_b_q` after the loop
   (`rt.add_chunk_copies`); an adjoint array only touched at `[i, ...]`
-  stays as it is;
+  stays as it is, when the caller knows `i` never goes below 0
+  (`index_never_negative`, `loopforms.never_negative`);
 * the adjoints of an iteration's private values start each iteration at 0
   explicitly (serial code carries the 0 left by the previous iteration);
 * scalar adjoints of values from outside the loop are sum reductions;
@@ -224,7 +225,8 @@ def live_in(statements, live_after: set[str] = frozenset(),
 def race_free_reverse(parsed, primal_loop: ast.For, reversed_loop: ast.For,
                       adjoint_arrays: set[str], primal_locals: set[str],
                       local_adjoints: set[str], tape_names: set[str],
-                      namer, shared_adjoints: str = "chunks") -> list[ast.stmt]:
+                      namer, shared_adjoints: str = "chunks",
+                      index_never_negative: bool = True) -> list[ast.stmt]:
     """The statements replacing `reversed_loop`, the reversal of the parallel
     `primal_loop` (see the module docstring). `primal_locals` are the
     scalars private to the primal's iterations (re-run in each reversed
@@ -247,8 +249,10 @@ def race_free_reverse(parsed, primal_loop: ast.For, reversed_loop: ast.For,
                     and node.value.id == array]
         spelled = sum(1 for node in ast.walk(ast.Module(body, []))
                       if isinstance(node, ast.Name) and node.id == array)
-        if len(accesses) != spelled or not all(first_index_is(access, index)
-                                               for access in accesses):
+        # (`[i, ...]` is an iteration's own only if `i` never goes below 0:
+        # a negative index wraps onto the element of another iteration)
+        if len(accesses) != spelled or not index_never_negative or \
+                not all(first_index_is(access, index) for access in accesses):
             shared.append(array)
     zeroed = sorted(local_adjoints & live_in(body) & writes_block(body))
     reversed_loop.body = [_statement(f"{name} = 0.0") for name in zeroed] + body

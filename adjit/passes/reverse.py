@@ -30,6 +30,7 @@ from adjit.passes.build import function_def
 from adjit.passes.build import name as name_node
 from adjit.passes.build import statement as _parse_statement
 from adjit.passes.device_tapes import declare_tapes, entry_values
+from adjit.passes.loopforms import lowest_index, never_negative, nonnegative_names
 from adjit.passes.naming import Namer
 from adjit.passes.optimize_expr import constant_value, fold
 from adjit.passes.parallel import is_parallel, race_free_reverse, sum_reductions
@@ -373,10 +374,13 @@ class ReverseTransformer(ArrayAdjoints):
                 tape_names = set()           # the thread's own: nothing shared
         local_adjoints = {self.namer.derived[("_b_", name)] for name in primal_locals
                           if ("_b_", name) in self.namer.derived}
+        lowest = lowest_index(getattr(loop, "original", loop))
         return race_free_reverse(self.parsed, loop, reversed_loop,
                                  set(self.array_adjoint.values()), primal_locals,
                                  local_adjoints, tape_names, self.namer,
-                                 "atomic" if self.tape_free else "chunks")
+                                 "atomic" if self.tape_free else "chunks",
+                                 lowest is not None and never_negative(
+                                     lowest, 0, nonnegative_names(self.tree)))
 
     def adjoint(self, node: ast.Assign) -> list[ast.stmt]:
         if is_array_operation(node, self.types) or is_structured(node):
