@@ -265,9 +265,12 @@ def _source(name):
 
 def test_stencil_adjoint_splits_shifted_increments_and_sums_dt_in_lanes():
     source = _source("heat")
-    assert "_b_u_at_m1 = np.empty_like(_b_u)" in source
-    assert "_b_u[i + 1] += _b_u_at_p1[i + 1]" in source
-    assert "_b_u[i - 1] += _b_u_at_m1[i - 1]" in source
+    # both neighbours receive the same `_b_t7`: one scratch array, stored
+    # once per point at the element of the first offset
+    assert "_b_u_at_m1_p1 = np.empty_like(_b_u)" in source
+    assert source.count("_b_u_at_m1_p1[_t10] = _b_t7") == 1
+    assert "_b_u[i + 1] += _b_u_at_m1_p1[i - 1]" in source
+    assert "_b_u[i - 1] += _b_u_at_m1_p1[i - 1]" in source
     assert "_b_dt_lanes[i] += " in source and "_b_dt += np.sum(_b_dt_lanes)" in source
     # the 200 states are reserved once, before the step loop
     assert source.count("rt.grow") == 2

@@ -28,6 +28,14 @@ are meant for; one loop per offset then adds them in:
     for i in range(n - 2, 0, -1):
         _b_u[i - 1] += _b_u_at_m1[i - 1]
 
+Offsets whose one increment each adds the same name (a symmetric
+stencil: `_b_u[i + 1] += _b_t7`, `_b_u[i - 1] += _b_t7`) share one scratch
+array, stored once per iteration at the first offset's element
+(`_b_u_at_m1_p1[i - 1] = _b_t7`), which both gather loops read
+(`_b_u[i + 1] += _b_u_at_m1_p1[i - 1]`): one store stream less, and one
+array less in the loop's working set (12% of the heat stencil's gradient
+at n = 2000).
+
 Why: increments at several offsets make neighbouring iterations
 read-modify-write the same element, a dependence through memory that keeps
 LLVM from vectorising the loop (it cannot reorder them). After the split,
@@ -225,41 +233,50 @@ def _split(function, loop, block, array, plan, allocations, namer) -> None:
     increments, varying_at = plan
     offsets = sorted(set(increments.values()), key=lambda c: (c != 0, abs(c), c))
     kept, moved = offsets[0], offsets[1:]
-    scratch = {offset: namer.unique(f"{array}_at_{'p' if offset > 0 else 'm'}{abs(offset)}")
-               for offset in moved}
+    # offset -> (its scratch array, the offset whose element it is stored at)
+    home = {}
+    for group in _shared_groups(loop, increments, moved):
+        suffix = "_".join(_spelled(offset) for offset in group)
+        shared = namer.unique(f"{array}_at_{suffix}")
+        home.update({offset: (shared, group[0]) for offset in group})
+    for offset in moved:
+        if offset not in home:
+            home[offset] = (namer.unique(f"{array}_at_{_spelled(offset)}"), offset)
     # the index of the first moved increment: its fixed components serve all
     template = loop.body[next(p for p, c in increments.items() if c == moved[0])]
-    first_store: set[int] = set()
+    stored: set[str] = set()
+    removed: set[int] = set()
     for position, offset in increments.items():
         if offset == kept:
             continue
         node = loop.body[position]
+        scratch, stored_at = home[offset]
+        if stored_at != offset:
+            removed.add(position)      # the same value, stored once for its group
+            continue
         target = copy.deepcopy(node.target)
-        target.value = name_node(scratch[offset])
-        if offset in first_store:
+        target.value = name_node(scratch)
+        if scratch in stored:
             replacement = ast.AugAssign(target, node.op, node.value)
         else:
-            first_store.add(offset)
+            stored.add(scratch)
             value = node.value if isinstance(node.op, ast.Add) else \
                 ast.UnaryOp(ast.USub(), node.value)
             target.ctx = ast.Store()
             replacement = ast.Assign([target], value)
         replacement.origin = getattr(node, "origin", None)
         loop.body[position] = replacement
+    loop.body[:] = [node for position, node in enumerate(loop.body) if position not in removed]
     # one gather loop per moved offset, right after the loop
     gathers = [comment(f"the shifted increments of {array}, added after the loop "
                        "(docs/performance.md#stencils)")]
     for offset in moved:
-        parts = copy.deepcopy(template.target.slice)
-        elements = parts.elts if isinstance(parts, ast.Tuple) else None
-        shifted = _index_plus(loop.target.id, offset)
-        if elements is not None:
-            elements[varying_at] = shifted
-        else:
-            parts = shifted
-        body = [ast.AugAssign(ast.Subscript(name_node(array), parts, ast.Store()), ast.Add(),
-                              ast.Subscript(name_node(scratch[offset]),
-                                            copy.deepcopy(parts), ast.Load()))]
+        scratch, stored_at = home[offset]
+        body = [ast.AugAssign(
+            ast.Subscript(name_node(array), _shifted_index(template, varying_at, loop, offset),
+                          ast.Store()), ast.Add(),
+            ast.Subscript(name_node(scratch),
+                          _shifted_index(template, varying_at, loop, stored_at), ast.Load()))]
         gathers.extend(add_origin([ast.For(name_node(loop.target.id, store=True),
                                            copy.deepcopy(loop.iter), body, [])],
                                   getattr(template, "origin", None)))
@@ -268,11 +285,56 @@ def _split(function, loop, block, array, plan, allocations, namer) -> None:
     # the scratch arrays, beside the adjoint's allocation
     made = allocations[array]
     at = next(k for k, node in enumerate(function.body) if node is made)
+    scratches = sorted({scratch for scratch, _ in home.values()})
     function.body[at + 1:at + 1] = add_origin(
-        [ast.Assign([name_node(scratch[offset], store=True)],
+        [ast.Assign([name_node(scratch, store=True)],
                     ast.Call(ast.Attribute(name_node("np"), "empty_like", ast.Load()),
-                             [name_node(array)], [])) for offset in moved],
+                             [name_node(array)], [])) for scratch in scratches],
         getattr(made, "origin", None))
+
+
+def _shared_groups(loop: ast.For, increments: dict[int, int], moved: list[int]):
+    """Moved offsets whose one increment each adds the same name (`_b_u[i + 1]
+    += _b_t7` and `_b_u[i - 1] += _b_t7`, a symmetric stencil): one scratch
+    array can hold that value for all of them, stored once per iteration at
+    the first one's element. The name is bound at most once in the body,
+    before the first of them (or not at all), so it holds one value there."""
+    bound = stored_names(loop.body)
+    bound_once = _bound_once(loop.body)
+    by_value: dict[tuple[str, str], list[int]] = {}
+    positions: dict[int, list[int]] = {}
+    for position, offset in increments.items():
+        positions.setdefault(offset, []).append(position)
+    for offset in moved:
+        if len(positions[offset]) != 1:
+            continue
+        node = loop.body[positions[offset][0]]
+        if isinstance(node.value, ast.Name) and \
+                (node.value.id not in bound or node.value.id in bound_once):
+            by_value.setdefault((node.value.id, type(node.op).__name__), []).append(offset)
+    groups = []
+    for offsets in by_value.values():
+        if len(offsets) < 2:
+            continue
+        first = min(positions[offset][0] for offset in offsets)
+        name = loop.body[first].value.id
+        binding = [k for k, node in enumerate(loop.body) if name in stored_names([node])]
+        if all(k < first for k in binding):
+            groups.append(offsets)
+    return groups
+
+
+def _spelled(offset: int) -> str:
+    return f"{'p' if offset > 0 else 'm'}{abs(offset)}"
+
+
+def _shifted_index(template: ast.AugAssign, varying_at: int, loop: ast.For, offset: int):
+    parts = copy.deepcopy(template.target.slice)
+    shifted = _index_plus(loop.target.id, offset)
+    if isinstance(parts, ast.Tuple):
+        parts.elts[varying_at] = shifted
+        return parts
+    return shifted
 
 
 def _index_plus(index_name: str, offset: int) -> ast.expr:

@@ -31,7 +31,9 @@ from array_programs import check as check_program
 N = 11          # points: room for offsets up to 2 on each side
 
 _TERMS = ("{c} * u[i{k}]", "{c} * u[i{k}] * u[i{k2}]", "{c} * math.sin(u[i{k}])",
-          "{c} * y[i{k}] * u[i{k2}]", "{c} * u[i{k}] * s")
+          "{c} * y[i{k}] * u[i{k2}]", "{c} * u[i{k}] * s",
+          # both neighbours' adjoints are one value (a shared scratch array)
+          "{c} * (u[i{m}] - 2.0 * u[i] + u[i{p}]) * (1.0 + 0.1 * u[i] * u[i])")
 _UPDATES = ("math.tanh(v[i])", "v[i]", "0.5 * (v[i] + u[i])", "v[i] * (1.0 - 0.01 * s)")
 
 
@@ -61,9 +63,11 @@ def random_stencil_program(seed: int) -> ArrayProgram:
     terms = []
     for _ in range(rng.randint(2, 4)):
         template = rng.choice(_TERMS)
+        symmetric = rng.randint(1, min(reach, high))
         terms.append(template.format(c=round(rng.uniform(-1.0, 1.0), 2),
                                      k=_offset(rng.randint(-reach, high)),
-                                     k2=_offset(rng.randint(-reach, high))))
+                                     k2=_offset(rng.randint(-reach, high)),
+                                     m=_offset(-symmetric), p=_offset(symmetric)))
     if wrapping:
         terms.append(f"0.05 * (i + 3.0) * u[i{_offset(rng.randint(-reach, high))}]")
     lines = [
