@@ -145,7 +145,8 @@ def test_gmm_triangle_stepped_loop_keeps_its_order():
 @pytest.mark.parametrize("target", ["python", "cpu"])
 def test_ascending_loops_agree_with_finite_differences(target):
     """GMM's shape, where the pass turns most reversed loops around."""
-    from tests.test_snapshot import PROGRAMS, _directional_difference, _inner
+    from tests.test_snapshot import PROGRAMS
+    from tests.test_vectorise import check_gradient_along
     function, make, wrt = PROGRAMS["mixture"]
     rng = np.random.default_rng(11)
     args = make(rng)
@@ -153,6 +154,4 @@ def test_ascending_loops_agree_with_finite_differences(target):
     reverse_sweep = source[source.index("# reverse sweep"):]
     assert "for j in range(d):" in reverse_sweep
     directions = [rng.standard_normal(np.shape(args[p])) for p in wrt]
-    gradients = jit.grad(function, wrt=wrt, target=target)(*args)
-    assert _inner(gradients, directions) == pytest.approx(
-        _directional_difference(function, args, wrt, directions), rel=1e-6, abs=1e-8)
+    check_gradient_along(function, args, wrt, directions, target)

@@ -20,8 +20,7 @@ import pytest
 
 import adjit
 from adjit import jit
-from tests.test_vectorise import (_directional_difference, _inner,
-                                  check_hvp_against_gradient_differences)
+from tests.test_vectorise import check_gradient_along, check_hvp_against_gradient_differences
 
 
 # ---- programs -------------------------------------------------------------------
@@ -201,14 +200,7 @@ def test_gradient_matches_finite_differences_and_forward_mode(name, target):
     if target == "cpu" and name not in COMPILED:
         pytest.skip("compiled on a representative slice (CI budget)")
     function, args, wrt, rng = _arguments(name)
-    directions = _directions(args, wrt, rng)
-    gradients = jit.grad(function, wrt=wrt, target=target)(*args)
-    numerical = _directional_difference(function, args, wrt, directions)
-    analytical = _inner(gradients, directions)
-    assert analytical == pytest.approx(numerical, rel=1e-6, abs=1e-8)
-    if target == "python":
-        _, forward = jit.jvp(function, wrt=wrt, target="python")(*args, tuple(directions))
-        assert analytical == pytest.approx(forward, rel=1e-10, abs=1e-12)
+    check_gradient_along(function, args, wrt, _directions(args, wrt, rng), target)
 
 
 def _source(name):

@@ -121,7 +121,6 @@ class ReverseTransformer(ArrayAdjoints):
         self.make_plan()
         # buffer -> id of the loop whose every iteration refills it (`snapshot`)
         self.snapshot_owner: dict[str, int] = {}
-        self.snapshots = []
         if not tape_free:
             self.take_snapshots()
         self.tapes_used: set[str] = set()
@@ -182,7 +181,6 @@ class ReverseTransformer(ArrayAdjoints):
             if parent is not None:
                 for buffer in snapshot.buffers:
                     self.snapshot_owner[buffer] = id(parent)
-        self.snapshots = found
 
     def refuse_tape(self, node: ast.stmt):
         """Refuse a push in device code outside a thread (the host statements

@@ -52,6 +52,7 @@ import ast
 from dataclasses import dataclass, field
 
 from adjit.passes.build import statement as _parse_statement
+from adjit.passes.loopforms import loops_with_ancestors
 from adjit.passes.parallel import is_parallel
 from adjit.passes.recompute import RECOMPUTE, LoopPlan, anchor
 from adjit.passes.render import comment
@@ -110,7 +111,8 @@ def candidates(tree: ast.FunctionDef, plan: LoopPlan, tbr, types: dict[str, str]
     """The snapshots worth taking under `plan` (see the module docstring)."""
     fixed = _fixed_top_level(tree)
     found = []
-    for loop, ancestors in _loops_with_ancestors(tree.body, []):
+    for loop, around, _ in loops_with_ancestors(tree.body):
+        ancestors = [outer for outer, _ in around]
         key = id(loop)
         if plan.mode.get(key) != RECOMPUTE or not isinstance(loop, ast.For) \
                 or is_parallel(loop) or any(is_parallel(outer) or not isinstance(outer, ast.For)
@@ -158,9 +160,10 @@ def uninstall(tree: ast.FunctionDef, snapshot: Snapshot) -> None:
 def still_valid(tree: ast.FunctionDef, plan: LoopPlan, tbr, snapshot: Snapshot) -> bool:
     """After planning again: `L` and every loop around it still recomputed,
     and the stand-in for the nest needs nothing recorded."""
-    for loop, ancestors in _loops_with_ancestors(tree.body, []):
+    for loop, around, _ in loops_with_ancestors(tree.body):
         if loop is snapshot.loop:
-            return all(plan.mode.get(id(outer)) == RECOMPUTE for outer in ancestors + [loop]) \
+            return all(plan.mode.get(id(outer)) == RECOMPUTE
+                       for outer in [outer for outer, _ in around] + [loop]) \
                 and not _pushes_inside(tbr, id(loop), snapshot.target)
     return False
 
@@ -311,13 +314,3 @@ def _allocation_position(tree: ast.FunctionDef, rows: str, sizes) -> int:
         if writes(node) & needed:
             position = k + 1
     return position
-
-
-def _loops_with_ancestors(statements: list[ast.stmt], ancestors: list[ast.stmt]):
-    for node in statements:
-        if isinstance(node, (ast.For, ast.While)):
-            yield node, ancestors
-            yield from _loops_with_ancestors(node.body, ancestors + [node])
-        elif isinstance(node, ast.If):
-            yield from _loops_with_ancestors(node.body, ancestors)
-            yield from _loops_with_ancestors(node.orelse, ancestors)
