@@ -38,6 +38,8 @@ from adjit.passes.rebind import (accumulate_through_views, check_views_with_new_
 from adjit.passes.render import comment, render
 from adjit.passes.accumulate import sum_elements_in_locals
 from adjit.passes.ascending import ascend_independent_loops
+from adjit.passes.block_pops import pop_in_blocks
+from adjit.passes.handoff import hand_over_in_registers
 from adjit.passes.lanes import sum_in_lanes
 from adjit.passes.resolve import resolve
 from adjit.passes.reverse import ReverseTransformer
@@ -216,7 +218,9 @@ def _vectorisable_loops(parsed: ParsedFunction, function: ast.FunctionDef,
     split_shifted_increments(function, ranks, parsed.namer)
     sum_in_lanes(function, scalars, parsed.namer)
     array_ranks = {name: kind.count(":") for name, kind in types.items() if is_array(kind)}
+    pop_in_blocks(function, {**array_ranks, **ranks}, parsed.namer)
     ascend_independent_loops(function, {**array_ranks, **ranks})
+    hand_over_in_registers(function, {**array_ranks, **ranks})
     _dump("vectorise", function)
 
 
