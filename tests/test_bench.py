@@ -23,3 +23,17 @@ def test_bench_writes_its_tables_and_checks_gradients(tmp_path):
     assert "scalar_loop" in text and "adjit" in text and "numba primal" in text
     rows = json.dumps(report)
     assert "adjit" in rows and "numba hand" in rows
+
+
+@pytest.mark.parametrize("steps", [0, 5, 16, 37])
+def test_the_checkpointed_heat_gradient_agrees_with_the_stored_one(steps):
+    """The bench's fastest hand-written heat adjoint is a baseline readers
+    compare against: it must be right, for step counts that fill its
+    segments exactly, partly or not at all."""
+    import numpy as np
+    from bench.workloads import heat
+    u0 = np.random.default_rng(steps).uniform(-1.0, 1.0, 12)
+    stored = heat.heat_gradient_by_hand(u0, heat.DT, steps)
+    checkpointed = heat.heat_gradient_checkpointed(u0, heat.DT, steps)
+    np.testing.assert_allclose(checkpointed[0], stored[0], rtol=1e-12, atol=1e-14)
+    assert checkpointed[1] == pytest.approx(stored[1], rel=1e-12, abs=1e-14)

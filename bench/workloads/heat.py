@@ -90,6 +90,65 @@ def heat_gradient_by_hand(u0, dt, steps):
     return adjoint, adjoint_dt
 
 
+SEGMENT = 16      # steps between the checkpointed gradient's stored states
+
+
+@numba.njit
+def heat_gradient_checkpointed(u0, dt, steps):
+    """(d/du0, d/ddt) for speed: every SEGMENT-th state stored on the way
+    forward; per segment, backwards, its states recomputed into a small
+    buffer (L2-resident) and swept back; per step one loop for each point's
+    own term, its dt lane and the share it passes to its neighbours, and
+    two loops adding the shares. The fastest adjoint written for this
+    machine (docs/performance.md#stencils)."""
+    n = u0.shape[0]
+    segments = (steps + SEGMENT - 1) // SEGMENT
+    stored = np.empty((segments, n))
+    u = u0.copy()
+    following = np.empty(n)
+    for step in range(steps):
+        if step % SEGMENT == 0:
+            stored[step // SEGMENT, :] = u
+        following[0] = u[0]
+        following[n - 1] = u[n - 1]
+        for i in range(1, n - 1):
+            following[i] = u[i] + dt * (u[i - 1] - 2.0 * u[i] + u[i + 1]) * (1.0 + 0.1 * u[i] * u[i])
+        u, following = following, u
+    adjoint = 2.0 * u
+    share = np.empty(n)
+    lanes = np.zeros(n)
+    states = np.empty((SEGMENT, n))
+    segment = segments - 1
+    while segment >= 0:
+        first = segment * SEGMENT
+        last = min(steps, first + SEGMENT)
+        states[0, :] = stored[segment]
+        for step in range(first, last - 1):
+            u, w = states[step - first], states[step - first + 1]
+            w[0] = u[0]
+            w[n - 1] = u[n - 1]
+            for i in range(1, n - 1):
+                w[i] = u[i] + dt * (u[i - 1] - 2.0 * u[i] + u[i + 1]) * (1.0 + 0.1 * u[i] * u[i])
+        step = last - 1
+        while step >= first:
+            u = states[step - first]
+            for i in range(1, n - 1):
+                laplacian = u[i - 1] - 2.0 * u[i] + u[i + 1]
+                gain = 1.0 + 0.1 * u[i] * u[i]
+                a = adjoint[i]
+                lanes[i] += a * laplacian * gain
+                passed = a * dt * gain
+                share[i] = passed
+                adjoint[i] = a * (1.0 + dt * 0.2 * u[i] * laplacian) - 2.0 * passed
+            for i in range(0, n - 2):
+                adjoint[i] += share[i + 1]
+            for i in range(2, n):
+                adjoint[i] += share[i - 1]
+            step -= 1
+        segment -= 1
+    return adjoint, np.sum(lanes)
+
+
 def _step(xp, u, dt):
     inner = u[1:-1]
     change = dt * (u[:-2] - 2.0 * inner + u[2:]) * (1.0 + 0.1 * inner * inner)
@@ -132,6 +191,8 @@ SYSTEMS = {
     "numba primal": lambda args: systems.numba_run(heat, args, "loops, local arrays"),
     "numba hand": lambda args: systems.compiled_run(heat_gradient_by_hand, args,
                                                     "loops, all states stored"),
+    "numba hand (checkpoints)": lambda args: systems.compiled_run(
+        heat_gradient_checkpointed, args, f"loops, a state every {SEGMENT} steps"),
     "adjit": lambda args: systems.adjit_run([(heat, "loops, local arrays")], args, WRT),
     "torch": _torch,
     "jax": _jax,
