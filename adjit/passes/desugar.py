@@ -22,7 +22,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from adjit.errors import DifferentiationError, UnsupportedSyntaxError
+from adjit.errors import UnsupportedSyntaxError
 from adjit.passes.naming import Namer
 from adjit.passes.parse import ParsedFunction
 
@@ -292,12 +292,12 @@ class _ConstantBranches(ast.NodeTransformer):
         return out
 
     def generic_visit(self, node):
-        for field in ("body", "orelse"):
-            block = getattr(node, field, None)
+        for block_name in ("body", "orelse"):
+            block = getattr(node, block_name, None)
             if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
                 visited = self.visit_block(block)
-                empty = [ast.copy_location(ast.Pass(), node)] if field == "body" else []
-                setattr(node, field, visited or empty)
+                empty = [ast.copy_location(ast.Pass(), node)] if block_name == "body" else []
+                setattr(node, block_name, visited or empty)
         return node
 
     def visit_If(self, node: ast.If):

@@ -13,6 +13,8 @@ Output: a new `FunctionDef` `NAME_grad(same parameters)` returning
    run backwards; a recomputed loop (`recompute`) first re-runs the slice of
    its body that its adjoint needs, then the body's adjoint.
 
+What to push, which loops to recompute and which nests to keep is decided
+first (`reverse_plan`); this module emits the two sweeps from that plan.
 Adjoints start at 0.0 and are reset when their variable is overwritten; the
 `optimize` pass removes what turns out to be dead. Every emitted statement
 carries `origin`, the user's line it derives from.
@@ -22,8 +24,6 @@ from __future__ import annotations
 
 import ast
 import copy
-
-import numpy as np
 
 from adjit.passes.arrays import ArrayFacts
 from adjit.passes.build import function_def
@@ -35,62 +35,22 @@ from adjit.passes.naming import Namer
 from adjit.passes.optimize_expr import constant_value, fold
 from adjit.passes.parallel import is_parallel, race_free_reverse, sum_reductions
 from adjit.passes.private import private_arrays, stable_arrays
-from adjit.passes.recompute import RECOMPUTE, LoopPlan, is_anchor
+from adjit.passes.recompute import RECOMPUTE, is_anchor
 from adjit.passes.reserve import Reservations
-from adjit.passes.snapshot import candidates as snapshot_candidates
-from adjit.passes.snapshot import install as install_snapshot
-from adjit.passes.snapshot import still_valid as snapshot_holds
-from adjit.passes.snapshot import uninstall as uninstall_snapshot
 from adjit.passes.reverse_arrays import ArrayAdjoints
+from adjit.passes.reverse_plan import (ReversePlanning, creations_in_loops, instrument,
+                                       with_origin)
 from adjit.errors import DifferentiationError
 from adjit.passes.statements import (is_array_operation, is_break_test, is_structured,
                                      partials, writes_block)
-from adjit.passes.tbr import MAIN, ToBeRecorded
+from adjit.passes.tbr import MAIN
 from adjit.rules.arrays import index_text
-from adjit.rules.numpy import CREATION
 from adjit.rules.registry import BOOL, FLOAT, INT, is_array
 
 INITIAL_TAPE_CAPACITY = 64
 
 
-def _with_origin(nodes, origin):
-    for node in nodes:
-        if getattr(node, "origin", None) is None:
-            node.origin = origin
-    return nodes
-
-
-def instrument(tree: ast.FunctionDef, namer: Namer) -> dict[int, str]:
-    """Count the iterations of loops whose trip count is not known before
-    they start (`while`, `for` left by `break`): `_trips1 = 0` before the
-    loop, `_trips1 = _trips1 + 1` first in its body. Returns id(loop) -> name."""
-    counters: dict[int, str] = {}
-
-    def visit(statements: list[ast.stmt]) -> list[ast.stmt]:
-        out = []
-        for node in statements:
-            if isinstance(node, ast.If):
-                node.body, node.orelse = visit(node.body), visit(node.orelse)
-            elif isinstance(node, (ast.For, ast.While)):
-                node.body = visit(node.body)
-                counted = isinstance(node, ast.While) or any(
-                    is_break_test(inner) for inner in node.body)
-                if counted:
-                    counter = namer.fresh("trips")
-                    counters[id(node)] = counter
-                    origin = getattr(node, "origin", node.lineno)
-                    start = _parse_statement(f"{counter} = 0")
-                    step = _parse_statement(f"{counter} = {counter} + 1")
-                    out.extend(_with_origin([start], origin))
-                    node.body.insert(0, _with_origin([step], origin)[0])
-            out.append(node)
-        return out
-
-    tree.body = visit(tree.body)
-    return counters
-
-
-class ReverseTransformer(ArrayAdjoints):
+class ReverseTransformer(ReversePlanning, ArrayAdjoints):
     def __init__(self, tree: ast.FunctionDef, types: dict[str, str],
                  wrt: list[str], active: set[str], namer: Namer,
                  arrays: ArrayFacts | None = None, parsed=None, tape_free: bool = False):
@@ -109,7 +69,7 @@ class ReverseTransformer(ArrayAdjoints):
         self.active = active
         self.namer = namer
         self.arrays = arrays or ArrayFacts()
-        self.created_in_loops = _creations_in_loops(tree.body, in_loop=False)
+        self.created_in_loops = creations_in_loops(tree.body, in_loop=False)
         self.counters = instrument(tree, namer)
         for counter in self.counters.values():
             types[counter] = INT
@@ -135,52 +95,6 @@ class ReverseTransformer(ArrayAdjoints):
         self.top_of = {float_tape[0]: float_tape[1], int_tape[0]: int_tape[1]}
         self.reserves = Reservations(self.top_of)
         self.dtype_of = {float_tape[0]: float_tape[2], int_tape[0]: int_tape[2]}
-
-    def make_plan(self, snapshots=()) -> None:
-        """Decide, per loop, record or recompute (`recompute`), then what to
-        push (`tbr`)."""
-        types, tree = self.types, self.tree
-        while True:
-            self.restored = self.restored_arrays() - set(self.private) - self.stable
-            self.plan = LoopPlan(tree, self.active, self.counters,
-                                 self.arrays.mutable - self.restored - set(self.private)
-                                 - self.stable, self.restored, self.private,
-                                 {name for name, kind in types.items() if kind == INT},
-                                 snapshots)
-            recorded = {array for array, (loop, _) in self.private.items()
-                        if self.plan.mode.get(loop) != RECOMPUTE}
-            if not recorded:
-                break
-            for array in recorded:
-                del self.private[array]
-        self.tbr = ToBeRecorded(self.plan, {name for name, kind in types.items()
-                                            if is_array(kind)},
-                                {name for name, kind in types.items() if kind == INT})
-        self.tbr.block(tree.body, set(), MAIN)
-        for key, body in self.plan.recompute_slice.items():
-            self.tbr.block(body, set(), key)
-
-    def take_snapshots(self) -> None:
-        """Keep, instead of recomputing, the nests `snapshot` finds worth it;
-        plan again with them, and drop them all if that plan does not hold
-        to their conditions after all."""
-        found = snapshot_candidates(self.tree, self.plan, self.tbr, self.types, self.namer)
-        if not found:
-            return
-        for snapshot in found:
-            install_snapshot(self.tree, snapshot, self.types)
-        self.make_plan(found)
-        if not all(snapshot_holds(self.tree, self.plan, self.tbr, snapshot)
-                   for snapshot in found):
-            for snapshot in found:
-                uninstall_snapshot(self.tree, snapshot)
-            self.make_plan()
-            return
-        for snapshot in found:
-            parent = snapshot.parent
-            if parent is not None:
-                for buffer in snapshot.buffers:
-                    self.snapshot_owner[buffer] = id(parent)
 
     def refuse_tape(self, node: ast.stmt):
         """Refuse a push in device code outside a thread (the host statements
@@ -246,15 +160,15 @@ class ReverseTransformer(ArrayAdjoints):
             if self.tape_free and saved and not self.thread_tapes:
                 self.refuse_tape(node)
             for name in saved:
-                out.extend(_with_origin(self.push(name), origin))
+                out.extend(with_origin(self.push(name), origin))
             if self.restores(node):
-                out.extend(_with_origin(self.push(ast.unparse(node.targets[0]), FLOAT), origin))
+                out.extend(with_origin(self.push(ast.unparse(node.targets[0]), FLOAT), origin))
             if is_anchor(node):
                 continue              # not re-run: only its saves (above) happen
             if isinstance(node, ast.If) and not is_break_test(node):
                 branch = ast.If(node.test, self.forward(node.body, context) or [ast.Pass()],
                                 self.forward(node.orelse, context))
-                out.append(_with_origin([branch], origin)[0])
+                out.append(with_origin([branch], origin)[0])
             elif isinstance(node, (ast.For, ast.While)) and self.plan.has_adjoint(node) \
                     and self.plan.mode_of(node) != RECOMPUTE and getattr(node, "records", True):
                 loop = copy.copy(node)
@@ -270,14 +184,14 @@ class ReverseTransformer(ArrayAdjoints):
                     # The trip count is known before the loop: reserve once.
                     # (A capacity check inside the loop would cost Numba a
                     # reload of the tape every iteration: 40% of a small loop.)
-                    out.extend(_with_origin(self.reserves.before_loop(node, body), origin))
+                    out.extend(with_origin(self.reserves.before_loop(node, body), origin))
                     loop.body = body
                 else:
                     loop.body = self.reserves.with_reserves(body)
                     if isinstance(node, ast.For):
-                        out.extend(_with_origin(
+                        out.extend(with_origin(
                             self.reserves.before_nest(node, loop.body) or [], origin))
-                out.append(_with_origin([self.mark_private(loop, node)], origin)[0])
+                out.append(with_origin([self.mark_private(loop, node)], origin)[0])
             elif isinstance(node, (ast.For, ast.While)):
                 emitted = self.mark_private(copy.deepcopy(node), node)
                 emitted.user_loop = getattr(node, "original", node)
@@ -317,7 +231,7 @@ class ReverseTransformer(ArrayAdjoints):
             inverse = self.tbr.inverse(context, node)
             if inverse is not None:
                 code.append(copy.deepcopy(inverse))
-            out.extend(_with_origin(code, origin))
+            out.extend(with_origin(code, origin))
         return out
 
     def reverse_loop(self, loop, context) -> list[ast.stmt]:
@@ -475,20 +389,6 @@ class ReverseTransformer(ArrayAdjoints):
         function.writes_through = set(self.view_adjoints)
         function.scratch_arrays = set(self.private) | set(self.snapshot_owner)
         return function
-
-
-def _creations_in_loops(statements: list[ast.stmt], in_loop: bool) -> set[int]:
-    """ids of the array-creating assignments that run inside a loop."""
-    found = set()
-    for node in statements:
-        if isinstance(node, ast.Assign) and in_loop and isinstance(node.value, ast.Call) \
-                and getattr(node.value.primitive, "key", None) in (*CREATION, np.copy):
-            found.add(id(node))
-        elif isinstance(node, ast.If):
-            found |= _creations_in_loops(node.body + node.orelse, in_loop)
-        elif isinstance(node, (ast.For, ast.While)):
-            found |= _creations_in_loops(node.body, True)
-    return found
 
 
 def _if(test, body, orelse) -> ast.If:
