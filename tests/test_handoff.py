@@ -350,3 +350,15 @@ def test_a_start_that_may_be_negative_takes_neither():
     source = _gradient_source("shifted_start", make(np.random.default_rng(0)))
     reverse_sweep = source[source.index("# reverse sweep"):]
     assert "_count" not in reverse_sweep and "_b_v[i]" in reverse_sweep
+
+
+@pytest.mark.parametrize("name", ["rows", "damped_copy"])
+def test_second_order_through_the_block_copies(name):
+    """`jit.hvp` differentiates a gradient whose pops are slice copies and
+    whose loops were fused."""
+    from tests.test_vectorise import check_hvp_against_gradient_differences
+    function, make, _ = PROGRAMS[name]
+    rng = np.random.default_rng(4)
+    args = make(rng)
+    check_hvp_against_gradient_differences(function, args, 0,
+                                           rng.standard_normal(np.shape(args[0])))
