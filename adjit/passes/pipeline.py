@@ -39,6 +39,7 @@ from adjit.passes.render import comment, render
 from adjit.passes.accumulate import sum_elements_in_locals
 from adjit.passes.ascending import ascend_independent_loops
 from adjit.passes.block_pops import pop_in_blocks
+from adjit.passes.counting import count_upwards
 from adjit.passes.handoff import hand_over_in_registers
 from adjit.passes.lanes import sum_in_lanes
 from adjit.passes.resolve import resolve
@@ -46,7 +47,7 @@ from adjit.passes.reverse import ReverseTransformer
 from adjit.passes.scatter import split_shifted_increments
 from adjit.passes.types import infer_types
 from adjit.passes.views import inline_views
-from adjit.rules.registry import FLOAT, is_array, is_float_like
+from adjit.rules.registry import FLOAT, INT, is_array, is_float_like
 
 PASSES = ("parse", "fence", "resolve", "desugar", "anf", "inline", "types", "activity",
           "reverse", "forward", "optimize")
@@ -220,6 +221,8 @@ def _vectorisable_loops(parsed: ParsedFunction, function: ast.FunctionDef,
     array_ranks = {name: kind.count(":") for name, kind in types.items() if is_array(kind)}
     pop_in_blocks(function, {**array_ranks, **ranks}, parsed.namer)
     ascend_independent_loops(function, {**array_ranks, **ranks})
+    count_upwards(function, {**array_ranks, **ranks},
+                  {name for name, kind in types.items() if kind == INT})
     hand_over_in_registers(function, {**array_ranks, **ranks})
     _dump("vectorise", function)
 

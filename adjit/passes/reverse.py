@@ -212,7 +212,8 @@ class ReverseTransformer(ReversePlanning, ArrayAdjoints):
     # -- reverse sweep -----------------------------------------------------------
     def reverse(self, statements: list[ast.stmt], context) -> list[ast.stmt]:
         out: list[ast.stmt] = []
-        for node in reversed(statements):
+        for position in range(len(statements) - 1, -1, -1):
+            node = statements[position]
             origin = getattr(node, "origin", getattr(node, "lineno", None))
             code: list[ast.stmt] = []
             if isinstance(node, ast.Assign):
@@ -226,6 +227,8 @@ class ReverseTransformer(ReversePlanning, ArrayAdjoints):
                     code = [_if(node.test, body, orelse)]
             elif isinstance(node, (ast.For, ast.While)) and self.plan.has_adjoint(node):
                 code = self.reverse_loop(node, context)
+                if position > 0:
+                    self.note_counter_start(code, statements[position - 1])
             for name in reversed(self.tbr.pushed(context, node)):
                 code.extend(self.pop(name))
             inverse = self.tbr.inverse(context, node)
@@ -233,6 +236,15 @@ class ReverseTransformer(ReversePlanning, ArrayAdjoints):
                 code.append(copy.deepcopy(inverse))
             out.extend(with_origin(code, origin))
         return out
+
+    def note_counter_start(self, code: list[ast.stmt], previous: ast.stmt) -> None:
+        """Tell `counting` the value an int the loop steps starts at, where
+        the statement before the loop sets it (`index = d`)."""
+        if len(code) == 1 and isinstance(code[0], ast.For) \
+                and isinstance(previous, ast.Assign) \
+                and isinstance(previous.targets[0], ast.Name) \
+                and self.types.get(previous.targets[0].id) == INT:
+            code[0].counter_starts = {previous.targets[0].id: copy.deepcopy(previous.value)}
 
     def reverse_loop(self, loop, context) -> list[ast.stmt]:
         """The loop run backwards (for a parallel loop: in parallel, with the

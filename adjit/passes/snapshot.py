@@ -230,15 +230,20 @@ def _plan_snapshot(tree, plan, tbr, types, namer, loop, position, nest, bounds, 
     lines = sorted({inner.origin for inner in ast.walk(nest)
                     if getattr(inner, "origin", None) is not None})
     span = f"line {lines[0]}" if len(lines) < 2 else f"lines {lines[0]}-{lines[-1]}"
-    kept_names = " and ".join(list(arrays) + integers)
-    snapshot.allocations.insert(0, comment(
-        f"{kept_names} after {span}, kept per {loop.target.id} for the reverse sweep "
-        "(docs/performance.md#snapshots)"))
+    note = comment(kept_note(list(arrays) + integers, span, loop.target.id))
+    note.kept = (list(arrays) + integers, span, loop.target.id)   # `counting` may drop an int
+    snapshot.allocations.insert(0, note)
     for node in snapshot.stores + snapshot.allocations[1:]:
         ast.copy_location(node, nest)
         for inner in ast.walk(node):
             inner.origin = origin
     return snapshot
+
+
+def kept_note(names: list[str], span: str, index: str) -> str:
+    """The comment above a snapshot's buffers."""
+    return (f"{' and '.join(names)} after {span}, kept per {index} for the reverse sweep "
+            "(docs/performance.md#snapshots)")
 
 
 def _pushes_inside(tbr, context, node: ast.stmt) -> bool:
