@@ -76,7 +76,7 @@ import re
 from adjit.passes.ascending import (_ascending_bounds, _index_seen_after, _reverse_start,
                                     _unaliased_fresh_arrays)
 from adjit.passes.loopforms import (add_origin, is_comment, is_simple_loop,
-                                    loops_with_ancestors, stored_names)
+                                    loops_with_ancestors, remove_statements, stored_names)
 from adjit.passes.optimize_expr import integer_constant
 from adjit.passes.snapshot import kept_note
 
@@ -165,24 +165,13 @@ def _drop_unread_buffer(function: ast.FunctionDef, buffer: str, counter: str) ->
                               and id(node) not in stores | allocations
                               for node in ast.walk(function)):
         return
-    _remove_statements(function.body, stores | allocations)
+    remove_statements(function.body, lambda node: id(node) in stores | allocations)
     for node in ast.walk(function):               # the snapshot's comment
         kept = getattr(node, "kept", None)
         if kept is not None and counter in kept[0]:
             names = [name for name in kept[0] if name != counter]
             node.kept = (names,) + kept[1:]
             node.value.value = kept_note(names, *kept[1:])
-
-
-def _remove_statements(statements: list[ast.stmt], doomed: set[int]) -> None:
-    statements[:] = [node for node in statements if id(node) not in doomed]
-    for node in statements:
-        for field in ("body", "orelse"):
-            inner = getattr(node, field, None)
-            if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
-                _remove_statements(inner, doomed)
-                if not inner:
-                    inner.append(ast.Pass())
 
 
 def _fixed_names(function: ast.FunctionDef) -> set[str]:

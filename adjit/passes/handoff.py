@@ -64,7 +64,8 @@ import copy
 from adjit.passes.ascending import _unaliased_fresh_arrays
 from adjit.passes.loopforms import (is_comment, is_simple_loop, loops_with_ancestors,
                                     lowest_index, never_negative, nonnegative_names,
-                                    range_arguments, stored_names, unit_step)
+                                    range_arguments, remove_statements, stored_names,
+                                    unit_step)
 
 _ZEROS = {"zeros", "zeros_like"}
 
@@ -285,7 +286,9 @@ def _fuse(function: ast.FunctionDef, block: list[ast.stmt], first: ast.For,
             setattr(first, attribute, getattr(first, attribute, set())
                     | getattr(second, attribute, set()))
     del block[start + 1:end + 1]
-    _drop_allocations(function.body, set(carried))
+    remove_statements(function.body, lambda node: isinstance(node, ast.Assign)
+                      and isinstance(node.targets[0], ast.Name)
+                      and node.targets[0].id in carried)
 
 
 def _bound_once_before(body: list[ast.stmt], name: str, node: ast.stmt) -> bool:
@@ -293,17 +296,6 @@ def _bound_once_before(body: list[ast.stmt], name: str, node: ast.stmt) -> bool:
     not one carried from the previous iteration)?"""
     binders = [k for k, statement in enumerate(body) if name in stored_names([statement])]
     return len(binders) == 1 and binders[0] < body.index(node)
-
-
-def _drop_allocations(statements: list[ast.stmt], arrays: set[str]) -> None:
-    statements[:] = [node for node in statements
-                     if not (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
-                             and node.targets[0].id in arrays)]
-    for node in statements:
-        for field in ("body", "orelse"):
-            inner = getattr(node, field, None)
-            if isinstance(inner, list):
-                _drop_allocations(inner, arrays)
 
 
 def _position(block: list[ast.stmt], node: ast.stmt) -> int:

@@ -88,6 +88,19 @@ def loops_with_ancestors(statements: list[ast.stmt], ancestors: tuple = ()
             yield node, ancestors, statements
 
 
+def remove_statements(statements: list[ast.stmt], doomed) -> None:
+    """Delete, at every depth, the statements for which `doomed(node)` is
+    true; a block left empty gets `pass`."""
+    statements[:] = [node for node in statements if not doomed(node)]
+    for node in statements:
+        for field in ("body", "orelse"):
+            inner = getattr(node, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                remove_statements(inner, doomed)
+                if not inner:
+                    inner.append(ast.Pass())
+
+
 def add_origin(nodes: list[ast.stmt], origin) -> list[ast.stmt]:
     for node in nodes:
         for inner in ast.walk(node):
