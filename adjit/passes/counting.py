@@ -76,7 +76,8 @@ import re
 from adjit.passes.ascending import (_ascending_bounds, _index_seen_after, _reverse_start,
                                     _unaliased_fresh_arrays)
 from adjit.passes.loopforms import (add_origin, is_comment, is_simple_loop,
-                                    loops_with_ancestors, remove_statements, stored_names)
+                                    loops_with_ancestors, remove_statements, statement_reads,
+                                    stored_names)
 from adjit.passes.optimize_expr import integer_constant
 from adjit.passes.snapshot import kept_note
 
@@ -357,13 +358,7 @@ def _all_statements(statements) -> list[ast.stmt]:
 
 
 def _reads(node: ast.stmt) -> set[str]:
-    read = _names(node.value)
-    target = node.targets[0] if isinstance(node, ast.Assign) else node.target
-    if isinstance(target, ast.Subscript):
-        read |= _names(target.slice)
-    elif isinstance(node, ast.AugAssign):
-        read.add(target.id)
-    return read
+    return statement_reads(node)
 
 
 def _names(node: ast.AST) -> set[str]:

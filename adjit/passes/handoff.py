@@ -64,8 +64,8 @@ import copy
 from adjit.passes.ascending import _unaliased_fresh_arrays
 from adjit.passes.loopforms import (is_comment, is_simple_loop, loops_with_ancestors,
                                     lowest_index, never_negative, nonnegative_names,
-                                    range_arguments, remove_statements, stored_names,
-                                    unit_step)
+                                    range_arguments, remove_statements, statement_reads,
+                                    stored_names, unit_step)
 
 _ZEROS = {"zeros", "zeros_like"}
 
@@ -310,17 +310,8 @@ def _names(node: ast.AST) -> set[str]:
 
 def _read_names(statements: list[ast.stmt]) -> set[str]:
     """Every name a statement reads, an augmented target included."""
-    read = set()
-    for node in statements:
-        if is_comment(node):
-            continue
-        read |= _names(node.value)
-        target = node.targets[0] if isinstance(node, ast.Assign) else node.target
-        if isinstance(target, ast.Subscript):
-            read |= _names(target.slice)
-        elif isinstance(node, ast.AugAssign):
-            read.add(target.id)
-    return read
+    return {name for node in statements if not is_comment(node)
+            for name in statement_reads(node)}
 
 
 def _written_arrays(statements: list[ast.stmt]) -> set[str]:

@@ -88,6 +88,19 @@ def loops_with_ancestors(statements: list[ast.stmt], ancestors: tuple = ()
             yield node, ancestors, statements
 
 
+def statement_reads(node: ast.stmt) -> set[str]:
+    """The names an assignment or augmented assignment reads, its
+    augmented target (`s += e` reads `s`) and a written element's index
+    included."""
+    read = {inner.id for inner in ast.walk(node.value) if isinstance(inner, ast.Name)}
+    target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+    if isinstance(target, ast.Subscript):
+        read |= {inner.id for inner in ast.walk(target.slice) if isinstance(inner, ast.Name)}
+    elif isinstance(node, ast.AugAssign):
+        read.add(target.id)
+    return read
+
+
 def remove_statements(statements: list[ast.stmt], doomed) -> None:
     """Delete, at every depth, the statements for which `doomed(node)` is
     true; a block left empty gets `pass`."""
