@@ -13,7 +13,8 @@ and near misses of every kind.
         for k in range(m):                # or range(1, m)
             for i in range(n):
                 p[i] = x[i] * A[k, i]
-            index = k                     # sometimes: an int the nest steps
+            index = k                     # sometimes: an int the nest steps,
+                                          # from k, n, k + n, 2 k + 1 or a local
             for i in range(n):
                 for j in range(i + 1, n):   # or range(i), range(n - i - 1), ...
                     p[j] = p[j] + 0.3 * A[k, index % n] * x[i]
@@ -48,6 +49,9 @@ def check(program: ArrayProgram, targets=("python",), directory: Path | None = N
     return check_program(program, targets, directory)
 
 
+_STARTS = ("k", "n", "k + n", "2 * k + 1")
+
+
 def random_snapshot_program(seed: int) -> ArrayProgram:
     rng = random.Random(seed)
     outer = rng.random() < 0.35
@@ -68,9 +72,15 @@ def random_snapshot_program(seed: int) -> ArrayProgram:
     if second:
         body += ["for i in range(n):", "    r[i] = x[i] * y[i] + A[k, i]"]
     if stepped:
-        body.append("index = k")
+        # where the counter starts: the reversed nest walks up from a start
+        # it can re-evaluate (passes/counting.py), not from a name the loop binds
+        if rng.random() < 0.2:
+            body += ["start = k + 1", "index = start"]
+        else:
+            body.append(f"index = {rng.choice(_STARTS)}")
     body += ["for i in range(n):", f"    for j in {rng.choice(_INNER)}:"]
-    terms = list(_TERMS) + (["{c} * A[k, index % n] * x[i]"] if stepped else [])
+    terms = list(_TERMS) + (["{c} * A[k, index % n] * x[i]",
+                             "{c} * A[k, (index + 1) % n] * x[i] * index"] if stepped else [])
     if rng.random() < 0.25:
         terms = list(_NEAR_MISSES)
     for _ in range(rng.randint(1, 2)):
