@@ -205,10 +205,12 @@ def _finish(parsed: ParsedFunction, function: ast.FunctionDef, prefix: str,
 
 def _vectorisable_loops(parsed: ParsedFunction, function: ast.FunctionDef,
                         types: dict[str, str]) -> None:
-    """accumulate, scatter, lanes and ascending: reverse-sweep loops
-    rewritten so that LLVM can keep sums in registers and vectorise them
-    (adjoint elements summed over an inner loop, stencil adjoints,
-    parameters summed over a nest, independent iterations run upwards)."""
+    """accumulate, scatter, lanes, block pops, ascending, counting and
+    handoff: reverse-sweep loops rewritten so that LLVM can keep sums in
+    registers and vectorise them (adjoint elements summed over an inner
+    loop, stencil adjoints, parameters summed over a nest, a loop's pops in
+    one copy, independent iterations and counting nests run upwards, an
+    adjoint array carried from one loop to the next made a local)."""
     ranks, scalars = {}, set()
     for (kind, primal), adjoint in parsed.namer.derived.items():
         if kind == "_b_" and is_array(types.get(primal)):
