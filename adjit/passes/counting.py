@@ -79,6 +79,7 @@ from adjit.passes.loopforms import (add_origin, is_comment, is_simple_loop,
                                     loops_with_ancestors, remove_statements, statement_reads,
                                     stored_names)
 from adjit.passes.optimize_expr import integer_constant
+from adjit.passes.render import comment
 from adjit.passes.snapshot import kept_note
 
 _TEMPORARY = re.compile(r"_(b_)?t\d+$")
@@ -109,11 +110,13 @@ def count_upwards(function: ast.FunctionDef, ranks: dict[str, int], ints: set[st
         _flip(outer, inner, counter)
         reset = add_origin([ast.Assign([ast.Name(counter, ast.Store())], copy.deepcopy(first))],
                            getattr(outer, "origin", None))
+        note = comment(f"walked in the primal's order, {counter} from where the primal starts "
+                       "it (docs/architecture.md#vectorisable-reverse-sweeps)")
         position = block.index(outer)
         later = _live_after(function.body, outer, counter)
-        block[position:position + 1] = reset + [outer] + \
+        block[position:position + 1] = [note] + reset + [outer] + \
             (copy.deepcopy(reset) if later else [])
-        _drop_dead_restore(function, block, position, counter)
+        _drop_dead_restore(function, block, position + 1, counter)
         ast.copy_location(reset[0], outer)
         ast.fix_missing_locations(function)
     return function
