@@ -33,8 +33,9 @@ Output: the same function where such a nest,
         if d - 1 > _t15 - 1:
             _b_xcentered[i] += _b_xcentered_i
 
-(and `index = d` again after it where a later statement reads `index`),
-when
+(and `index = d` again after it where a later statement can read `index`
+before binding it; a restore of `index` just before the nest, now dead,
+is removed, with a snapshot buffer nothing else reads), when
 
 * the outer loop and its one inner loop step down by one, the inner one a
   *simple loop* (`loopforms`), and the outer body holds only assignments,
@@ -62,7 +63,7 @@ counter at `E + t`: walking down, the reverse sweep computes it from a
 value restored from the tape or a snapshot, which Numba cannot prove
 non-negative, so every access through it keeps its wrap-around select;
 walking up from `E` (`d`, a shape), it can. GMM's gradient (d = 10) ran
-2.9x -> 2.4x the primal with its triangle walked this way
+2.98x -> 2.47x the primal with its triangle walked this way
 (docs/performance.md#why-gmm-misses). Only the order of additions into
 sums and incremented elements changes.
 """
