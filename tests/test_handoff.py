@@ -25,7 +25,7 @@ from adjit import jit
 from adjit.passes.block_pops import pop_in_blocks
 from adjit.passes.handoff import hand_over_in_registers
 from adjit.passes.naming import Namer
-from tests.test_vectorise import check_gradient_along
+from tests.test_vectorise import check_named_program
 
 
 def _function(code: str) -> ast.FunctionDef:
@@ -328,12 +328,7 @@ def _gradient_source(name, args):
 def test_gradient_matches_finite_differences_and_forward_mode(name, target):
     if target == "cpu" and name not in COMPILED:
         pytest.skip("compiled on a representative slice (CI budget)")
-    function, make, wrt = PROGRAMS[name]
-    rng = np.random.default_rng(sum(map(ord, name)))
-    args = make(rng)
-    directions = [rng.standard_normal(np.shape(args[p])) if isinstance(args[p], np.ndarray)
-                  else float(rng.standard_normal()) for p in wrt]
-    check_gradient_along(function, args, wrt, directions, target)
+    check_named_program(PROGRAMS, name, target)
 
 
 @pytest.mark.parametrize("name", ["two_buffers", "damped_copy", "rows"])

@@ -243,10 +243,20 @@ def _inner(gradients, directions):
 def test_gradient_matches_finite_differences_and_forward_mode(name, target):
     if target == "cpu" and name not in COMPILED:
         pytest.skip("compiled on a representative slice (CI budget)")
-    function, args, wrt, rng = _arguments(name)
+    check_named_program(PROGRAMS, name, target)
+
+
+def check_named_program(programs: dict, name: str, target: str):
+    """The program `programs[name]` (function, make(rng), wrt), made from a
+    generator seeded by its name, checked along random directions by
+    `check_gradient_along`; returns its arguments."""
+    function, make, wrt = programs[name]
+    rng = np.random.default_rng(sum(map(ord, name)))
+    args = make(rng)
     directions = [rng.standard_normal(np.shape(args[p])) if isinstance(args[p], np.ndarray)
                   else float(rng.standard_normal()) for p in wrt]
     check_gradient_along(function, args, wrt, directions, target)
+    return args
 
 
 def check_gradient_along(function, args, wrt, directions, target):

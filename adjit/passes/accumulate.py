@@ -47,7 +47,8 @@ import ast
 from adjit.passes.build import name as name_node
 from adjit.passes.build import statement
 from adjit.passes.loopforms import (add_origin, is_simple_loop, loops_with_ancestors,
-                                    mentions, range_arguments, stored_names, unit_step)
+                                    mentions, names_in, range_arguments, stored_names,
+                                    unit_step)
 from adjit.passes.parallel import is_parallel
 from adjit.passes.scatter import private_adjoint_arrays
 
@@ -60,7 +61,7 @@ def sum_elements_in_locals(function: ast.FunctionDef, ranks: dict[str, int], nam
                 or unit_step(loop) is None:
             continue
         rebound = stored_names(loop.body) | {loop.target.id}
-        if _names(loop.iter) & rebound:
+        if names_in(loop.iter) & rebound:
             continue
         for array in sorted(private & _incremented(loop)):
             index = _one_invariant_index(loop, array, rebound)
@@ -92,7 +93,7 @@ def _one_invariant_index(loop: ast.For, array: str, rebound: set[str]) -> ast.ex
             index = node.target.slice
         elif ast.dump(index) != ast.dump(node.target.slice):
             return None
-    if index is None or _names(index) & rebound or _has_slice(index):
+    if index is None or names_in(index) & rebound or _has_slice(index):
         return None
     return index
 
@@ -133,5 +134,3 @@ def _ran(loop: ast.For) -> str:
     return f"{arguments[0]} > {arguments[1]}"
 
 
-def _names(node: ast.AST) -> set[str]:
-    return {inner.id for inner in ast.walk(node) if isinstance(inner, ast.Name)}

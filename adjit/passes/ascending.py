@@ -51,8 +51,8 @@ import ast
 import re
 
 from adjit.passes.loopforms import (is_comment, is_simple_loop, loops_with_ancestors,
-                                    lowest_index, never_negative, nonnegative_names,
-                                    range_arguments, stored_names)
+                                    lowest_index, names_in, never_negative,
+                                    nonnegative_names, range_arguments, stored_names)
 from adjit.passes.optimize_expr import integer_constant
 
 _TEMPORARY = re.compile(r"_(b_)?t\d+$")
@@ -126,11 +126,11 @@ def _independent(loop: ast.For, fresh: set[str], nonnegative: set[str]) -> bool:
     written: dict[str, list[ast.stmt]] = {}
     for node in body:
         target = node.targets[0] if isinstance(node, ast.Assign) else node.target
-        reads = _names(node.value)
+        reads = names_in(node.value)
         if isinstance(target, ast.Subscript):
             if not isinstance(target.value, ast.Name):
                 return False
-            reads |= _names(target.slice)
+            reads |= names_in(target.slice)
             written.setdefault(target.value.id, []).append(node)
         # nothing read before this iteration binds it (a value carried over)
         if (reads - assigned - {index}) & bound_in_body:
@@ -191,7 +191,7 @@ def _canonical(index: ast.expr, shifts: dict[str, int], bound_in_body: set[str])
         offset = _offset(part, shifts)
         if offset is not None:
             spelled.append(f"<{offset}>")
-        elif _names(part) & (bound_in_body | set(shifts)):
+        elif names_in(part) & (bound_in_body | set(shifts)):
             return None
         else:
             spelled.append(ast.dump(part))
@@ -209,15 +209,13 @@ def _read_names(body: list[ast.stmt]) -> set[str]:
     assignment updates (`s += e` reads `e`; `a[i] += e` reads `i`, `e`)."""
     read = set()
     for node in body:
-        read |= _names(node.value)
+        read |= names_in(node.value)
         target = node.targets[0] if isinstance(node, ast.Assign) else node.target
         if isinstance(target, ast.Subscript):
-            read |= _names(target.slice)
+            read |= names_in(target.slice)
     return read
 
 
-def _names(node: ast.AST) -> set[str]:
-    return {inner.id for inner in ast.walk(node) if isinstance(inner, ast.Name)}
 
 
 # ---- arrays no other name reaches ----------------------------------------------

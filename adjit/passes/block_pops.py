@@ -52,8 +52,8 @@ import copy
 from adjit.passes.ascending import _index_seen_after, _unaliased_fresh_arrays
 from adjit.passes.build import statement
 from adjit.passes.loopforms import (add_origin, is_comment, is_simple_loop,
-                                    loops_with_ancestors, nonnegative_names, never_negative,
-                                    range_arguments, stored_names)
+                                    loops_with_ancestors, names_in, nonnegative_names,
+                                    never_negative, range_arguments, stored_names)
 from adjit.passes.optimize_expr import fold, integer_constant
 
 
@@ -70,7 +70,7 @@ def pop_in_blocks(function: ast.FunctionDef, ranks: dict[str, int], namer
             continue
         start, stop = bounds
         if not never_negative(start, 0, nonnegative) or \
-                _names_in(start, stop) & stored_names(loop.body):
+                names_in(start, stop) & stored_names(loop.body):
             continue
         step, restore = pop
         top, tape = step.target.id, restore.value.value.id
@@ -112,8 +112,8 @@ def _spelled(base: ast.expr | None, offset: int) -> ast.expr:
     if base is None:
         return ast.Constant(offset)
     if offset == 0:
-        return _copy(base)
-    return ast.BinOp(_copy(base), ast.Add() if offset > 0 else ast.Sub(),
+        return copy.deepcopy(base)
+    return ast.BinOp(copy.deepcopy(base), ast.Add() if offset > 0 else ast.Sub(),
                      ast.Constant(abs(offset)))
 
 
@@ -128,7 +128,7 @@ def _difference(stop: ast.expr, start: ast.expr) -> ast.expr:
         return _spelled(stop_base, stop_offset - start_offset)
     if stop_base is not None and ast.dump(stop_base) == ast.dump(start_base):
         return ast.Constant(stop_offset - start_offset)
-    return fold(ast.BinOp(_copy(stop), ast.Sub(), _copy(start)))
+    return fold(ast.BinOp(copy.deepcopy(stop), ast.Sub(), copy.deepcopy(start)))
 
 
 def _restoring_pop(loop: ast.For) -> tuple[ast.AugAssign, ast.Assign] | None:
@@ -154,7 +154,7 @@ def _restoring_pop(loop: ast.For) -> tuple[ast.AugAssign, ast.Assign] | None:
     last = parts[-1]
     if not isinstance(last, ast.Name) or last.id != index:
         return None
-    if any(isinstance(part, ast.Slice) or _names_in(part) & (stored_names(loop.body) | {index})
+    if any(isinstance(part, ast.Slice) or names_in(part) & (stored_names(loop.body) | {index})
            for part in parts[:-1]):
         return None
     return step, restore
@@ -183,11 +183,6 @@ def _parts(index: ast.expr) -> list[ast.expr]:
     return list(index.elts) if isinstance(index, ast.Tuple) else [index]
 
 
-def _names_in(*nodes: ast.AST) -> set[str]:
-    return {inner.id for node in nodes for inner in ast.walk(node)
-            if isinstance(inner, ast.Name)}
-
-
 def _subscripted(statements: list[ast.stmt]) -> set[str]:
     """The arrays the statements index (none of them may be a view of the
     restored array: only arrays no other name reaches qualify)."""
@@ -196,8 +191,6 @@ def _subscripted(statements: list[ast.stmt]) -> set[str]:
 
 
 def _mentions(node: ast.AST, names: set[str]) -> bool:
-    return bool(_names_in(node) & names)
+    return bool(names_in(node) & names)
 
 
-def _copy(node: ast.expr) -> ast.expr:
-    return copy.deepcopy(node)

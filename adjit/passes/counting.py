@@ -77,8 +77,8 @@ import re
 from adjit.passes.ascending import (_ascending_bounds, _index_seen_after, _reverse_start,
                                     _unaliased_fresh_arrays)
 from adjit.passes.loopforms import (add_origin, is_comment, is_simple_loop,
-                                    loops_with_ancestors, remove_statements, statement_reads,
-                                    stored_names)
+                                    loops_with_ancestors, names_in, remove_statements,
+                                    statement_reads, stored_names)
 from adjit.passes.optimize_expr import integer_constant
 from adjit.passes.render import comment
 from adjit.passes.snapshot import kept_note
@@ -104,7 +104,7 @@ def count_upwards(function: ast.FunctionDef, ranks: dict[str, int], ints: set[st
         if counter is None or _ascending_bounds(inner) is None:
             continue
         first = starts[counter]
-        if not _names(first) <= fixed | _enclosing_indices(ancestors) \
+        if not names_in(first) <= fixed | _enclosing_indices(ancestors) \
                 or not _independent(outer, before, inner, after, counter, fresh) \
                 or _index_seen_after(function, outer) or _index_seen_after(function, inner):
             continue
@@ -135,17 +135,15 @@ def _drop_dead_restore(function: ast.FunctionDef, block: list[ast.stmt], positio
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) \
                 and node.targets[0].id == counter \
                 and not any(isinstance(inner, ast.Call) for inner in ast.walk(node.value)) \
-                and counter not in _names(node.value):
+                and counter not in names_in(node.value):
             del block[earlier]
             if isinstance(node.value, ast.Subscript) and isinstance(node.value.value, ast.Name):
                 _drop_unread_buffer(function, node.value.value.id, counter)
             return
-        if _first_use([node], counter) is not None or _binds(node, counter):
+        if _first_use([node], counter) is not None or counter in stored_names([node]):
             return
 
 
-def _binds(node: ast.stmt, name: str) -> bool:
-    return name in stored_names([node])
 
 
 def _drop_unread_buffer(function: ast.FunctionDef, buffer: str, counter: str) -> None:
@@ -154,8 +152,8 @@ def _drop_unread_buffer(function: ast.FunctionDef, buffer: str, counter: str) ->
     for node in ast.walk(function):
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript) \
                 and isinstance(node.targets[0].value, ast.Name) \
-                and node.targets[0].value.id == buffer and buffer not in _names(node.value) \
-                and buffer not in _names(node.targets[0].slice):
+                and node.targets[0].value.id == buffer and buffer not in names_in(node.value) \
+                and buffer not in names_in(node.targets[0].slice):
             stores.add(id(node))
             stores.add(id(node.targets[0].value))
         elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) \
@@ -255,7 +253,7 @@ def _independent(outer: ast.For, before, inner: ast.For, after, counter: str,
     step = next(node for node in inner_body if _steps_down(node, counter))
     nest_statements = before + [inner] + after
     # the counter: stepped once, read only in the inner body
-    if counter in _names_of(before + after) | _names(outer.iter) | _names(inner.iter) \
+    if counter in _names_of(before + after) | names_in(outer.iter) | names_in(inner.iter) \
             or sum(counter in stored_names([node]) for node in inner_body) != 1:
         return False
     bound_in_nest = stored_names(nest_statements) - {counter}
@@ -265,22 +263,22 @@ def _independent(outer: ast.For, before, inner: ast.For, after, counter: str,
     assigned = set()
     for node in before + after:
         for statement in _flattened(node):
-            if (_reads(statement) - assigned - {outer.target.id}) & bound_in_nest - sums:
+            if (statement_reads(statement) - assigned - {outer.target.id}) & bound_in_nest - sums:
                 return False
             assigned |= stored_names([statement])
-        if isinstance(node, ast.If) and _names(node.test) & bound_in_nest - assigned:
+        if isinstance(node, ast.If) and names_in(node.test) & bound_in_nest - assigned:
             return False
     if not all(_TEMPORARY.match(name) or name in sums
                for name in stored_names(before + after)):
         return False
-    if _names(inner.iter) & (bound_in_nest - stored_names(before)):
+    if names_in(inner.iter) & (bound_in_nest - stored_names(before)):
         return False
     # inner level
     assigned = set(stored_names(before))
     for node in inner_body:
         if node is step:
             continue
-        if (_reads(node) - assigned - {inner.target.id, outer.target.id, counter}) \
+        if (statement_reads(node) - assigned - {inner.target.id, outer.target.id, counter}) \
                 & bound_in_nest - sums:
             return False
         target = node.targets[0] if isinstance(node, ast.Assign) else node.target
@@ -299,7 +297,7 @@ def _independent(outer: ast.For, before, inner: ast.For, after, counter: str,
     # the outer iteration), or nowhere at all
     for name in sums:
         readers = [node for node in _all_statements(nest_statements)
-                   if name in _reads(node) and not _adds_to(node, name)]
+                   if name in statement_reads(node) and not _adds_to(node, name)]
         if name in locals_of_outer:
             if any(node not in _all_statements(after) for node in readers):
                 return False
@@ -317,13 +315,13 @@ def _independent(outer: ast.For, before, inner: ast.For, after, counter: str,
                if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Subscript)}
     reads = set()
     for node in _all_statements(nest_statements):
-        reads |= _names(node.value) | (_names(node.targets[0]) if isinstance(node, ast.Assign)
-                                       else _names(node.target.slice)
+        reads |= names_in(node.value) | (names_in(node.targets[0]) if isinstance(node, ast.Assign)
+                                       else names_in(node.target.slice)
                                        if isinstance(node.target, ast.Subscript) else set())
     for node in nest_statements:
         if isinstance(node, ast.If):
-            reads |= _names(node.test)
-    reads |= _names(outer.iter) | _names(inner.iter)
+            reads |= names_in(node.test)
+    reads |= names_in(outer.iter) | names_in(inner.iter)
     return not written & reads
 
 
@@ -331,7 +329,7 @@ def _adds_to(node: ast.stmt, name: str) -> bool:
     """`name += e` (or `-=`) with `e` not reading `name`."""
     return isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) \
         and node.target.id == name and isinstance(node.op, (ast.Add, ast.Sub)) \
-        and name not in _names(node.value)
+        and name not in names_in(node.value)
 
 
 def _sums(statements) -> set[str]:
@@ -361,16 +359,12 @@ def _all_statements(statements) -> list[ast.stmt]:
     return out
 
 
-def _reads(node: ast.stmt) -> set[str]:
-    return statement_reads(node)
 
 
-def _names(node: ast.AST) -> set[str]:
-    return {inner.id for inner in ast.walk(node) if isinstance(inner, ast.Name)}
 
 
 def _names_of(statements) -> set[str]:
-    return {name for node in statements for name in _names(node)}
+    return {name for node in statements for name in names_in(node)}
 
 
 def _live_after(body: list[ast.stmt], nest: ast.For, name: str) -> bool:

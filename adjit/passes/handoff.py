@@ -63,9 +63,9 @@ import copy
 
 from adjit.passes.ascending import _unaliased_fresh_arrays
 from adjit.passes.loopforms import (is_comment, is_simple_loop, loops_with_ancestors,
-                                    lowest_index, never_negative, nonnegative_names,
-                                    range_arguments, remove_statements, statement_reads,
-                                    stored_names, unit_step)
+                                    lowest_index, names_in, never_negative,
+                                    nonnegative_names, range_arguments, remove_statements,
+                                    statement_reads, stored_names, unit_step)
 
 _ZEROS = {"zeros", "zeros_like"}
 
@@ -116,7 +116,7 @@ def _fixed_definitions(function: ast.FunctionDef) -> dict[str, ast.expr]:
     for node in function.body:
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) \
                 and bindings.get(node.targets[0].id) == 1 \
-                and all(bindings.get(name, 0) <= 1 for name in _names(node.value)):
+                and all(bindings.get(name, 0) <= 1 for name in names_in(node.value)):
             fixed[node.targets[0].id] = node.value
     return fixed
 
@@ -148,11 +148,11 @@ def _fusable(first: ast.stmt, second: ast.stmt, fresh: set[str], nonnegative: se
     if bounds[0] != bounds[1] or lowest is None or not never_negative(lowest, 0, nonnegative):
         return False
     index = first.target.id
-    if index in _names(second.iter):            # the value the first loop left
+    if index in names_in(second.iter):            # the value the first loop left
         return False
     assigned = [stored_names(loop.body) for loop in (first, second)]
     read = [_read_names(loop.body) for loop in (first, second)]
-    read[1] |= _names(second.iter)
+    read[1] |= names_in(second.iter)
     if assigned[0] & (assigned[1] | read[1]) or assigned[1] & read[0]:
         return False
     written = [_written_arrays(loop.body) for loop in (first, second)]
@@ -176,7 +176,7 @@ def _own_element(index_node: ast.expr, index: str, assigned: set[str]) -> bool:
     plain = [part for part in parts if isinstance(part, ast.Name) and part.id == index]
     others = [part for part in parts if not (isinstance(part, ast.Name) and part.id == index)]
     return len(plain) == 1 and not any(
-        isinstance(part, ast.Slice) or _names(part) & (assigned | {index}) for part in others)
+        isinstance(part, ast.Slice) or names_in(part) & (assigned | {index}) for part in others)
 
 
 # ---- which arrays ----------------------------------------------------------------------
@@ -191,7 +191,7 @@ def _carried_arrays(function: ast.FunctionDef, first: ast.For, second: ast.For,
     found = {}
     for array in sorted(_written_arrays(first.body) & fresh):
         if not _made_zero(function, array) or _mentioned_elsewhere(function, array, inside) \
-                or array in _names(first.iter) | _names(second.iter):
+                or array in names_in(first.iter) | names_in(second.iter):
             continue
         increments = [node for node in first.body if _mentions(node, array)]
         if not all(isinstance(node, ast.AugAssign) and isinstance(node.op, (ast.Add, ast.Sub))
@@ -304,8 +304,6 @@ def _position(block: list[ast.stmt], node: ast.stmt) -> int:
 
 # ---- what the statements touch -----------------------------------------------------
 
-def _names(node: ast.AST) -> set[str]:
-    return {inner.id for inner in ast.walk(node) if isinstance(inner, ast.Name)}
 
 
 def _read_names(statements: list[ast.stmt]) -> set[str]:
@@ -343,4 +341,4 @@ def _bare_mentions(statements: list[ast.stmt], array: str) -> bool:
 
 
 def _mentions(node: ast.AST, name: str) -> bool:
-    return name in _names(node)
+    return name in names_in(node)

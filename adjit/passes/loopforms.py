@@ -88,6 +88,12 @@ def loops_with_ancestors(statements: list[ast.stmt], ancestors: tuple = ()
             yield node, ancestors, statements
 
 
+def names_in(*nodes: ast.AST) -> set[str]:
+    """Every name the nodes mention, read or bound."""
+    return {inner.id for node in nodes for inner in ast.walk(node)
+            if isinstance(inner, ast.Name)}
+
+
 def statement_reads(node: ast.stmt) -> set[str]:
     """The names an assignment or augmented assignment reads, its
     augmented target (`s += e` reads `s`) and a written element's index

@@ -64,7 +64,7 @@ import copy
 
 from adjit.passes.build import name as name_node
 from adjit.passes.loopforms import (add_origin, is_simple_loop, loops_with_ancestors,
-                                    lowest_index, mentions, never_negative,
+                                    lowest_index, mentions, names_in, never_negative,
                                     nonnegative_names, stored_names)
 from adjit.passes.optimize_expr import integer_constant
 from adjit.passes.parallel import is_parallel
@@ -79,7 +79,7 @@ def split_shifted_increments(function: ast.FunctionDef, ranks: dict[str, int],
     nonnegative = nonnegative_names(function)
     for loop, ancestors, block in list(loops_with_ancestors(function.body)):
         if any(is_parallel(outer) for outer, _ in ancestors) or not is_simple_loop(loop) \
-                or _names(loop.iter) & stored_names(loop.body):
+                or names_in(loop.iter) & stored_names(loop.body):
             continue       # (the gather loops re-evaluate the range after the loop)
         lowest = lowest_index(loop)
         for array in sorted(set(allocations) & _incremented_arrays(loop)):
@@ -187,7 +187,7 @@ def _plan(loop: ast.For, array: str, rank: int):
             return None
         others = [ast.dump(part) for k, part in enumerate(parts) if k != varying[0]]
         if any(name in rebound for k, part in enumerate(parts) if k != varying[0]
-               for name in _names(part)):
+               for name in names_in(part)):
             return None
         if fixed_parts is None:
             fixed_parts, varying_at = others, varying[0]
@@ -223,8 +223,6 @@ def _offset_of(value: ast.expr, index_name: str) -> int | None:
     return None
 
 
-def _names(node: ast.AST) -> set[str]:
-    return {inner.id for inner in ast.walk(node) if isinstance(inner, ast.Name)}
 
 
 # ---- rewriting --------------------------------------------------------------------
