@@ -45,9 +45,8 @@ _BY_FUNCTION: dict[int, _Rules] = {}
 
 
 def _python_function(fn):
-    from adjit.function import Differentiable
-    if isinstance(fn, Differentiable):
-        return fn.py_func
+    """The Python function behind `fn`: an `adjit.differentiable` function's
+    or a Numba dispatcher's `py_func`, or `fn` itself."""
     return getattr(fn, "py_func", fn)
 
 

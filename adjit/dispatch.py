@@ -17,13 +17,13 @@ import numpy as np
 from adjit.errors import AdjitError, DifferentiationError
 from adjit import custom
 from adjit.function import Differentiable, as_differentiable
-from adjit.passes.inline import callee_functions
+from adjit.passes.front.calls import callee_functions
 from adjit.runtime import compile as compiler
 from adjit.rules.registry import BOOL, FLOAT, INT, array_type
 
 TARGETS = ("cpu", "python", "cuda")
 # what target="cuda" offers (device functions of scalars, kernels over prange
-# loops: see adjit/runtime/cuda.py and adjit/passes/kernels.py)
+# loops: see adjit/runtime/cuda.py and adjit/passes/gpu/kernels.py)
 CUDA_OPERATORS = ("grad", "value_and_grad", "vjp", "jvp")
 VERSION = "0.1.0"
 
@@ -95,7 +95,7 @@ class Derivative:
             from adjit.passes.pipeline import front_end
             parsed = front_end(self.function.py_func)
             if target == "cuda":
-                from adjit.passes.device import array_parameters, uses_grid
+                from adjit.passes.gpu.device import array_parameters, uses_grid
                 self.cuda_grid = uses_grid(parsed.tree)
                 self.cuda_arrays = array_parameters(parsed.tree)
         else:
@@ -418,7 +418,7 @@ def _refuse_again_on_the_grid(function, target: str) -> None:
     inner = getattr(function, "derivative", None)
     if inner is None:
         return
-    from adjit.passes.device import uses_grid
+    from adjit.passes.gpu.device import uses_grid
     from adjit.passes.pipeline import front_end
     if getattr(inner, "cuda_grid", False) or (
             target == "cuda" and uses_grid(front_end(function.root).tree)):

@@ -16,6 +16,9 @@ import inspect
 class Differentiable:
     """A user function adjit may transform; calling it runs the primal."""
 
+    # how the passes, which do not import this module, recognise one
+    adjit_differentiable = True
+
     def __init__(self, function):
         if isinstance(function, Differentiable):
             function = function.py_func

@@ -1,4 +1,4 @@
-"""`passes/ascending.py`: reversed loops whose iterations are independent
+"""`passes/optimize/ascending.py`: reversed loops whose iterations are independent
 run upwards; every other loop keeps its order.
 
 The pass is checked on hand-written reverse-sweep code, one loop per rule
@@ -18,7 +18,7 @@ import pytest
 
 import adjit
 from adjit import jit
-from adjit.passes.ascending import ascend_independent_loops
+from adjit.passes.optimize.ascending import ascend_independent_loops
 from bench.workloads.heat import heat
 
 CODE = textwrap.dedent('''

@@ -1,6 +1,6 @@
 """Calls between functions: plain Python functions (this module and
 imported), `adjit.differentiable` functions and Numba `@njit` functions,
-inlined into the caller (adjit/passes/inline.py); closures, defaults,
+inlined into the caller (adjit/passes/front/inline.py); closures, defaults,
 globals read by callees; against finite differences and forward mode on
 both targets."""
 

@@ -1,4 +1,4 @@
-"""`passes/counting.py`: a reversed nest that steps an int counter back
+"""`passes/optimize/counting.py`: a reversed nest that steps an int counter back
 down runs in the primal's order, from the value the primal starts it at.
 
 Each rule is checked on hand-written reverse-sweep code (a packed
@@ -20,7 +20,7 @@ import pytest
 
 import adjit
 from adjit import jit
-from adjit.passes.counting import count_upwards
+from adjit.passes.optimize.counting import count_upwards
 from tests.test_vectorise import check_hvp_against_gradient_differences, check_named_program
 
 NEST = '''

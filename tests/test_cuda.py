@@ -381,7 +381,7 @@ def test_rows_keep_their_tape_in_local_memory(checks):
 ])
 def test_each_tape_is_a_local_array_of_the_exact_size(checks, name, declarations):
     """The capacity is the most the thread records, no more: sizes are
-    bounds computed when the code is generated (passes/device_tapes.py)."""
+    bounds computed when the code is generated (passes/gpu/device_tapes.py)."""
     text = passed(checks, "tape_sources")[name]
     for declaration in declarations:
         assert text.count(declaration + "\n") == 1, text

@@ -1,4 +1,4 @@
-"""passes/device_rows.py without a GPU or numba-cuda: the rewrite of a
+"""passes/gpu/device_rows.py without a GPU or numba-cuda: the rewrite of a
 per-row derivative into device code, and what it refuses.
 
 A shared array's adjoint (one array all threads add into) may only be
@@ -12,7 +12,7 @@ feed the pass hand-written derivatives.
 import pytest
 
 from adjit.errors import AdjitError, DifferentiationError
-from adjit.passes.device_rows import row_derivative
+from adjit.passes.gpu.device_rows import row_derivative
 from adjit.rules.registry import FLOAT, array_type
 from tests import cuda_fixtures
 

@@ -1,4 +1,4 @@
-"""passes/device_tapes.py: the capacity of the per-thread tapes of device
+"""passes/gpu/device_tapes.py: the capacity of the per-thread tapes of device
 code is an upper bound on how high each top rises, never less.
 
 The bound is checked on hand-written statements, on random programs of
@@ -14,7 +14,7 @@ import textwrap
 import pytest
 
 from adjit.errors import AdjitError, DifferentiationError
-from adjit.passes.device_tapes import MAX_SLOTS, tape_capacities
+from adjit.passes.gpu.device_tapes import MAX_SLOTS, tape_capacities
 from adjit.passes.pipeline import reverse_mode
 from adjit.rules.registry import FLOAT, INT
 from tests import cuda_fixtures as fixtures

@@ -1,4 +1,4 @@
-"""`passes/block_pops.py` and `passes/handoff.py`: a reversed loop's
+"""`passes/optimize/block_pops.py` and `passes/optimize/handoff.py`: a reversed loop's
 restoring pops done in one slice copy, and an adjoint array that only
 carries elements from one loop to the next replaced by a local of the two
 loops fused.
@@ -22,9 +22,9 @@ import pytest
 
 import adjit
 from adjit import jit
-from adjit.passes.block_pops import pop_in_blocks
-from adjit.passes.handoff import hand_over_in_registers
-from adjit.passes.naming import Namer
+from adjit.passes.optimize.block_pops import pop_in_blocks
+from adjit.passes.optimize.handoff import hand_over_in_registers
+from adjit.passes.ir.naming import Namer
 from tests.test_vectorise import check_named_program
 
 

@@ -11,16 +11,16 @@ import pytest
 import adjit
 from adjit import jit
 from adjit.passes import pipeline
-from adjit.passes.anf import anf
-from adjit.passes.desugar import desugar
-from adjit.passes.fence import fence
-from adjit.passes.parse import parse_function
-from adjit.passes.recompute import RECORD, RECOMPUTE, LoopPlan
-from adjit.passes.resolve import resolve
-from adjit.passes.reverse import instrument
-from adjit.passes.types import infer_types
-from adjit.passes.activity import active_variables
-from adjit.passes.verify import check_anf, check_desugared
+from adjit.passes.front.anf import anf
+from adjit.passes.front.desugar import desugar
+from adjit.passes.front.fence import fence
+from adjit.passes.front.parse import parse_function
+from adjit.passes.reverse.recompute import RECORD, RECOMPUTE, LoopPlan
+from adjit.passes.front.resolve import resolve
+from adjit.passes.reverse.transform import instrument
+from adjit.passes.analysis.types import infer_types
+from adjit.passes.analysis.activity import active_variables
+from adjit.passes.front.verify import check_anf, check_desugared
 from adjit.runtime import helpers
 
 from corpus_scalar import CORPUS
@@ -277,7 +277,7 @@ def test_summed_increments_never_move_past_a_write_of_what_they_read():
     """`_b_a[i] += _b_t[j]` must not be summed into a later increment once
     `_b_t[j]` has been overwritten in between (a wrong gradient, found by the
     array fuzzer); increments with nothing in between are summed."""
-    from adjit.passes.optimize import _coalesce_block
+    from adjit.passes.optimize.cleanup import _coalesce_block
     code = ast.parse("_b_a[i] += _b_t[j]\n_b_t[j] = 0.0\n_b_a[i] += 1.0\n"
                      "_b_a[k] += 2.0\n_b_a[k] += _b_s\n").body
     merged = ast.unparse(ast.Module(_coalesce_block(code, {"_b_a", "_b_t"}, set()), []))

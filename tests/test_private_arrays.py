@@ -1,4 +1,4 @@
-"""Scratch arrays private to a loop's iterations (adjit/passes/private.py)
+"""Scratch arrays private to a loop's iterations (adjit/passes/analysis/private.py)
 are recomputed, not recorded; arrays that only look private must still get
 exact gradients (each case here is a near miss of the analysis)."""
 
@@ -9,8 +9,8 @@ import pytest
 
 from adjit import jit
 from adjit.passes.pipeline import front_end
-from adjit.passes.private import private_arrays, stable_arrays
-from adjit.passes.types import infer_types
+from adjit.passes.analysis.private import private_arrays, stable_arrays
+from adjit.passes.analysis.types import infer_types
 
 
 def private_scratch(x, w, n):

@@ -1,4 +1,4 @@
-"""Snapshots (`passes/snapshot.py`): a loop nest inside a recomputed loop
+"""Snapshots (`passes/reverse/snapshot.py`): a loop nest inside a recomputed loop
 keeps what it computes in a buffer, one row per iteration, instead of
 running again in every reversed iteration.
 
@@ -63,7 +63,7 @@ def mixture(x, means, L, alphas):
 def offset_start(x, means, L, alphas):
     """`mixture` with the counter started from a name the component loop
     binds: the reverse sweep cannot restart it from that name
-    (`passes/counting.py`), so its end value is kept with the nest."""
+    (`passes/optimize/counting.py`), so its end value is kept with the nest."""
     n = x.shape[0]
     d = x.shape[1]
     k = means.shape[0]

@@ -1,8 +1,8 @@
 """The reverse-sweep loop rewrites that let LLVM vectorise: shifted increments
-split out of stencil adjoints (`passes/scatter.py`), scalar adjoints summed
-per index (`passes/lanes.py`), adjoint elements summed in a local over an
-inner loop (`passes/accumulate.py`), one tape reservation for a loop nest
-(`passes/reserve.py`), and an accumulated element's adjoint left as it is
+split out of stencil adjoints (`passes/optimize/scatter.py`), scalar adjoints summed
+per index (`passes/optimize/lanes.py`), adjoint elements summed in a local over an
+inner loop (`passes/optimize/accumulate.py`), one tape reservation for a loop nest
+(`passes/reverse/reserve.py`), and an accumulated element's adjoint left as it is
 rather than reset and restored (`optimize`).
 
 Each program is checked against central finite differences along a random
@@ -419,7 +419,7 @@ def test_shifted_increments_stay_when_an_index_can_wrap_around(target):
     ("t = a[i]\na[i] = 0.0\na[i] += t * 2.0", None),
 ])
 def test_reset_and_restore_of_one_element(code, expected):
-    from adjit.passes.optimize import _keep_unchanged_elements
+    from adjit.passes.optimize.cleanup import _keep_unchanged_elements
     statements = ast.parse(code).body
     _keep_unchanged_elements(statements, {"a", "t", "b", "c", "u"}, set())
     assert ast.unparse(ast.Module(statements, [])) == (expected or code)

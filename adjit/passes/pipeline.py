@@ -20,33 +20,33 @@ import sys
 from dataclasses import dataclass
 
 from adjit.errors import DifferentiationError
-from adjit.passes.activity import active_variables, varied_variables
-from adjit.passes.anf import anf
-from adjit.passes.arrays import check_arrays
-from adjit.passes.definite import initialize_maybe_undefined
-from adjit.passes.desugar import check_shape_unpacking, desugar
-from adjit.passes.device import check_device_code
-from adjit.passes.fence import fence
-from adjit.passes.hoist import hoist_invariants
-from adjit.passes.inline import inline_calls
-from adjit.passes.forward import ForwardTransformer
-from adjit.passes.optimize import optimize
-from adjit.passes.parallel import check_parallel_loops, render_parallel_loops
-from adjit.passes.parse import ParsedFunction, parse_function
-from adjit.passes.rebind import (accumulate_through_views, check_views_with_new_axes,
+from adjit.passes.analysis.activity import active_variables, varied_variables
+from adjit.passes.front.anf import anf
+from adjit.passes.analysis.arrays import check_arrays
+from adjit.passes.optimize.definite import initialize_maybe_undefined
+from adjit.passes.front.desugar import check_shape_unpacking, desugar
+from adjit.passes.gpu.device import check_device_code
+from adjit.passes.front.fence import fence
+from adjit.passes.analysis.hoist import hoist_invariants
+from adjit.passes.front.inline import inline_calls
+from adjit.passes.forward.transform import ForwardTransformer
+from adjit.passes.optimize.cleanup import optimize
+from adjit.passes.analysis.parallel import check_parallel_loops, render_parallel_loops
+from adjit.passes.front.parse import ParsedFunction, parse_function
+from adjit.passes.analysis.rebind import (accumulate_through_views, check_views_with_new_axes,
                                  rename_rebound_arrays)
-from adjit.passes.render import comment, render
-from adjit.passes.accumulate import sum_elements_in_locals
-from adjit.passes.ascending import ascend_independent_loops
-from adjit.passes.block_pops import pop_in_blocks
-from adjit.passes.counting import count_upwards
-from adjit.passes.handoff import hand_over_in_registers
-from adjit.passes.lanes import sum_in_lanes
-from adjit.passes.resolve import resolve
-from adjit.passes.reverse import ReverseTransformer
-from adjit.passes.scatter import split_shifted_increments
-from adjit.passes.types import infer_types
-from adjit.passes.views import inline_views
+from adjit.passes.ir.render import comment, render
+from adjit.passes.optimize.accumulate import sum_elements_in_locals
+from adjit.passes.optimize.ascending import ascend_independent_loops
+from adjit.passes.optimize.block_pops import pop_in_blocks
+from adjit.passes.optimize.counting import count_upwards
+from adjit.passes.optimize.handoff import hand_over_in_registers
+from adjit.passes.optimize.lanes import sum_in_lanes
+from adjit.passes.front.resolve import resolve
+from adjit.passes.reverse.transform import ReverseTransformer
+from adjit.passes.optimize.scatter import split_shifted_increments
+from adjit.passes.analysis.types import infer_types
+from adjit.passes.analysis.views import inline_views
 from adjit.rules.registry import FLOAT, INT, is_array, is_float_like
 
 PASSES = ("parse", "fence", "resolve", "desugar", "anf", "inline", "types", "activity",
@@ -67,9 +67,12 @@ def front_end(fn) -> ParsedFunction:
     parsed = parse_function(fn)
     _dump("parse", parsed.tree)
     for name, step in (("fence", fence), ("resolve", resolve),
-                       ("desugar", desugar), ("anf", anf), ("inline", inline_calls)):
+                       ("desugar", desugar), ("anf", anf)):
         parsed = step(parsed)
         _dump(name, parsed.tree)
+    # a callee goes through this same front end, its own calls inlined too
+    parsed = inline_calls(parsed, front_end)
+    _dump("inline", parsed.tree)
     return parsed
 
 

@@ -113,6 +113,6 @@ def compile_function(module_name: str, function_name: str, target: str):
     import numba
     # IEEE arithmetic, as NumPy: a singular partial (0.5 / sqrt(0)) is inf,
     # not a ZeroDivisionError, and a branch not taken discards it.
-    # a derivative with `prange` loops imports it (see passes/parallel.py)
+    # a derivative with `prange` loops imports it (see passes/analysis/parallel.py)
     parallel = hasattr(load_module(module_name), "prange")
     return numba.njit(cache=True, error_model="numpy", parallel=parallel)(function)

@@ -1,6 +1,6 @@
 """The CUDA target: derivatives of scalar functions as GPU device functions,
 and element-wise kernels that call them; for functions with outer prange
-loops, the kernels of `passes/kernels.py` and their host launcher.
+loops, the kernels of `passes/gpu/kernels.py` and their host launcher.
 
 For a derivative of a function of scalars (no prange loop) whose generated
 source lives in the cached module `M` (see `compile.py`), this module
@@ -18,14 +18,14 @@ writes a sibling `M_cuda.py` holding, as readable source,
   thread (a device array of one element).
 
 Inputs: generated derivative source of scalar arguments (checked to
-allocate nothing by `passes/device.py` and `ReverseTransformer(tape_free)`,
+allocate nothing by `passes/gpu/device.py` and `ReverseTransformer(tape_free)`,
 whose tapes are `cuda.local.array`s of sizes fixed when generated).
 Outputs: a numba CUDA device function (`device_function`) and a host
 callable (`ElementwiseLauncher`) returning what the cpu derivative returns,
 with 1-D NumPy arrays in place of floats when called on arrays.
 
 For a function with prange loops, `M_cuda.py` holds one kernel per loop
-and the host function that launches them (`passes/kernels.py`);
+and the host function that launches them (`passes/gpu/kernels.py`);
 `grid_function` returns that host function, and `grid_signature` types
 its arguments (arrays taken whole, not as lanes).
 """
@@ -339,7 +339,7 @@ def cuda_source(module_name: str, function_name: str, kinds: list[str],
     `module_name`, written first if needed: device function, wrapper and
     element-wise kernel of a function of scalars, or with `grid` the
     kernels and host launcher of a function with prange loops
-    (`passes/kernels.py`; `kinds` says which parameters are arrays), or
+    (`passes/gpu/kernels.py`; `kinds` says which parameters are arrays), or
     for array parameters without `grid` the per-row kernel
     (`cuda_rows.py`; `rows`: a `RowCall`)."""
     name = f"{module_name}_cuda"
@@ -350,7 +350,7 @@ def cuda_source(module_name: str, function_name: str, kinds: list[str],
             raise AdjitError(f"internal: the generated module {module_name} is missing")
         description = module_source.splitlines()[0].partition(": ")[2] or function_name
         if grid:
-            from adjit.passes.kernels import kernel_module_source
+            from adjit.passes.gpu.kernels import kernel_module_source
             parameters = [argument.arg for argument in
                           _derivative_tree(module_source, function_name).args.args]
             text = kernel_module_source(
@@ -388,7 +388,7 @@ def grid_function(module_name: str, function_name: str, kinds: list[str]):
 
 def is_array_source(module_source: str) -> bool:
     """Does generated source make NumPy arrays (a tape, an adjoint array)?
-    A last guard: `passes/device.py` and the tape-free reverse transform
+    A last guard: `passes/gpu/device.py` and the tape-free reverse transform
     refuse such code with a located error before it is written."""
     return any(f"np.{name}(" in module_source
                for name in ("empty", "zeros", "zeros_like", "copy", "ones", "full"))

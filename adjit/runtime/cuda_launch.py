@@ -1,4 +1,4 @@
-"""What the host functions of generated CUDA kernels call (`passes/kernels.py`).
+"""What the host functions of generated CUDA kernels call (`passes/gpu/kernels.py`).
 
 The host function of a derivative with outer prange loops runs in plain
 Python: it moves arrays to the device, allocates zeroed adjoint arrays

@@ -24,7 +24,7 @@ must agree. Thread t computes the derivative of f_t = f(X[t], w, c[t]):
   thread), for a scalar a float or an m-array.
 
 The generated `M_cuda.py` holds the derivative rewritten by
-`passes/device_rows.py` (adjoints as parameters, written in place),
+`passes/gpu/device_rows.py` (adjoints as parameters, written in place),
 `NAME_device` converting scalar arguments, and `NAME_kernel`, whose
 thread `i` passes the views `x[i * _step_x]` and `_b_x[i]` (a shared
 adjoint whole).
@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from adjit.errors import AdjitError
-from adjit.passes.device_rows import row_derivative
+from adjit.passes.gpu.device_rows import row_derivative
 from adjit.rules.registry import FLOAT, is_array
 from adjit.runtime import compile as compiler
 

@@ -1,4 +1,4 @@
-"""Helpers of the reverse sweep of parallel loops (see passes/parallel.py).
+"""Helpers of the reverse sweep of parallel loops (see passes/analysis/parallel.py).
 
 Iterations that add into shared elements of an adjoint array are split
 into `chunk_count` contiguous chunks, one prange iteration each; every

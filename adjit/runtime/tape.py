@@ -13,7 +13,7 @@ Generated code pushes and pops inline, e.g. for a float value::
 Floats go to a float64 tape, integers and booleans to an int64 tape. This
 module holds the only non-inline part: growing a full tape by doubling.
 Device code (target="cuda") cannot grow one: its tapes are
-`cuda.local.array`s of a size fixed when generated (`passes/device_tapes.py`).
+`cuda.local.array`s of a size fixed when generated (`passes/gpu/device_tapes.py`).
 """
 
 import numpy as np

@@ -1,5 +1,5 @@
 """Random loop nests whose inner loop reads an element fixed by the outer
-index: the loops `passes/accumulate.py` rewrites (an adjoint element
+index: the loops `passes/optimize/accumulate.py` rewrites (an adjoint element
 summed in a local over the inner loop, added after it when it made a trip).
 
 `random_nest_program(seed)` writes `f(x, y, A, s)` (the signature of

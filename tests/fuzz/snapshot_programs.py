@@ -1,5 +1,5 @@
 """Random loop nests inside a loop over components: the nests whose results
-`passes/snapshot.py` keeps (one row per component) instead of recomputing,
+`passes/reverse/snapshot.py` keeps (one row per component) instead of recomputing,
 and near misses of every kind.
 
 `random_snapshot_program(seed)` writes `f(x, y, A, s)` (the signature of
@@ -73,7 +73,7 @@ def random_snapshot_program(seed: int) -> ArrayProgram:
         body += ["for i in range(n):", "    r[i] = x[i] * y[i] + A[k, i]"]
     if stepped:
         # where the counter starts: the reversed nest walks up from a start
-        # it can re-evaluate (passes/counting.py), not from a name the loop binds
+        # it can re-evaluate (passes/optimize/counting.py), not from a name the loop binds
         if rng.random() < 0.2:
             body += ["start = k + 1", "index = start"]
         else:

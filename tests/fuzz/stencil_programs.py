@@ -1,6 +1,6 @@
 """Random time-stepped stencils: the loops the reverse sweep's vectorising
-rewrites act on (`passes/scatter.py`, `passes/lanes.py`, one tape
-reservation per nest in `passes/reserve.py`).
+rewrites act on (`passes/optimize/scatter.py`, `passes/optimize/lanes.py`, one tape
+reservation per nest in `passes/reverse/reserve.py`).
 
 `random_stencil_program(seed)` writes `f(x, y, A, s)` (the signature of
 `array_programs`, whose `check` it shares): `x` is the initial state, `s`

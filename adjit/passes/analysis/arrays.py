@@ -1,0 +1,304 @@
+"""arrays: check how a function uses arrays, and collect what the
+transformations must know about them.
+
+Input: a typed ANF `FunctionDef` (see `anf`, `types`) and its varied
+variables (those that depend on a `wrt` parameter, see `activity`).
+Output: `ArrayFacts`, or a located `DifferentiationError` for a use of
+arrays that adjit would otherwise differentiate wrongly:
+
+* an array variable is bound by one statement only (a creation call or an
+  alias `b = a`); parameters are never rebound. The adjoint of an array
+  follows the array object, and one binding per name makes name and object
+  the same thing (write into a preallocated array instead of rebinding);
+* an array created inside a loop has a shape that the loop does not change,
+  so one adjoint buffer serves every iteration;
+* every element access names one element (`q[i, k]` of a 2-D `q`), and a
+  float is never stored into an int or bool array (it would be truncated,
+  and its derivative silently lost);
+* whole-array operations with an array result are not inside loops (their
+  values would have to be recorded per iteration), and an array whose values
+  such an operation's derivative reads is not written after it;
+* a creation call whose arguments depend on a `wrt` parameter (`np.full(n, x)`,
+  `np.linspace(0.0, x, n)`) is refused: creation is not differentiated.
+
+Facts returned: `mutable`, the arrays created in the function or changed by
+an element write (with their aliases), whose elements a reverse sweep must
+never re-read (values loaded from them are recorded like any overwritten
+scalar); and
+`written_parameters`, the parameters a derivative must copy on entry so that
+it never modifies its caller's arrays.
+
+Code adjit generated itself (tapes grown by rebinding) is trusted: only the
+element checks apply to it.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from adjit.errors import DifferentiationError
+from adjit.passes.front.parse import ParsedFunction
+from adjit.passes.front.anf import is_shape
+from adjit.passes.analysis.statements import (adjoint_reads, arguments_of, is_array_operation,
+                                     is_structured, names_in, operand_base,
+                                     operand_partials)
+from adjit.rules.numpy import CREATION
+from adjit.rules.registry import FLOAT, element_type, is_array
+
+
+@dataclass
+class ArrayFacts:
+    mutable: set[str] = field(default_factory=set)
+    written_parameters: list[str] = field(default_factory=list)
+
+
+def check_arrays(parsed: ParsedFunction, types: dict[str, str],
+                 varied: set[str], reverse: bool = True) -> ArrayFacts:
+    """The facts, after the checks; `reverse=False` (forward mode, where each
+    tangent is computed right after its statement) leaves out the check of
+    writes after reads."""
+    return _Checker(parsed, types, varied, reverse).run()
+
+
+class _Checker:
+    def __init__(self, parsed: ParsedFunction, types: dict[str, str], varied: set[str],
+                 reverse: bool = True):
+        self.parsed = parsed
+        self.reverse = reverse
+        self.types = types
+        self.varied = varied
+        self.tree = parsed.tree
+        self.parameters = [a.arg for a in self.tree.args.posonlyargs + self.tree.args.args]
+        self.bindings: dict[str, list[ast.Assign]] = {}
+        self.aliases: dict[str, set[str]] = {}
+        self.stored: set[str] = set()
+        self.views: dict[str, ast.Subscript] = {}
+
+    def error(self, node: ast.AST, message: str, hint: str):
+        raise DifferentiationError(message, self.parsed.location(node), hint=hint,
+                                   source_line=self.parsed.line_text(node),
+                                   doc_anchor="arrays")
+
+    def run(self) -> ArrayFacts:
+        self.visit(self.tree.body, loops=[])
+        if not self.parsed.generated:
+            self.check_bindings()
+        classes = self.alias_classes()
+        if self.reverse:
+            self.check_reads_before_writes(classes)
+        stored = set().union(*(classes[name] for name in self.stored)) if self.stored \
+            else set()
+        written = [p for p in self.parameters if p in stored]
+        # Arrays created here hold nothing the caller gave: treated as
+        # mutable, only unwritten parameters are data a reverse sweep re-reads.
+        # (The tapes of generated code keep their own discipline: a slot is
+        # read back only after being written in the same sweep.)
+        local = {name for name in self.bindings if name not in self.parameters}
+        tapes = {name for name in stored | local if self.parsed.generated
+                 and any(member.startswith("_tape") for member in classes.get(name, {name}))}
+        return ArrayFacts((stored | local) - tapes, written)
+
+    # -- walking ------------------------------------------------------------
+    def visit(self, statements: list[ast.stmt], loops: list[ast.stmt]) -> None:
+        for node in statements:
+            if isinstance(node, ast.Assign):
+                self.assignment(node, loops)
+            elif isinstance(node, ast.If):
+                self.visit(node.body, loops)
+                self.visit(node.orelse, loops)
+            elif isinstance(node, (ast.For, ast.While)):
+                self.visit(node.body, loops + [node])
+
+    def assignment(self, node: ast.Assign, loops: list[ast.stmt]) -> None:
+        target, value = node.targets[0], node.value
+        if loops and is_array_operation(node, self.types) \
+                and is_array(self.types.get(target.id)):
+            self.error(node, "a whole-array operation inside a loop", "write the loop "
+                       "element by element (`for i ...: y[i] = ...`), or move the "
+                       "operation out of the loop; inside loops adjit differentiates "
+                       "element reads and writes and reductions to a scalar")
+        if isinstance(target, ast.Subscript):
+            array = target.value.id
+            self.element(target, array)
+            if array in self.views:
+                self.error(node, f"writing into `{array}`, a view of "
+                           f"`{self.views[array].value.id}`", "write into the array "
+                           "itself: `q[i, k] = v` rather than `row = q[i]; row[k] = v`")
+            self.stored.add(array)
+            if element_type(self.types[array]) != FLOAT and \
+                    self.types.get(getattr(value, "id", None)) == FLOAT:
+                self.error(node, f"storing a float into `{array}`, an array of "
+                           f"{element_type(self.types[array])}s",
+                           "create the array with a float dtype (np.zeros(n) is float64)")
+            return
+        if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
+            self.element(value, value.value.id)
+        if not is_array(self.types.get(target.id)):
+            return
+        if isinstance(value, ast.Subscript) and not self.parsed.generated:
+            self.view(node, loops)
+        self.bindings.setdefault(target.id, []).append(node)
+        if isinstance(value, ast.Name):
+            self.aliases.setdefault(target.id, set()).add(value.id)
+            self.aliases.setdefault(value.id, set()).add(target.id)
+        elif isinstance(value, ast.Call) and value.primitive.key in CREATION:
+            self.creation(node, value, loops)
+
+    def element(self, subscript: ast.Subscript, array: str) -> None:
+        if not is_array(self.types.get(array)):
+            self.error(subscript, f"`{array}` is indexed but is not an array here",
+                       "index arrays only")
+
+    def view(self, node: ast.Assign, loops: list[ast.stmt]) -> None:
+        """`row = q[i]`: a named view. Its adjoint is the same view of q's
+        adjoint, taken once: so it is bound once, outside loops, with
+        indices that do not change afterwards."""
+        name, view = node.targets[0].id, node.value
+        self.views[name] = view
+        # the view shares its base's elements: one class for what writes change
+        self.aliases.setdefault(name, set()).add(view.value.id)
+        self.aliases.setdefault(view.value.id, set()).add(name)
+        if loops:
+            self.error(node, f"naming the view `{ast.unparse(view)}` inside a loop",
+                       f"use `{ast.unparse(view)}` directly in the expression, or read "
+                       "its elements")
+        assigned: dict[str, int] = {}
+        for inner in ast.walk(self.tree):
+            if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store):
+                assigned[inner.id] = assigned.get(inner.id, 0) + 1
+        for index_name in names_in(view.slice):
+            if assigned.get(index_name, 0) > 1 or any(
+                    index_name in _assigned(loop) for loop in self._loops_of(index_name)):
+                self.error(node, f"the view `{ast.unparse(view)}` has an index that "
+                           "changes later", "index with a value that stays fixed, or "
+                           "use the view directly in the expression")
+
+    def _loops_of(self, name: str) -> list[ast.stmt]:
+        return [loop for loop in ast.walk(self.tree) if isinstance(loop, (ast.For, ast.While))
+                and name in _assigned(loop)]
+
+    def creation(self, node: ast.Assign, call: ast.Call, loops: list[ast.stmt]) -> None:
+        creation = CREATION[call.primitive.key]
+        arguments = [a for i, a in enumerate(call.args) if i != creation.dtype_slot]
+        # the values a creation reads: not the array whose shape it takes
+        values = [a for a in arguments if not is_shape(a)
+                  and not (creation.like and a is call.args[creation.shape_slot])]
+        read = set().union(*(names_in(a) for a in values)) if values else set()
+        if read & self.varied:
+            self.error(node, f"`{ast.unparse(call.func)}` with an argument that "
+                       "carries a derivative", "creation is not differentiated: "
+                       "create the array, then write the values in a loop")
+        if loops and not self.parsed.generated:
+            shape_names = {a.value.id for a in arguments if is_shape(a)} | read
+            if creation.like:
+                like = call.args[creation.shape_slot]
+                shape_names |= {like.id} if isinstance(like, ast.Name) else set()
+            changing = {name for name in shape_names
+                        if not self.invariant(name, loops[0])}
+            if changing:
+                self.error(node, "an array created in a loop with a shape the loop "
+                           f"changes (`{sorted(changing)[0]}`)", "create it before the "
+                           "loop with its largest shape, or give it a shape the loop "
+                           "does not change")
+
+    def invariant(self, name: str, loop: ast.stmt, seen: frozenset = frozenset()) -> bool:
+        """Does `name` hold the same value on every iteration of `loop`? True
+        when the loop does not assign it, or assigns it only from values
+        that are themselves invariant (`_t3 = x.shape[0]` in ANF)."""
+        assignments = [inner for inner in ast.walk(loop) if isinstance(inner, ast.Assign)
+                       and isinstance(inner.targets[0], ast.Name)
+                       and inner.targets[0].id == name]
+        if not assignments and name not in _assigned(loop):
+            return True
+        if not assignments or name in seen:
+            return False
+        for assignment in assignments:
+            value = assignment.value
+            if isinstance(value, ast.Subscript) and is_shape(value.value):
+                sources = {value.value.value.id} | names_in(value.slice)
+            elif isinstance(value, (ast.Constant, ast.Name, ast.BinOp, ast.UnaryOp)):
+                sources = names_in(value)
+            else:
+                return False
+            if is_array(self.types.get(name)) or not all(
+                    self.invariant(source, loop, seen | {name}) for source in sources):
+                return False
+        return True
+
+    # -- whole-function checks ------------------------------------------------
+    def check_bindings(self) -> None:
+        for name, nodes in self.bindings.items():
+            if name in self.parameters:
+                self.error(nodes[0], f"rebinding the array parameter `{name}`",
+                           "give the new array another name")
+            if len(nodes) > 1:
+                self.error(nodes[1], f"the array variable `{name}` is bound a second "
+                           "time", "adjit follows arrays by name: bind each array "
+                           "variable once, and write into it (`a[i] = v`), or use "
+                           "another name")
+
+    def check_reads_before_writes(self, classes: dict[str, set[str]]) -> None:
+        """A whole-array operation whose adjoint reads an array's values
+        (`np.dot(y, y)`) must not be followed by writes into that array: the
+        reverse sweep would read the new values."""
+        order: list[tuple[ast.stmt, tuple[ast.stmt, ...]]] = []
+
+        def walk(statements, loops):
+            for node in statements:
+                order.append((node, loops))
+                if isinstance(node, ast.If):
+                    walk(node.body + node.orelse, loops)
+                elif isinstance(node, (ast.For, ast.While)):
+                    walk(node.body, loops + (node,))
+        walk(self.tree.body, ())
+        stored_at = [(position, loops, classes.get(node.targets[0].value.id, set()))
+                     for position, (node, loops) in enumerate(order)
+                     if isinstance(node, ast.Assign) and isinstance(node.targets[0],
+                                                                   ast.Subscript)]
+        for position, (node, loops) in enumerate(order):
+            if not is_array_operation(node, self.types):
+                continue
+            read = {name for name in _values_read(node, self.varied | {node.targets[0].id})
+                    if is_array(self.types.get(name))}
+            for later, store_loops, stored in stored_at:
+                overlap = read & stored
+                shared_loop = set(map(id, loops)) & set(map(id, store_loops))
+                if overlap and (later > position or shared_loop):
+                    name = sorted(overlap)[0]
+                    self.error(node, f"`{name}` is written after this operation reads "
+                               "it, and its derivative needs the values it read",
+                               f"operate on a copy (`{name}_before = np.copy({name})`)")
+
+    def alias_classes(self) -> dict[str, set[str]]:
+        classes: dict[str, set[str]] = {}
+        for name in set(self.aliases) | self.stored:
+            if name in classes:
+                continue
+            members, frontier = {name}, [name]
+            while frontier:
+                for other in self.aliases.get(frontier.pop(), ()):
+                    if other not in members:
+                        members.add(other)
+                        frontier.append(other)
+            for member in members:
+                classes[member] = members
+        return classes
+
+
+def _values_read(node: ast.Assign, active: set[str]) -> set[str]:
+    """The names whose values the adjoint of `node` reads: `adjoint_reads`,
+    except that the base of a view operand of an elementwise operation
+    (`_b_a[:] + g`) counts only where a partial derivative reads it; the
+    view is otherwise only where the operand's adjoint goes."""
+    if is_structured(node) or not any(isinstance(a, ast.Subscript)
+                                      for a in arguments_of(node.value)):
+        return adjoint_reads(node, active)
+    return set().union(*(names_in(partial) for operand, partial in operand_partials(node)
+                         if operand_base(operand) in active))
+
+
+def _assigned(loop: ast.stmt) -> set[str]:
+    names = {n.id for n in ast.walk(loop) if isinstance(n, ast.Name)
+             and isinstance(n.ctx, ast.Store)}
+    return names

@@ -1,0 +1,492 @@
+"""optimize: clean the generated derivative so that it reads as written by hand.
+
+Input: a generated `FunctionDef` (the output of `reverse`) and the names of
+its adjoint variables.
+Output: an equivalent `FunctionDef` where
+
+* adjoints known to be a constant are substituted and folded: the first
+  `_b_x += e` into a zero adjoint becomes `_b_x = e`, `_b_y * 1.0` is `_b_y`,
+  a contribution of an adjoint known to be 0.0 disappears;
+* assignments to variables that are never read again are removed (dead
+  stores: unused adjoint resets, initial zeros, primal values nothing needs),
+  then `if`s and `for` loops left empty;
+* copies of a variable to itself are gone, and an adjoint that is a copy
+  of another name (`_b_t4 = _b_t3`) is replaced by that name where it is
+  read later in the same block (the copy then dies);
+* increments of one adjoint (or adjoint element) in a straight run of
+  statements (`_b_u[i] += a` ... `_b_u[i] += b`) are summed into one
+  (`_b_u[i] += a + b`) where nothing between them reads or writes that
+  array or rebinds the names involved: one read-modify-write of memory
+  instead of several, which Numba cannot merge itself since it cannot tell
+  that the arrays do not alias;
+* an adjoint element read, reset and then incremented by what was read
+  (`_b_t = _b_y[i]; _b_y[i] = 0.0; ...; _b_y[i] += _b_t`, the adjoint of
+  the primal's `y[i] = y[i] + e`) is left as it was: the reset and that
+  term of the increment go, where nothing in between touches the array or
+  rebinds the names involved. In a loop over `j` accumulating `y[i]`, the
+  adjoint element is then only read.
+
+Only adjoint variables are constant-propagated: the primal code keeps the
+shape the user wrote. Statements are pure (tape writes are subscript stores,
+never removed), so removing a dead assignment never changes a result.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+
+from adjit.passes.ir.fold import constant_value, fold
+from adjit.passes.analysis.statements import names_in
+
+
+def optimize(function: ast.FunctionDef, adjoints: set[str]) -> ast.FunctionDef:
+    for _ in range(3):
+        before = ast.dump(function)
+        function.body = _Constants(adjoints).block(function.body, {}, rewrite=True)
+        _propagate_copies(function.body, adjoints)
+        # names that write through to another array (the adjoint of a view)
+        # are live to the end
+        function.body = _remove_dead(function.body, set(getattr(
+            function, "writes_through", ())), set(getattr(function, "scratch_arrays", ())))[0] \
+            or [ast.Pass()]
+        if ast.dump(function) == before:
+            break
+    aliased = set(getattr(function, "writes_through", ()))
+    function.body = _coalesce_block(function.body, adjoints, aliased)
+    _keep_unchanged_elements(function.body, adjoints, aliased)
+    return function
+
+
+# ---- constant adjoints ----------------------------------------------------------
+
+class _Constants:
+    """Forward dataflow: adjoint name -> the number it surely holds."""
+
+    def __init__(self, adjoints: set[str]):
+        self.adjoints = adjoints
+
+    def block(self, statements, known: dict, rewrite: bool):
+        out = []
+        for node in statements:
+            out.extend(self.statement(node, known, rewrite))
+        return out if rewrite else statements
+
+    def substitute(self, expression: ast.expr, known: dict) -> ast.expr:
+        class Substitute(ast.NodeTransformer):
+            def visit_Name(self, node):
+                if isinstance(node.ctx, ast.Load) and node.id in known:
+                    return ast.Constant(known[node.id])
+                return node
+        return fold(Substitute().visit(copy.deepcopy(expression)))
+
+    def statement(self, node, known: dict, rewrite: bool) -> list:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            target = node.targets[0].id
+            value = self.substitute(node.value, known) if target in self.adjoints else node.value
+            self.assign(target, value, known)
+            if rewrite and target in self.adjoints:
+                node.value = value
+            return [node]
+        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) \
+                and node.target.id in self.adjoints:
+            target = node.target.id
+            increment = self.substitute(node.value, known)
+            current = known.get(target)
+            if constant_value(increment) == 0:
+                return []
+            if current is not None:
+                value = fold(ast.BinOp(ast.Constant(current), node.op, increment))
+                replacement = ast.Assign([ast.Name(target, ast.Store())], value)
+                replacement.origin = getattr(node, "origin", None)
+                self.assign(target, value, known)
+                return [replacement]
+            known.pop(target, None)
+            node.value = increment if rewrite else node.value
+            return [node]
+        if isinstance(node, ast.If):
+            known_else = dict(known)
+            body = self.block(node.body, known, rewrite)
+            orelse = self.block(node.orelse, known_else, rewrite)
+            _meet(known, known_else)
+            if rewrite:
+                node.body, node.orelse = body or [ast.Pass()], orelse
+            return [node]
+        if isinstance(node, (ast.For, ast.While)):
+            head = dict(known)
+            while True:   # the state at the top of every iteration
+                end = dict(head)
+                self.block(copy.deepcopy(node.body), end, rewrite=False)
+                updated = dict(head)
+                _meet(updated, end)
+                if updated == head:
+                    break
+                head = updated
+            if rewrite:
+                node.body = self.block(node.body, dict(head), rewrite=True) or [ast.Pass()]
+            known.clear()
+            known.update(head)   # zero iterations, or after the last one
+            return [node]
+        for name in _stores(node):
+            known.pop(name, None)
+        return [node]
+
+    def assign(self, target: str, value: ast.expr, known: dict):
+        number = constant_value(value)
+        if target in self.adjoints and number is not None:
+            known[target] = float(number)
+        else:
+            known.pop(target, None)
+
+
+def _meet(known: dict, other: dict) -> None:
+    for name in list(known):
+        if other.get(name) != known[name]:
+            del known[name]
+
+
+def _stores(node) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+# ---- copies ---------------------------------------------------------------------
+
+def _propagate_copies(statements: list, adjoints: set[str]) -> None:
+    """In each block: after `_b_a = b` (a name), read `b` for `_b_a` until
+    either is assigned again. Compound statements get the substitution in
+    their header, and their own blocks are treated alike; a copy that a
+    compound statement may break (it assigns either name) ends there."""
+    copies: dict[str, str] = {}
+    for node in statements:
+        if copies:
+            _substitute_names(node, copies)
+        for field in ("body", "orelse"):
+            inner = getattr(node, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                _propagate_copies(inner, adjoints)
+        assigned = _stores(node)
+        for target, source in list(copies.items()):
+            if target in assigned or source in assigned:
+                del copies[target]
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) \
+                and node.targets[0].id in adjoints and isinstance(node.value, ast.Name) \
+                and node.value.id != node.targets[0].id:
+            copies[node.targets[0].id] = node.value.id
+
+
+def _substitute_names(node: ast.stmt, copies: dict[str, str]) -> None:
+    """Replace reads of `copies`' keys in `node`'s own expressions (not in
+    nested blocks)."""
+    # (a return keeps its names: the gradients read as `_b_x`)
+    if isinstance(node, (ast.Assign, ast.AugAssign, ast.Expr)):
+        parts = [node.value] if node.value is not None else []
+        target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+        if isinstance(target, ast.Subscript):
+            parts.append(target)
+    elif isinstance(node, (ast.If, ast.While)):
+        parts = [node.test]
+    elif isinstance(node, ast.For):
+        parts = [node.iter]
+    else:
+        parts = []
+    for part in parts:
+        for inner in ast.walk(part):
+            if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Load) \
+                    and inner.id in copies:
+                inner.id = copies[inner.id]
+
+
+# ---- dead stores ----------------------------------------------------------------
+#
+# Liveness runs over names, plus, for *scratch* arrays (arrays private to the
+# iterations of a loop, see `private`), over their contents, spelled
+# `a[]`: an element store into a scratch array is dead when no read of its
+# contents follows. A loop marked with `private_arrays` refills those arrays
+# in every iteration before reading them, so their contents are never live
+# across its iterations, nor before it. (The name `a` itself, the binding,
+# stays live wherever an element is read or written.)
+
+def _contents(name: str) -> str:
+    return name + "[]"
+
+
+_SHAPE_ONLY = {"zeros_like", "empty_like", "ones_like"}
+
+
+def _used(node: ast.AST, scratch: set[str]) -> set[str]:
+    """Names `node` reads, and the contents of the scratch arrays it reads
+    (`a.shape` and `np.zeros_like(a)` read no contents)."""
+    names = names_in(node)
+    if not names & scratch:
+        return names
+    shape_only = set()
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Attribute) and inner.attr == "shape":
+            shape_only.add(id(inner.value))
+        elif isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) \
+                and inner.func.attr in _SHAPE_ONLY:
+            shape_only.update(id(argument) for argument in inner.args)
+    contents = {inner.id for inner in ast.walk(node)
+                if isinstance(inner, ast.Name) and inner.id in scratch
+                and id(inner) not in shape_only}
+    return names | {_contents(name) for name in contents}
+
+
+def _remove_dead(statements: list, live_after: set[str],
+                 scratch: set[str] = frozenset()) -> tuple[list, set[str]]:
+    """Backward liveness; returns the kept statements and what is live before."""
+    live = set(live_after)
+    kept = []
+    for node in reversed(statements):
+        node, live = _dead_statement(node, live, scratch)
+        if node is not None:
+            kept.append(node)
+    kept.reverse()
+    return kept, live
+
+
+def _dead_statement(node, live: set[str], scratch: set[str]):
+    if isinstance(node, (ast.Assign, ast.AugAssign)):
+        target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+        if isinstance(target, ast.Name):
+            if target.id not in live:
+                return None, live
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) \
+                    and node.value.id == target.id:
+                return None, live
+            reads = _used(node.value, scratch)
+            if isinstance(node, ast.AugAssign):
+                return node, live | reads
+            return node, (live - {target.id}) | reads
+        base = target.value.id if isinstance(target, ast.Subscript) \
+            and isinstance(target.value, ast.Name) else None
+        if base in scratch:
+            if _contents(base) not in live:
+                return None, live
+            reads = _used(node.value, scratch) | _used(target.slice, scratch) | {base}
+            if isinstance(node, ast.AugAssign):
+                reads.add(_contents(base))
+            return node, live | reads
+        return node, live | _used(node.value, scratch) | _used(target, scratch)
+    if isinstance(node, ast.If):
+        body, live_body = _remove_dead(node.body, live, scratch)
+        orelse, live_else = _remove_dead(node.orelse, live, scratch)
+        if not body and not orelse:
+            return None, live
+        if not body:
+            node.test = ast.UnaryOp(ast.Not(), node.test)
+            body, orelse = orelse, []
+        node.body, node.orelse = body, orelse
+        return node, live_body | live_else | _used(node.test, scratch)
+    if isinstance(node, (ast.For, ast.While)):
+        index = {node.target.id} if isinstance(node, ast.For) else set()
+        header = _used(node.iter if isinstance(node, ast.For) else node.test, scratch)
+        # (read after the loop after all: then not treated as refilled)
+        refilled = {_contents(name) for name in getattr(node, "private_arrays", ())} - live
+        head = set(live)
+        while True:
+            _, live_in = _remove_dead(copy.deepcopy(node.body), head, scratch)
+            grown = head | ((live_in - index) - refilled) \
+                | (header if isinstance(node, ast.While) else set())
+            if grown == head:
+                break
+            head = grown
+        body, live_in = _remove_dead(node.body, head, scratch)
+        body = [s for s in body if not isinstance(s, ast.Pass)]
+        # a loop whose body is dead still sets its index, if that is read after
+        if isinstance(node, ast.For) and not _has_effect(body) and not (index & live):
+            return None, live
+        node.body = body or [ast.Pass()]
+        return node, (head - index) | header
+    if isinstance(node, (ast.Return, ast.Expr)):    # Expr: a helper that updates an array
+        return node, live | _used(node.value, scratch)
+    if isinstance(node, ast.Pass):
+        return None, live
+    return node, live   # break
+
+
+def _has_effect(body) -> bool:
+    return any(not isinstance(s, (ast.Pass,)) for s in body)
+
+
+# ---- coalesced increments ---------------------------------------------------------
+
+class _Group:
+    """The increments of one adjoint element, `array[index] += value`, seen so far."""
+
+    def __init__(self, array: str, index_names: set[str]):
+        self.array = array
+        self.index_names = index_names
+        self.positions: list[int] = []
+        self.value_names: set[str] = set()
+
+
+def _coalesce_block(statements: list, adjoints: set[str], aliased: set[str]) -> list:
+    """Sum the increments of one adjoint element within `statements` (and,
+    recursively, within every nested block). The earlier increments move
+    down to the last one, so nothing in between may write what they read
+    (a name, or an element of an array), or touch the array they add to;
+    `aliased` names (views that write through to another array) stop every
+    run."""
+    for node in statements:
+        for field in ("body", "orelse"):
+            inner = getattr(node, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                setattr(node, field, _coalesce_block(inner, adjoints, aliased))
+    groups: dict[str, _Group] = {}         # ast.dump of the element -> its increments
+    replaced: dict[int, ast.stmt | None] = {}
+
+    def close(key: str) -> None:
+        positions = groups.pop(key).positions
+        if len(positions) < 2:
+            return
+        members = [statements[p] for p in positions]
+        total = members[0].value
+        for member in members[1:]:
+            total = ast.BinOp(total, ast.Add(), member.value)
+        summed = ast.AugAssign(members[-1].target, ast.Add(), total)
+        summed.origin = getattr(members[-1], "origin", None)
+        replaced.update(dict.fromkeys(positions[:-1]))
+        replaced[positions[-1]] = summed
+
+    for position, node in enumerate(statements):
+        increment = _element_increment(node, adjoints)
+        stored = _stores(node) | _element_stores(node)
+        if any(isinstance(inner, ast.Expr) for inner in ast.walk(node)):
+            stored |= names_in(node)        # a helper call may update its arguments
+        touched = stored | names_in(node)
+        if increment is not None:
+            # another element of the same array may be summed across it, but
+            # what reads that array must not move across it
+            touched = (stored - {increment[1]}) | names_in(node.value)
+        for key, group in list(groups.items()):
+            if group.array in touched or (group.index_names | group.value_names) & stored \
+                    or (touched | stored) & aliased:
+                close(key)
+        if increment is not None:
+            key, array, index_names = increment
+            group = groups.setdefault(key, _Group(array, index_names))
+            group.positions.append(position)
+            group.value_names |= names_in(node.value)
+    for key in list(groups):
+        close(key)
+    return [replaced.get(p, node) for p, node in enumerate(statements)
+            if replaced.get(p, node) is not None]
+
+
+def _element_stores(node) -> set[str]:
+    """The arrays whose elements `node` (with its nested blocks) writes."""
+    return {target.value.id for inner in ast.walk(node)
+            if isinstance(inner, (ast.Assign, ast.AugAssign))
+            for target in (inner.targets if isinstance(inner, ast.Assign) else [inner.target])
+            if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)}
+
+
+def _element_increment(node, adjoints: set[str]):
+    """`(key, array, index names)` for `array[index] += value` into an
+    adjoint array whose index is made of names and constants and whose value
+    does not read the array, or for `adjoint += value` (no index); None for
+    any other statement."""
+    if isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add) \
+            and isinstance(node.target, ast.Name) and node.target.id in adjoints \
+            and node.target.id not in names_in(node.value):
+        return node.target.id, node.target.id, set()
+    if not (isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add)
+            and isinstance(node.target, ast.Subscript)
+            and isinstance(node.target.value, ast.Name)
+            and node.target.value.id in adjoints):
+        return None
+    array = node.target.value.id
+    index = node.target.slice
+    parts = index.elts if isinstance(index, ast.Tuple) else [index]
+    if not all(isinstance(part, (ast.Name, ast.Constant)) for part in parts) \
+            or array in names_in(node.value):
+        return None
+    return ast.dump(node.target), array, names_in(index)
+
+
+# ---- elements reset and restored ---------------------------------------------------
+
+def _keep_unchanged_elements(statements: list, adjoints: set[str], aliased: set[str]) -> None:
+    """In every block: `t = a[k]; ...; a[k] = 0.0; ...; a[k] += t (+ rest)`
+    with `a` an adjoint array -> `t = a[k]; ...; a[k] += rest`, where the
+    statements in between are simple, never rebind `t` or the names of `k`,
+    and touch `a` (or a view that writes through) only by reads before the
+    reset."""
+    for node in statements:
+        for field in ("body", "orelse"):
+            inner = getattr(node, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                _keep_unchanged_elements(inner, adjoints, aliased)
+    position = 0
+    while position < len(statements):
+        read = statements[position]
+        if isinstance(read, ast.Assign) and isinstance(read.targets[0], ast.Name) \
+                and isinstance(read.value, ast.Subscript) \
+                and isinstance(read.value.value, ast.Name) and read.value.value.id in adjoints:
+            _cancel_reset(statements, position, aliased)
+        position += 1
+
+
+def _cancel_reset(statements: list, position: int, aliased: set[str]) -> None:
+    read = statements[position]
+    copy_name, array = read.targets[0].id, read.value.value.id
+    if array in aliased:
+        return
+    element = ast.dump(read.value.slice)
+    fixed = names_in(read.value.slice) | {copy_name}
+    reset = None
+    for later in range(position + 1, len(statements)):
+        node = statements[later]
+        if getattr(node, "is_comment", False):
+            continue
+        if not isinstance(node, (ast.Assign, ast.AugAssign)) or _stores(node) & fixed \
+                or names_in(node) & aliased:
+            return
+        target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+        on_element = isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
+            and target.value.id == array and ast.dump(target.slice) == element
+        if reset is None:
+            if on_element and isinstance(node, ast.Assign) and \
+                    constant_value(node.value) == 0.0 and not names_in(node.value):
+                reset = later
+            elif _element_stores(node) & {array}:
+                return
+            continue
+        if on_element and isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add):
+            rest = _without_term(node.value, copy_name)
+            if rest is None:
+                return
+            if rest is False:
+                statements[later] = None
+            else:
+                node.value = rest
+            statements[reset] = None
+            statements[:] = [s for s in statements if s is not None]
+            return
+        if array in names_in(node):
+            return
+
+
+def _without_term(value: ast.expr, name: str):
+    """`value`, a sum, without one term that is the name `name`: the rest, or
+    False when nothing is left, or None when there is no such term."""
+    terms = []
+
+    def flatten(node):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            flatten(node.left)
+            flatten(node.right)
+        else:
+            terms.append(node)
+    flatten(value)
+    for k, term in enumerate(terms):
+        if isinstance(term, ast.Name) and term.id == name:
+            rest = terms[:k] + terms[k + 1:]
+            if not rest:
+                return False
+            total = rest[0]
+            for other in rest[1:]:
+                total = ast.BinOp(total, ast.Add(), other)
+            return total
+    return None

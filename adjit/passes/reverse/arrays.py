@@ -1,0 +1,265 @@
+"""reverse_arrays: the array part of the reverse sweep, mixed into `reverse.ReverseTransformer`.
+
+Input: the transformer's state (the ANF tree, types, active variables, the
+namer, `ArrayFacts`). Output, as methods:
+
+* `restored_arrays`: the arrays whose overwritten elements are recorded and
+  put back (so that loads from them can be recomputed);
+* `array_adjoints`: one adjoint array per alias class of active arrays, the
+  array whose shape allocates it, and the adjoints of named views;
+* `check_allocations`: a located refusal of an adjoint whose shape only an
+  `if` branch knows;
+* the adjoint statements of array code: element writes and tape operations
+  (`tape_adjoint`), array bindings (`array_binding_adjoint`), whole-array
+  operations (`array_operation_adjoint`, through the rules of
+  `rules/arrays.py`), and where an operand's adjoint goes
+  (`operand_adjoint`).
+
+Split from `reverse.py`, whose scalar and loop logic it shares no state
+with beyond these attributes.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+
+from adjit.errors import DifferentiationError
+from adjit.passes.ir.build import name as name_node
+from adjit.passes.ir.build import statement
+from adjit.passes.ir.fold import fold
+from adjit.passes.analysis.statements import (adjoint_reads, arguments_of, operand_base,
+                                     operand_partials, operand_type, primitive_of,
+                                     is_structured, tape_flows)
+from adjit.rules.arrays import (ARRAY_RULES, Operands, elementwise_partial, index_text,
+                                rank, view_destination)
+from adjit.rules.numpy import CREATION
+from adjit.rules.registry import is_array
+
+
+class ArrayAdjoints:
+    """Mixin of `ReverseTransformer`: see the module docstring."""
+
+    def restored_arrays(self) -> set[str]:
+        """Arrays whose overwritten elements the reverse sweep puts back:
+        active arrays, made once (not in a loop), whose loaded values an
+        adjoint reads. Each element write records the element it replaces
+        and the reverse sweep restores it, so that at every point of the
+        reverse sweep the array holds what it held at that point going
+        forward: loads from it can be recomputed instead of recorded (the
+        stencil `v[i] = f(u[i - 1], u[i], u[i + 1])` records one value per
+        point, at the copy back into `u`)."""
+        needed: set[str] = set()
+        stored: set[str] = set()
+        sliced: set[str] = set()
+        loaded: dict[str, set[str]] = {}
+        for node in ast.walk(self.tree):
+            if not isinstance(node, ast.Assign):
+                continue
+            target = node.targets[0]
+            if isinstance(target, ast.Subscript):
+                stored.add(target.value.id)
+                if rank(operand_type(target, self.types)):
+                    sliced.add(target.value.id)       # a[1:3] = v: not element by element
+            elif isinstance(node.value, ast.Subscript) and isinstance(node.value.value, ast.Name):
+                loaded.setdefault(node.value.value.id, set()).add(target.id)
+            needed |= adjoint_reads(node, self.active)
+        made_in_loops = {node.targets[0].id for node in ast.walk(self.tree)
+                         if id(node) in self.created_in_loops}
+        return {name for name in stored - sliced
+                if name in self.active and name not in made_in_loops
+                and not name.startswith("_tape") and loaded.get(name, set()) & needed}
+
+    def check_allocations(self) -> None:
+        """An array adjoint is allocated when the reverse sweep starts, with
+        the shape of its holder: refuse a holder that only `if` branches
+        bind, which the path taken may have left unbound."""
+        bound_outside = {a.arg for a in self.tree.args.posonlyargs + self.tree.args.args}
+        in_branches: dict[str, ast.stmt] = {}
+
+        def visit(statements, in_branch: bool):
+            for node in statements:
+                if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+                    name = node.targets[0].id
+                    if in_branch:
+                        in_branches.setdefault(name, node)
+                    else:
+                        bound_outside.add(name)
+                elif isinstance(node, ast.If):
+                    visit(node.body + node.orelse, True)
+                elif isinstance(node, (ast.For, ast.While)):
+                    visit(node.body, in_branch)
+        visit(self.tree.body, False)
+        for holder in sorted(set(self.array_allocations.values())):
+            if holder in in_branches and holder not in bound_outside and self.parsed:
+                self.refuse(in_branches[holder], "an array computed only inside an `if` "
+                            "branch: reverse mode needs its shape on every path",
+                            "compute the array before the `if` and use it in the branch, "
+                            "or write the branch's array work as a loop over elements",
+                            "arrays")
+
+    def array_adjoints(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Adjoint array of each active tape of the code read, one per alias
+        class, and for each the tape whose final size it takes."""
+        arrays = [name for name in self.active if is_array(self.types.get(name))]
+        parent = {name: name for name in arrays}
+
+        def find(name):
+            while parent[name] != name:
+                name = parent[name]
+            return name
+        created = set()
+        views: dict[str, ast.Subscript] = {}
+        for node in ast.walk(self.tree):
+            if not isinstance(node, ast.Assign) or not isinstance(node.targets[0], ast.Name):
+                continue
+            target = node.targets[0].id
+            if target not in parent:
+                continue
+            if isinstance(node.value, ast.Call) and \
+                    getattr(node.value.primitive, "key", None) in CREATION:
+                created.add(target)
+            if isinstance(node.value, ast.Subscript):
+                views[target] = node.value       # row = q[i]: a view of q's adjoint
+                continue
+            for _, source in tape_flows(node) + [(target, getattr(node.value, "id", None))]:
+                if source in parent:
+                    parent[find(source)] = find(target)
+        adjoint, allocations = {}, {}
+        for name, view in views.items():
+            adjoint[name] = self.namer.adjoint(name)
+            self.view_adjoints[adjoint[name]] = view
+        arrays = [name for name in arrays if name not in views]
+        for name in arrays:
+            members = [m for m in arrays if find(m) == find(name)]
+            parameters = {a.arg for a in self.tree.args.posonlyargs + self.tree.args.args}
+            holder = next((m for m in sorted(members) if m in created),
+                          next((m for m in sorted(members) if m in parameters),
+                               sorted(members)[0]))
+            adjoint[name] = self.namer.adjoint(holder)
+            allocations[adjoint[name]] = holder
+        return adjoint, allocations
+
+    def tape_adjoint(self, node: ast.Assign) -> list[ast.stmt] | None:
+        """Adjoints of the tape operations of generated code differentiated
+        again: the tapes of one alias class (`t = rt.grow(tape, n)`,
+        `tape = t`) share one adjoint array, sized when the reverse sweep
+        starts; element writes and reads move adjoints in and out of it."""
+        target, value = node.targets[0], node.value
+        if isinstance(target, ast.Name) and is_array(self.types.get(target.id)):
+            return self.array_binding_adjoint(node)
+        if isinstance(target, ast.Subscript):      # a[i] = v, a[1:3] = v, tape[top] = v
+            if target.value.id not in self.active:
+                return []
+            element = f"{self.array_adjoint[target.value.id]}[{index_text(target.slice)}]"
+            code = []
+            if isinstance(value, ast.Name) and value.id in self.active:
+                written_rank = rank(operand_type(target, self.types))
+                if is_array(self.types.get(value.id)):
+                    code.append(statement(f"{self.array_adjoint[value.id]} += "
+                                                 f"rt.unbroadcast({element}, {value.id})"))
+                elif written_rank:                  # a[1:3] = s: s went everywhere
+                    code.append(statement(
+                        f"{self.namer.adjoint(value.id)} += np.sum({element})"))
+                else:
+                    code.append(statement(
+                        f"{self.namer.adjoint(value.id)} += {element}"))
+            return code + [statement(f"{element} = 0.0")]
+        if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
+            if target.id not in self.active:        # v = tape[top]
+                return []
+            if value.value.id not in self.active:   # data: v's adjoint stops here
+                return [statement(f"{self.namer.adjoint(target.id)} = 0.0")]
+            element = f"{self.array_adjoint[value.value.id]}[{index_text(value.slice)}]"
+            adjoint = self.namer.adjoint(target.id)
+            return [statement(f"{element} += {adjoint}"),
+                    statement(f"{adjoint} = 0.0")]
+        return None
+
+    def array_binding_adjoint(self, node: ast.Assign) -> list[ast.stmt]:
+        """Binding an array: an alias or a tape's growth shares its adjoint
+        (nothing to do); `b = np.copy(a)` hands b's adjoint to a; a new
+        array made in a loop clears its adjoint for the previous iteration's
+        array, which the same buffer serves next."""
+        target, value = node.targets[0].id, node.value
+        if target not in self.active or not isinstance(value, ast.Call):
+            return []
+        adjoint = self.array_adjoint[target]
+        if value.primitive.key is np.copy and isinstance(value.args[0], ast.Name):
+            source = value.args[0].id
+            if source == target:                  # x = np.copy(x) on entry
+                return []
+            code = []
+            if source in self.active:
+                code.append(statement(f"{self.array_adjoint[source]} += {adjoint}"))
+            if id(node) in self.created_in_loops:
+                code.append(statement(f"{adjoint}[:] = 0.0"))
+            return code
+        if id(node) in self.created_in_loops:
+            return [statement(f"{adjoint}[:] = 0.0")]
+        return []
+
+    def array_operation_adjoint(self, node: ast.Assign) -> list[ast.stmt]:
+        """The adjoint of a whole-array operation: its array rule's statements,
+        or for an elementwise one `_b_a += _b_y * partial` per operand, in
+        array form, summed back to the operand's shape where it may have been
+        broadcast. An operand that is a view (`q[i]`) accumulates into the
+        same view of its base's adjoint (`_b_q[i]`). An array result is
+        bound once (see `arrays`), so its adjoint needs no reset; a scalar
+        result's adjoint is reset."""
+        target = node.targets[0].id
+        if target not in self.active:
+            return []
+        target_rank = rank(self.types[target])
+        adjoint = self.array_adjoint[target] if target_rank else self.namer.adjoint(target)
+        arguments = arguments_of(node.value)
+        if is_structured(node):
+            operands = Operands(
+                target, [ast.unparse(a) for a in arguments],
+                [operand_type(a, self.types) for a in arguments], adjoint,
+                [self.operand_adjoint(a, structured=True)[0] for a in arguments])
+            code = [statement(text) for text in
+                    ARRAY_RULES[primitive_of(node.value).key].reverse(operands)]
+        else:
+            code = []
+            broadcast = sum(1 for a in arguments if rank(operand_type(a, self.types))) > 1
+            for operand, partial in operand_partials(node):
+                destination, pick = self.operand_adjoint(operand)
+                if destination is None:
+                    continue
+                contribution = ast.unparse(fold(ast.BinOp(
+                    name_node(adjoint), ast.Mult(), elementwise_partial(partial))))
+                operand_rank = rank(operand_type(operand, self.types))
+                if operand_rank == 0:
+                    contribution = f"np.sum({contribution})"
+                elif broadcast or operand_rank < target_rank:
+                    contribution = f"rt.unbroadcast({contribution}, {ast.unparse(operand)})"
+                if pick:        # index the whole contribution, not its last factor
+                    whole = ast.parse(contribution, mode="eval").body
+                    atomic = isinstance(whole, (ast.Call, ast.Name, ast.Subscript))
+                    contribution = f"{contribution}{pick}" if atomic \
+                        else f"({contribution}){pick}"
+                code.append(statement(f"{destination} += {contribution}"))
+        if not target_rank:
+            code.append(statement(f"{adjoint} = 0.0"))
+        return code
+
+    def operand_adjoint(self, operand: ast.expr, structured: bool = False):
+        """(where an operand's adjoint accumulates, the index that drops a
+        view's `None` axes from a contribution), or (None, "") when the
+        operand carries no derivative."""
+        base = operand_base(operand)
+        if base is None or base not in self.active:
+            return None, ""
+        if isinstance(operand, ast.Name):
+            if is_array(self.types.get(base)):
+                return self.array_adjoint[base], ""
+            return self.namer.adjoint(base), ""
+        destination, pick = view_destination(self.array_adjoint[base], operand.slice)
+        if pick and structured:
+            raise DifferentiationError(
+                f"`{ast.unparse(operand)}`: a view with `None` axes as an operand of "
+                f"`{ast.unparse(operand)}` is not supported", None,
+                hint="bind the view to a name first, or drop the None axis")
+        return destination, pick
