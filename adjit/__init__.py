@@ -1,8 +1,8 @@
 """adjit: automatic differentiation of numeric Python by source transformation,
 compiled with Numba.
 
-The public surface is exactly what this module re-exports; see docs/ and
-DESIGN.md for what each name means.
+The public surface is exactly what this module re-exports; see README.md
+and docs/ for what each name means.
 """
 
 from adjit import jit

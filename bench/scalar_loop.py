@@ -17,7 +17,7 @@ The function and the hand-written gradient live in
 ``bench/workloads/scalar_loop.py``; ``python -m bench --only scalar_loop``
 times them with the peers, in separate processes.
 
-Targets (DESIGN.md): gradient <= 3x the primal, and <= 1.3x the hand-written
+Targets (docs/performance.md): gradient <= 3x the primal, and <= 1.3x the hand-written
 gradient.
 
     python bench/scalar_loop.py [--n 1000000] [--repeats 7]
@@ -40,7 +40,7 @@ from bench.workloads.scalar_loop import loop, loop_gradient_by_hand, make_inputs
 
 TARGET_VS_PRIMAL = 3.0
 TARGET_VS_HAND = 1.3
-TARGET_JVP = 2.0     # forward mode, the forward-mode issue's acceptance
+TARGET_JVP = 2.0     # forward mode: a jvp <= 2x the primal
 TARGET_HVP = 6.0     # Hessian-vector product by forward over reverse
 
 

@@ -62,7 +62,7 @@ class _CompilingKernel:
 def _without_a_gpu():
     """Point adjit's CUDA runtime and numba-cuda at NumPy and the compiler."""
     import numba.cuda.dispatcher as dispatcher
-    from adjit.runtime import cuda as cuda_runtime
+    from adjit.targets.cuda import lanes as cuda_runtime
     from adjit.runtime import cuda_launch as gpu
     dispatcher.get_current_device = _Device
     cuda_runtime.require_cuda = lambda: cuda
@@ -80,7 +80,7 @@ def _without_a_gpu():
         original(self, *arguments)
         self.kernel = _CompilingKernel(self.kernel)
     cuda_runtime.ElementwiseLauncher.__init__ = compiling_init
-    from adjit.runtime.cuda_rows import RowLauncher
+    from adjit.targets.cuda.rows import RowLauncher
     original_rows = RowLauncher.__init__
 
     def compiling_rows_init(self, *arguments):

@@ -132,6 +132,28 @@ def calls_unknown_function(x):
     return z
 
 
+def _square(x):
+    return x * x
+
+
+def _derivative_of_square():
+    from adjit import jit
+    return jit.grad(_square)
+
+
+DERIVATIVE_OF_SQUARE = _derivative_of_square()
+
+
+def calls_a_derivative(x):
+    y = DERIVATIVE_OF_SQUARE(x) * 2.0  # REFUSED
+    return y
+
+
+def calls_builtin_sum(x):
+    y = sum((x, 2.0 * x))  # REFUSED
+    return y
+
+
 def uses_list_literal(x):
     y = x * 2.0
     values = [x, y]  # REFUSED

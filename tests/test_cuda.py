@@ -20,7 +20,7 @@ import pytest
 
 import adjit
 from adjit import jit
-from adjit.runtime import cuda as cuda_runtime
+from adjit.targets.cuda import lanes as cuda_runtime
 from tests.cuda_fixtures import located, pair_energy
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -41,6 +41,8 @@ REFUSED = [
     (fx.uses_dict_comprehension, (1.5,), ("comprehension",)),
     (fx.assigns_loop_variable, (1.5, 3), ("loop variable", "loop index", "`i`", "'i'")),
     (fx.calls_unknown_function, (1.5,), ("frexp",)),
+    (fx.calls_a_derivative, (1.5,), ("derivative",)),
+    (fx.calls_builtin_sum, (1.5,), ("sum",)),
     (fx.uses_list_literal, (1.5,), ("list",)),
     (fx.assigns_attribute, (1.5,), ("attribute", "x.y")),
     (fx.uses_del, (1.5,), ("del",)),

@@ -149,8 +149,8 @@ def test_no_accidental_serial_reference():
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_an_index_below_zero_shares_its_elements(target):
-    """Session 6: `_b_x[i]` counted as the iteration's own although i = -2
-    and i = n - 2 meet at one element: a race on target="cpu"."""
+    """`_b_x[i]` was counted as the iteration's own although i = -2 and
+    i = n - 2 meet at one element: a race on target="cpu"."""
     x, s = np.linspace(0.1, 0.9, 7), 0.7
     gradient = jit.grad(fx.wrapped_start, wrt=0, target=target)(x, s)
     np.testing.assert_allclose(gradient, central_differences(fx.wrapped_start, (x, s), 0),

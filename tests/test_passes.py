@@ -265,8 +265,8 @@ def overwritten_in_recomputed_body(w, n):
 @pytest.mark.parametrize("target", ["python", "cpu"])
 def test_value_read_by_an_adjoint_is_kept_in_a_recomputed_loop(target):
     """The recomputation of a loop body need not run `z = y * w` (nothing
-    reads z), but the adjoint of that statement reads the first y: found when
-    the slice dropped such statements and the tape never saw the need."""
+    reads z), but the adjoint of that statement reads the first y: when the
+    slice dropped such statements, the tape never saw the need."""
     assert adjit.gradcheck(overwritten_in_recomputed_body, (0.8, 7), wrt=0, target=target)
     text = adjit.source(jit.grad(overwritten_in_recomputed_body, target="python"), 0.8, 7)
     assert "for i in range(n - 1, -1, -1):" in text and "_tape_f[_top_f] = y" in text
@@ -275,8 +275,8 @@ def test_value_read_by_an_adjoint_is_kept_in_a_recomputed_loop(target):
 
 def test_summed_increments_never_move_past_a_write_of_what_they_read():
     """`_b_a[i] += _b_t[j]` must not be summed into a later increment once
-    `_b_t[j]` has been overwritten in between (a wrong gradient, found by the
-    array fuzzer); increments with nothing in between are summed."""
+    `_b_t[j]` has been overwritten in between (that gave a wrong gradient);
+    increments with nothing in between are summed."""
     from adjit.passes.optimize.cleanup import _coalesce_block
     code = ast.parse("_b_a[i] += _b_t[j]\n_b_t[j] = 0.0\n_b_a[i] += 1.0\n"
                      "_b_a[k] += 2.0\n_b_a[k] += _b_s\n").body

@@ -396,8 +396,8 @@ def wrapped(x, s):
 
 @pytest.mark.parametrize("target", ["python", "cpu"])
 def test_shifted_increments_stay_when_an_index_can_wrap_around(target):
-    """Two iterations would store into one scratch element (found in
-    session 6: the gradient was off by 2.5)."""
+    """Two iterations would store into one scratch element (the gradient was
+    off by 2.5)."""
     x, s = np.linspace(0.1, 0.9, 6), 0.7
     gradient = jit.grad(wrapped, wrt=0, target=target)(x, s)
     step = 1e-6

@@ -1,15 +1,19 @@
-"""The transformation pipeline, in order.
+"""The transformation pipeline, in order: the one place that lists the passes.
 
-    parse -> fence -> resolve -> desugar -> anf -> inline -> types -> views
-          -> (rebind, generated code in reverse mode) -> hoist
-          -> parallel (checks) -> activity -> arrays
-          -> reverse (instrument, recompute, tbr) | forward -> definite
-          -> optimize -> render
+    front/     parse -> fence -> resolve -> desugar -> anf -> inline
+    analysis/  types -> (gpu/device checks, target="cuda") -> views
+               -> (rebind, generated code differentiated again) -> hoist
+               -> parallel (checks) -> activity -> arrays
+    reverse/   instrument, recompute, tbr, snapshot -> the two sweeps
+    | forward/ the tangent statements
+    optimize/  definite -> cleanup -> (reverse mode) accumulate, scatter,
+               lanes, block_pops, ascending, counting, handoff
+    ir/        render
 
-Each pass is one module of this package whose docstring states what it
-accepts and what it guarantees. `ADJIT_DUMP=anf,reverse` (any pass names,
-or `all`) prints the code after those passes to stderr. Tests run
-`verify.check_anf` after `anf`.
+Each pass is one module of a stage subpackage whose docstring states what
+it accepts and what it guarantees. `ADJIT_DUMP=anf,reverse` (any pass
+names, `vectorise` for the loop rewrites, or `all`) prints the code after
+those passes to stderr. Tests run `front.verify.check_anf` after `anf`.
 """
 
 from __future__ import annotations

@@ -66,9 +66,9 @@ def test_random_snapshot_program(seed, tmp_path):
     assert snapshot_programs.check(program, targets, tmp_path) == "ok"
 
 
-# Programs a campaign once found wrong, checked in every run. 9111: summing
-# the increments of one adjoint moved `_b_x += e` past an element write into
-# an array `e` reads (a silently wrong gradient, session 3).
+# Programs once generated wrong, checked in every run. 9111: summing the
+# increments of one adjoint moved `_b_x += e` past an element write into an
+# array `e` reads (a silently wrong gradient).
 REGRESSIONS = (9111,)
 
 

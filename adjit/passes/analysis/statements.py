@@ -14,6 +14,7 @@ import copy
 
 import numpy as np
 
+from adjit.passes.front.desugar import is_break_test  # noqa: F401 (shared here with the analyses)
 from adjit.passes.ir.fold import fold
 from adjit.rules import REGISTRY, Primitive
 from adjit.rules.arrays import ARRAY_RULES, subscript_type
@@ -43,12 +44,6 @@ def arguments_of(value: ast.expr) -> list[ast.expr]:
 
 def is_copy(node: ast.stmt) -> bool:
     return isinstance(node, ast.Assign) and isinstance(node.value, (ast.Name, ast.Constant))
-
-
-def is_break_test(node: ast.stmt) -> bool:
-    """`if FLAG: break`, the loop exit that desugar leaves at a body's end."""
-    return (isinstance(node, ast.If) and len(node.body) == 1
-            and isinstance(node.body[0], ast.Break))
 
 
 def names_in(node: ast.AST) -> set[str]:

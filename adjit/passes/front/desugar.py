@@ -394,3 +394,9 @@ def check_shape_unpacking(parsed, tree: ast.AST, types: dict[str, str]) -> None:
                 parsed.location(statement), hint=f"unpack as many names as `{node.id}` "
                 "has dimensions, or index the shape (`n = x.shape[0]`)",
                 source_line=parsed.line_text(statement), doc_anchor="types")
+
+
+def is_break_test(node: ast.stmt) -> bool:
+    """`if FLAG: break`, the loop exit that desugar leaves at a body's end."""
+    return (isinstance(node, ast.If) and len(node.body) == 1
+            and isinstance(node.body[0], ast.Break))

@@ -5,13 +5,15 @@ Output: the same, unchanged, or an `UnsupportedSyntaxError` naming the file,
 line, column, the construct and a hint. After this pass every later pass may
 assume the function uses only the supported subset (docs/supported.md):
 
-* statements: assignment to names or tuples of names, augmented assignment,
-  `if`/`elif`/`else`, `for NAME in range(...)`, `while`, `break`,
-  `continue`, `return EXPR`, `pass`, docstrings;
-* expressions: numbers, names, arithmetic and unary operators, comparisons,
-  `and`/`or`/`not`, conditional expressions, calls with positional
-  arguments, attribute reads (`math.pi`, `math.sin`), tuples on the right
-  of a tuple assignment or in a `return`.
+* statements: assignment to names, tuples of names, array elements and
+  slices (`a[i] = v`, `a[1:-1] = e`), augmented assignment, `if`/`elif`/
+  `else`, `for NAME in range(...)` and `numba.prange(...)`, `while`,
+  `break`, `continue`, `return EXPR`, `pass`, docstrings;
+* expressions: numbers, names, arithmetic and unary operators (`@`
+  included), comparisons, `and`/`or`/`not`, conditional expressions, calls
+  with positional arguments (and the keywords `resolve` accepts: `dtype=`,
+  `axis=`, `keepdims=`), attribute reads (`math.pi`, `x.shape`),
+  subscripts, tuples on the right of a tuple assignment or in a `return`.
 
 Which callees are supported is decided by `resolve`, which knows the rules.
 """
@@ -35,8 +37,8 @@ _REFUSED_STATEMENTS = {
                 "derivative", "statements"),
     ast.Assert: ("`assert` statement", "check inputs before calling the "
                  "derivative", "statements"),
-    ast.FunctionDef: ("nested `def`", "define the helper at module level "
-                      "(calls between functions arrive in a later release)",
+    ast.FunctionDef: ("nested `def`", "define the helper at module level and "
+                      "call it by name (calls to your own functions are inlined)",
                       "statements"),
     ast.AsyncFunctionDef: ("nested `async def`", "differentiate synchronous code",
                            "statements"),
@@ -61,8 +63,8 @@ if hasattr(ast, "Match"):
                                       "statements")
 
 _REFUSED_EXPRESSIONS = {
-    ast.Lambda: ("`lambda`", "define a module-level function instead "
-                 "(calls between functions arrive in a later release)",
+    ast.Lambda: ("`lambda`", "define a module-level function and call it by "
+                 "name (calls to your own functions are inlined)",
                  "expressions"),
     ast.ListComp: ("list comprehension", "write a `for` loop", "expressions"),
     ast.SetComp: ("set comprehension", "write a `for` loop", "expressions"),
@@ -74,8 +76,8 @@ _REFUSED_EXPRESSIONS = {
     ast.YieldFrom: ("`yield from`", "return a value instead of generating "
                     "values", "expressions"),
     ast.Await: ("`await`", "differentiate synchronous code", "expressions"),
-    ast.List: ("list literal", "use scalars or tuples of scalars (arrays "
-               "arrive in a later release)", "types"),
+    ast.List: ("list literal", "use scalars, tuples of scalars, or a NumPy "
+               "array (`a = np.zeros(n)`, then `a[i] = v`)", "types"),
     ast.Dict: ("dict literal", "use scalar variables", "types"),
     ast.Set: ("set literal", "use scalar variables", "types"),
     ast.JoinedStr: ("f-string", "format strings outside the differentiated "
@@ -212,8 +214,8 @@ class _Fence(ast.NodeVisitor):
                             "write an element of an array variable: `a[i] = v`", "types")
             return
         self.refuse(target, f"assignment to `{ast.unparse(target)}`",
-                    "assign to a plain variable name (array writes arrive in a "
-                    "later release)", "statements")
+                    "assign to plain variable names (`a, b = ...`) or to an "
+                    "array element (`a[i] = v`)", "statements")
 
     def visit_For(self, node: ast.For):
         if node.orelse:

@@ -160,6 +160,15 @@ class _Resolver(ast.NodeTransformer):
                         "derivative rule", "differentiate this derivative fewer times "
                         "(docs/limitations.md lists what can be differentiated again)",
                         "higher-order")
+        if primitive is None and type(callee).__module__ == "adjit.dispatch":
+            self.refuse(node, f"call to `{written}`, a derivative made by adjit.jit",
+                        "differentiate the derivative itself (`jit.grad(jit.grad(f))`, "
+                        "`jit.hessian(f)`) and combine the results outside the function",
+                        "calls")
+        if primitive is None and callee is sum:
+            self.refuse(node, f"call to the builtin `{written}`",
+                        "use np.sum(x) for an array, or add the terms in a loop",
+                        "expressions")
         if primitive is None:
             what = getattr(callee, "__qualname__", type(callee).__name__)
             module = getattr(callee, "__module__", None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 
 from adjit.passes.front.anf import assigned_names, is_atom, is_test_expression
-from adjit.passes.analysis.statements import is_break_test
+from adjit.passes.front.desugar import is_break_test
 
 
 def _fail(node: ast.AST, what: str):

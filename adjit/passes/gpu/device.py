@@ -5,11 +5,11 @@ or a located `DifferentiationError` for what device code cannot do today.
 Which checks apply depends on the function's shape (`uses_grid`):
 
 **Functions without a `prange`** become device functions of scalars
-(`runtime/cuda.py`); refused there:
+(`targets/cuda/lanes.py`); refused there:
 
 * nothing about parameters used as arrays (`x[k]`, `x.shape`, `len(x)`):
   they take one row per GPU thread or an array shared by all threads
-  (`runtime/cuda_rows.py`), read-only (an element write to one is
+  (`targets/cuda/rows.py`), read-only (an element write to one is
   refused: a row is a view of the caller's array, and writes into a shared
   array would race); `check_scalar_parameters` refuses them where the
   parameters are scalars (`.device`);

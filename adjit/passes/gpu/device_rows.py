@@ -3,7 +3,7 @@ that allocate nothing.
 
 A function without a prange whose parameters are used as arrays (`x[k]`,
 `x.shape[0]`, `len(x)`) runs on target="cuda" once per row of its 2-D
-arguments, one GPU thread per row (`runtime/cuda_rows.py`); a 1-D argument
+arguments, one GPU thread per row (`targets/cuda/rows.py`); a 1-D argument
 of such a parameter is *shared*: every thread reads the same array.
 
 Reverse mode (`pipeline.reverse_mode(..., device=True)`) starts the

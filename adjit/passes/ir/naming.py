@@ -1,9 +1,9 @@
 """Names of the variables adjit generates.
 
-Conventions (DESIGN.md): the adjoint of `x` is `_b_x`, its tangent `_d_x`;
-temporaries are `_t1, _t2, ...`; flags and counters say what they hold
-(`_break_1`, `_trips_2`). A `Namer` never hands out a name the user's
-function already uses, nor the same name twice.
+Conventions (docs/architecture.md): the adjoint of `x` is `_b_x`, its
+tangent `_d_x`; temporaries are `_t1, _t2, ...`; flags and counters say
+what they hold (`_break_1`, `_trips_2`). A `Namer` never hands out a name
+the user's function already uses, nor the same name twice.
 """
 
 from __future__ import annotations

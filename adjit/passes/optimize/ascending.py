@@ -39,7 +39,7 @@ loops with reversing shuffles. In ADBench's GMM (d = 10) the short loops
 over a component's coordinates ran 7-10% faster upwards. (Flipping the
 one loop of the heat stencil's gradient that runs once, over the final
 state, made the whole gradient 4% slower: LLVM's choices elsewhere in the
-function moved. Such loops are left as they are; docs/performance.md.)
+function moved. Such loops are left as they are; docs/architecture.md#vectorisable-reverse-sweeps.)
 
 What changes is only the order of the floating-point additions into a sum
 or an incremented element (as in `scatter` and `lanes`).

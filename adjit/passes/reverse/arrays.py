@@ -1,4 +1,4 @@
-"""reverse_arrays: the array part of the reverse sweep, mixed into `reverse.ReverseTransformer`.
+"""arrays: the array part of the reverse sweep, mixed into `transform.ReverseTransformer`.
 
 Input: the transformer's state (the ANF tree, types, active variables, the
 namer, `ArrayFacts`). Output, as methods:

@@ -1,5 +1,5 @@
-"""reverse_plan: what the reverse sweep records, recomputes and keeps,
-mixed into `reverse.ReverseTransformer`.
+"""plan: what the reverse sweep records, recomputes and keeps, mixed into
+`transform.ReverseTransformer`.
 
 Input: the transformer's state (the ANF tree, types, active variables, the
 namer, `ArrayFacts`, the private and stable arrays). Output, as methods and

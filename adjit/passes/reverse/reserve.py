@@ -1,7 +1,7 @@
 """reserve: the capacity checks of the forward sweep's tapes.
 
 Input: forward-sweep statements holding pushes (`_tape_f[_top_f] = v;
-_top_f += 1`, see `reverse.ReverseTransformer.push`) and the tapes' tops.
+_top_f += 1`, see `transform.ReverseTransformer.push`) and the tapes' tops.
 Output: the same statements with checks
 
     if _top_f + k > _tape_f.shape[0]:

@@ -14,7 +14,7 @@ Output: a new `FunctionDef` `NAME_grad(same parameters)` returning
    its body that its adjoint needs, then the body's adjoint.
 
 What to push, which loops to recompute and which nests to keep is decided
-first (`reverse_plan`); this module emits the two sweeps from that plan.
+first (`plan`); this module emits the two sweeps from that plan.
 Adjoints start at 0.0 and are reset when their variable is overwritten; the
 `optimize` pass removes what turns out to be dead. Every emitted statement
 carries `origin`, the user's line it derives from.

@@ -1,10 +1,12 @@
-"""The CUDA target: derivatives of scalar functions as GPU device functions,
-and element-wise kernels that call them; for functions with outer prange
-loops, the kernels of `passes/gpu/kernels.py` and their host launcher.
+"""CUDA derivatives of functions of scalars: GPU device functions, and
+element-wise kernels running them once per element (lane) of 1-D
+arguments; and what the other CUDA shapes (`rows.py`, `grid.py`) share:
+whether CUDA can run here, the kinds of arguments, and the cached `_cuda`
+module written beside a generated one.
 
 For a derivative of a function of scalars (no prange loop) whose generated
-source lives in the cached module `M` (see `compile.py`), this module
-writes a sibling `M_cuda.py` holding, as readable source,
+source lives in the cached module `M` (see `adjit/runtime/compile.py`),
+this module writes a sibling `M_cuda.py` holding, as readable source,
 
 * the derivative itself under `@cuda.jit(device=True)` (the same text as
   for target="cpu");
@@ -23,34 +25,29 @@ whose tapes are `cuda.local.array`s of sizes fixed when generated).
 Outputs: a numba CUDA device function (`device_function`) and a host
 callable (`ElementwiseLauncher`) returning what the cpu derivative returns,
 with 1-D NumPy arrays in place of floats when called on arrays.
-
-For a function with prange loops, `M_cuda.py` holds one kernel per loop
-and the host function that launches them (`passes/gpu/kernels.py`);
-`grid_function` returns that host function, and `grid_signature` types
-its arguments (arrays taken whole, not as lanes).
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import os
 
 import numpy as np
 
 from adjit.errors import AdjitError
-from adjit.rules.registry import BOOL, FLOAT, INT, array_type, is_array
+from adjit.rules.registry import BOOL, FLOAT, INT, is_array
 from adjit.runtime import compile as compiler
+from adjit.runtime.cuda_launch import THREADS_PER_BLOCK, is_device_array
 
 INSTALL_HINT = ("install numba-cuda (`pip install 'adjit[cuda]'`, or `pip install -e "
                 "'.[cuda]'` in a checkout) and run on a machine with an NVIDIA GPU and "
                 "driver, or set NUMBA_ENABLE_CUDASIM=1 (before numba.cuda is first "
                 "imported) to run in Numba's CUDA simulator")
 
-THREADS_PER_BLOCK = 128
-
 # adjit type -> (Numba type name, conversion in the device wrapper, host dtype)
-_KINDS = {FLOAT: ("float64", "float", np.float64), INT: ("int64", "int", np.int64),
-          BOOL: ("boolean", "bool", np.bool_)}
+KINDS = {FLOAT: ("float64", "float", np.float64), INT: ("int64", "int", np.int64),
+         BOOL: ("boolean", "bool", np.bool_)}
 _TYPE_NAMES = {"float64": FLOAT, "float32": FLOAT, "float": FLOAT, "int64": INT,
                "int32": INT, "int": INT, "boolean": BOOL, "bool": BOOL}
 
@@ -101,18 +98,12 @@ def require_cuda():
 
 # ---- arguments -------------------------------------------------------------------
 
-def is_device_array(value) -> bool:
-    """A CUDA device array (numba's, the simulator's, or any object with the
-    CUDA array interface)."""
-    return bool(getattr(value, "__cuda_ndarray__", False)) or \
-        hasattr(value, "__cuda_array_interface__")
-
-
-def _is_lane(value) -> bool:
+def is_lane(value) -> bool:
+    """An array argument (host or device) rather than a scalar."""
     return is_device_array(value) or (isinstance(value, np.ndarray) and value.ndim > 0)
 
 
-def _element_kind(dtype) -> str | None:
+def element_kind(dtype) -> str | None:
     dtype = np.dtype(dtype)
     if dtype == np.bool_:
         return BOOL
@@ -123,7 +114,7 @@ def _element_kind(dtype) -> str | None:
     return None
 
 
-def _scalar_kind(value) -> str | None:
+def scalar_kind(value) -> str | None:
     if isinstance(value, (bool, np.bool_)):
         return BOOL
     if isinstance(value, (int, np.integer)):
@@ -131,51 +122,49 @@ def _scalar_kind(value) -> str | None:
     if isinstance(value, (float, np.floating)):
         return FLOAT
     if isinstance(value, np.ndarray) and value.ndim == 0:
-        return _element_kind(value.dtype)
+        return element_kind(value.dtype)
     return None
 
 
-def _defined_at(py_func) -> str:
+def defined_at(py_func) -> str:
     """`file:line: ` of a function's `def`, or nothing when unknown."""
     code = getattr(py_func, "__code__", None)
     return f"{code.co_filename}:{code.co_firstlineno}: " if code is not None else ""
 
 
-def lane_signature(parameters: list[str], arguments, py_func=None,
-                   array_parameters=()) -> tuple:
+def lane_entry(name: str, value, where: str) -> tuple:
+    """The signature entry of an argument of a parameter used as a scalar:
+    a scalar, or a 1-D array (host or device) of per-thread values;
+    arithmetic is float64 whatever the float width passed. `where`: the
+    function's `defined_at`."""
+    if is_lane(value):
+        if len(value.shape) != 1:
+            raise AdjitError(
+                f"{where}argument `{name}` is a {len(value.shape)}-D "
+                f"array, and the function uses `{name}` as a scalar; target='cuda' runs the "
+                "derivative of a function without a prange loop once per element of "
+                "the 1-D arguments of its scalar parameters (one GPU thread each; "
+                "2-D arrays go to parameters used as arrays, one row per thread)\n"
+                "  hint: pass a 1-D array of per-thread values (a row of k values "
+                "as k parameters: f(x[:, 0], x[:, 1], ...)), or, for a function of "
+                "whole arrays, put its work in an outer `for i in numba.prange(n):` "
+                "loop (one GPU thread per iteration)")
+        kind = element_kind(value.dtype)
+    else:
+        kind = scalar_kind(value)
+    if kind is None:
+        raise AdjitError(f"argument `{name}` is {type(value).__name__!r}; target='cuda' "
+                         "takes float, int and bool scalars and 1-D arrays of them")
+    return kind, KINDS[kind][0]
+
+
+def lane_signature(parameters: list[str], arguments, py_func=None) -> tuple:
     """The signature (one `(adjit type, Numba type name)` per parameter) of
-    a cuda derivative of `py_func` called on `arguments`: scalars, or 1-D
-    arrays (host or device) of them, whose elements are the per-thread
-    arguments. Arithmetic is float64 whatever the float width passed.
-    A parameter in `array_parameters` (used as an array by the function)
-    takes a 2-D array of per-thread rows or a 1-D array shared by all
-    threads (`runtime/cuda_rows.py`)."""
-    signature = []
-    for name, value in zip(parameters, arguments):
-        if name in array_parameters:
-            from adjit.runtime.cuda_rows import row_signature_entry
-            signature.append(row_signature_entry(name, value, _defined_at(py_func)))
-            continue
-        if _is_lane(value):
-            if len(value.shape) != 1:
-                raise AdjitError(
-                    f"{_defined_at(py_func)}argument `{name}` is a {len(value.shape)}-D "
-                    f"array, and the function uses `{name}` as a scalar; target='cuda' runs the "
-                    "derivative of a function without a prange loop once per element of "
-                    "the 1-D arguments of its scalar parameters (one GPU thread each; "
-                    "2-D arrays go to parameters used as arrays, one row per thread)\n"
-                    "  hint: pass a 1-D array of per-thread values (a row of k values "
-                    "as k parameters: f(x[:, 0], x[:, 1], ...)), or, for a function of "
-                    "whole arrays, put its work in an outer `for i in numba.prange(n):` "
-                    "loop (one GPU thread per iteration)")
-            kind = _element_kind(value.dtype)
-        else:
-            kind = _scalar_kind(value)
-        if kind is None:
-            raise AdjitError(f"argument `{name}` is {type(value).__name__!r}; target='cuda' "
-                             "takes float, int and bool scalars and 1-D arrays of them")
-        signature.append((kind, _KINDS[kind][0]))
-    return tuple(signature)
+    a cuda derivative of the function of scalars `py_func` called on
+    `arguments`: scalars, or 1-D arrays of them, whose elements are the
+    per-thread arguments."""
+    where = defined_at(py_func)
+    return tuple(lane_entry(name, value, where) for name, value in zip(parameters, arguments))
 
 
 def parse_signature(text: str, parameters: list[str]) -> tuple:
@@ -191,30 +180,7 @@ def parse_signature(text: str, parameters: list[str]) -> tuple:
         if kind is None:
             raise AdjitError(f"type {name!r} of `{parameter}` is not a scalar type "
                              "a device function takes (float64, int64, boolean)")
-        signature.append((kind, _KINDS[kind][0]))
-    return tuple(signature)
-
-
-def grid_signature(parameters: list[str], arguments) -> tuple:
-    """The signature (one `(adjit type, Numba type name)` per parameter) of
-    a cuda derivative with prange loops (run as kernels) called on
-    `arguments`: scalars, and arrays (host or device) taken whole."""
-    signature = []
-    for name, value in zip(parameters, arguments):
-        if _is_lane(value):
-            kind = _element_kind(value.dtype)
-            if kind is None:
-                raise AdjitError(f"argument `{name}` is an array of {value.dtype}; "
-                                 "target='cuda' takes arrays of floats, ints and bools")
-            rank = len(value.shape)
-            signature.append((array_type(kind, rank),
-                              f"{np.dtype(value.dtype).name}[{', '.join([':'] * rank)}]"))
-            continue
-        kind = _scalar_kind(value)
-        if kind is None:
-            raise AdjitError(f"argument `{name}` is {type(value).__name__!r}; target='cuda' "
-                             "takes float, int and bool scalars and arrays of them")
-        signature.append((kind, _KINDS[kind][0]))
+        signature.append((kind, KINDS[kind][0]))
     return tuple(signature)
 
 
@@ -222,7 +188,7 @@ def vjp_cotangent(value, function_name: str, per_element: bool):
     """The cotangent of a cuda vjp as its derivative takes it: a float, or,
     `per_element` (a function of scalars run once per element), a 1-D array
     (NumPy or device) of one cotangent per thread."""
-    if _is_lane(value):
+    if is_lane(value):
         if not per_element:
             raise AdjitError(
                 f"the cotangent passed to the vjp of {function_name} is an array of shape "
@@ -234,7 +200,7 @@ def vjp_cotangent(value, function_name: str, per_element: bool):
                 f"scalars on the GPU ({function_name}) takes one cotangent per element: a "
                 "float (the same for every element) or a 1-D array as long as the arguments")
         return value
-    if _scalar_kind(value) is None:
+    if scalar_kind(value) is None:
         raise AdjitError(f"the cotangent is {type(value).__name__!r}; the vjp of "
                          f"{function_name} on the GPU takes a float")
     return float(value)
@@ -245,12 +211,47 @@ def dispatch_key(args) -> tuple:
     arrays included, since the signature follows their element type),
     scalars by type."""
     return tuple([("array", np.dtype(value.dtype).char, len(value.shape))
-                  if _is_lane(value) else type(value) for value in args])
+                  if is_lane(value) else type(value) for value in args])
 
 
-# ---- generated source ----------------------------------------------------------
+def kinds_of(signature: tuple, tangents: list[str]) -> list[str]:
+    """The adjit types of a generated device function's parameters (a
+    function of scalars, or of rows): the signature's, then one per entry of
+    `tangents` (the jvp's tangents, the vjp's cotangent): of an array type
+    for an array (a row's tangent), else a float."""
+    kinds = [kind for kind, _ in signature]
+    return kinds + [kind if is_array(kind) else FLOAT for kind in tangents]
 
-def _fresh(base: str, taken: set[str]) -> str:
+
+# ---- the `_cuda` module ----------------------------------------------------------
+
+def cuda_source(module_name: str, function_name: str, write) -> tuple[str, str]:
+    """(name, text) of the `_cuda` sibling of the generated module
+    `module_name`, written first if needed as `write(module_source,
+    function_name, description)` returns it (`device_source` here,
+    `rows.rows_source`, `grid.grid_source`)."""
+    name = f"{module_name}_cuda"
+    text = compiler.cached_source(name)
+    if text is None:
+        module_source = compiler.cached_source(module_name)
+        if module_source is None:
+            raise AdjitError(f"internal: the generated module {module_name} is missing")
+        description = module_source.splitlines()[0].partition(": ")[2] or function_name
+        compiler.store_source(name, write(module_source, function_name, description))
+        text = compiler.cached_source(name)
+    return name, text
+
+
+def cuda_module(module_name: str, function_name: str, write):
+    """Import (writing it first if needed, see `cuda_source`) the `_cuda`
+    sibling of the generated module `module_name`."""
+    require_cuda()
+    name, _ = cuda_source(module_name, function_name, write)
+    return compiler.load_module(name)
+
+
+def fresh_name(base: str, taken: set[str]) -> str:
+    """`base`, or `_base`, `__base`, ...: the first not in `taken` (then taken)."""
     name = base
     while name in taken:
         name = "_" + name
@@ -258,7 +259,7 @@ def _fresh(base: str, taken: set[str]) -> str:
     return name
 
 
-def _derivative_tree(module_source: str, function_name: str) -> ast.FunctionDef:
+def derivative_tree(module_source: str, function_name: str) -> ast.FunctionDef:
     for node in ast.parse(module_source).body:
         if isinstance(node, ast.FunctionDef) and node.name == function_name:
             return node
@@ -278,19 +279,36 @@ def _outputs(function: ast.FunctionDef) -> tuple[int, bool] | None:
     return 1, False
 
 
-def device_source(module_source: str, function_name: str, kinds: list[str],
-                  description: str) -> str:
+def unpacking(values: list[str], as_tuple: bool) -> str:
+    """`_v0, _v1` (`_v0,` for a tuple of one) or `_v0` for a single value."""
+    if not as_tuple:
+        return values[0]
+    return ", ".join(values) + ("," if len(values) == 1 else "")
+
+
+def is_array_source(module_source: str) -> bool:
+    """Does generated source make NumPy arrays (a tape, an adjoint array)?
+    A last guard: `passes/gpu/device.py` and the tape-free reverse transform
+    refuse such code with a located error before it is written."""
+    return any(f"np.{name}(" in module_source
+               for name in ("empty", "zeros", "zeros_like", "copy", "ones", "full"))
+
+
+def device_source(module_source: str, function_name: str, description: str,
+                  kinds: list[str]) -> str:
     """The text of the `_cuda` sibling of a generated module: the derivative
     `function_name` (whose parameters have the adjit types `kinds`) as a
     device function, its converting wrapper, and the element-wise kernel."""
-    function = _derivative_tree(module_source, function_name)
+    if is_array_source(module_source):
+        raise AdjitError("internal: device code would allocate arrays")
+    function = derivative_tree(module_source, function_name)
     start = module_source.find(f"\ndef {function_name}(")
     body_text = module_source[start + 1:]
     end = body_text.find("\ndef ", 1)
     function_text = (body_text if end < 0 else body_text[:end]).rstrip() + "\n"
     parameters = [argument.arg for argument in function.args.args]
-    type_names = ", ".join(_KINDS[kind][0] for kind in kinds)
-    converted = ", ".join(f"{_KINDS[kind][1]}({name})" for name, kind in zip(parameters, kinds))
+    type_names = ", ".join(KINDS[kind][0] for kind in kinds)
+    converted = ", ".join(f"{KINDS[kind][1]}({name})" for name, kind in zip(parameters, kinds))
     device = f"{function_name}_device"
     lines = [
         f"# Generated by adjit: CUDA device function and kernel of {description}",
@@ -306,10 +324,10 @@ def device_source(module_source: str, function_name: str, kinds: list[str],
     outputs = _outputs(function)
     if outputs is not None:
         taken = set(parameters)
-        n, i = _fresh("_n", taken), _fresh("_i", taken)
-        steps = [_fresh(f"_step_{name}", taken) for name in parameters]
-        results = [_fresh(f"_out{k}", taken) for k in range(outputs[0])]
-        values = [_fresh(f"_v{k}", taken) for k in range(outputs[0])]
+        n, i = fresh_name("_n", taken), fresh_name("_i", taken)
+        steps = [fresh_name(f"_step_{name}", taken) for name in parameters]
+        results = [fresh_name(f"_out{k}", taken) for k in range(outputs[0])]
+        values = [fresh_name(f"_v{k}", taken) for k in range(outputs[0])]
         inputs = ", ".join(f"{name}, {step}" for name, step in zip(parameters, steps))
         reads = ", ".join(f"{name}[{i} * {step}]" for name, step in zip(parameters, steps))
         lines += [
@@ -320,83 +338,21 @@ def device_source(module_source: str, function_name: str, kinds: list[str],
             '    of step 0 is a scalar (an array of one element) broadcast to every thread."""',
             f"    {i} = cuda.grid(1)",
             f"    if {i} < {n}:",
-            f"        {_unpacking(values, outputs[1])} = {device}({reads})"]
+            f"        {unpacking(values, outputs[1])} = {device}({reads})"]
         lines += [f"        {result}[{i}] = {value}" for result, value in zip(results, values)]
         lines.append("")
     return "\n".join(lines)
 
 
-def _unpacking(values: list[str], as_tuple: bool) -> str:
-    """`_v0, _v1` (`_v0,` for a tuple of one) or `_v0` for a single value."""
-    if not as_tuple:
-        return values[0]
-    return ", ".join(values) + ("," if len(values) == 1 else "")
-
-
-def cuda_source(module_name: str, function_name: str, kinds: list[str],
-                grid: bool = False, rows=None) -> tuple[str, str]:
-    """(name, text) of the `_cuda` sibling of the generated module
-    `module_name`, written first if needed: device function, wrapper and
-    element-wise kernel of a function of scalars, or with `grid` the
-    kernels and host launcher of a function with prange loops
-    (`passes/gpu/kernels.py`; `kinds` says which parameters are arrays), or
-    for array parameters without `grid` the per-row kernel
-    (`cuda_rows.py`; `rows`: a `RowCall`)."""
-    name = f"{module_name}_cuda"
-    text = compiler.cached_source(name)
-    if text is None:
-        module_source = compiler.cached_source(module_name)
-        if module_source is None:
-            raise AdjitError(f"internal: the generated module {module_name} is missing")
-        description = module_source.splitlines()[0].partition(": ")[2] or function_name
-        if grid:
-            from adjit.passes.gpu.kernels import kernel_module_source
-            parameters = [argument.arg for argument in
-                          _derivative_tree(module_source, function_name).args.args]
-            text = kernel_module_source(
-                module_source, function_name,
-                {name for name, kind in zip(parameters, kinds) if is_array(kind)},
-                description)
-        elif any(is_array(kind) for kind in kinds):     # one thread per row
-            from adjit.runtime.cuda_rows import RowCall, rows_source
-            text = rows_source(module_source, function_name, kinds, description,
-                               rows or RowCall())
-        else:
-            if is_array_source(module_source):
-                raise AdjitError("internal: device code would allocate arrays")
-            text = device_source(module_source, function_name, kinds, description)
-        compiler.store_source(name, text)
-        text = compiler.cached_source(name)
-    return name, text
-
-
-def cuda_module(module_name: str, function_name: str, kinds: list[str],
-                grid: bool = False, rows=None):
-    """Import (writing it first if needed) the `_cuda` sibling of the
-    generated module `module_name`."""
-    require_cuda()
-    name, _ = cuda_source(module_name, function_name, kinds, grid, rows)
-    return compiler.load_module(name)
-
-
-def grid_function(module_name: str, function_name: str, kinds: list[str]):
-    """The host function launching the kernels of a derivative with prange
-    loops: called like the cpu derivative, it returns what that returns,
-    NumPy arrays for arrays."""
-    return getattr(cuda_module(module_name, function_name, kinds, grid=True), function_name)
-
-
-def is_array_source(module_source: str) -> bool:
-    """Does generated source make NumPy arrays (a tape, an adjoint array)?
-    A last guard: `passes/gpu/device.py` and the tape-free reverse transform
-    refuse such code with a located error before it is written."""
-    return any(f"np.{name}(" in module_source
-               for name in ("empty", "zeros", "zeros_like", "copy", "ones", "full"))
+def device_writer(kinds: list[str]):
+    """`cuda_source`'s `write` for a function of scalars of the adjit types `kinds`."""
+    return functools.partial(device_source, kinds=kinds)
 
 
 def device_function(module_name: str, function_name: str, kinds: list[str]):
     """The numba CUDA device function `NAME_device` of the derivative."""
-    return getattr(cuda_module(module_name, function_name, kinds), f"{function_name}_device")
+    return getattr(cuda_module(module_name, function_name, device_writer(kinds)),
+                   f"{function_name}_device")
 
 
 class ElementwiseLauncher:
@@ -410,11 +366,11 @@ class ElementwiseLauncher:
     floats when all are scalars."""
 
     def __init__(self, module_name: str, function_name: str, kinds: list[str]):
-        self.module = cuda_module(module_name, function_name, kinds)
+        self.module = cuda_module(module_name, function_name, device_writer(kinds))
         self.function_name = function_name
         self.kernel = getattr(self.module, f"{function_name}_kernel", None)
-        function = _derivative_tree(compiler.cached_source(f"{module_name}_cuda"),
-                                    function_name)
+        function = derivative_tree(compiler.cached_source(f"{module_name}_cuda"),
+                                   function_name)
         self.outputs = _outputs(function)
         self.parameters = [argument.arg for argument in function.args.args]
         self.kinds = kinds
@@ -429,7 +385,7 @@ class ElementwiseLauncher:
         length = None
         inputs = []
         for name, kind, value in zip(self.parameters, self.kinds, args):
-            if _is_lane(value):
+            if is_lane(value):
                 if len(value.shape) != 1:
                     what = f"the tangent of `{name[3:]}`" if name.startswith("_d_") \
                         else f"`{name}`"
@@ -444,7 +400,7 @@ class ElementwiseLauncher:
                 inputs += [value if is_device_array(value) else
                            cuda.to_device(np.ascontiguousarray(value)), 1]
             else:
-                inputs += [cuda.to_device(np.array([value], dtype=_KINDS[kind][2])), 0]
+                inputs += [cuda.to_device(np.array([value], dtype=KINDS[kind][2])), 0]
         count = 1 if length is None else length
         results = [cuda.device_array(count, dtype=np.float64) for _ in range(self.outputs[0])]
         if count:
@@ -454,22 +410,3 @@ class ElementwiseLauncher:
         if length is None:
             values = [float(value[0]) for value in values]
         return tuple(values) if self.outputs[1] else values[0]
-
-
-def kinds_of(signature: tuple, tangents: list[str]) -> list[str]:
-    """The adjit types of a generated device function's parameters (a
-    function of scalars, or of rows): the signature's, then one per entry of
-    `tangents` (the jvp's tangents, the vjp's cotangent): of an array type
-    for an array (a row's tangent), else a float."""
-    kinds = [kind for kind, _ in signature]
-    return kinds + [kind if is_array(kind) else FLOAT for kind in tangents]
-
-
-def launcher(module_name: str, function_name: str, kinds: list[str], rows=None):
-    """The host callable of a derivative without prange loops: one thread
-    per element (scalars) or per row (array parameters, `cuda_rows.py`;
-    `rows`: its `RowCall`)."""
-    if any(is_array(kind) for kind in kinds):
-        from adjit.runtime.cuda_rows import RowCall, RowLauncher
-        return RowLauncher(module_name, function_name, kinds, rows or RowCall())
-    return ElementwiseLauncher(module_name, function_name, kinds)

@@ -1,4 +1,4 @@
-"""The CUDA target for functions without a prange that use parameters as
+"""CUDA derivatives of functions without a prange that use parameters as
 arrays: one GPU thread per row of the 2-D arguments.
 
 The rule (docs/parallel.md#gpus): a parameter the function uses as an
@@ -32,14 +32,18 @@ adjoint whole).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 from adjit.errors import AdjitError
 from adjit.passes.gpu.device_rows import row_derivative
-from adjit.rules.registry import FLOAT, is_array
+from adjit.rules.registry import FLOAT, array_type, is_array
 from adjit.runtime import compile as compiler
+from adjit.runtime.cuda_launch import THREADS_PER_BLOCK, is_device_array
+from adjit.targets.cuda.lanes import (KINDS, cuda_module, defined_at, fresh_name, is_lane,
+                                      lane_entry, unpacking)
 
 ROW_TYPE = "float64[:]"                  # a thread's row of a 2-D argument
 SHARED_TYPE = "float64[:] shared"        # a 1-D argument, the same for every thread
@@ -60,10 +64,8 @@ class RowCall:
 def row_signature_entry(name: str, value, where: str) -> tuple:
     """The signature entry of an argument of a parameter used as an array:
     a row (2-D argument) or a shared array (1-D)."""
-    from adjit.rules.registry import array_type
-    from adjit.runtime.cuda import _is_lane
-    if not _is_lane(value) or len(value.shape) not in (1, 2):
-        what = f"a {len(value.shape)}-D array" if _is_lane(value) else \
+    if not is_lane(value) or len(value.shape) not in (1, 2):
+        what = f"a {len(value.shape)}-D array" if is_lane(value) else \
             f"{type(value).__name__!r}"
         raise AdjitError(
             f"{where}argument `{name}` is {what}, and `{name}` is used as an array; "
@@ -77,20 +79,32 @@ def row_signature_entry(name: str, value, where: str) -> tuple:
     return array_type(FLOAT, 1), SHARED_TYPE if len(value.shape) == 1 else ROW_TYPE
 
 
+def row_signature(parameters: list[str], arguments, py_func,
+                  array_parameters: set[str]) -> tuple:
+    """The signature (one `(adjit type, Numba type name)` per parameter) of
+    a cuda derivative of `py_func`, a function without a prange using the
+    `array_parameters` as arrays, called on `arguments`: a row or a shared
+    array for those (`row_signature_entry`), a scalar or a 1-D array of
+    per-thread values for the others (`lanes.lane_entry`)."""
+    where = defined_at(py_func)
+    return tuple(row_signature_entry(name, value, where) if name in array_parameters
+                 else lane_entry(name, value, where)
+                 for name, value in zip(parameters, arguments))
+
+
 def shared_parameters(parameters: list[str], signature: tuple) -> tuple:
     """The parameters a per-row signature passes a shared 1-D array."""
     return tuple(name for name, (_, numba_type) in zip(parameters, signature)
                  if numba_type == SHARED_TYPE)
 
 
-def rows_source(module_source: str, function_name: str, kinds: list[str],
-                description: str, rows: RowCall) -> str:
+def rows_source(module_source: str, function_name: str, description: str,
+                kinds: list[str], rows: RowCall) -> str:
     """The text of the `_cuda` sibling of a per-row derivative."""
-    from adjit.runtime.cuda import _KINDS, _fresh, _unpacking
     text, layout = row_derivative(module_source, function_name, kinds, rows.shared,
                                   rows.filename)
     parameters = layout.parameters
-    converted = ", ".join(name if is_array(kind) else f"{_KINDS[kind][1]}({name})"
+    converted = ", ".join(name if is_array(kind) else f"{KINDS[kind][1]}({name})"
                           for name, kind in zip(parameters, kinds))
     inputs = ", ".join(parameters + layout.adjoint_rows)
     call_arguments = ", ".join([converted] + layout.adjoint_rows)
@@ -117,10 +131,10 @@ def rows_source(module_source: str, function_name: str, kinds: list[str],
         f'    was generated for{adding}."""',
         f"    return {call}" if layout.values else f"    {call}", ""]
     taken = set(parameters) | set(layout.adjoint_rows)
-    n, i = _fresh("_n", taken), _fresh("_i", taken)
-    steps = [_fresh(f"_step_{name}", taken) for name in parameters]
-    results = [_fresh(f"_out{k}", taken) for k in range(layout.values)]
-    values = [_fresh(f"_v{k}", taken) for k in range(layout.values)]
+    n, i = fresh_name("_n", taken), fresh_name("_i", taken)
+    steps = [fresh_name(f"_step_{name}", taken) for name in parameters]
+    results = [fresh_name(f"_out{k}", taken) for k in range(layout.values)]
+    values = [fresh_name(f"_v{k}", taken) for k in range(layout.values)]
     arguments = ", ".join([f"{name}, {step}" for name, step in zip(parameters, steps)]
                           + layout.adjoint_rows + results)
     reads = ", ".join([f"{name}[{i} * {step}]" for name, step in zip(parameters, steps)]
@@ -139,12 +153,17 @@ def rows_source(module_source: str, function_name: str, kinds: list[str],
         f"    {i} = cuda.grid(1)",
         f"    if {i} < {n}:"]
     if layout.values:
-        lines.append(f"        {_unpacking(values, layout.values > 1)} = {device}({reads})")
+        lines.append(f"        {unpacking(values, layout.values > 1)} = {device}({reads})")
         lines += [f"        {result}[{i}] = {value}" for result, value in zip(results, values)]
     else:
         lines.append(f"        {device}({reads})")
     lines.append("")
     return "\n".join(lines)
+
+
+def rows_writer(kinds: list[str], rows: RowCall):
+    """`lanes.cuda_source`'s `write` for a per-row derivative."""
+    return functools.partial(rows_source, kinds=kinds, rows=rows)
 
 
 def _width(array) -> int:
@@ -166,8 +185,7 @@ class RowLauncher:
 
     def __init__(self, module_name: str, function_name: str, kinds: list[str],
                  rows: RowCall):
-        from adjit.runtime.cuda import cuda_module
-        self.module = cuda_module(module_name, function_name, kinds, rows=rows)
+        self.module = cuda_module(module_name, function_name, rows_writer(kinds, rows))
         self.kernel = getattr(self.module, f"{function_name}_kernel")
         self.function_name = function_name
         self.kinds = kinds
@@ -180,19 +198,18 @@ class RowLauncher:
 
     def _check_tangents(self, given: dict) -> None:
         """A jvp's tangents have the shapes its arguments allow (module doc)."""
-        from adjit.runtime.cuda import _is_lane, is_device_array
         kind_of = dict(zip(self.layout.parameters, self.kinds))
         for tangent, parameter in self.tangent_of:
             value = given[tangent]
             if not is_array(kind_of[tangent]):
-                if _is_lane(value) and len(value.shape) != 1:
+                if is_lane(value) and len(value.shape) != 1:
                     raise _tangent_error(parameter, f"is a {len(value.shape)}-D "
                                          "array; a scalar's tangent is a float (the same for "
                                          "every thread) or a 1-D array (one per thread)")
                 continue
             width = _width(given[parameter])
-            if not _is_lane(value) or len(value.shape) not in (1, 2):
-                what = f"a {len(value.shape)}-D array" if _is_lane(value) else \
+            if not is_lane(value) or len(value.shape) not in (1, 2):
+                what = f"a {len(value.shape)}-D array" if is_lane(value) else \
                     f"{type(value).__name__!r}"
                 raise _tangent_error(parameter, f"is {what}; `{parameter}` is used "
                                      f"as an array, so its tangent is an array of shape "
@@ -207,7 +224,6 @@ class RowLauncher:
 
     def __call__(self, *args):
         from numba import cuda
-        from adjit.runtime.cuda import THREADS_PER_BLOCK, _KINDS, is_device_array
         given = dict(zip(self.layout.parameters, args))
         self._check_tangents(given)
         names = dict(self.tangent_of)
@@ -248,7 +264,7 @@ class RowLauncher:
                 inputs += [value if is_device_array(value) else
                            cuda.to_device(np.ascontiguousarray(value)), 1]
             else:
-                inputs += [cuda.to_device(np.array([value], dtype=_KINDS[kind][2])), 0]
+                inputs += [cuda.to_device(np.array([value], dtype=KINDS[kind][2])), 0]
         if sorted(adjoints) != sorted(self.layout.adjoint_rows):
             raise AdjitError(f"internal: adjoints {sorted(adjoints)} of {self.function_name}")
         results = [cuda.device_array(count, dtype=np.float64)
