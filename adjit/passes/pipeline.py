@@ -1,7 +1,7 @@
 """The transformation pipeline, in order: the one place that lists the passes.
 
     front/     parse -> fence -> resolve -> desugar -> anf -> inline
-    analysis/  types -> (gpu/device checks, target="cuda") -> views
+    analysis/  webs -> types -> (gpu/device checks, target="cuda") -> views
                -> (rebind, generated code differentiated again) -> hoist
                -> parallel (checks) -> activity -> arrays
     reverse/   instrument, recompute, tbr, snapshot -> the two sweeps
@@ -51,6 +51,7 @@ from adjit.passes.reverse.transform import ReverseTransformer
 from adjit.passes.optimize.scatter import split_shifted_increments
 from adjit.passes.analysis.types import infer_types
 from adjit.passes.analysis.views import inline_views
+from adjit.passes.analysis.webs import split_by_type
 from adjit.rules.registry import FLOAT, INT, is_array, is_float_like
 
 PASSES = ("parse", "fence", "resolve", "desugar", "anf", "inline", "types", "activity",
@@ -92,6 +93,7 @@ def _typed(fn, parameter_types: dict[str, str], wrt: list[str], device: bool = F
     (with `device`, the checks of `device.check_device_code` too)."""
     parsed = front_end(fn)
     tree = parsed.tree
+    split_by_type(parsed, parameter_types)
     types = infer_types(parsed, parameter_types)
     _dump("types", repr(types))
     check_shape_unpacking(parsed, tree, types)

@@ -1,7 +1,8 @@
 """Typed analyses of the ANF core, and the small rewrites that prepare it.
 
 Accepts: the front end's ANF tree and the argument types of one call.
-Guarantees: every variable typed (`types`); views placed in the operations
+Guarantees: a name that changes type renamed per type (`webs`); every
+variable typed (`types`); views placed in the operations
 that read them, loop-invariant int temporaries hoisted; the active
 variables (`activity`) and the array facts (`arrays`) the transformations
 need, or a located error where the uses cannot be differentiated; and the

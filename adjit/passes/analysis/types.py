@@ -28,23 +28,45 @@ from adjit.rules.registry import (BOOL, FLOAT, INT, REGISTRY, array_type, elemen
 _CONSTANT_TYPES = {bool: BOOL, int: INT, float: FLOAT}
 
 
-def infer_types(parsed: ParsedFunction, parameter_types: dict[str, str]) -> dict[str, str]:
+def infer_types(parsed: ParsedFunction, parameter_types: dict[str, str],
+                names: dict[str, str] | None = None) -> dict[str, str]:
+    """The type of every variable. A variable assigned values whose types
+    have no join (a float and an array, arrays of different ranks) is a
+    located error naming it and both lines; `names` maps a name `webs`
+    made to the user's own, for that message."""
     types = dict(parameter_types)
     assignments = [node for node in ast.walk(parsed.tree)
                    if isinstance(node, ast.For) or (isinstance(node, ast.Assign)
                                                     and isinstance(node.targets[0], ast.Name))]
-    changed = True
-    while changed:
-        changed = False
+    origin: dict[str, ast.stmt] = {}        # where each variable got its type
+    # Every join only widens (bool < int < float; arrays by element), so each
+    # variable changes a bounded number of times; the bound guards the rest.
+    for _ in range(4 * len(assignments) + 8):
+        changed = set()
         for node in assignments:
             if isinstance(node, ast.For):
                 name, new = node.target.id, INT
             else:
                 name, new = node.targets[0].id, expression_type(node.value, types, parsed)
-            joined = join_types(types.get(name), new)
-            if joined != types.get(name):
+            old = types.get(name)
+            joined = _join(old, new)
+            if joined is _CONFLICT:
+                _conflict(parsed, name, names or {}, old, origin.get(name), new, node)
+            if joined != old:
                 types[name] = joined
-                changed = True
+                origin.setdefault(name, node)
+                if joined == new:
+                    origin[name] = node
+                changed.add(name)
+        if not changed:
+            break
+    else:
+        moving = sorted((names or {}).get(name, name) for name in changed)
+        raise DifferentiationError(
+            f"the type of {', '.join(f'`{n}`' for n in moving[:5])} does not settle",
+            parsed.location(origin.get(sorted(changed)[0], parsed.tree)),
+            hint="give each variable one type",
+            source_line=parsed.line_text(parsed.tree), doc_anchor="types")
     for node in assignments:
         if isinstance(node, ast.For):
             for bound in node.iter.args:
@@ -55,6 +77,39 @@ def infer_types(parsed: ParsedFunction, parameter_types: dict[str, str]) -> dict
                         "convert it with int(...)", source_line=parsed.line_text(node),
                         doc_anchor="types")
     return types
+
+
+_CONFLICT = object()
+
+
+def _join(old: str | None, new: str | None):
+    """`join_types`, except that arrays of one rank join by element (an
+    element type may still be widening), and two known types with no join
+    are `_CONFLICT`."""
+    if old is None or new is None:
+        return new if old is None else old
+    if is_array(old) and is_array(new) and rank(old) == rank(new):
+        return array_type(join_types(element_type(old), element_type(new)), rank(old))
+    joined = join_types(old, new)
+    return _CONFLICT if joined is None else joined
+
+
+def _conflict(parsed: ParsedFunction, name: str, names: dict[str, str], old: str,
+              where: ast.stmt | None, new: str, node: ast.stmt):
+    user = names.get(name, name)
+    first = f"at line {where.lineno}" if where is not None else "as an argument"
+    raise DifferentiationError(
+        f"`{user}` is {_describe(old)} {first} and {_describe(new)} at line {node.lineno}; "
+        "a variable must keep one type where its values meet (in a loop, or after "
+        "an `if`)", parsed.location(node),
+        hint="use another name for one of the two values",
+        source_line=parsed.line_text(node), doc_anchor="types")
+
+
+def _describe(kind: str) -> str:
+    if is_array(kind):
+        return f"an array of {element_type(kind)}s of rank {rank(kind)}"
+    return {INT: "an int", BOOL: "a bool", FLOAT: "a float"}.get(kind, f"a {kind}")
 
 
 def expression_type(value: ast.expr, types: dict[str, str], parsed=None) -> str | None:
