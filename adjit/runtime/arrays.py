@@ -85,9 +85,36 @@ def _unbroadcast_numba(gradient, like):
                         out[_index(i, like.shape[0]), _index(j, like.shape[1]),
                             _index(k, like.shape[2])] += gradient[i, j, k]
             return out
+    elif ranks[0] >= ranks[1]:
+        offset = ranks[0] - ranks[1]
+
+        def impl(gradient, like):
+            return _unbroadcast_any_rank(gradient, like, offset)
     else:
         return None
     return impl
+
+
+@register_jitable
+def _unbroadcast_any_rank(gradient, like, offset):
+    """`unbroadcast` for arrays of any ranks: each element of `gradient`, in
+    C order, added to the element of `like`'s shape it was broadcast from
+    (the leading `offset` axes summed, axes of size 1 there summed)."""
+    out = np.zeros(like.shape, gradient.dtype)
+    flat_out = out.reshape(out.size)
+    flat = np.ascontiguousarray(gradient).reshape(gradient.size)
+    shape, target = gradient.shape, like.shape
+    for k in range(flat.size):
+        rest, place, stride = k, 0, 1
+        for axis in range(len(shape) - 1, offset - 1, -1):
+            index = rest % shape[axis]
+            rest //= shape[axis]
+            size = target[axis - offset]
+            if size > 1:
+                place += index * stride
+            stride *= size
+        flat_out[place] += flat[k]
+    return out
 
 
 @register_jitable
@@ -117,3 +144,4 @@ def reshape_like(value, like):
     """`value` reshaped to the shape of `like` (the same number of elements,
     in C order)."""
     return np.ascontiguousarray(value).reshape(like.shape)
+
