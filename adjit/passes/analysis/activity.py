@@ -45,6 +45,11 @@ def _edges(tree: ast.FunctionDef, types: dict[str, str]) -> list[tuple[str, str]
         for target, source in tape_flows(node):
             if is_float_like(types.get(target)) and is_float_like(types.get(source)):
                 edges.append((target, source))
+                if is_array(types.get(target)) and isinstance(node.value, ast.Subscript):
+                    # a named view shares its base's elements: a write
+                    # through it (the adjoint views of generated code,
+                    # `_b_w[0] = ...` with `_b_w = _b_x[1:]`) changes the base
+                    edges.append((source, target))
         if isinstance(node.targets[0], ast.Name) and is_float_like(types.get(node.targets[0].id)):
             target = node.targets[0].id
             for name in differentiable_inputs(node):

@@ -37,12 +37,16 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from adjit.errors import DifferentiationError
 from adjit.passes.front.parse import ParsedFunction
 from adjit.passes.front.anf import is_shape
 from adjit.passes.analysis.statements import (adjoint_reads, arguments_of, is_array_operation,
                                      is_structured, names_in, operand_base,
                                      operand_partials)
+from adjit.passes.analysis.parallel import is_parallel
+from adjit.rules.arrays import index_parts
 from adjit.rules.numpy import CREATION
 from adjit.rules.registry import FLOAT, element_type, is_array
 
@@ -74,6 +78,10 @@ class _Checker:
         self.aliases: dict[str, set[str]] = {}
         self.stored: set[str] = set()
         self.views: dict[str, ast.Subscript] = {}
+        # a named view or its alias -> (its binding, the loops around, whether
+        # bound in the body of the innermost itself)
+        self.view_loops: dict[str, tuple[ast.Assign, list[ast.stmt], bool]] = {}
+        self.writes: list[ast.Assign] = []
 
     def error(self, node: ast.AST, message: str, hint: str):
         raise DifferentiationError(message, self.parsed.location(node), hint=hint,
@@ -82,6 +90,9 @@ class _Checker:
 
     def run(self) -> ArrayFacts:
         self.visit(self.tree.body, loops=[])
+        self.check_views()
+        if not self.parsed.generated:
+            self.check_shared_elements()
         if not self.parsed.generated:
             self.check_bindings()
         classes = self.alias_classes()
@@ -100,17 +111,20 @@ class _Checker:
         return ArrayFacts((stored | local) - tapes, written)
 
     # -- walking ------------------------------------------------------------
-    def visit(self, statements: list[ast.stmt], loops: list[ast.stmt]) -> None:
+    def visit(self, statements: list[ast.stmt], loops: list[ast.stmt],
+              direct: bool = True) -> None:
+        """`direct`: `statements` are the body of `loops[-1]` itself (not
+        of a branch inside it)."""
         for node in statements:
             if isinstance(node, ast.Assign):
-                self.assignment(node, loops)
+                self.assignment(node, loops, direct)
             elif isinstance(node, ast.If):
-                self.visit(node.body, loops)
-                self.visit(node.orelse, loops)
+                self.visit(node.body, loops, False)
+                self.visit(node.orelse, loops, False)
             elif isinstance(node, (ast.For, ast.While)):
                 self.visit(node.body, loops + [node])
 
-    def assignment(self, node: ast.Assign, loops: list[ast.stmt]) -> None:
+    def assignment(self, node: ast.Assign, loops: list[ast.stmt], direct: bool = True) -> None:
         target, value = node.targets[0], node.value
         if loops and is_array_operation(node, self.types) \
                 and is_array(self.types.get(target.id)):
@@ -121,10 +135,7 @@ class _Checker:
         if isinstance(target, ast.Subscript):
             array = target.value.id
             self.element(target, array)
-            if array in self.views:
-                self.error(node, f"writing into `{array}`, a view of "
-                           f"`{self.views[array].value.id}`", "write into the array "
-                           "itself: `q[i, k] = v` rather than `row = q[i]; row[k] = v`")
+            self.writes.append(node)
             self.stored.add(array)
             if element_type(self.types[array]) != FLOAT and \
                     self.types.get(getattr(value, "id", None)) == FLOAT:
@@ -137,32 +148,54 @@ class _Checker:
         if not is_array(self.types.get(target.id)):
             return
         if isinstance(value, ast.Subscript) and not self.parsed.generated:
-            self.view(node, loops)
+            self.view(node, loops, direct)
         self.bindings.setdefault(target.id, []).append(node)
         if isinstance(value, ast.Name):
             self.aliases.setdefault(target.id, set()).add(value.id)
             self.aliases.setdefault(value.id, set()).add(target.id)
+            if value.id in self.views:           # v = w, w a view: v is that view
+                self.views[target.id] = self.views[value.id]
+                self.view_loops[target.id] = (node, loops, direct)
         elif isinstance(value, ast.Call) and value.primitive.key in CREATION:
             self.creation(node, value, loops)
+        elif isinstance(value, ast.Call) and value.primitive.key is np.copy and loops \
+                and not self.parsed.generated:
+            self.copy_in_loop(node, value.args[0], loops)
 
     def element(self, subscript: ast.Subscript, array: str) -> None:
         if not is_array(self.types.get(array)):
             self.error(subscript, f"`{array}` is indexed but is not an array here",
                        "index arrays only")
 
-    def view(self, node: ast.Assign, loops: list[ast.stmt]) -> None:
+    def view(self, node: ast.Assign, loops: list[ast.stmt], direct: bool) -> None:
         """`row = q[i]`: a named view. Its adjoint is the same view of q's
-        adjoint, taken once: so it is bound once, outside loops, with
-        indices that do not change afterwards."""
+        adjoint. Outside loops its indices must not change afterwards; in a
+        loop (see `loop_view_indices`) it is taken again, with its adjoint,
+        at the top of each reversed iteration, so it is bound in the loop's
+        own body, indexed by what stays fixed through the iteration, and
+        used only in that loop (checked in `check_views`)."""
         name, view = node.targets[0].id, node.value
         self.views[name] = view
+        self.view_loops[name] = (node, loops, direct)
         # the view shares its base's elements: one class for what writes change
         self.aliases.setdefault(name, set()).add(view.value.id)
         self.aliases.setdefault(view.value.id, set()).add(name)
         if loops:
-            self.error(node, f"naming the view `{ast.unparse(view)}` inside a loop",
-                       f"use `{ast.unparse(view)}` directly in the expression, or read "
-                       "its elements")
+            text = ast.unparse(view)
+            if any(is_parallel(loop) for loop in loops):
+                self.error(node, f"naming the view `{text}` inside a prange loop",
+                           f"use `{text}` directly in the expression, or read its "
+                           "elements")
+            if not direct:
+                self.error(node, f"naming the view `{text}` inside a branch of a loop",
+                           "name it in the loop body itself, outside any `if`, or use "
+                           f"`{text}` directly in the expression")
+            if loop_view_indices(self.tree, loops, node) is None:
+                self.error(node, f"naming the view `{text}` inside a loop, with an index "
+                           "that is not the loop's own index", "index with a loop "
+                           f"index or a value fixed before the loop, or use `{text}` "
+                           "directly in the expression")
+            return
         assigned: dict[str, int] = {}
         for inner in ast.walk(self.tree):
             if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store):
@@ -173,6 +206,50 @@ class _Checker:
                 self.error(node, f"the view `{ast.unparse(view)}` has an index that "
                            "changes later", "index with a value that stays fixed, or "
                            "use the view directly in the expression")
+
+    def check_views(self) -> None:
+        """Writes through a named view or an alias of one are refused, and a
+        view named in a loop (or its alias) must be bound in the body of
+        that loop itself and read only inside it."""
+        for node in self.writes:
+            array = node.targets[0].value.id
+            if array in self.views:
+                self.error(node, f"writing into `{array}`, a view of "
+                           f"`{self.views[array].value.id}`", "write into the array "
+                           "itself: `q[i, k] = v` rather than `row = q[i]; row[k] = v`")
+        for name, (node, loops, direct) in self.view_loops.items():
+            loop = _view_loop(name, self.views, self.view_loops)
+            if loop is None:
+                continue
+            text = ast.unparse(self.views[name])
+            if not loops or loops[-1] is not loop or not direct:
+                self.error(node, f"`{name}` names the view `{text}` bound in a loop, "
+                           "here outside that loop's own body", "bind the name in the "
+                           "loop body itself, outside any `if`")
+            inside = {id(n) for n in ast.walk(loop)}
+            for other in ast.walk(self.tree):
+                if isinstance(other, ast.Name) and other.id == name \
+                        and isinstance(other.ctx, ast.Load) and id(other) not in inside:
+                    self.error(other, f"`{name}`, the view `{text}` named inside a loop, "
+                               "is used after the loop", f"use `{text}` directly after "
+                               "the loop, or name it there again")
+
+    def copy_in_loop(self, node: ast.Assign, source: ast.expr, loops: list[ast.stmt]) -> None:
+        """`v = np.copy(x[k:])` in a loop: one adjoint buffer serves every
+        iteration's copy, so its shape must not change (its slice bounds
+        are fixed in the loop; an integer index changes no shape)."""
+        if not isinstance(source, ast.Subscript):
+            return
+        bounds = set()
+        for part in index_parts(source.slice):
+            if isinstance(part, ast.Slice):
+                bounds |= set().union(*(names_in(b) for b in (part.lower, part.upper,
+                                                              part.step) if b is not None))
+        changing = {name for name in bounds if not self.invariant(name, loops[0])}
+        if changing:
+            self.error(node, "a copy in a loop with a shape the loop changes "
+                       f"(`{sorted(changing)[0]}`)", "copy before the loop, or write "
+                       "the loop over elements (`x[k + j]`)")
 
     def _loops_of(self, name: str) -> list[ast.stmt]:
         return [loop for loop in ast.walk(self.tree) if isinstance(loop, (ast.For, ast.While))
@@ -270,6 +347,56 @@ class _Checker:
                                "it, and its derivative needs the values it read",
                                f"operate on a copy (`{name}_before = np.copy({name})`)")
 
+    def check_shared_elements(self) -> None:
+        """A result that shares its elements with its operand (`t = q.T`,
+        `np.reshape`, `np.ravel`, `np.expand_dims`)
+        has a derivative of its own, computed from the operand's at that
+        statement: a later write into either (or into an alias or view of
+        either) would change the other behind its derivative's back, in
+        both modes."""
+        order = _in_order(self.tree.body)
+        position = {id(node): (k, loops) for k, (node, loops) in enumerate(order)}
+        edges: dict[str, set[str]] = {}
+        sharing = []
+        for node, _ in order:
+            if not (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+                    and is_array(self.types.get(node.targets[0].id))):
+                continue
+            target, value = node.targets[0].id, node.value
+            sources = []
+            if isinstance(value, ast.Name):
+                sources = [value.id]
+            elif isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
+                sources = [value.value.id]
+            elif isinstance(value, ast.Call) and getattr(value.primitive, "spelling", None) \
+                    in SHARING and value.args and operand_base(value.args[0]):
+                sources = [operand_base(value.args[0])]
+                sharing.append(node)
+            for source in sources:
+                edges.setdefault(target, set()).add(source)
+                edges.setdefault(source, set()).add(target)
+        if not sharing:
+            return
+        for node in sharing:
+            group, frontier = {node.targets[0].id}, [node.targets[0].id]
+            while frontier:
+                for other in edges.get(frontier.pop(), ()):
+                    if other not in group:
+                        group.add(other)
+                        frontier.append(other)
+            at, loops = position[id(node)]
+            for write in self.writes:
+                later, write_loops = position[id(write)]
+                array = write.targets[0].value.id
+                if array in group and (later > at or set(map(id, loops)) & set(map(id, write_loops))):
+                    operand = operand_base(node.value.args[0])
+                    self.error(write, f"writing into `{array}`, which shares its elements "
+                               f"with `{node.targets[0].id} = {ast.unparse(node.value)}` "
+                               f"(line {node.lineno}): their derivatives would part",
+                               f"copy first (`{node.targets[0].id} = "
+                               f"np.copy({ast.unparse(node.value)})`), or write into "
+                               f"`{operand}` before that line")
+
     def alias_classes(self) -> dict[str, set[str]]:
         classes: dict[str, set[str]] = {}
         for name in set(self.aliases) | self.stored:
@@ -284,6 +411,23 @@ class _Checker:
             for member in members:
                 classes[member] = members
         return classes
+
+
+# operations whose result may share its elements with their first operand
+SHARING = {"np.transpose", "np.reshape", "np.ravel", "np.expand_dims", "rt.reshape_like",
+           "rt.keep_dims"}
+
+
+def _in_order(statements, loops=()) -> list[tuple[ast.stmt, tuple[ast.stmt, ...]]]:
+    """Every statement, in the order of the source, with the loops around it."""
+    order = []
+    for node in statements:
+        order.append((node, loops))
+        if isinstance(node, ast.If):
+            order.extend(_in_order(node.body + node.orelse, loops))
+        elif isinstance(node, (ast.For, ast.While)):
+            order.extend(_in_order(node.body, loops + (node,)))
+    return order
 
 
 def _values_read(node: ast.Assign, active: set[str]) -> set[str]:
@@ -302,3 +446,52 @@ def _assigned(loop: ast.stmt) -> set[str]:
     names = {n.id for n in ast.walk(loop) if isinstance(n, ast.Name)
              and isinstance(n.ctx, ast.Store)}
     return names
+
+
+def _view_loop(name: str, views: dict, view_loops: dict) -> ast.stmt | None:
+    """The loop whose body binds the view `name` stands for (through
+    aliases: the view's own binding), or None for a view bound outside
+    loops."""
+    view = views[name]
+    for other, (node, loops, _) in view_loops.items():
+        if node.value is view:
+            return loops[-1] if loops else None
+    return None
+
+
+def loop_view_indices(tree: ast.FunctionDef, loops: list[ast.stmt],
+                      binding: ast.Assign) -> list[ast.Assign] | None:
+    """For a view `r = q[index]` bound in the body of `loops[-1]`: the
+    assignments of that body that compute its index names (`_t3 = i + 1`),
+    in order, which a reversed iteration re-runs before taking the view
+    again; or None when an index name is neither the target of an enclosing
+    `for` loop, a name no loop assigns and bound at most once, nor a name
+    bound once in that body, before the view, from such names by `+ - *`."""
+    counts: dict[str, int] = {}
+    for inner in ast.walk(tree):
+        if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store):
+            counts[inner.id] = counts.get(inner.id, 0) + 1
+    in_loops = set().union(*(_assigned(loop) for loop in ast.walk(tree)
+                             if isinstance(loop, (ast.For, ast.While))))
+    targets = {loop.target.id for loop in loops if isinstance(loop, ast.For)}
+    body = loops[-1].body
+    position = next(k for k, node in enumerate(body) if node is binding)
+    statements: list[ast.Assign] = []
+
+    def fixed(name: str, depth: int) -> bool:
+        if name in targets or (name not in in_loops and counts.get(name, 0) <= 1):
+            return True
+        if counts.get(name, 0) != 1 or depth > 16:
+            return False
+        found = [node for node in body[:position] if isinstance(node, ast.Assign)
+                 and isinstance(node.targets[0], ast.Name) and node.targets[0].id == name]
+        if not found or not isinstance(found[0].value, (ast.BinOp, ast.UnaryOp, ast.Name,
+                                                        ast.Constant)) \
+                or not all(fixed(inner, depth + 1) for inner in names_in(found[0].value)):
+            return False
+        if found[0] not in statements:
+            statements.append(found[0])
+        return True
+    if not all(fixed(name, 0) for name in names_in(binding.value.slice)):
+        return None
+    return sorted(statements, key=lambda node: next(k for k, s in enumerate(body) if s is node))

@@ -8,9 +8,10 @@ differentiated again). Its adjoint arrays are accumulated in place
   into a named view of an adjoint (`_b_even = _b_x[::2]`, `_b_even += g`)
   becomes a write into the view's base, as the in-place `+=` was;
 * `rename_rebound_arrays` (reverse mode): every array variable bound more
-  than once, all its bindings in the function's top-level block, gets a new
-  name at each binding after the first (`_b_x2 = _b_x + _t1`), and the
-  reads that follow use it; `types` gains the new names;
+  than once (a parameter counts as bound on entry: `x = np.copy(x)`), all
+  its bindings in the function's top-level block, gets a new name at each
+  binding after the first (`_b_x2 = _b_x + _t1`), and the reads that
+  follow use it; `types` gains the new names;
 * `check_views_with_new_axes` (reverse mode): see below.
 
 Why: reverse mode follows an array's adjoint by the array's name (see
@@ -42,9 +43,11 @@ def rename_rebound_arrays(parsed: ParsedFunction, types: dict[str, str]) -> None
     _collect(tree.body, False, types, bindings)
     renamed = set()
     for name, found in bindings.items():
-        if len(found) < 2 or _is_tape(name, found):
+        # a parameter is bound on entry: `x = np.copy(x)` (the copy of an
+        # argument the code writes into) is its second binding
+        if len(found) + (name in parameters) < 2 or _is_tape(name, found):
             continue
-        if name not in parameters and not any(nested for _, nested in found):
+        if not any(nested for _, nested in found):
             renamed.add(name)
             continue
         for node, _ in found:
@@ -55,7 +58,7 @@ def rename_rebound_arrays(parsed: ParsedFunction, types: dict[str, str]) -> None
                     "adjoint", "differentiate the gradient in forward mode: jit.hvp(f) "
                     "or jit.jvp(jit.grad(f))", "higher-order")
     if renamed:
-        _rename(tree, renamed, parsed, types)
+        _rename(tree, renamed, parsed, types, parameters)
 
 
 def check_views_with_new_axes(parsed: ParsedFunction) -> None:
@@ -99,8 +102,8 @@ def _is_tape(name: str, found) -> bool:
 
 
 def _rename(tree: ast.FunctionDef, renamed: set[str], parsed: ParsedFunction,
-            types: dict[str, str]) -> None:
-    current: dict[str, str] = {}
+            types: dict[str, str], parameters: set[str]) -> None:
+    current: dict[str, str] = {name: name for name in renamed & parameters}
     for statement in tree.body:
         for node in ast.walk(statement):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) \

@@ -135,8 +135,9 @@ class ForwardTransformer:
             if ast.unparse(value.func) == "rt.grow":
                 text = (f"{tangent(target.id)} = rt.grow({tangent(source)}, "
                         f"{ast.unparse(value.args[1])})")
-            elif value.primitive.key is np.copy and source in self.active:
-                text = f"{tangent(target.id)} = np.copy({tangent(source)})"
+            elif value.primitive.key is np.copy and self.operand_tangent(value.args[0]):
+                # of a name or of a view (`np.copy(x[1:])`): the same of its tangent
+                text = f"{tangent(target.id)} = np.copy({self.operand_tangent(value.args[0])})"
             else:                           # a new array: its tangent is zero
                 text = f"{tangent(target.id)} = np.zeros_like({target.id})"
         else:

@@ -22,10 +22,12 @@ with beyond these attributes.
 from __future__ import annotations
 
 import ast
+import copy
 
 import numpy as np
 
 from adjit.errors import DifferentiationError
+from adjit.passes.analysis.arrays import loop_view_indices
 from adjit.passes.ir.build import name as name_node
 from adjit.passes.ir.build import statement
 from adjit.passes.ir.fold import fold
@@ -100,8 +102,15 @@ class ArrayAdjoints:
                             "arrays")
 
     def array_adjoints(self) -> tuple[dict[str, str], dict[str, str]]:
-        """Adjoint array of each active tape of the code read, one per alias
-        class, and for each the tape whose final size it takes."""
+        """Adjoint array of each active array, one per alias class, and for
+        each allocated one the array whose final size it takes.
+
+        Names joined by an alias (`v = w`) or a tape's growth share one
+        adjoint. A class holding a named view (`w = x[1:]`, and `v = w`,
+        `u = v` after it) allocates nothing: its adjoint is the same view of
+        the base's adjoint (`_b_w = _b_x[1:]`), which may itself be a view
+        (`w2 = w[1:]`): `view_adjoints`, in an order where each base comes
+        first."""
         arrays = [name for name in self.active if is_array(self.types.get(name))]
         parent = {name: name for name in arrays}
 
@@ -111,12 +120,16 @@ class ArrayAdjoints:
             return name
         created = set()
         views: dict[str, ast.Subscript] = {}
+        bound, not_aliases = set(), set()  # aliases: every binding `name = other`
         for node in ast.walk(self.tree):
             if not isinstance(node, ast.Assign) or not isinstance(node.targets[0], ast.Name):
                 continue
             target = node.targets[0].id
             if target not in parent:
                 continue
+            bound.add(target)
+            if not isinstance(node.value, ast.Name):
+                not_aliases.add(target)
             if isinstance(node.value, ast.Call) and \
                     getattr(node.value.primitive, "key", None) in CREATION:
                 created.add(target)
@@ -126,20 +139,93 @@ class ArrayAdjoints:
             for _, source in tape_flows(node) + [(target, getattr(node.value, "id", None))]:
                 if source in parent:
                     parent[find(source)] = find(target)
+        aliases_only = bound - not_aliases
+        classes: dict[str, list[str]] = {}
+        for name in sorted(arrays):
+            classes.setdefault(find(name), []).append(name)
+        parameters = {a.arg for a in self.tree.args.posonlyargs + self.tree.args.args}
         adjoint, allocations = {}, {}
+        viewed: dict[str, str] = {}          # class root -> its named view
+        for root, members in classes.items():
+            named = [m for m in members if m in views]
+            # a class of one view and its aliases takes the view's adjoint
+            if len(named) == 1 and all(m in views or m in aliases_only for m in members):
+                viewed[root] = named[0]
+                for member in members:
+                    adjoint[member] = self.namer.adjoint(named[0])
+                continue
+            # (a view in a class that also allocates, in generated code, keeps
+            # an adjoint of its own)
+            members = [m for m in members if m not in views]
+            for name in named:
+                adjoint[name] = self.namer.adjoint(name)
+            if not members:
+                continue
+            holder = next((m for m in members if m in created),
+                          next((m for m in members if m in parameters), members[0]))
+            for member in members:
+                adjoint[member] = self.namer.adjoint(holder)
+            allocations[self.namer.adjoint(holder)] = holder
         for name, view in views.items():
-            adjoint[name] = self.namer.adjoint(name)
-            self.view_adjoints[adjoint[name]] = view
-        arrays = [name for name in arrays if name not in views]
-        for name in arrays:
-            members = [m for m in arrays if find(m) == find(name)]
-            parameters = {a.arg for a in self.tree.args.posonlyargs + self.tree.args.args}
-            holder = next((m for m in sorted(members) if m in created),
-                          next((m for m in sorted(members) if m in parameters),
-                               sorted(members)[0]))
-            adjoint[name] = self.namer.adjoint(holder)
-            allocations[adjoint[name]] = holder
+            if name in parent and (find(name) not in viewed or viewed[find(name)] == name):
+                self.view_adjoints[adjoint[name]] = view
+        self.loop_views = self._loop_views(views, adjoint)
+        in_loops = {statement.targets[0].id for rerun in self.loop_views.values()
+                    for statement in rerun}
+        self.view_order = [name for name in _bases_first(self.view_adjoints, adjoint)
+                           if name not in in_loops]
         return adjoint, allocations
+
+    def _loop_views(self, views: dict[str, ast.Subscript],
+                    adjoint: dict[str, str]) -> dict[int, list[ast.stmt]]:
+        """For each loop whose own body names views (`r = q[i]`, checked by
+        `analysis.arrays`): what each reversed iteration runs first, the
+        views and their aliases taken again and the views of the adjoints
+        (`r = q[i]`, `_b_r = _b_q[i]`), after the index computations they
+        need. A view's adjoint taken once at the top of the reverse sweep
+        would point at the last iteration's row."""
+        found: dict[int, list[ast.stmt]] = {}
+
+        def walk(statements: list[ast.stmt], loops: list[ast.stmt]) -> None:
+            for node in statements:
+                if isinstance(node, ast.If):
+                    walk(node.body + node.orelse, loops)
+                elif isinstance(node, (ast.For, ast.While)):
+                    chain = loops + [node]
+                    rerun: list[ast.stmt] = []
+                    named: set[str] = set()
+                    for inner in node.body:
+                        if not (isinstance(inner, ast.Assign)
+                                and isinstance(inner.targets[0], ast.Name)):
+                            continue
+                        name = inner.targets[0].id
+                        if name in views and views[name] is inner.value:
+                            indices = loop_view_indices(self.tree, chain, inner)
+                            if indices is None:
+                                self.refuse(inner, f"reverse mode of the view "
+                                            f"`{ast.unparse(inner.value)}` named in a loop, "
+                                            "with an index the loop changes",
+                                            "differentiate the gradient in forward mode: "
+                                            "jit.hvp(f) or jit.jvp(jit.grad(f))",
+                                            "higher-order")
+                            rerun.extend(copy.deepcopy(i) for i in indices
+                                         if not any(ast.dump(i) == ast.dump(r) for r in rerun))
+                            rerun.append(copy.deepcopy(inner))
+                            named.add(name)
+                            if name in adjoint and adjoint[name] in self.view_adjoints:
+                                base = adjoint.get(inner.value.value.id)
+                                if base is not None:
+                                    rerun.append(statement(
+                                        f"{adjoint[name]} = {base}"
+                                        f"[{index_text(inner.value.slice)}]"))
+                        elif isinstance(inner.value, ast.Name) and inner.value.id in named:
+                            rerun.append(copy.deepcopy(inner))
+                            named.add(name)
+                    if rerun:
+                        found[id(getattr(node, "original", node))] = rerun
+                    walk(node.body, chain)
+        walk(self.tree.body, [])
+        return found
 
     def tape_adjoint(self, node: ast.Assign) -> list[ast.stmt] | None:
         """Adjoints of the tape operations of generated code differentiated
@@ -186,13 +272,16 @@ class ArrayAdjoints:
         if target not in self.active or not isinstance(value, ast.Call):
             return []
         adjoint = self.array_adjoint[target]
-        if value.primitive.key is np.copy and isinstance(value.args[0], ast.Name):
-            source = value.args[0].id
-            if source == target:                  # x = np.copy(x) on entry
-                return []
+        if value.primitive.key is np.copy:
+            source = value.args[0]
+            if isinstance(source, ast.Name) and source.id == target:
+                return []                         # x = np.copy(x) on entry
             code = []
-            if source in self.active:
-                code.append(statement(f"{self.array_adjoint[source]} += {adjoint}"))
+            # of a name or of a view (`np.copy(x[1:])`): the same place of
+            # the source's adjoint
+            destination, pick = self.operand_adjoint(source)
+            if destination is not None:
+                code.append(statement(f"{destination} += {adjoint}{pick}"))
             if id(node) in self.created_in_loops:
                 code.append(statement(f"{adjoint}[:] = 0.0"))
             return code
@@ -263,3 +352,20 @@ class ArrayAdjoints:
                 f"`{ast.unparse(operand)}` is not supported", None,
                 hint="bind the view to a name first, or drop the None axis")
         return destination, pick
+
+
+def _bases_first(view_adjoints: dict[str, ast.Subscript], adjoint: dict[str, str]) -> list[str]:
+    """The view adjoints in an order where the adjoint each is a view of
+    (when itself a view adjoint) comes first."""
+    order: list[str] = []
+
+    def place(name: str, seen: frozenset) -> None:
+        if name in order or name in seen:
+            return
+        base = adjoint.get(view_adjoints[name].value.id)
+        if base in view_adjoints:
+            place(base, seen | {name})
+        order.append(name)
+    for name in sorted(view_adjoints):
+        place(name, frozenset())
+    return order

@@ -269,6 +269,8 @@ class ReverseTransformer(ReversePlanning, ArrayAdjoints):
         else:
             regenerated = [copy.deepcopy(node) for node in self.plan.regenerated.get(key, [])]
             body = regenerated + self.reverse(loop.body, context)
+        # views named in the body, and their adjoints, taken for this iteration
+        body = [copy.deepcopy(node) for node in self.loop_views.get(key, [])] + body
         counter = self.counters.get(key)
         if isinstance(loop, ast.While):
             target = self.namer.unique("_iteration")
@@ -361,7 +363,8 @@ class ReverseTransformer(ReversePlanning, ArrayAdjoints):
         seeds = []
         for tape, size_from in sorted(self.array_allocations.items()):
             seeds.append(_parse_statement(f"{tape} = np.zeros_like({size_from})"))
-        for view_adjoint, view in sorted(self.view_adjoints.items()):
+        for view_adjoint in self.view_order:
+            view = self.view_adjoints[view_adjoint]
             seeds.append(_parse_statement(
                 f"{view_adjoint} = {self.array_adjoint[view.value.id]}[{index_text(view.slice)}]"))
         for variable in self.wrt:          # an array argument nothing reads
@@ -398,7 +401,11 @@ class ReverseTransformer(ReversePlanning, ArrayAdjoints):
             arguments.args.append(ast.arg(seed))
         function = function_def(name, arguments, init + forward + seeds + reverse + [final])
         function.reverse_start = len(init) + len(forward)
-        function.writes_through = set(self.view_adjoints)
+        # the adjoints of views, and the adjoints they are views of: an
+        # in-place update of either is seen through the other
+        function.writes_through = set(self.view_adjoints) | {
+            self.array_adjoint[view.value.id] for view in self.view_adjoints.values()
+            if view.value.id in self.array_adjoint}
         function.scratch_arrays = set(self.private) | set(self.snapshot_owner)
         return function
 
