@@ -273,6 +273,7 @@ class JVP(Derivative):
             raise AdjitError(f"expected {len(self.wrt_names)} tangents (one per "
                              f"wrt argument {self.wrt_names}), got {len(tangents)}")
         args, compiled = self._compiled_for(args, kwargs)
+        self.backend.check_tangents(args, tangents)
         value, tangent = compiled(*args, *[self.backend.tangent(t) for t in tangents])
         if isinstance(tangent, tuple):
             return value, tuple([as_result(t) for t in tangent])

@@ -77,5 +77,25 @@ class DifferentiationError(LocatedError):
     as asked (a missing rule, a non-scalar output, a non-float `wrt`...)."""
 
 
+class ShapeError(AdjitError):
+    """A tangent or cotangent that does not match its primal: another shape,
+    an array for a scalar (or the reverse), or elements that are not floats.
+    Raised before the derivative uses it (by compiled code too, which is
+    why the message is built here from three plain arguments)."""
+
+    def __init__(self, what: str, found, expected):
+        self.what, self.found, self.expected = what, found, expected
+        super().__init__(f"{what} is {_described(found)}, expected {_described(expected)}")
+
+
+def _described(shape) -> str:
+    """A shape as words: `()` "a scalar", `(3,)` "an array of shape (3,)";
+    a string as it is."""
+    if isinstance(shape, str):
+        return shape
+    shape = tuple(int(size) for size in shape)
+    return "a scalar" if shape == () else f"an array of shape {shape}"
+
+
 class GradcheckError(AdjitError):
     """Analytical derivatives disagree with finite differences."""

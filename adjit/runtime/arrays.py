@@ -14,6 +14,8 @@ import numpy as np
 from numba import types
 from numba.extending import overload, register_jitable
 
+from adjit.errors import ShapeError
+
 
 def unbroadcast(gradient, like):
     """`gradient`, the adjoint of a broadcast result, summed back to the
@@ -145,3 +147,48 @@ def reshape_like(value, like):
     in C order)."""
     return np.ascontiguousarray(value).reshape(like.shape)
 
+
+def cotangent_like(cotangent, value):
+    """The cotangent a vjp was given for its result `value`, checked to be
+    a float where `value` is one, and an array of floats of its shape where
+    it is an array (a `ShapeError` otherwise)."""
+    if np.ndim(value) == 0:
+        if np.ndim(cotangent) != 0:
+            raise ShapeError("the cotangent", np.shape(cotangent), ())
+        return cotangent
+    if not isinstance(cotangent, np.ndarray):
+        raise ShapeError("the cotangent", (), np.shape(value))
+    if cotangent.shape != np.shape(value):
+        raise ShapeError("the cotangent", cotangent.shape, np.shape(value))
+    if cotangent.dtype.kind != "f":
+        raise ShapeError("the cotangent", f"an array of {cotangent.dtype}",
+                         "an array of floats")
+    return cotangent
+
+
+@overload(cotangent_like)
+def _cotangent_like_numba(cotangent, value):
+    given, wanted = isinstance(cotangent, types.Array), isinstance(value, types.Array)
+    if given and wanted and not isinstance(cotangent.dtype, types.Float):
+        found = f"an array of {cotangent.dtype}"
+
+        def impl(cotangent, value):
+            raise ShapeError("the cotangent", found, "an array of floats")
+            return cotangent
+    elif given and wanted:
+        def impl(cotangent, value):
+            if cotangent.shape != value.shape:
+                raise ShapeError("the cotangent", cotangent.shape, value.shape)
+            return cotangent
+    elif given:
+        def impl(cotangent, value):
+            raise ShapeError("the cotangent", cotangent.shape, ())
+            return 0.0
+    elif wanted:
+        def impl(cotangent, value):
+            raise ShapeError("the cotangent", (), value.shape)
+            return np.zeros_like(value)
+    else:
+        def impl(cotangent, value):
+            return cotangent
+    return impl

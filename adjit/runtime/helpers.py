@@ -76,7 +76,7 @@ def trip_count(start, stop, step):
 
 # Tape growth lives with the tape, the steps of array rules in `arrays`;
 # generated code reaches them as `rt.grow`, `rt.unbroadcast`, ...
-from adjit.runtime.arrays import (broadcast_like, product_of_others,  # noqa: E402,F401
+from adjit.runtime.arrays import (broadcast_like, cotangent_like, product_of_others,  # noqa: E402,F401
                                   reshape_like, unbroadcast)
 from adjit.runtime.axes import (axis_size, keep_dims, prod_along,  # noqa: E402,F401
                                 product_of_others_along, product_of_others_along_jvp,

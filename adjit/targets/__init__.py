@@ -47,7 +47,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from adjit.errors import AdjitError
+from adjit.errors import AdjitError, ShapeError
 
 # name -> (module, class) of each target, imported when first named
 _TARGETS = {"cpu": ("adjit.targets.cpu", "CpuTarget"),
@@ -122,12 +122,27 @@ class Target(ABC):
         """The callable running the generated function for `signature`."""
 
     def cotangent(self, value):
-        """An array as it is, a number as a float."""
-        return value if isinstance(value, np.ndarray) else float(value)
+        """An array as it is, a number as a float (its shape is checked in
+        the derivative, against the result's: `rt.cotangent_like`)."""
+        if isinstance(value, np.ndarray):
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer,
+                                                             np.floating)):
+            raise ShapeError("the cotangent", _kind(value), "a float or an array of floats")
+        return float(value)
 
     def tangent(self, value):
         """Arrays (NumPy's, device arrays) as they are, numbers as floats."""
         return value if hasattr(value, "shape") and value.shape != () else float(value)
+
+    def check_tangents(self, arguments: list, tangents: tuple) -> None:
+        """Raise a `ShapeError` naming the argument when a jvp's tangent does
+        not match it: an array of its shape with float elements for an
+        array, a number for a number. `arguments` are bound to f's
+        parameters; `tangents`, one per `wrt`, in order."""
+        for name, tangent in zip(self.spec.wrt, tangents):
+            check_like(f"the tangent for `{name}`",
+                       tangent, arguments[self.spec.parameters.index(name)])
 
     def text(self, module_source: str, module_name: str, function_name: str,
              signature: tuple) -> str:
@@ -145,3 +160,30 @@ class Target(ABC):
         """The device function of the generated function `function_name`."""
         raise AdjitError(f"`.device` is for derivatives made with target='cuda'; "
                          f"this one has target={self.name!r}")
+
+
+def check_like(what: str, value, primal) -> None:
+    """`value` (a tangent) matches `primal`: an array of floats of its shape
+    for an array, a real number (or a 0-d array) for a number; a
+    `ShapeError` naming `what` otherwise."""
+    if isinstance(primal, np.ndarray) and primal.ndim:
+        if not isinstance(value, np.ndarray):
+            raise ShapeError(what, _kind(value), primal.shape)
+        if value.shape != primal.shape:
+            raise ShapeError(what, value.shape, primal.shape)
+        if value.dtype.kind != "f":
+            raise ShapeError(what, f"an array of {value.dtype}", "an array of floats")
+        return
+    if isinstance(value, np.ndarray):
+        if value.ndim:
+            raise ShapeError(what, value.shape, ())
+        if value.dtype.kind not in "fiub":
+            raise ShapeError(what, f"an array of {value.dtype}", "a float")
+    elif isinstance(value, bool) or not isinstance(value, (int, float, np.integer,
+                                                           np.floating)):
+        raise ShapeError(what, _kind(value), "a float")
+
+
+def _kind(value) -> str:
+    return "a scalar" if isinstance(value, (int, float, np.number)) \
+        else f"a {type(value).__name__}"

@@ -376,6 +376,10 @@ class ReverseTransformer(ReversePlanning, ArrayAdjoints):
                     is_array(self.types.get(variable)):
                 continue
             seeds.append(_parse_statement(f"{self.namer.adjoint(variable)} = 0.0"))
+        if seed and not self.tape_free:
+            # a vjp's cotangent has the shape of the result (or is a float):
+            # checked before any adjoint is computed
+            seeds.append(_parse_statement(f"rt.cotangent_like({seed}, {returned})"))
         if returned in self.active and is_array(self.types.get(returned)):
             # the cotangent of an array result, copied in (never modified)
             seeds.append(_parse_statement(f"{self.array_adjoint[returned]} += {seed}"))

@@ -77,6 +77,11 @@ class CudaTarget(Target):
                                     self._row_call(signature))
         return lanes.ElementwiseLauncher(module_name, function_name, kinds)
 
+    def check_tangents(self, arguments: list, tangents: tuple) -> None:
+        """Tangents are per thread here (an element, or a row of an (m, d)
+        array, or one row shared): each launcher checks its own (`rows`,
+        `lanes`)."""
+
     def cotangent(self, value):
         """Per element (1-D arrays, or a scalar broadcast), or a float for kernels."""
         return lanes.vjp_cotangent(value, self.spec.function_name, per_element=not self.grid)
