@@ -172,9 +172,8 @@ class Derivative:
             [_source_or_name(callee) for callee in self._callees], global_numbers, signature,
             self.wrt_names, self.wrt_is_tuple, self.mode, self.returns_value, self.output,
             self.seed, *(("device",) if self.backend.device_code else ()),
-            # compiled prange code holds Numba's thread count as a constant
-            # (rt.chunk_count), and Numba's cache does not see globals change
-            _numba_threads())
+            # Numba settings its own cache does not see (`numba_settings`)
+            numba_settings())
         module_name = f"adjit_{py_func.__name__}_{file_key}"
         suffix = self.suffix if self.output is None else f"{self.suffix}{self.output}"
         source = compiler.cached_source(module_name)
@@ -285,9 +284,21 @@ class JVP(Derivative):
         return super().source_for(*arguments, **kwargs)
 
 
-def _numba_threads() -> int:
+# Numba settings that change the machine code of a compiled derivative and
+# that Numba's cache does not key on (it keys on the bytecode and the CPU):
+# compiled prange code holds the thread count as a constant (rt.chunk_count),
+# NUMBA_BOUNDSCHECK=1 adds index checks, the others change what LLVM emits.
+NUMBA_SETTINGS = ("NUMBA_NUM_THREADS", "BOUNDSCHECK", "OPT", "LOOP_VECTORIZE",
+                  "SLP_VECTORIZE", "ENABLE_AVX", "DEBUGINFO_DEFAULT",
+                  "EXTEND_VARIABLE_LIFETIMES")
+
+
+def numba_settings() -> tuple:
+    """The values of `NUMBA_SETTINGS`, part of the cache key of every
+    derivative: a derivative first compiled under other settings is
+    generated under a new name, and compiled anew under these."""
     import numba
-    return numba.config.NUMBA_NUM_THREADS
+    return tuple((name, str(getattr(numba.config, name, None))) for name in NUMBA_SETTINGS)
 
 
 def _source_or_name(function) -> str:
