@@ -173,6 +173,11 @@ class _Resolver(ast.NodeTransformer):
             what = getattr(callee, "__qualname__", type(callee).__name__)
             module = getattr(callee, "__module__", None)
             origin = f" (`{module}.{what}`)" if module else ""
+            if any(callee is f for f in (np.array, np.asarray, np.ascontiguousarray)):
+                self.refuse(node, f"call to `{written}`{origin} is not supported by adjit",
+                            "to copy an array (or a slice of one) write np.copy(a), "
+                            "which is differentiated; to use it as it is, drop the call",
+                            "arrays")
             self.refuse(node, f"call to `{written}`{origin} is not supported by adjit",
                         "adjit differentiates math/NumPy primitives, builtins "
                         "(abs, min, max, float, int, round) and your own Python "
