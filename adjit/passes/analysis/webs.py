@@ -50,7 +50,8 @@ def split_by_type(parsed: ParsedFunction, parameter_types: dict[str, str]) -> No
     for name, found in several.items():
         kept: dict[str | None, str] = {}
         for k, web in enumerate(found):
-            kind = types.get(web[0].id)
+            # (a parameter never read has a web of no nodes: its own)
+            kind = types.get(web[0].id) if web else parameter_types.get(name)
             kept.setdefault(kind, name if k == 0 else web[0].id)
             _rename(web, kept[kind])
 
