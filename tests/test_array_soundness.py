@@ -83,11 +83,12 @@ WORKING = [
 ]
 
 
-# Numba takes about a minute to compile each of these (its broadcasting loops
-# of rank 4); the two broadcast ones cover `rt.unbroadcast` of every rank on
-# the cpu, the python target runs them all
-_SLOW_TO_COMPILE = {fixtures.elementwise_rank4, fixtures.reductions_rank4,
-                    fixtures.shapes_rank4, fixtures.views_and_elements_rank4}
+# Numba takes a minute or more to compile each of these (its broadcasting
+# loops of rank 4): the python target runs them all, the cpu one the rank-5
+# broadcast, and `test_unbroadcast_of_any_ranks_compiled` the helper itself
+_SLOW_TO_COMPILE = {fixtures.elementwise_rank4, fixtures.broadcast_rank4,
+                    fixtures.reductions_rank4, fixtures.shapes_rank4,
+                    fixtures.views_and_elements_rank4}
 CASES = [(fn, target) for fn in WORKING for target in TARGETS
          if target == "python" or fn not in _SLOW_TO_COMPILE]
 
@@ -106,6 +107,25 @@ def test_gradient_matches_central_differences_and_forward_mode(fn, target):
     _, tangent = jit.jvp(fn, wrt=wrt, target=target)(*[a.copy() for a in args], directions)
     predicted = sum(float(np.sum(g * d)) for g, d in zip(gradients, directions))
     assert tangent == pytest.approx(predicted, rel=1e-9, abs=1e-10)
+
+
+@pytest.mark.parametrize("shape, like", [
+    ((2, 3, 4, 5), (2, 3, 4, 5)), ((2, 3, 4, 5), (5,)), ((2, 3, 4, 5), (4, 5)),
+    ((2, 3, 4, 5), (1, 3, 1, 5)), ((2, 1, 3, 2, 4), (3, 1, 4)), ((3, 2, 2, 2, 2, 2), (2, 1)),
+])
+def test_unbroadcast_of_any_ranks_compiled(shape, like):
+    """`rt.unbroadcast` had Numba implementations up to rank 3 only: whole-
+    array code of rank 4 did not compile on the cpu target."""
+    import numba
+    from adjit.runtime import helpers as rt
+
+    @numba.njit
+    def compiled(gradient, operand):
+        return rt.unbroadcast(gradient, operand)
+    gradient, operand = RNG.normal(size=shape), np.ones(like)
+    expected = rt.unbroadcast(gradient, operand)
+    assert expected.shape == like
+    assert np.allclose(compiled(gradient, operand), expected, rtol=1e-12, atol=1e-12)
 
 
 # the reverse sweep of these accumulates an array adjoint in a loop, which is
