@@ -5,7 +5,9 @@ by its body, drop an `else`/`elif`, replace an expression by one of its
 operands or by a constant; keep a change when `fuzz_harness.check` still
 answers `mismatch` (or `crash`) with the same kind of message, and repeat
 until nothing changes. Used by report.py (`--reduce`); test_fuzz.py relies
-on hypothesis's shrinking instead.
+on hypothesis's shrinking instead. `reduce_case` does the same for a
+program of the other families (case_harness.Case), then drops the helper
+functions the reduced `f` no longer calls.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ def _kind(outcome) -> set:
     return kinds
 
 
-def _function(tree) -> ast.FunctionDef:
-    return next(node for node in tree.body if isinstance(node, ast.FunctionDef))
+def _function(tree, name: str = "f") -> ast.FunctionDef:
+    functions = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+    return next((node for node in functions if node.name == name), functions[0])
 
 
 def _blocks(node):
@@ -159,3 +162,87 @@ def reduce_program(source: str, args, direction, targets=("python",), budget: in
             if changed:
                 break
     return ast.unparse(best_tree) + "\n", best
+
+
+def _case_kind(outcome) -> set:
+    """What failed, for a case_harness outcome: the first words of each
+    message naming a target ('[python] reverse gradient', ...)."""
+    kinds = set()
+    for message in outcome.messages:
+        if message.startswith("["):
+            words = re.split(r"[ :(]", message)
+            kinds.add(" ".join(words[:3]))
+    return kinds
+
+
+def _drop_unused_functions(source: str) -> str:
+    """Remove module-level functions (and rules registered for them) that
+    nothing in the module refers to any more."""
+    tree = ast.parse(source)
+    changed = True
+    while changed:
+        changed = False
+        used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} | \
+               {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+        for node in list(tree.body):
+            if isinstance(node, ast.FunctionDef) and node.name != "f":
+                refs = sum(1 for other in ast.walk(tree) if other is not node and
+                           isinstance(other, ast.Name) and other.id == node.name)
+                decorated_by = any(isinstance(d, ast.Attribute) and isinstance(d.value, ast.Name)
+                                   and d.value.id in used for d in node.decorator_list)
+                if refs == 0 and not decorated_by and node.name not in used - {node.name}:
+                    tree.body.remove(node)
+                    changed = True
+    return ast.unparse(tree) + "\n"
+
+
+def reduce_case(case, targets=("python",), budget: int = 300, log=None):
+    """The smallest variant of `case` (case_harness.Case) found that still
+    fails the same way; returns (case, outcome)."""
+    import dataclasses
+
+    import case_harness
+
+    def check(source):
+        candidate = dataclasses.replace(case, source=source)
+        return candidate, case_harness.check_case(candidate, targets, timeout=120)
+
+    _, first = check(case.source)
+    if first.status not in case_harness.FAILED:
+        return case, first
+    wanted = _case_kind(first)
+    best_tree, best, best_case = ast.parse(case.source), first, case
+    tries = 0
+    changed = True
+    while changed and tries < budget:
+        changed = False
+        for edits in (_statement_edits, _expression_edits):
+            for candidate in edits(best_tree):
+                tries += 1
+                if tries > budget:
+                    break
+                try:
+                    ast.fix_missing_locations(candidate)
+                    text = ast.unparse(candidate) + "\n"
+                except Exception:
+                    continue
+                if len(text) >= len(ast.unparse(best_tree)) + 1:
+                    continue
+                new_case, outcome = check(text)
+                if outcome.status == first.status and (wanted & _case_kind(outcome) or
+                                                       outcome.status != "mismatch"):
+                    best_tree, best, best_case = candidate, outcome, new_case
+                    changed = True
+                    if log:
+                        log(f"  reduced to {len(text)} characters")
+                    break
+            if changed:
+                break
+    try:
+        text = _drop_unused_functions(ast.unparse(best_tree) + "\n")
+        trimmed, outcome = check(text)
+        if outcome.status == best.status:
+            best_case, best = trimmed, outcome
+    except SyntaxError:
+        pass
+    return best_case, best

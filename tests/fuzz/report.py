@@ -3,6 +3,8 @@
     python tests/fuzz/report.py --examples 5000
     python tests/fuzz/report.py --examples 5000 --cpu-every 50 --jobs 2
     python tests/fuzz/report.py --only 1234          # one program, verbose
+    python tests/fuzz/report.py --families all --examples 300 --jobs 2   # every family
+    python tests/fuzz/report.py --coverage [--write] # the coverage table (docs/fuzzing.md)
 
 Program i of seed s is `generator.random_program(s * 10**7 + i)`, checked at
 `--points` input points drawn from `random.Random(f"inputs:{s}:{i}")`, always
@@ -89,6 +91,22 @@ def program_status(statuses) -> str:
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if any(a == "--families" or a.startswith("--families=") for a in argv):
+        # campaigns over the families of families.py (campaign.py)
+        import campaign
+        return campaign.main(argv)
+    if "--coverage" in argv:
+        # which family draws each documented construct (constructs.py)
+        import constructs
+        if "--write" in argv:
+            constructs.write_table()
+            print("docs/fuzzing.md: coverage table written")
+        print(constructs.report())
+        missing = constructs.unmapped_rows() + constructs.stale_constructs()
+        for line in missing:
+            print("not mapped: " + line)
+        return 1 if missing else 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--examples", type=int, default=1000, help="number of programs")
     parser.add_argument("--seed", type=int, default=0)

@@ -1,0 +1,149 @@
+"""Programs for tests/test_regressions.py and tests/test_second_order.py
+(adjit reads their source, so they live in a real file), and the whole-array
+ones' example arguments."""
+
+import math
+import zlib
+
+import numpy as np
+
+
+def normal(name, *shapes):
+    """Standard normal arrays of the given shapes, seeded by `name`."""
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    return tuple(rng.normal(size=shape) for shape in shapes)
+
+
+# ---- an array read in a loop, then written by a slice after it ----------------------
+
+def loop_reads_then_slice_write(x, n):
+    y = np.zeros(n)
+    for i in range(n):
+        y[i] = x * (i + 1.0)
+    s = 0.0
+    for i in range(n):
+        s += math.sin(y[i]) * x
+    y[0:2] = 0.5
+    return s + y[2] * x
+
+
+def whole_array_then_loop_then_slice_write(x, w):
+    y = np.sin(w * x)
+    s = 0.0
+    for i in range(w.shape[0]):
+        s += y[i] * y[i] * w[i]
+    y[1:3] = -1.0
+    return s * x + np.sum(y)
+
+
+# ---- powers with a variable exponent --------------------------------------------------
+
+def power(x, y):
+    return x ** y
+
+
+def power_times_sine(x, y):
+    return x ** y * math.sin(x)
+
+
+def constant_base_power(x, y):
+    return 2.0 ** (x * y) + x ** 2.5 * y
+
+
+def power_of_power(x, y):
+    return (x ** y) ** (0.5 * x) + math.pow(x + 1.0, y)
+
+
+# ---- broadcasting, summed back by the adjoint -----------------------------------------
+
+def column_plus_row(a, b):
+    """a (3, 1) + b (1, 4)"""
+    return np.sum(np.sin(a + b))
+
+
+def cube_times_column(t, m):
+    """t (2, 3, 4) * m (3, 1)"""
+    return np.sum(np.sin(t * m))
+
+
+def row_into_matrix(r, m):
+    """r (4,) against m (3, 4)"""
+    return np.sum(np.sin(m - r))
+
+
+def row_into_cube(r, t):
+    """r (4,) against t (2, 3, 4)"""
+    return np.sum(np.sin(t * r))
+
+
+def unit_axes_into_cube(a, t):
+    """a (1, 3, 1) against t (2, 3, 4)"""
+    return np.sum(np.sin(a * t))
+
+
+def scalar_into_cube(s, t):
+    """a float s against t (2, 3, 4)"""
+    return np.sum(np.sin(s * t))
+
+
+# ---- matrix products in forward mode ---------------------------------------------------
+
+def matrix_vector(A, x):
+    return np.sum(np.tanh(np.dot(A, x)))
+
+
+def vector_matrix(x, A):
+    return np.sum(np.sin(x @ A) * x)
+
+
+def matrix_matrix(A, B):
+    C = A @ B
+    return np.sum(np.tanh(C) * A)
+
+
+def matrix_matrix_rectangular(A, B):
+    C = np.dot(A, B)
+    return np.sum(np.sin(C))
+
+
+def vector_vector(x, y):
+    return math.sin(np.dot(x, y)) + np.dot(x, x * y)
+
+
+# ---- remainder by a variable -----------------------------------------------------------
+
+def remainder(x, y):
+    return x % y
+
+
+def remainder_in_expression(x, y):
+    r = x % y
+    return math.sin(r) * y + r * r
+
+
+def array_remainder(a, b):
+    return np.sum(np.sin(a % b) * b)
+
+
+def array_remainder_by_a_float(a, s):
+    return np.sum(np.sin(a % s))
+
+
+# ---- example arguments: (id, function, arguments) ---------------------------------------
+
+BROADCASTS = [
+    ("3x1+1x4", column_plus_row, normal("cr", (3, 1), (1, 4))),
+    ("2x3x4*3x1", cube_times_column, normal("cc", (2, 3, 4), (3, 1))),
+    ("4-into-3x4", row_into_matrix, normal("rm", (4,), (3, 4))),
+    ("4-into-2x3x4", row_into_cube, normal("rc", (4,), (2, 3, 4))),
+    ("1x3x1-into-2x3x4", unit_axes_into_cube, normal("uc", (1, 3, 1), (2, 3, 4))),
+    ("float-into-2x3x4", scalar_into_cube, (0.7,) + normal("sc", (2, 3, 4))),
+]
+
+PRODUCTS = [
+    ("matrix-vector", matrix_vector, normal("mv", (3, 3), (3,))),
+    ("vector-matrix", vector_matrix, normal("vm", (3,), (3, 3))),
+    ("matrix-matrix", matrix_matrix, normal("mm", (3, 3), (3, 3))),
+    ("matrix-matrix-rectangular", matrix_matrix_rectangular, normal("mr", (2, 3), (3, 4))),
+    ("vector-vector", vector_vector, normal("vv", (3,), (3,))),
+]
