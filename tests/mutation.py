@@ -3,7 +3,8 @@
     python -m tests.mutation              # from the repository root: everything
     python tests/mutation.py --rules      # only the rule mutants (in memory)
     python tests/mutation.py --named      # only the named patches (subprocesses)
-    python tests/mutation.py --only Pow   # mutants whose id contains "Pow" (or "a,b")
+    python tests/mutation.py --only Pow   # rule mutants whose id contains "Pow"
+    python tests/mutation.py --named --only e2-,f-   # named mutants e2 and f
     python tests/mutation.py --list       # the mutants (after the unmutated checks)
 
 Two kinds of mutant:
@@ -588,7 +589,8 @@ def main(argv=None) -> int:
     parser.add_argument("--rules", action="store_true", help="only the rule mutants")
     parser.add_argument("--named", action="store_true", help="only the named mutants")
     parser.add_argument("--only", default="",
-                        help="mutants whose id contains this text (several: comma-separated)")
+                        help="rule mutants whose id contains this text, named mutants whose "
+                             "name starts with it (several: comma-separated)")
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
     parser.add_argument("--verbose", action="store_true", help="print every killed mutant")
     options = parser.parse_args(argv)
@@ -603,8 +605,11 @@ def main(argv=None) -> int:
 
     def chosen(identifier: str) -> bool:
         return any(part in identifier for part in wanted)
-    named = [n for n in NAMED if chosen(n.name)] if do_named else []
+    named = [n for n in NAMED if any(n.name.startswith(part) for part in wanted)] \
+        if do_named else []
     scratch = Path(tempfile.mkdtemp(prefix="adjit-mutation-"))
+    # terminated, still remove the copies and caches (`finally` below)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     unexplained = 0
     try:
         outcomes = []

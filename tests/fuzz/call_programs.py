@@ -32,7 +32,6 @@ from case_harness import Case
 from program_writer import Writer, refusable
 
 N = 5
-KNOWN_WRONG = ("helper returning a view",)
 
 HELPERS_MODULE_SOURCE = '''"""Helpers of a generated program, in a module of their own."""
 
@@ -199,7 +198,7 @@ class _Calls:
             self.vectors.append(t)
         elif name == "tail":
             # a helper returning a view: known to give wrong gradients
-            # (KNOWN_WRONG); `avoid` slices in place of the call
+            # (families.KNOWN_WRONG); `avoid` slices in place of the call
             self.use(name)
             if "helper returning a view" in w.avoid:
                 w.emit(f"{t} = {a}[2:]")
@@ -291,7 +290,7 @@ class _Calls:
         rules = {"custom rule (defvjp/defjvp decorators)",
                  "custom rule on an njit function (adjit.defvjp/defjvp)", "custom rule on arrays"}
         if second == "grad_jvp" and w.tags & rules:
-            # reverse over forward through a rule fails (OPEN_FINDINGS)
+            # reverse over forward through a rule fails (families.KNOWN_WRONG)
             w.tag("reverse over forward through a custom rule")
             if "reverse over forward through a custom rule" in w.avoid:
                 second, second_wrt = "hvp", None

@@ -296,7 +296,12 @@ def parse(argv=None):
     parser.add_argument("--timeout", type=float, default=300, help="seconds per program")
     parser.add_argument("--show", type=int, default=20, help="failures printed in full")
     parser.add_argument("--reduce", action="store_true", help="reduce each failure")
-    parser.add_argument("--json", default=None, help="write every result to this file")
+    parser.add_argument("--json", default=None,
+                        help="append every result to this file (one JSON object a line), "
+                             "as it comes")
+    parser.add_argument("--resume", action="store_true",
+                        help="with --json: keep the results already in the file, check only "
+                             "the programs missing there")
     parser.add_argument("--numba-opt", default=os.environ.get("NUMBA_OPT", "0"),
                         help="NUMBA_OPT for target=cpu (default 0: compiles in seconds, not "
                              "minutes; 3 is Numba's default)")
@@ -337,8 +342,7 @@ def main(argv=None) -> int:
         print(json.dumps(_as_dict(result), indent=1, default=str))
         return int(result.failed)
     if options.from_json:
-        with open(options.from_json) as handle:
-            results = [_from_dict(d) for d in json.load(handle)]
+        results = _load(options.from_json)
         present = {r.family for r in results}
         options.families = [name for name in options.families if name in present]
         if options.markdown:
@@ -350,13 +354,26 @@ def main(argv=None) -> int:
             for i in range(options.start, options.start + options.examples)
             for name in options.families]
     results = []
+    if options.json and options.resume and os.path.exists(options.json):
+        wanted = set(jobs)
+        results = [r for r in _load(options.json) if (r.family, r.seed, r.cpu) in wanted]
+        done = {(r.family, r.seed, r.cpu) for r in results}
+        jobs = [job for job in jobs if job not in done]
+        print(f"resuming: {len(results)} results kept, {len(jobs)} programs to check",
+              file=sys.stderr)
+    elif options.json:
+        open(options.json, "w").close()
+    total = len(results) + len(jobs)
     started = time.perf_counter()
 
     def on_result(result):
         results.append(result)
-        if len(results) % 25 == 0 or len(results) == len(jobs):
+        if options.json:
+            with open(options.json, "a") as handle:
+                handle.write(json.dumps(_as_dict(result), default=str) + "\n")
+        if len(results) % 25 == 0 or len(results) == total:
             failed = sum(r.failed for r in results)
-            print(f"\r{len(results)}/{len(jobs)} programs, {failed} failing, "
+            print(f"\r{len(results)}/{total} programs, {failed} failing, "
                   f"{time.perf_counter() - started:.0f} s", end="", file=sys.stderr, flush=True)
 
     if options.jobs > 1:
@@ -370,10 +387,16 @@ def main(argv=None) -> int:
             on_result(families.run(families.FAMILIES[name], seed, cpu, options.timeout))
     print(file=sys.stderr)
     results.sort(key=lambda r: (options.families.index(r.family), r.seed))
-    if options.json:
-        with open(options.json, "w") as handle:
-            json.dump([_as_dict(r) for r in results], handle, default=str)
     return summarize(results, options, time.perf_counter() - started)
+
+
+def _load(path):
+    """The results of a --json file (one object a line; a list also read)."""
+    with open(path) as handle:
+        text = handle.read()
+    if text.lstrip().startswith("["):
+        return [_from_dict(d) for d in json.loads(text)]
+    return [_from_dict(json.loads(line)) for line in text.splitlines() if line.strip()]
 
 
 def _from_dict(data):

@@ -50,9 +50,10 @@ KNOWN_WRONG = {
     "views": {
         "alias of a view": "`w = x[1:]; v = w; v[0] * v[0]`: wrong gradient",
         "copy of a slice": "`v = np.copy(x[1:])` (or `x[1:].copy()`): wrong gradient",
-        "element write into an identity result (a * 1.0, a + 0.0)":
-            "`c = y * 1.0; c[0] = c[0] * s`: jvp's tangent of `c` aliases the caller's tangent "
-            "of `y`, which the write changes: a wrong tangent, and the caller's array modified",
+        "element write into a result sharing its operand's tangent (a * 1.0, a + c)":
+            "`c = y * 1.0` or `c = y + 0.5`, then `c[0] = c[0] * s`: jvp's tangent of `c` is the "
+            "tangent array of `y` itself, which the write changes: a wrong tangent when `y` is "
+            "read afterwards, and the caller's tangent array modified",
         "second order of element reads of a named view":
             "`v = y[1:]; return v[1] * v[1]`: hvp and jvp(grad) give 0.0",
     },

@@ -161,7 +161,7 @@ class _Parallel:
         c = w.coef()
         w.emit("for i in prange(n):")
         if "array created in a prange body" in w.avoid:
-            # the same values in scalars (the array is refused: OPEN_FINDINGS)
+            # the same values in scalars (the array is refused: families.KNOWN_WRONG)
             for k in range(K):
                 w.emit(f"    {tmp}_{k} = Q[i, {k}] * s + x[i]")
             w.emit(f"    {t} += {tmp}_0 * {tmp}_1 + {c} * {tmp}_2 * {tmp}_2")
@@ -181,7 +181,9 @@ class _Parallel:
         w.emit(f"    if x[i] > {w.coef(-0.5, 0.5)}:")
         w.emit(f"        {t} += x[i] * y[i] * s")
         w.emit("    else:")
-        w.emit(f"        {t} -= {w.coef()} * math.sin(y[i])")
+        # `+=` on both sides: Numba refuses a reduction variable updated by
+        # both += and -= in one prange
+        w.emit(f"        {t} += {w.coef()} * math.sin(y[i])")
         self.add(t)
 
     def halving(self):
@@ -233,7 +235,7 @@ class _Parallel:
                 second_wrt = (w.choice(wrt),)
         if second and w.tags & SHARED_OR_BRANCHING:
             # the gradient's prange loops are refused when differentiated again
-            # (OPEN_FINDINGS): first order only when avoided
+            # (families.KNOWN_WRONG): first order only when avoided
             w.tag(SECOND_THROUGH_PRANGE)
             if SECOND_THROUGH_PRANGE in w.avoid:
                 second, second_wrt = None, None

@@ -51,7 +51,7 @@ def slice_results(tmp_path_factory):
         pytest.fail("the campaign did not finish:\n" + process.stdout[-5000:] +
                     process.stderr[-5000:])
     with open(out) as handle:
-        return process.stdout, json.load(handle)
+        return process.stdout, [json.loads(line) for line in handle if line.strip()]
 
 
 @pytest.mark.fuzz
