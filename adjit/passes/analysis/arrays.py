@@ -26,7 +26,8 @@ an element write (with their aliases), whose elements a reverse sweep must
 never re-read (values loaded from them are recorded like any overwritten
 scalar); and
 `written_parameters`, the parameters a derivative must copy on entry so that
-it never modifies its caller's arrays.
+it never modifies its caller's arrays; and `stored`, the arrays an element
+or slice write changes (with their aliases).
 
 Code adjit generated itself (tapes grown by rebinding) is trusted: only the
 element checks apply to it.
@@ -55,6 +56,8 @@ from adjit.rules.registry import FLOAT, element_type, is_array
 class ArrayFacts:
     mutable: set[str] = field(default_factory=set)
     written_parameters: list[str] = field(default_factory=list)
+    # the arrays an element or slice write changes, with their aliases
+    stored: set[str] = field(default_factory=set)
 
 
 def check_arrays(parsed: ParsedFunction, types: dict[str, str],
@@ -108,7 +111,7 @@ class _Checker:
         local = {name for name in self.bindings if name not in self.parameters}
         tapes = {name for name in stored | local if self.parsed.generated
                  and any(member.startswith("_tape") for member in classes.get(name, {name}))}
-        return ArrayFacts((stored | local) - tapes, written)
+        return ArrayFacts((stored | local) - tapes, written, stored)
 
     # -- walking ------------------------------------------------------------
     def visit(self, statements: list[ast.stmt], loops: list[ast.stmt],

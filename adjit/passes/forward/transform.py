@@ -68,7 +68,14 @@ class ForwardTransformer:
             value = terms[0]
             for term in terms[1:]:
                 value = ast.BinOp(value, ast.Add(), term)
-            text = ast.unparse(fold(value))
+            folded = fold(value)
+            text = ast.unparse(folded)
+            if isinstance(folded, (ast.Name, ast.Subscript)) \
+                    and ({target} | {operand_base(o) for o, _ in active}) & self.arrays.stored:
+                # `c = y * 1.0` (or `y + b`): the tangent of `c` would be the
+                # tangent array of `y` itself (or a view of it), and a write
+                # into either would change the other
+                text = f"np.copy({text})"
             target_type = self.types[target]
             if not any(operand_type(operand, self.types) == target_type
                        for operand, _ in active):
@@ -187,8 +194,12 @@ class ForwardTransformer:
                 tangent = self.namer.tangent(parameter)
                 copies.append(ast.parse(f"{tangent} = np.copy({tangent})").body[0])
         body[:0] = copies
+        # an output that does not depend on `wrt` has a zero tangent of its
+        # own shape: an array of zeros for an array
         tangents = [name_node(self.namer.tangent(o.id)) if o.id in self.active
-                    else ast.Constant(0.0) for o in outputs]
+                    else ast.parse(f"np.zeros_like({o.id})", mode="eval").body
+                    if is_array(self.types.get(o.id)) else ast.Constant(0.0)
+                    for o in outputs]
         if isinstance(returned, ast.Tuple):
             results = [copy.deepcopy(returned), ast.Tuple(tangents, ast.Load())]
         else:
