@@ -6,6 +6,7 @@ import math
 import zlib
 
 import numpy as np
+from numba import prange
 
 
 def normal(name, *shapes):
@@ -147,3 +148,69 @@ PRODUCTS = [
     ("matrix-matrix-rectangular", matrix_matrix_rectangular, normal("mr", (2, 3), (3, 4))),
     ("vector-vector", vector_vector, normal("vv", (3,), (3,))),
 ]
+
+
+# ---- forward mode: a result whose tangent would be its operand's tangent array ---------
+
+def element_write_into_a_scaled_copy(y, s):
+    c = y * 1.0
+    c[0] = c[0] * s
+    return np.sum(c) + np.sum(y)
+
+
+def operand_written_after_a_shifted_copy(y, s):
+    c = y + 0.5
+    y[0] = y[0] * s
+    return np.sum(c * c) + np.sum(y)
+
+
+def element_write_into_a_copy_of_a_slice(y, s):
+    c = y[1:] * 1.0
+    c[0] = c[0] * s
+    return np.sum(c) + np.sum(y * y)
+
+
+# ---- parallel loops ---------------------------------------------------------------------
+
+def array_created_in_a_prange_body(x, s):
+    t = 0.0
+    n = x.shape[0]
+    for i in prange(n):
+        tmp = np.zeros(3)
+        for k in range(3):
+            tmp[k] = x[i] * s + k
+        t += tmp[0] * tmp[1] + s * tmp[2]
+    return t
+
+
+def own_element_written_then_augmented_in_a_prange(x, y, s):
+    n = x.shape[0]
+    out = np.zeros(n)
+    for i in prange(n):
+        v = x[i] * s
+        out[i] = v * v
+        out[i] += 0.3 * y[i] * s
+    return np.sum(out * out)
+
+
+def prange_with_a_branch(x, s):
+    t = 0.0
+    n = x.shape[0]
+    for i in prange(n):
+        if x[i] > 0.0:
+            t += x[i] * x[i] * s
+        else:
+            t += s * math.sin(x[i])
+    return t
+
+
+def prange_reading_neighbours(x, s):
+    t = 0.0
+    n = x.shape[0]
+    for i in prange(1, n):
+        t += x[i - 1] * x[i] * s
+    return t
+
+
+def scaled_array_and_square(x, s):
+    return x * 2.0, s * s

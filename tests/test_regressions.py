@@ -269,3 +269,80 @@ def test_elementwise_remainder_by_a_variable(fn, args, target):
     _, tangent = derivative(jit.jvp, fn, 1, target)(*args, direction)
     assert_matches(f"{fn.__name__} [{target}]: jvp in the divisor", tangent,
                    lambda step: along(fn, args, (1,), (direction,), step))
+
+
+# ---- forward mode: tangents that must not share memory ----------------------------------
+
+SHARED_TANGENTS = [
+    pytest.param(fx.element_write_into_a_scaled_copy, id="scaled-copy"),
+    pytest.param(fx.operand_written_after_a_shifted_copy, id="operand-written"),
+    pytest.param(fx.element_write_into_a_copy_of_a_slice, id="copy-of-a-slice"),
+]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("fn", SHARED_TANGENTS)
+def test_tangent_of_an_identity_result_is_its_own_array(fn, target):
+    """`c = y * 1.0` (or `y + 0.5`, `y[1:] * 1.0`): the tangent of `c`
+    folded to the tangent array of `y` itself (or a view of it), so that
+    `c[0] = ...` (or a write into `y`) changed both: jvp was 19.8 instead
+    of 19.9 for the first program, and the caller's tangent array came
+    back modified."""
+    args = (np.array([0.3, -0.5, 0.8, 0.1]), 0.9)
+    direction = (np.array([1.0, 2.0, 3.0, 4.0]), 0.5)
+    kept = direction[0].copy()
+    primal, tangent = derivative(jit.jvp, fn, (0, 1), target)(*copies(args), direction)
+    assert np.array_equal(direction[0], kept), "jvp modified its caller's tangent"
+    assert_matches(f"{fn.__name__} [{target}]: jvp", tangent,
+                   lambda step: along(fn, args, (0, 1), direction, step))
+    check_first_order(fn, args, (0, 1), target)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_tangent_of_an_array_output_independent_of_wrt(target):
+    """A function returning an array that does not depend on the `wrt`
+    argument: jvp returned the float 0.0 as its tangent, not an array of
+    zeros of the output's shape."""
+    x = np.array([0.3, -0.5, 0.8])
+    value, tangent = derivative(jit.jvp, fx.scaled_array_and_square, 1, target)(x, 0.5, 1.0)
+    assert isinstance(tangent[0], np.ndarray) and tangent[0].shape == (3,)
+    assert np.array_equal(tangent[0], np.zeros(3)) and tangent[1] == pytest.approx(1.0)
+
+
+# ---- parallel loops ---------------------------------------------------------------------
+
+PARALLEL = [
+    pytest.param(fx.array_created_in_a_prange_body, (np.array([0.3, -0.5, 0.8, 0.1]), 0.7),
+                 id="array-created-in-body"),
+    pytest.param(fx.own_element_written_then_augmented_in_a_prange,
+                 (np.array([0.3, -0.5, 0.8, 0.1]), np.array([1.2, 0.4, -0.3, 0.9]), 0.7),
+                 id="own-element-augmented"),
+    pytest.param(fx.prange_with_a_branch, (np.array([0.3, -0.5, 0.8, 0.1]), 0.7),
+                 id="branch"),
+    pytest.param(fx.prange_reading_neighbours, (np.array([0.3, -0.5, 0.8, 0.1]), 0.7),
+                 id="neighbour-reads"),
+]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("fn, args", PARALLEL)
+def test_parallel_loop_first_and_second_order(fn, args, target):
+    """Refused although documented: an array created in a prange body (its
+    adjoint was one array shared by all threads), and at second order a
+    prange with a branch (the recomputed branch and its adjoint were two
+    `if`s, so a value looked carried out of the loop) or with reads of
+    other elements (the chunk copies were summed by a call adjit could not
+    differentiate). The Hessian-vector product is checked against
+    differences of the gradient."""
+    check_first_order(fn, args, (0,), target)
+    vector = random_direction(fn.__name__, args, (0,))[0]
+    hvp = derivative(jit.hvp, fn, 0, target)(*copies(args), vector)
+    gradient = derivative(jit.grad, fn, 0, "python")
+
+    def at(t):
+        shifted = copies(args)
+        shifted[0] = shifted[0] + t * vector
+        return np.asarray(gradient(*shifted), dtype=np.float64)
+
+    assert_matches(f"{fn.__name__} [{target}]: hvp", hvp,
+                   lambda step: stencil(at, step * float(np.max(np.abs(args[0])))))

@@ -47,32 +47,10 @@ from program_writer import refusable
 
 # construct -> what goes wrong (minimal program: docs/fuzzing.md#known-wrong)
 KNOWN_WRONG = {
-    "views": {
-        "alias of a view": "`w = x[1:]; v = w; v[0] * v[0]`: wrong gradient",
-        "copy of a slice": "`v = np.copy(x[1:])` (or `x[1:].copy()`): wrong gradient",
-        "element write into a result sharing its operand's tangent (a * 1.0, a + c)":
-            "`c = y * 1.0` or `c = y + 0.5`, then `c[0] = c[0] * s`: jvp's tangent of `c` is the "
-            "tangent array of `y` itself, which the write changes: a wrong tangent when `y` is "
-            "read afterwards, and the caller's tangent array modified",
-        "second order of element reads of a named view":
-            "`v = y[1:]; return v[1] * v[1]`: hvp and jvp(grad) give 0.0",
-    },
     "calls": {
-        "helper returning a view": "`def tail(p): return p[2:]`, `t = tail(p)`: wrong gradient",
         "reverse over forward through a custom rule":
             "`jit.grad(jit.jvp(f))` of an f calling a function with defvjp/defjvp rules: "
             "DifferentiationError ('returns a value of unknown type')",
-    },
-    "prange": {
-        "array created in a prange body":
-            "`tmp = np.zeros(3)` in a prange body: refused ('share elements ... `_b_tmp`')",
-        "own element written, then augmented, in a prange":
-            "`out[i] = e; out[i] += e2` in a prange: refused ('would need values recorded on a "
-            "tape')",
-        "second order of a prange with a branch or shared reads":
-            "hvp/hessian of a prange with an `if` ('`_t3` is assigned in a parallel loop and "
-            "read after it') or with reads of other elements ('expression statement "
-            "rt.add_chunk_copies')",
     },
 }
 

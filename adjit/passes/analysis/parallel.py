@@ -226,14 +226,18 @@ def race_free_reverse(parsed, primal_loop: ast.For, reversed_loop: ast.For,
                       adjoint_arrays: set[str], primal_locals: set[str],
                       local_adjoints: set[str], tape_names: set[str],
                       namer, shared_adjoints: str = "chunks",
-                      index_never_negative: bool = True) -> list[ast.stmt]:
+                      index_never_negative: bool = True,
+                      ranks: dict[str, int] | None = None) -> list[ast.stmt]:
     """The statements replacing `reversed_loop`, the reversal of the parallel
     `primal_loop` (see the module docstring). `primal_locals` are the
     scalars private to the primal's iterations (re-run in each reversed
     iteration: a read guarded by the same test as its write is no carried
     value, though the liveness here cannot tell), `local_adjoints` their
     adjoints. `shared_adjoints` is "chunks" (per-thread copies, for the CPU)
-    or "atomic" (left as increments, for CUDA atomics)."""
+    or "atomic" (left as increments, for CUDA atomics). `ranks` gives the
+    rank of the shared adjoint arrays: their chunk copies are then summed
+    into them by a loop over elements (itself parallel, and differentiable
+    again) instead of a call of `rt.add_chunk_copies`."""
     index = reversed_loop.target.id
     body = reversed_loop.body
     used = {node.id for node in ast.walk(ast.Module(body, [])) if isinstance(node, ast.Name)}
@@ -281,8 +285,11 @@ def race_free_reverse(parsed, primal_loop: ast.For, reversed_loop: ast.For,
     for array in shared:
         copies = namer.unique(f"{array}_chunks")
         _privatize(parsed, primal_loop, reversed_loop.body, array, copies, chunk)
-        before.append(_statement(f"{copies} = np.zeros(({chunks},) + {array}.shape)"))
-        after.append(_statement(f"rt.add_chunk_copies({array}, {copies})"))
+        rank = (ranks or {}).get(array)
+        shape = f"({chunks},) + {array}.shape" if not rank else \
+            "(" + ", ".join([chunks] + [f"{array}.shape[{axis}]" for axis in range(rank)]) + ")"
+        before.append(_statement(f"{copies} = np.zeros({shape})"))
+        after.extend(_sum_of_copies(array, copies, chunks, (ranks or {}).get(array), namer))
     reversed_loop.parallel = False
     reversed_loop.iter = _statement(
         f"range(rt.chunk_start({start}, {stop}, {chunks}, {chunk}), "
@@ -291,6 +298,27 @@ def race_free_reverse(parsed, primal_loop: ast.For, reversed_loop: ast.For,
                       [reversed_loop], [])
     chunked.parallel = True
     return before + [chunked] + after
+
+
+def _sum_of_copies(array: str, copies: str, chunks: str, rank: int | None,
+                   namer) -> list[ast.stmt]:
+    """`array += copies[c]` for every chunk `c`: a parallel loop over the
+    first axis of `array`, each element summing its chunks' copies."""
+    if not rank:
+        return [_statement(f"rt.add_chunk_copies({array}, {copies})")]
+    indices = [namer.unique(f"_j{axis}") for axis in range(rank)]
+    chunk = namer.unique("_c")
+    element = ", ".join(indices)
+    inner = _statement(f"{array}[{element}] += {copies}[{chunk}, {element}]")
+    inner = ast.For(ast.Name(chunk, ast.Store()), _statement(f"range({chunks})").value,
+                    [inner], [])
+    for axis in range(rank - 1, 0, -1):
+        inner = ast.For(ast.Name(indices[axis], ast.Store()),
+                        _statement(f"range({array}.shape[{axis}])").value, [inner], [])
+    outer = ast.For(ast.Name(indices[0], ast.Store()),
+                    _statement(f"range({array}.shape[0])").value, [inner], [])
+    outer.parallel = True
+    return [outer]
 
 
 def _increments(body, array: str) -> list[ast.AugAssign]:

@@ -44,6 +44,7 @@ def optimize(function: ast.FunctionDef, adjoints: set[str]) -> ast.FunctionDef:
     for _ in range(3):
         before = ast.dump(function)
         function.body = _Constants(adjoints).block(function.body, {}, rewrite=True)
+        _merge_same_tests(function.body)
         _propagate_copies(function.body, adjoints)
         # names that write through to another array (the adjoint of a view)
         # are live to the end
@@ -147,6 +148,37 @@ def _meet(known: dict, other: dict) -> None:
 
 def _stores(node) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+# ---- ifs on one test ------------------------------------------------------------
+
+def _merge_same_tests(statements: list) -> None:
+    """`if c: A` directly followed by `if c: B` (the same name `c`, which
+    `A` does not assign; `else` parts likewise) becomes `if c: A; B`. A
+    recomputed branch and its adjoint then share one block, so that a value
+    the first assigns and the second reads is seen as assigned first (it is
+    no longer live into the block, nor its assignment before it)."""
+    merged = []
+    for node in statements:
+        for field in ("body", "orelse"):
+            inner = getattr(node, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                _merge_same_tests(inner)
+        previous = merged[-1] if merged else None
+        if isinstance(node, ast.If) and isinstance(previous, ast.If) \
+                and isinstance(node.test, ast.Name) and isinstance(previous.test, ast.Name) \
+                and node.test.id == previous.test.id \
+                and node.test.id not in _stores(previous):
+            previous.body = _without_pass(previous.body + node.body)
+            previous.orelse = _without_pass(previous.orelse + node.orelse, keep_empty=True)
+            continue
+        merged.append(node)
+    statements[:] = merged
+
+
+def _without_pass(statements: list, keep_empty: bool = False) -> list:
+    kept = [node for node in statements if not isinstance(node, ast.Pass)]
+    return kept if kept or keep_empty else [ast.Pass()]
 
 
 # ---- copies ---------------------------------------------------------------------

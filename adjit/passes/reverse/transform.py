@@ -44,7 +44,7 @@ from adjit.errors import DifferentiationError
 from adjit.passes.analysis.statements import (is_array_operation, is_break_test, is_structured,
                                      partials, writes_block)
 from adjit.passes.reverse.tbr import MAIN
-from adjit.rules.arrays import index_text
+from adjit.rules.arrays import index_text, rank
 from adjit.rules.registry import BOOL, FLOAT, INT, is_array
 
 INITIAL_TAPE_CAPACITY = 64
@@ -300,13 +300,42 @@ class ReverseTransformer(ReversePlanning, ArrayAdjoints):
                 tape_names = set()           # the thread's own: nothing shared
         local_adjoints = {self.namer.derived[("_b_", name)] for name in primal_locals
                           if ("_b_", name) in self.namer.derived}
+        own = self.own_array_adjoints(loop, reversed_loop)
         lowest = lowest_index(getattr(loop, "original", loop))
         return race_free_reverse(self.parsed, loop, reversed_loop,
-                                 set(self.array_adjoint.values()), primal_locals,
+                                 set(self.array_adjoint.values()) - own, primal_locals,
                                  local_adjoints, tape_names, self.namer,
                                  "atomic" if self.tape_free else "chunks",
                                  lowest is not None and never_negative(
-                                     lowest, 0, nonnegative_names(self.tree)))
+                                     lowest, 0, nonnegative_names(self.tree)),
+                                 {adjoint: rank(self.types[primal])
+                                  for primal, adjoint in self.array_adjoint.items()
+                                  if is_array(self.types.get(primal))})
+
+    def own_array_adjoints(self, loop, reversed_loop: ast.For) -> set[str]:
+        """Give each reversed iteration of the parallel `loop` its own adjoint
+        of every array that an iteration creates (`tmp = np.zeros(3)` in the
+        body): a fresh name, allocated right after the reversed body
+        recomputes the array. Returns those adjoints' names, which no other
+        iteration touches."""
+        own = set()
+        created = {name for name in writes_block(loop.body)
+                   if is_array(self.types.get(name)) and name in self.array_adjoint}
+        body = reversed_loop.body
+        for name in sorted(created):
+            adjoint = self.array_adjoint[name]
+            position = next((k for k, node in enumerate(body) if isinstance(node, ast.Assign)
+                             and isinstance(node.targets[0], ast.Name)
+                             and node.targets[0].id == name), None)
+            if position is None:
+                continue
+            private = self.namer.unique(f"{adjoint}_own")
+            for node in ast.walk(ast.Module(body, [])):
+                if isinstance(node, ast.Name) and node.id == adjoint:
+                    node.id = private
+            body.insert(position + 1, _parse_statement(f"{private} = np.zeros_like({name})"))
+            own.add(private)
+        return own
 
     def adjoint(self, node: ast.Assign) -> list[ast.stmt]:
         if is_array_operation(node, self.types) or is_structured(node):
