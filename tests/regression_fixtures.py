@@ -214,3 +214,33 @@ def prange_reading_neighbours(x, s):
 
 def scaled_array_and_square(x, s):
     return x * 2.0, s * s
+
+
+def prange_filling_an_array_a_later_loop_reads(x, y, s):
+    n = x.shape[0]
+    out = np.zeros(n)
+    for i in prange(n):
+        v = x[i] * y[i] + s
+        out[i] = v * v + 0.14 * x[i]
+        out[i] += 0.56 * y[i] * s
+    t = 0.0
+    for i in range(n):
+        t += out[i] * out[i] * 0.58
+    return t
+
+
+def load_feeding_a_recomputed_value_then_overwritten(x, s):
+    n = x.shape[0]
+    y = np.zeros(n)
+    for i in range(n):
+        y[i] = x[i] * s
+    t = 0.0
+    for i in range(n):
+        a = y[i]
+        b = a * 2.0
+        t += math.sin(b)
+    for i in range(n):
+        y[i] = 0.5 * x[i] + s
+    for i in range(n):
+        t += y[i] * y[i]
+    return t

@@ -140,8 +140,11 @@ def test_gmm_triangle_stepped_loop_keeps_its_order():
     function, make, wrt = PROGRAMS["triangle"]
     source = _gradient_source(function, make(np.random.default_rng(0)), wrt)
     reverse_sweep = source[source.index("# reverse sweep"):]
-    # the inner loop steps `index` down: it keeps its order
-    assert "for j in range(d - 1, _t" in reverse_sweep
+    # the inner loop steps `index`: the nest is walked in the primal's order
+    # from where the primal starts `index` (`counting`), never upwards from
+    # the value `index` was left at (the reset once went missing for a nest
+    # at the top level of the reverse sweep)
+    assert "index = d\n    for i in range(d):" in reverse_sweep
 
 
 @pytest.mark.parametrize("target", ["python", "cpu"])

@@ -317,6 +317,9 @@ PARALLEL = [
     pytest.param(fx.own_element_written_then_augmented_in_a_prange,
                  (np.array([0.3, -0.5, 0.8, 0.1]), np.array([1.2, 0.4, -0.3, 0.9]), 0.7),
                  id="own-element-augmented"),
+    pytest.param(fx.prange_filling_an_array_a_later_loop_reads,
+                 (np.array([0.3, -0.5, 0.8, 0.1]), np.array([1.2, 0.4, -0.3, 0.9]), 0.7),
+                 id="filled-then-read-by-a-later-loop"),
     pytest.param(fx.prange_with_a_branch, (np.array([0.3, -0.5, 0.8, 0.1]), 0.7),
                  id="branch"),
     pytest.param(fx.prange_reading_neighbours, (np.array([0.3, -0.5, 0.8, 0.1]), 0.7),
@@ -328,7 +331,10 @@ PARALLEL = [
 @pytest.mark.parametrize("fn, args", PARALLEL)
 def test_parallel_loop_first_and_second_order(fn, args, target):
     """Refused although documented: an array created in a prange body (its
-    adjoint was one array shared by all threads), and at second order a
+    adjoint was one array shared by all threads), an array the prange
+    fills and a later loop reads element by element (every write recorded
+    the element it replaced, on a tape a parallel loop cannot share,
+    though nothing before the loop read the array back), and at second order a
     prange with a branch (the recomputed branch and its adjoint were two
     `if`s, so a value looked carried out of the loop) or with reads of
     other elements (the chunk copies were summed by a call adjit could not
@@ -346,3 +352,14 @@ def test_parallel_loop_first_and_second_order(fn, args, target):
 
     assert_matches(f"{fn.__name__} [{target}]: hvp", hvp,
                    lambda step: stencil(at, step * float(np.max(np.abs(args[0])))))
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_overwrite_after_a_load_that_a_recomputed_value_comes_from(target):
+    """`a = y[i]; b = a * 2.0; t += sin(b)`, then a later loop overwrites
+    `y`: the adjoint reads `b`, recomputed from `a`, loaded from `y`, so the
+    overwrite must record and restore what it replaces, though no adjoint
+    reads `a` itself. (An element write records the element it replaces
+    only where a load that the reverse sweep needs may precede it.)"""
+    check_first_order(fx.load_feeding_a_recomputed_value_then_overwritten,
+                      (np.array([0.3, -0.5, 0.8, 0.1]), 0.7), (0, 1), target)

@@ -93,6 +93,12 @@ class Primitive:
     def differentiable(self) -> bool:
         return self.partials is not None
 
+    def __deepcopy__(self, memo):
+        # a registered primitive is shared, never changed: the AST nodes that
+        # carry it are copied without it (copying its key, a Numba ufunc,
+        # costs a tenth of a second)
+        return self
+
 
 class Registry:
     """Primitives keyed by the object that names them in user code."""

@@ -120,6 +120,8 @@ def count_upwards(function: ast.FunctionDef, ranks: dict[str, int], ints: set[st
         _drop_dead_restore(function, block, position + 1, counter)
         ast.copy_location(reset[0], outer)
         ast.fix_missing_locations(function)
+    # (a nest at the top level of the reverse sweep changed this list, a copy)
+    function.body[start:] = reverse_sweep
     return function
 
 

@@ -40,6 +40,58 @@ from adjit.rules.numpy import CREATION
 from adjit.rules.registry import is_array
 
 
+def _mark_restoring_writes(body: list[ast.stmt], restored: set[str], needed: set[str]) -> None:
+    """Mark each element write into a `restored` array that must record the
+    element it replaces (`restores_element`): one that a needed load of the
+    same array may have preceded in the forward sweep - a load earlier in
+    the program, or one in a loop around both. The reverse sweep reaches
+    such a load after undoing the write, so the write must be undone. A
+    write that no needed load precedes (an array filled by a loop and read
+    only by later loops) leaves the values it wrote, which nothing before it
+    reads back: its loop stays free of a tape, and may run in parallel."""
+    # what an adjoint reads, and what those values are computed from: a
+    # recomputed value may come from a load through other names
+    sources: dict[str, set[str]] = {}
+    for node in ast.walk(ast.Module(body, [])):
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            sources.setdefault(node.targets[0].id, set()).update(
+                inner.id for inner in ast.walk(node.value) if isinstance(inner, ast.Name))
+    needed = set(needed)
+    pending = list(needed)
+    while pending:
+        for source in sources.get(pending.pop(), ()):
+            if source not in needed:
+                needed.add(source)
+                pending.append(source)
+    loads: list[tuple[str, tuple[int, ...]]] = []     # (array, enclosing loops)
+    writes: list[tuple[ast.Assign, tuple[int, ...], int]] = []
+
+    def visit(statements, loops: tuple[int, ...]):
+        for node in statements:
+            if isinstance(node, ast.Assign):
+                target = node.targets[0]
+                if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
+                        and target.value.id in restored:
+                    writes.append((node, loops, len(loads)))
+                elif isinstance(target, ast.Name) and target.id in needed \
+                        and isinstance(node.value, ast.Subscript) \
+                        and isinstance(node.value.value, ast.Name) \
+                        and node.value.value.id in restored:
+                    loads.append((node.value.value.id, loops))
+            elif isinstance(node, ast.If):
+                visit(node.body, loops)
+                visit(node.orelse, loops)
+            elif isinstance(node, (ast.For, ast.While)):
+                visit(node.body, loops + (id(node),))
+
+    visit(body, ())
+    for node, loops, loads_before in writes:
+        array = node.targets[0].value.id
+        node.restores_element = any(
+            name == array and (position < loads_before or set(around) & set(loops))
+            for position, (name, around) in enumerate(loads))
+
+
 class ArrayAdjoints:
     """Mixin of `ReverseTransformer`: see the module docstring."""
 
@@ -69,9 +121,11 @@ class ArrayAdjoints:
             needed |= adjoint_reads(node, self.active)
         made_in_loops = {node.targets[0].id for node in ast.walk(self.tree)
                          if id(node) in self.created_in_loops}
-        return {name for name in stored - sliced
-                if name in self.active and name not in made_in_loops
-                and not name.startswith("_tape") and loaded.get(name, set()) & needed}
+        restored = {name for name in stored - sliced
+                    if name in self.active and name not in made_in_loops
+                    and not name.startswith("_tape") and loaded.get(name, set()) & needed}
+        _mark_restoring_writes(self.tree.body, restored, needed)
+        return restored
 
     def check_allocations(self) -> None:
         """An array adjoint is allocated when the reverse sweep starts, with

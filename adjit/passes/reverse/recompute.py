@@ -103,6 +103,7 @@ class LoopPlan:
             return
         restores = any(isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript)
                        and node.targets[0].value.id in self.restored
+                       and getattr(node, "restores_element", True)
                        for node in ast.walk(loop))
         if id(loop) not in self.counters and not restores:
             body_slice, live_in = self.slice_block(loop.body, set(), with_adjoint=True)

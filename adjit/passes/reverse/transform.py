@@ -132,7 +132,8 @@ class ReverseTransformer(ReversePlanning, ArrayAdjoints):
     def restores(self, node: ast.stmt) -> bool:
         """Is `node` an element write whose old element is recorded?"""
         return isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript) \
-            and node.targets[0].value.id in self.restored
+            and node.targets[0].value.id in self.restored \
+            and getattr(node, "restores_element", True)
 
     def push(self, name: str, kind: str | None = None) -> list[ast.stmt]:
         tape, top, _ = self.tapes[kind or self.types[name]]
