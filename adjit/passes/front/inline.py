@@ -19,9 +19,14 @@ same front end (`parse` ... `anf`, its own `inline` included) with its own
 globals and closure, so the names it reads resolve where it was defined.
 
 A callee returning a tuple gives one variable per element, read where the
-caller indexes the result with a constant (`parts[0]`). Refused with a
-located error: recursion (direct or through other functions), a call in a
-`while` condition, any other use of a returned tuple.
+caller indexes the result with a constant (`parts[0]`). A callee may fill
+its array arguments (`out[i] = v`, Numba's output arguments): a parameter
+it never rebinds *is* the caller's array in the spliced body, so its writes
+land there. A call on its own line (`desugar` marked it `discarded`) binds
+no result; a callee returning nothing (`return ()`) has no result to bind.
+Refused with a located error: recursion (direct or through other
+functions), a call in a `while` condition, any other use of a returned
+tuple, a use of the result of a callee that returns nothing.
 """
 
 from __future__ import annotations
@@ -44,8 +49,8 @@ def inline_calls(parsed: ParsedFunction,
     through the front end (the pipeline's own, this pass included)."""
     inliner = _Inliner(parsed, front_end)
     parsed.tree.body = inliner.block(parsed.tree.body)
-    if inliner.tuples:
-        _TupleParts(inliner.tuples, parsed).visit(parsed.tree)
+    if inliner.tuples or inliner.nothing:
+        _TupleParts(inliner.tuples, inliner.nothing, parsed).visit(parsed.tree)
     for node in ast.walk(parsed.tree):
         if isinstance(node, ast.Call) and getattr(node, "callee", None) is not None:
             raise DifferentiationError(
@@ -62,6 +67,8 @@ class _Inliner:
         self.front_end = front_end
         # target of a call returning a tuple -> the names of its elements
         self.tuples: dict[str, list[str]] = {}
+        # target of a call to a function returning nothing -> that function
+        self.nothing: dict[str, object] = {}
 
     def block(self, statements: list[ast.stmt]) -> list[ast.stmt]:
         out: list[ast.stmt] = []
@@ -115,9 +122,14 @@ class _Inliner:
                 code.append(ast.Assign([ast.Name(renamed[parameter], ast.Store())],
                                        copy.deepcopy(argument)))
         code.extend(tree.body[:-1])
-        if isinstance(returned.value, ast.Tuple):
+        target = statement.targets[0].id
+        if getattr(statement, "discarded", False):
+            pass                        # `fill(x, out)` on its own line
+        elif isinstance(returned.value, ast.Tuple) and not returned.value.elts:
+            self.nothing[target] = function
+        elif isinstance(returned.value, ast.Tuple):
             # `parts = g(...)` read as `parts[0]`, `parts[1]`: each part is a variable
-            self.tuples[statement.targets[0].id] = [
+            self.tuples[target] = [
                 renamed.get(element.id, element.id) for element in returned.value.elts]
         else:
             code.append(ast.Assign([copy.deepcopy(statement.targets[0])],
@@ -149,8 +161,10 @@ class _TupleParts(ast.NodeTransformer):
     """`v = parts[k]` -> `v = <the k-th returned variable>`; any other use of
     a tuple a call returned is refused."""
 
-    def __init__(self, tuples: dict[str, list[str]], parsed: ParsedFunction):
+    def __init__(self, tuples: dict[str, list[str]], nothing: dict[str, object],
+                 parsed: ParsedFunction):
         self.tuples = tuples
+        self.nothing = nothing
         self.parsed = parsed
 
     def visit_Subscript(self, node: ast.Subscript):
@@ -163,6 +177,14 @@ class _TupleParts(ast.NodeTransformer):
         return self.generic_visit(node)
 
     def visit_Name(self, node: ast.Name):
+        if node.id in self.nothing:
+            name = self.nothing[node.id].__name__
+            raise DifferentiationError(
+                f"`{name}` returns nothing (None), and `{node.id}` holds what it "
+                "returned", self.parsed.location(node),
+                hint=f"call `{name}(...)` on its own line: the arrays it fills are "
+                "its results", source_line=self.parsed.line_text(node),
+                doc_anchor="calls")
         if node.id in self.tuples:
             raise DifferentiationError(
                 f"`{node.id}` holds the tuple a call returned", self.parsed.location(node),
