@@ -10,6 +10,8 @@ a sample at second order; and the refusals.
 
 from __future__ import annotations
 
+import ast
+
 import numpy as np
 import pytest
 
@@ -35,7 +37,7 @@ def smoothed_energy(x, a):
 def split_into(x, low, high):
     """Two output arguments, an early bare `return` inside the loop."""
     for i in range(len(x)):
-        if x[i] > 10.0:
+        if x[i] > 0.7:
             return
         low[i] = np.sin(x[i]) * 0.5
         high[i] = x[i] * x[i]
@@ -62,6 +64,13 @@ def fill_and_total_energy(x):
     y = np.zeros_like(x)
     s = fill_and_total(x, y)
     return s * np.dot(y, x)
+
+
+def value_dropped(x):
+    """A helper returning a value, called on its own line."""
+    y = np.zeros_like(x)
+    fill_and_total(x, y)
+    return np.sum(y * x)
 
 
 def accumulate_into(x, w, out):
@@ -98,6 +107,7 @@ HELPER_CASES = [
     ("smooth_into", smoothed_energy, (X, 0.3), (0, 1)),
     ("two_outputs_and_bare_return", split_energy, (X, 0.8), (0, 1)),
     ("fills_and_returns", fill_and_total_energy, (X,), (0,)),
+    ("returned_value_dropped", value_dropped, (X,), (0,)),
     ("output_read_too", accumulated, (X, 0.4), (0, 1)),
     ("called_in_a_time_loop", simulate, (X, 0.1), (0, 1)),
 ]
@@ -166,6 +176,10 @@ def test_the_helper_appears_inlined_without_a_result():
     source = jit.grad(smoothed_energy, target="python").source_for(X, 0.3)
     assert "# from line" in source and "smooth_into(x, a, y)" in source
     assert "_smooth_into_i" in source and "_unused" not in source
+    # a value returned to a call on its own line is bound to nothing
+    from adjit.passes.pipeline import front_end
+    inlined = ast.unparse(front_end(value_dropped).tree)
+    assert "_unused" not in inlined and "_fill_and_total_total = " in inlined
 
 
 # -- functions returning nothing, differentiated for what they fill ------------
@@ -180,10 +194,21 @@ def scale_rows(q, s, out):
     """A 2-D output argument, an early return."""
     n, d = q.shape
     for i in range(n):
-        if s > 5.0:
+        if i * s > 1.0:
             return
         for k in range(d):
             out[i, k] = np.tanh(s * q[i, k]) + out[i, k] * s
+
+
+def fill_through_an_alias(x, out):
+    o = out
+    for i in range(len(x)):
+        o[i] = x[i] * x[i] * out[len(x) - 1 - i]
+
+
+def calls_a_filling_helper(x, a, out):
+    smooth_into(x, a, out)
+    out[0] += a * out[len(x) - 1]
 
 
 def _outputs_of(fn, args, names):
@@ -229,6 +254,8 @@ OUTPUT_CASES = [
     ("one_output", smooth_into, (X, 0.3, np.zeros(6)), (0, 1), "out"),
     ("two_outputs", fill_two, (X, 0.6, np.zeros(6), np.zeros(6)), (0, 1),
      ("first", "second")),
+    ("written_through_an_alias", fill_through_an_alias, (X, X[::-1].copy()), (0, 1), "out"),
+    ("filled_by_a_helper", calls_a_filling_helper, (X, 0.3, np.ones(6)), (0, 1), "out"),
     ("one_of_two_outputs", fill_two, (X, 0.6, np.zeros(6), np.zeros(6)), (1,), "second"),
     ("output_read_too_wrt_it", accumulate_into, (X, 0.4, X[::-1].copy()), (0, 2), "out"),
     ("rows_and_early_return", scale_rows, (RNG.normal(size=(3, 2)), 0.7,
@@ -280,6 +307,24 @@ def test_the_value_of_an_array_written_in_place_is_not_the_restored_one():
     expected = np.zeros(6)
     smooth_into(X, 0.3, expected)
     assert np.allclose(value, expected)
+
+
+def fill_with_index(x, out, index):
+    for i in range(len(x)):
+        index[i] = len(x) - 1 - i
+        out[i] = x[index[i]] * 2.0 + x[i] ** 2
+
+
+def test_outputs_leave_out_a_scratch_array():
+    """An int array it fills is not a result: by default it is refused,
+    named; `outputs="out"` leaves it out."""
+    args = (X, np.zeros(6), np.zeros(6, dtype=np.int64))
+    with pytest.raises(adjit.DifferentiationError, match="`index` is an array of ints"):
+        jit.vjp(fill_with_index, target="python")(*args, (np.ones(6), np.ones(6)))
+    value, gradient = jit.vjp(fill_with_index, target="python", outputs="out")(
+        *args, np.ones(6))
+    assert np.allclose(value, X[::-1] * 2.0 + X ** 2)
+    assert np.allclose(gradient, 2.0 + 2.0 * X)
 
 
 # -- refusals ------------------------------------------------------------------

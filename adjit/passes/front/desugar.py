@@ -10,8 +10,8 @@ Output: a `FunctionDef` in which
   that returns nothing (its results are the arrays it writes into) ends
   with `return ()`, the empty tuple;
 * a call on its own line (`fill(x, out)`) is one of the user's own
-  functions (`resolve` marked it), assigned to a fresh name marked
-  `discarded` (`_unused = fill(x, out)`), which `inline` never binds;
+  functions (`resolve` marked it), assigned to a fresh name (`_unused1 =
+  fill(x, out)`), the call marked `discarded`: `inline` binds no result;
 * `break` appears only as the whole body of an `if FLAG: break` that is
   the last statement of a loop body, and there is no `continue`: jumps set
   flags (`_break_1 = True`, `_continue_1 = True`, `_returned = True`) and the
@@ -185,9 +185,8 @@ class _Desugar:
                        "assign the value to a variable, or remove the call "
                        "(side effects are not supported; your own functions may "
                        "fill their array arguments)")
-        discarded = _assign(self.namer.fresh("unused"), node.value, node)
-        discarded.discarded = True
-        return [discarded], set()
+        node.value.discarded = True     # on the call: `anf` carries it over
+        return [_assign(self.namer.fresh("unused"), node.value, node)], set()
 
     def statement_AnnAssign(self, node: ast.AnnAssign):
         return [_assign(node.target.id, node.value, node)], set()

@@ -123,7 +123,7 @@ class _Inliner:
                                        copy.deepcopy(argument)))
         code.extend(tree.body[:-1])
         target = statement.targets[0].id
-        if getattr(statement, "discarded", False):
+        if getattr(call, "discarded", False):
             pass                        # `fill(x, out)` on its own line
         elif isinstance(returned.value, ast.Tuple) and not returned.value.elts:
             self.nothing[target] = function
