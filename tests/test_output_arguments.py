@@ -37,7 +37,7 @@ def smoothed_energy(x, a):
 def split_into(x, low, high):
     """Two output arguments, an early bare `return` inside the loop."""
     for i in range(len(x)):
-        if x[i] > 0.7:
+        if x[i] > 0.5:
             return
         low[i] = np.sin(x[i]) * 0.5
         high[i] = x[i] * x[i]
@@ -258,8 +258,8 @@ OUTPUT_CASES = [
     ("filled_by_a_helper", calls_a_filling_helper, (X, 0.3, np.ones(6)), (0, 1), "out"),
     ("one_of_two_outputs", fill_two, (X, 0.6, np.zeros(6), np.zeros(6)), (1,), "second"),
     ("output_read_too_wrt_it", accumulate_into, (X, 0.4, X[::-1].copy()), (0, 2), "out"),
-    ("rows_and_early_return", scale_rows, (RNG.normal(size=(3, 2)), 0.7,
-                                           RNG.normal(size=(3, 2))), (0, 1, 2), "out"),
+    ("rows_and_early_return", scale_rows, (RNG.normal(size=(4, 2)), 0.7,
+                                           RNG.normal(size=(4, 2))), (0, 1, 2), "out"),
 ]
 
 
@@ -365,6 +365,13 @@ def sine_on_its_own_line(x):
     return y
 
 
+def fills_rows(q, s):
+    out = np.zeros_like(q)
+    for i in range(q.shape[0]):
+        smooth_into(q[i], s, out[i])
+    return np.sum(out * out)
+
+
 def test_refusals():
     with pytest.raises(adjit.DifferentiationError, match="writes into none of its parameters"):
         jit.vjp(writes_nothing, target="python")
@@ -376,3 +383,6 @@ def test_refusals():
         jit.grad(uses_the_missing_result, target="python")(X, 0.3)
     with pytest.raises(adjit.UnsupportedSyntaxError, match="expression statement"):
         jit.grad(sine_on_its_own_line, target="python")(0.3)
+    with pytest.raises(adjit.DifferentiationError, match=r"`smooth_into` fills its parameter "
+                       r"`out`, given `out\[i\]`, a view"):
+        jit.grad(fills_rows, target="python")(np.ones((2, 3)), 0.3)

@@ -26,7 +26,8 @@ land there. A call on its own line (`desugar` marked it `discarded`) binds
 no result; a callee returning nothing (`return ()`) has no result to bind.
 Refused with a located error: recursion (direct or through other
 functions), a call in a `while` condition, any other use of a returned
-tuple, a use of the result of a callee that returns nothing.
+tuple, a use of the result of a callee that returns nothing, a view
+(`out[i]`) given to a parameter the callee writes into.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from typing import Callable
 
 from adjit.errors import DifferentiationError
 from adjit.passes.ir.fold import integer_constant
+from adjit.passes.front.outputs import output_arguments
 from adjit.passes.front.parse import ParsedFunction
 
 # the functions being inlined right now, outermost first (recursion check)
@@ -69,6 +71,12 @@ class _Inliner:
         self.tuples: dict[str, list[str]] = {}
         # target of a call to a function returning nothing -> that function
         self.nothing: dict[str, object] = {}
+        # an `anf` temporary bound to a subscript (`_t2 = out[1]`) -> it
+        self.views: dict[str, ast.Subscript] = {
+            node.targets[0].id: node.value for node in ast.walk(parsed.tree)
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id in parsed.namer.temporaries
+            and isinstance(node.value, ast.Subscript)}
 
     def block(self, statements: list[ast.stmt]) -> list[ast.stmt]:
         out: list[ast.stmt] = []
@@ -105,6 +113,7 @@ class _Inliner:
         tree = copy.deepcopy(callee.tree)
         returned = tree.body[-1]
         parameters = [a.arg for a in tree.args.posonlyargs + tree.args.args]
+        self.check_filled_arguments(statement, function, parameters, output_arguments(tree))
         assigned = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
                     and isinstance(n.ctx, ast.Store)}
         # a parameter the callee never assigns reads the caller's variable
@@ -141,6 +150,21 @@ class _Inliner:
                     ast.copy_location(inner, statement)
                     inner.origin = origin
         return code
+
+    def check_filled_arguments(self, statement: ast.Assign, function,
+                               parameters: list[str], filled: list[str]) -> None:
+        """Refuse a view (`out[i]`, `out[1:]`) given to a parameter the callee
+        fills: its writes would go through a view (docs/limitations.md#calls)."""
+        for parameter, argument in zip(parameters, statement.value.args):
+            if parameter not in filled or not isinstance(argument, ast.Name) \
+                    or argument.id not in self.views:
+                continue
+            view = ast.unparse(self.views[argument.id])
+            self.error(statement, f"`{function.__name__}` fills its parameter `{parameter}`, "
+                       f"given `{view}`, a view of an array: writes through views are "
+                       "not supported", "pass the array itself, and the index "
+                       f"(`{function.__name__}(..., {view.split('[')[0]}, i)`), and write "
+                       f"`{parameter}[i, k]` in `{function.__name__}`")
 
     def renaming(self, prefix: str, tree: ast.FunctionDef, parameters: list[str],
                  callee: ParsedFunction) -> dict[str, str]:
