@@ -303,7 +303,7 @@ def test_the_value_of_an_array_written_in_place_is_not_the_restored_one():
         out = np.zeros_like(x)
         smooth_into(x, a, out)
         return out
-    value, _ = jit.vjp(smooth, target="python")(X, 0.3, np.ones(6))
+    value, _ = jit.vjp(smooth, wrt=(0, 1), target="python")(X, 0.3, np.ones(6))
     expected = np.zeros(6)
     smooth_into(X, 0.3, expected)
     assert np.allclose(value, expected)
