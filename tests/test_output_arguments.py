@@ -272,6 +272,24 @@ def test_functions_filling_output_arguments(name, fn, args, wrt, outputs, target
     assert forward == pytest.approx(reverse, rel=1e-9, abs=1e-12), name
 
 
+@pytest.mark.parametrize("target", TARGETS)
+def test_second_order_of_a_function_filling_an_output(target):
+    """The jvp of a function returning nothing, differentiated again in
+    both modes, against differences of the jvp."""
+    inner = jit.jvp(smooth_into, wrt=1, target=target)
+
+    def tangent_of_out(a):
+        return inner(X, a, np.zeros(6), 1.0)[1]
+    h = 1e-6
+    numerical = (tangent_of_out(0.3 + h) - tangent_of_out(0.3 - h)) / (2 * h)
+    _, second = jit.jvp(inner, wrt=1, target=target)(X, 0.3, np.zeros(6), 1.0, 1.0)
+    assert np.allclose(second, numerical, rtol=1e-6, atol=1e-8)
+    cotangent = np.linspace(0.5, 1.5, 6)
+    _, (_, by_reverse) = jit.vjp(inner, wrt=(0, 1), target=target)(
+        X, 0.3, np.zeros(6), 1.0, cotangent)
+    assert by_reverse == pytest.approx(float(np.dot(numerical, cotangent)), rel=1e-6)
+
+
 def test_the_outputs_by_default_are_the_arguments_written():
     """Without `outputs=`: every parameter written, in signature order, a
     tuple when there are several; `outputs=("out",)` gives tuples of one."""
