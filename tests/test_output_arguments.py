@@ -345,6 +345,34 @@ def test_outputs_leave_out_a_scratch_array():
     assert np.allclose(gradient, 2.0 + 2.0 * X)
 
 
+@adjit.differentiable
+def square_with_a_wrong_rule(u):
+    return u * u
+
+
+@square_with_a_wrong_rule.defvjp
+def square_with_a_wrong_rule_vjp(g, ans, u):
+    return g * 3.0 * u
+
+
+@square_with_a_wrong_rule.defjvp
+def square_with_a_wrong_rule_jvp(tangents, ans, u):
+    return tangents[0] * 2.0 * u
+
+
+def squares_into(x, out):
+    for i in range(len(x)):
+        out[i] = square_with_a_wrong_rule(x[i])
+
+
+def test_gradcheck_of_functions_filling_output_arguments():
+    assert adjit.gradcheck(smooth_into, (X, 0.3, np.zeros(6)))
+    assert adjit.gradcheck(fill_two, (X, 0.6, np.zeros(6), np.zeros(6)), wrt=(0, 1))
+    assert adjit.gradcheck(scale_rows, (np.ones((4, 2)), 0.7, np.ones((4, 2))))
+    with pytest.raises(adjit.GradcheckError, match=r"d\(output\)/d\(x\), reverse mode"):
+        adjit.gradcheck(squares_into, (X[:2], np.zeros(2)), wrt=0)
+
+
 # -- refusals ------------------------------------------------------------------
 def test_a_cotangent_of_the_wrong_shape_names_the_output_argument():
     h = jit.vjp(smooth_into, target="python")
