@@ -17,12 +17,13 @@ import numbers
 
 import numpy as np
 
-from adjit.errors import AdjitError
+from adjit.errors import AdjitError, DifferentiationError
 from adjit import custom
 from adjit.function import Differentiable, as_differentiable
 from adjit.passes.front.calls import callee_functions
+from adjit.passes.front.outputs import output_arguments, returns_nothing
 from adjit.runtime import compile as compiler
-from adjit.targets import TARGETS, DerivativeSpec, target_named  # noqa: F401
+from adjit.targets import TARGETS, DerivativeSpec, check_like, target_named  # noqa: F401
 
 VERSION = "0.1.0"
 
@@ -41,24 +42,29 @@ class Derivative:
     seed = None               # the parameter holding the output's cotangent (vjp)
 
     def __init__(self, function, wrt, target: str, returns_value: bool, operator: str,
-                 output: int | None = None):
+                 output: int | None = None, outputs=None):
         # the Target compiling and running it (refusing, first, an operator
         # it does not offer or a target that cannot run here)
         self.backend = target_named(target)(operator, output)
         if custom.has_rules(function):         # differentiate it through its rules
             function = custom.with_rules(function)
         self.function = as_differentiable(function)
-        tree = None
+        tree = parsed = None
         if isinstance(self.function, Differentiable):
             # Refuse unsupported code now, at the line that creates the
             # derivative, not at its first call.
             from adjit.passes.pipeline import front_end
-            tree = front_end(self.function.py_func).tree
+            parsed = front_end(self.function.py_func)
+            tree = parsed.tree
         self.target = target
         self.returns_value = returns_value
         self.operator = operator
         self.output = output      # for a function returning a tuple: which one
         self.wrt_names, self.wrt_is_tuple = _resolve_wrt(self.function, wrt)
+        # a function returning nothing: the output arguments it fills are
+        # its results (None for a function returning a value)
+        self.output_names, self.outputs_tuple = _resolve_outputs(
+            self.function, parsed, outputs, operator, target)
         # a derivative differentiated again: the target it was made for
         inner = getattr(self.function, "derivative", None)
         self.backend.prepare(
@@ -81,6 +87,14 @@ class Derivative:
         self._number_names = [(function.__globals__, name)
                               for function in [self.function.root, *self._callees]
                               for name in _number_names(function)]
+
+    def _output_values(self, values):
+        """What the generated function returns for the output arguments (one
+        array, or a tuple of several), as the user receives it: a tuple
+        when `outputs` was a tuple."""
+        if isinstance(values, tuple):
+            return tuple([as_result(v) for v in values])
+        return (as_result(values),) if self.outputs_tuple else as_result(values)
 
     def __repr__(self) -> str:
         return (f"<adjit.jit.{self.operator} of {self.function.py_func_name} "
@@ -171,7 +185,7 @@ class Derivative:
             py_func.__qualname__, inspect.getsource(py_func),
             [_source_or_name(callee) for callee in self._callees], global_numbers, signature,
             self.wrt_names, self.wrt_is_tuple, self.mode, self.returns_value, self.output,
-            self.seed, *(("device",) if self.backend.device_code else ()),
+            self.seed, self.output_names, *(("device",) if self.backend.device_code else ()),
             # Numba settings its own cache does not see (`numba_settings`)
             numba_settings())
         module_name = f"adjit_{py_func.__name__}_{file_key}"
@@ -185,11 +199,13 @@ class Derivative:
                                          with_value=self.returns_value,
                                          gradient_tuple=self.wrt_is_tuple,
                                          output=self.output,
-                                         device=self.backend.device_code)
+                                         device=self.backend.device_code,
+                                         outputs=self.output_names)
             else:
                 generated = forward_mode(py_func, types, self.wrt_names,
                                          with_value=self.returns_value,
-                                         device=self.backend.device_code)
+                                         device=self.backend.device_code,
+                                         outputs=self.output_names)
             description = (f"{self.mode} mode of {py_func.__qualname__} "
                            f"({inspect.getsourcefile(py_func)}), wrt "
                            f"{', '.join(self.wrt_names)}, signature "
@@ -246,10 +262,33 @@ class VJP(Derivative):
             raise AdjitError("call a vjp as h(*args, cotangent)")
         *args, cotangent = args_and_cotangent
         args, compiled = self._compiled_for(args, kwargs)
+        if self.output_names is not None:
+            cotangents = self._output_cotangents(args, cotangent)
+            result = compiled(*args, *[self.backend.cotangent(c) for c in cotangents])
+            value = self._output_values(result[0])
+            if self.wrt_is_tuple:
+                return value, tuple([as_result(g) for g in result[1:]])
+            return value, as_result(result[1])
         result = compiled(*args, self.backend.cotangent(cotangent))
         if self.wrt_is_tuple:
             return as_result(result[0]), tuple([as_result(g) for g in result[1:]])
         return as_result(result[0]), as_result(result[1])
+
+    def _output_cotangents(self, args: list, cotangent) -> list:
+        """One cotangent per output argument (a tuple of them for a tuple of
+        outputs), each checked to be shaped like its argument."""
+        names = self.output_names
+        if self.outputs_tuple:
+            if not isinstance(cotangent, (tuple, list)) or len(cotangent) != len(names):
+                raise AdjitError(f"expected a tuple of {len(names)} cotangents, one per "
+                                 f"output argument {names}, got {_described(cotangent)}")
+            cotangents = list(cotangent)
+        else:
+            cotangents = [cotangent]
+        for name, given in zip(names, cotangents):
+            check_like(f"the cotangent for the output argument `{name}`", given,
+                       args[self.function.parameters.index(name)])
+        return cotangents
 
     def source_for(self, *args_and_cotangent, **kwargs) -> str:
         arguments = args_and_cotangent[:-1] if len(args_and_cotangent) > self._arity \
@@ -274,6 +313,8 @@ class JVP(Derivative):
         args, compiled = self._compiled_for(args, kwargs)
         self.backend.check_tangents(args, tangents)
         value, tangent = compiled(*args, *[self.backend.tangent(t) for t in tangents])
+        if self.output_names is not None:
+            return self._output_values(value), self._output_values(tangent)
         if isinstance(tangent, tuple):
             return value, tuple([as_result(t) for t in tangent])
         return value, as_result(tangent)
@@ -334,25 +375,71 @@ def _global_numbers(py_func) -> tuple:
     return tuple(values)
 
 
-def _resolve_wrt(function: Differentiable, wrt) -> tuple[list[str], bool]:
+def _resolve_outputs(function, parsed, outputs, operator: str,
+                     target: str) -> tuple[list[str] | None, bool]:
+    """(the output arguments, whether the user receives them as a tuple) of
+    a function returning nothing: `outputs` (indices or names, one or a
+    tuple), by default every parameter it writes into (a tuple if several);
+    (None, False) for a function returning a value. `parsed`: its front
+    end's result (None for a derivative differentiated again)."""
+    name = function.py_func_name
+    if parsed is None or not returns_nothing(parsed.tree):
+        if outputs is not None:
+            raise AdjitError(f"outputs= names the output arguments of a function that "
+                             f"returns nothing; {name} returns a value")
+        return None, False
+    tree = parsed.tree
+    written = output_arguments(tree)
+
+    def refuse(message: str, hint: str):
+        raise DifferentiationError(message, parsed.location(tree), hint=hint,
+                                   source_line=parsed.line_text(tree), doc_anchor="calls")
+    if not written:
+        refuse(f"`{name}` returns nothing and writes into none of its parameters: it has "
+               "no result to differentiate", "return the result, or write it into an "
+               "array argument (`out[i] = v`)")
+    if operator not in ("vjp", "jvp"):
+        refuse(f"`{name}` returns nothing (its results are the arrays it fills: "
+               f"{', '.join(written)}); jit.{operator} needs a scalar result",
+               "use jit.vjp (a cotangent per output argument) or jit.jvp, or return a float")
+    if target == "cuda":
+        refuse(f"`{name}` returns nothing: output arguments are not supported with "
+               "target='cuda'", "return the result")
+    if outputs is None:
+        return written, len(written) > 1
+    names, is_tuple = _resolve_wrt(function, outputs, what="outputs")
+    for output in names:
+        if output not in written:
+            raise AdjitError(f"outputs names `{output}`, but {name} never writes into it; "
+                             f"the parameters it fills are {written}")
+    return names, is_tuple
+
+
+def _described(value) -> str:
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)}"
+    return f"a {type(value).__name__}"
+
+
+def _resolve_wrt(function: Differentiable, wrt, what: str = "wrt") -> tuple[list[str], bool]:
     parameters = function.parameters
     is_tuple = isinstance(wrt, (tuple, list))
     names = []
     for item in (wrt if is_tuple else (wrt,)):
         if isinstance(item, bool) or not isinstance(item, (int, str)):
-            raise AdjitError(f"wrt entries must be parameter indices or names, not {item!r}")
+            raise AdjitError(f"{what} entries must be parameter indices or names, not {item!r}")
         if isinstance(item, int):
             if not -len(parameters) <= item < len(parameters):
-                raise AdjitError(f"wrt={item} is out of range: "
+                raise AdjitError(f"{what}={item} is out of range: "
                                  f"{function.py_func.__name__} has {len(parameters)} "
                                  f"parameters {parameters}")
             item = parameters[item]
         elif item not in parameters:
-            raise AdjitError(f"wrt={item!r} is not a parameter of "
+            raise AdjitError(f"{what}={item!r} is not a parameter of "
                              f"{function.py_func.__name__}{tuple(parameters)}")
         if item in names:
-            raise AdjitError(f"wrt names `{item}` twice")
+            raise AdjitError(f"{what} names `{item}` twice")
         names.append(item)
     if not names:
-        raise AdjitError("wrt is empty: name at least one parameter")
+        raise AdjitError(f"{what} is empty: name at least one parameter")
     return names, is_tuple

@@ -39,27 +39,37 @@ def value_and_grad(f, wrt=0, target: str = "cpu") -> Derivative:
     return Derivative(f, wrt, target, returns_value=True, operator="value_and_grad")
 
 
-def vjp(f, wrt=0, target: str = "cpu") -> VJP:
+def vjp(f, wrt=0, target: str = "cpu", outputs=None) -> VJP:
     """Reverse mode with a given output cotangent: `h(*args, cotangent) ->
     (value, cotangent of each wrt)`; `f` may return a float or an array of
     floats, and `cotangent` has the shape of what it returns.
+
+    A function that returns nothing and fills array arguments (Numba's
+    output arguments) has those arrays as results: `outputs` names them
+    (an index or name, or a tuple), by default every parameter `f` writes
+    into (a tuple if several). `cotangent` then has the shape of the output
+    argument (a tuple, one each, for a tuple), and `value` is the contents
+    of the output arguments after `f`; the caller's arrays are not modified
+    (docs/calls.md#output-arguments).
 
     With `target="cuda"`, `f` returns a float: for a function of scalars
     run on 1-D arrays, the cotangent is a float or a 1-D array (one per
     element), and `.device` takes it after f's arguments; for a function
     with an outer prange loop (kernels), it is a float."""
-    return VJP(f, wrt, target, returns_value=True, operator="vjp")
+    return VJP(f, wrt, target, returns_value=True, operator="vjp", outputs=outputs)
 
 
-def jvp(f, wrt=0, target: str = "cpu") -> JVP:
+def jvp(f, wrt=0, target: str = "cpu", outputs=None) -> JVP:
     """Forward-mode derivative: `h(*args, tangents) -> (f(*args), J @ tangents)`.
 
     `tangents` is a tuple matching a tuple `wrt`, a single number (or an
     array, for an array argument) otherwise. For `f` returning a tuple, the
-    tangent of the result is a tuple too. With `target="cuda"`, called on
+    tangent of the result is a tuple too. For `f` returning nothing, the
+    value and tangent are those of its output arguments (`outputs`, as for
+    `vjp`). With `target="cuda"`, called on
     arrays, it returns one value and one tangent per element or row
     (docs/parallel.md#gpus)."""
-    return JVP(f, wrt, target, returns_value=True, operator="jvp")
+    return JVP(f, wrt, target, returns_value=True, operator="jvp", outputs=outputs)
 
 
 class Composite:

@@ -7,8 +7,10 @@ mode (one `jit.jvp` per input element) - and compares them. On a mismatch
 it raises `GradcheckError` naming the output and the input and showing the
 numerical, reverse and forward Jacobians side by side.
 
-`f` may return a float, a tuple of floats or an array of floats; `wrt`
-arguments may be floats or arrays of floats. The cost is one derivative
+`f` may return a float, a tuple of floats or an array of floats, or
+nothing: then its outputs are the arrays it fills (its output arguments,
+docs/calls.md#output-arguments), one after the other. `wrt` arguments may
+be floats or arrays of floats. The cost is one derivative
 call per input and per output element: meant for small test inputs.
 """
 
@@ -31,8 +33,9 @@ def central_difference(function, args: list, index: int, step: float) -> float:
 
 
 def _flat_output(value) -> np.ndarray:
+    """The elements of a float, an array or a tuple of them, in one row."""
     if isinstance(value, tuple):
-        return np.array([float(v) for v in value])
+        return np.concatenate([np.asarray(v, dtype=np.float64).ravel() for v in value])
     return np.asarray(value, dtype=np.float64).ravel().copy()
 
 
@@ -80,6 +83,34 @@ def _reverse_jacobians(function, args, wrt, outputs: int, shape, target) -> list
     return [np.stack(r, axis=0) for r in rows]
 
 
+def _filled(function, names: list[str]):
+    """`f` as a function returning the contents of its output arguments
+    `names` (a tuple) after running on copies of the arguments."""
+    positions = [function.parameters.index(name) for name in names]
+
+    def filled(*arguments):
+        copied = _copies(arguments)
+        function.py_func(*copied)
+        return tuple(copied[p] for p in positions)
+    return filled
+
+
+def _reverse_jacobians_of_outputs(vjp, args, wrt, function) -> list:
+    """One Jacobian per wrt argument of a function returning nothing, row
+    by row: one vjp per element of its output arguments."""
+    shapes = [np.shape(args[function.parameters.index(n)]) for n in vjp.output_names]
+    sizes = [int(np.prod(shape)) for shape in shapes]
+    rows = [[] for _ in wrt]
+    for row in range(sum(sizes)):
+        seed = np.eye(sum(sizes))[row]
+        parts = np.split(seed, np.cumsum(sizes)[:-1])
+        cotangents = tuple(part.reshape(shape) for part, shape in zip(parts, shapes))
+        _, gradients = vjp(*_copies(args), cotangents if vjp.outputs_tuple else cotangents[0])
+        for position, gradient in enumerate(gradients):
+            rows[position].append(np.asarray(gradient, dtype=np.float64).ravel())
+    return [np.stack(r, axis=0) for r in rows]
+
+
 def _forward_jacobian(jvp, args, wrt, position: int) -> np.ndarray:
     base = args[wrt[position]]
     size = np.size(base)
@@ -117,13 +148,20 @@ def gradcheck(f, args, wrt=None, *, step: float = 1e-6, rtol: float = 1e-5,
     wrt = tuple(wrt) if isinstance(wrt, (tuple, list)) else (wrt,)
     wrt = tuple(w if isinstance(w, int) else parameters.index(w) for w in wrt)
     value = function.py_func(*_copies(args))
-    outputs = _flat_output(value).size
-    shape = ("tuple",) if isinstance(value, tuple) else np.shape(value)
-    reverse = _reverse_jacobians(function, args, wrt, outputs, shape, target)
+    differenced = function.py_func
+    if value is None:               # a function filling its output arguments
+        vjp = jit.vjp(function, wrt=tuple(wrt), target=target)
+        differenced = _filled(function, vjp.output_names)
+        shape = (_flat_output(differenced(*args)).size,)
+        reverse = _reverse_jacobians_of_outputs(vjp, args, wrt, function)
+    else:
+        outputs = _flat_output(value).size
+        shape = ("tuple",) if isinstance(value, tuple) else np.shape(value)
+        reverse = _reverse_jacobians(function, args, wrt, outputs, shape, target)
     jvp = jit.jvp(function, wrt=tuple(wrt), target=target)
     problems = []
     for position, index in enumerate(wrt):
-        numerical = numerical_jacobian(function.py_func, args, index, step)
+        numerical = numerical_jacobian(differenced, args, index, step)
         forward = _forward_jacobian(jvp, args, wrt, position)
         for mode, analytical in (("reverse", reverse[position]), ("forward", forward)):
             close = np.isclose(analytical, numerical, rtol=rtol, atol=atol)

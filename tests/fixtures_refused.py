@@ -299,6 +299,7 @@ def uses_nested_loop_variable_reuse(x, n):
     return s
 
 
-def returns_nothing(x):
-    y = x * 2.0
-    return  # REFUSED
+def mixes_bare_return(x):
+    if x > 0.0:
+        return  # REFUSED
+    return x * 2.0

@@ -66,7 +66,7 @@ REFUSED = [
     (fx.uses_nested_unpacking, (1.5,), ("nested", "unpack")),
     (fx.uses_keyword_only_parameter, (1.5,), ("keyword",)),
     (fx.uses_nested_loop_variable_reuse, (1.5, 3), ("loop variable", "`i`", "'i'", "reuse")),
-    (fx.returns_nothing, (1.5,), ("return",)),
+    (fx.mixes_bare_return, (1.5,), ("return",)),
 ]
 
 

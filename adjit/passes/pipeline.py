@@ -26,13 +26,14 @@ from dataclasses import dataclass
 from adjit.errors import DifferentiationError
 from adjit.passes.analysis.activity import active_variables, varied_variables
 from adjit.passes.front.anf import anf
-from adjit.passes.analysis.arrays import check_arrays
+from adjit.passes.analysis.arrays import ArrayFacts, check_arrays
 from adjit.passes.optimize.definite import initialize_maybe_undefined
 from adjit.passes.front.desugar import check_shape_unpacking, desugar
 from adjit.passes.gpu.device import check_device_code
 from adjit.passes.front.fence import fence
 from adjit.passes.analysis.hoist import hoist_invariants
 from adjit.passes.front.inline import inline_calls
+from adjit.passes.front.outputs import output_arguments, return_outputs, returns_nothing
 from adjit.passes.forward.transform import ForwardTransformer
 from adjit.passes.optimize.cleanup import optimize
 from adjit.passes.analysis.parallel import check_parallel_loops, render_parallel_loops
@@ -136,40 +137,91 @@ def _outputs(parsed: ParsedFunction, types: dict[str, str],
     return names
 
 
+def _output_arguments(parsed: ParsedFunction, types: dict[str, str], wrt: list[str],
+                      outputs: list[str] | None, reverse: bool) -> ArrayFacts | None:
+    """For a function that returns nothing: its output arguments (`outputs`,
+    or every parameter it writes into) made its returned values
+    (`front.outputs`); the array facts, computed to check them, are
+    returned for the transformation. None for a function returning a value."""
+    tree = parsed.tree
+    if not returns_nothing(tree):
+        return None
+    arrays = check_arrays(parsed, types, varied_variables(tree, types, wrt), reverse=reverse)
+    written = output_arguments(tree)
+
+    def refuse(message: str, hint: str):
+        raise DifferentiationError(message, parsed.location(tree), hint=hint,
+                                   source_line=parsed.line_text(tree), doc_anchor="calls")
+    for name in arrays.written_parameters:
+        if name not in written:
+            refuse(f"`{parsed.name}` writes into its parameter `{name}` through a name "
+                   "adjit cannot trace back to it", f"write into `{name}` by its own name "
+                   f"(`{name}[i] = v`)")
+    names = written if outputs is None else outputs
+    if not names:
+        refuse(f"`{parsed.name}` returns nothing and writes into none of its parameters: "
+               "it has no result to differentiate", "return the result, or write it into "
+               "an array argument (`out[i] = v`)")
+    for name in names:
+        if name not in written:
+            refuse(f"`{name}` is named as an output argument, but `{parsed.name}` never "
+                   "writes into it", f"name the parameters it fills: {written}")
+        if not is_array(types.get(name)) or not is_float_like(types.get(name)):
+            refuse(f"the output argument `{name}` is {_article(types.get(name))}; "
+                   "arrays of floats are required", "pass an array of floats")
+    return_outputs(tree, names)
+    return arrays
+
+
 def reverse_mode(fn, parameter_types: dict[str, str], wrt: list[str],
                  seed: str | None = None, with_value: bool = True,
                  gradient_tuple: bool = True, output: int | None = None,
-                 device: bool = False) -> Generated:
+                 device: bool = False, outputs: list[str] | None = None) -> Generated:
     """The source of `fn`'s reverse-mode derivative for these argument types.
 
     The generated function takes `fn`'s parameters (and `seed`, the output's
     cotangent, when given) and returns `(value, adjoint of each wrt)`, or
     without the value the gradient alone (a tuple if `gradient_tuple`).
     For a function returning a tuple, `output` picks the element to
-    differentiate (one row of a Jacobian). With `device` (target="cuda"),
-    code that would allocate (arrays, a tape) is refused with a located
-    error."""
+    differentiate (one row of a Jacobian). A function returning nothing is
+    differentiated for its output arguments (`outputs`, by default all the
+    parameters it writes into), given a `seed` (a vjp): one cotangent
+    each (`seed`, or `seed_NAME` for several), and the value is the tuple of
+    their contents on exit. With `device` (target="cuda"), code that would
+    allocate (arrays, a tape) is refused with a located error."""
     parsed, tree, types = _typed(fn, parameter_types, wrt, device)
+    if returns_nothing(tree) and (seed is None or output is not None):
+        raise DifferentiationError(
+            f"`{parsed.name}` returns nothing: jit.grad needs a scalar result",
+            parsed.location(tree), hint="its results are the arrays it fills: use "
+            "jit.vjp (a cotangent per output argument) or jit.jvp, or return a float",
+            source_line=parsed.line_text(tree), doc_anchor="calls")
+    arrays = _output_arguments(parsed, types, wrt, outputs, reverse=True)
     returned_node = tree.body[-1]
+    several = arrays is not None and isinstance(returned_node.value, ast.Tuple)
     if isinstance(returned_node.value, ast.Tuple) and output is not None:
         returned_node.value = returned_node.value.elts[output]
-    if isinstance(returned_node.value, ast.Tuple):
+    if isinstance(returned_node.value, ast.Tuple) and not several:
         raise DifferentiationError(
             f"`{parsed.name}` returns a tuple of {len(returned_node.value.elts)} "
             "values; jit.grad needs a scalar output",
             parsed.location(returned_node), hint="differentiate one scalar, or "
             "use jit.jvp / jit.jacobian(mode='fwd') for several outputs",
             source_line=parsed.line_text(returned_node), doc_anchor="types")
-    (returned,) = _outputs(parsed, types, arrays=seed is not None)
-    if seed is not None:
-        seed = parsed.namer.unique(seed)
+    returned = _outputs(parsed, types, arrays=seed is not None)
+    if several:         # one cotangent per output argument
+        seed = [parsed.namer.unique(f"{seed}_{name}") for name in returned]
+    else:
+        (returned,) = returned
+        if seed is not None:
+            seed = parsed.namer.unique(seed)
     if parsed.generated:
         check_views_with_new_axes(parsed)
         rename_rebound_arrays(parsed, types)
         returned = tree.body[-1].value.id
     active = active_variables(tree, types, wrt, returned)
     _dump("activity", repr(sorted(active)))
-    arrays = check_arrays(parsed, types, varied_variables(tree, types, wrt))
+    arrays = arrays or check_arrays(parsed, types, varied_variables(tree, types, wrt))
     transformer = ReverseTransformer(tree, types, wrt, active, parsed.namer, arrays, parsed,
                                      tape_free=device)
     function_name = f"{parsed.name}_grad" + ("" if output is None else str(output))
@@ -182,15 +234,21 @@ def reverse_mode(fn, parameter_types: dict[str, str], wrt: list[str],
 
 
 def forward_mode(fn, parameter_types: dict[str, str], wrt: list[str],
-                 with_value: bool = True, device: bool = False) -> Generated:
+                 with_value: bool = True, device: bool = False,
+                 outputs: list[str] | None = None) -> Generated:
     """The source of `fn`'s forward-mode derivative for these argument types:
     `NAME_jvp(params..., tangent of each wrt) -> (value, tangent of value)`.
+    A function returning nothing is differentiated for its output
+    arguments (`outputs`, by default all the parameters it writes into):
+    their contents on exit, and their tangents (tuples for several).
     With `device` (target="cuda"), arrays are refused with a located error."""
     parsed, tree, types = _typed(fn, parameter_types, wrt, device)
-    outputs = _outputs(parsed, types, arrays=True)
-    active = active_variables(tree, types, wrt, outputs)
+    arrays = _output_arguments(parsed, types, wrt, outputs, reverse=False)
+    returned = _outputs(parsed, types, arrays=True)
+    active = active_variables(tree, types, wrt, returned)
     _dump("activity", repr(sorted(active)))
-    arrays = check_arrays(parsed, types, varied_variables(tree, types, wrt), reverse=False)
+    arrays = arrays or check_arrays(parsed, types, varied_variables(tree, types, wrt),
+                                    reverse=False)
     function = ForwardTransformer(tree, types, wrt, active, parsed.namer, arrays).transform(
         f"{parsed.name}_jvp", with_value=with_value)
     _dump("forward", function)

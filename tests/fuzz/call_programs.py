@@ -11,7 +11,9 @@ calling, from straight-line code and from loops: plain helpers (a global
 constant of their module read inside, numeric default arguments, element
 loops over arrays, whole-array bodies returning an array, a view returned
 by a helper, a tuple returned and indexed by constants, helpers calling
-helpers, a helper writing into the array it is given), functions of a
+helpers, a helper writing into the array it is given, helpers returning
+nothing that fill one or two output arguments, called on their own line,
+in a loop too), functions of a
 second module (`import M as hm; hm.spring(...)` and `from M import
 wnorm`), `@numba.njit` and `@adjit.differentiable` functions, closures
 capturing a number or a function, functions with custom rules
@@ -70,6 +72,13 @@ HELPERS = {
     "h_fill": (("helper writing into its array argument",),
                "def h_fill(v, factor):\n    for i in range(v.shape[0]):\n"
                "        v[i] = v[i] * factor\n    return np.sum(v)\n"),
+    "h_into": (("helper filling its output argument",),
+               "def h_into(v, c, out):\n    for i in range(v.shape[0]):\n"
+               "        out[i] = math.tanh(v[i] * c) + 0.5 * out[i]\n"),
+    "h_split": (("helper filling two output arguments, returning early",),
+                "def h_split(v, c, lo, hi):\n    for i in range(v.shape[0]):\n"
+                "        if v[i] > 50.0:\n            return\n"
+                "        lo[i] = math.sin(v[i] * c)\n        hi[i] = v[i] * lo[i]\n"),
     "h_njit": (("njit helper",),
                "@numba.njit\ndef h_njit(u):\n    if u > 20.0:\n        return u\n"
                "    return math.log1p(math.exp(u))\n"),
@@ -183,7 +192,8 @@ class _Calls:
 
     def array_call(self):
         w = self.w
-        name = w.choice(["h_loop", "h_array", "tail", "vec_sin", "wnorm", "h_fill"])
+        name = w.choice(["h_loop", "h_array", "tail", "vec_sin", "wnorm", "h_fill",
+                         "h_into", "h_split"])
         t = w.fresh("t")
         a, b = self.vec(), self.vec()
         if name == "h_loop":
@@ -218,6 +228,27 @@ class _Calls:
             self.imports.add("from")
             w.emit(f"{t} = wnorm({a}, {b})")
             self.add(f"{w.coef()} * {t}")
+        elif name == "h_into":
+            # called on its own line; it reads what `out` held, so calls in
+            # a loop compose
+            self.use(name)
+            w.mark("adjoint in loop")
+            w.emit(f"{t} = np.{w.choice(['zeros', 'ones'])}_like({a})")
+            call = f"h_into({a}, {self.sc()}, {t})"
+            if w.chance(0.4):
+                w.tag("call filling an argument in a loop")
+                w.emit(f"for k in range({w.rng.randint(2, 3)}):")
+                call = "    " + call
+            w.emit(call)
+            self.add(f"np.sum({t} * {b})")
+        elif name == "h_split":
+            self.use(name)
+            w.mark("adjoint in loop")
+            hi = w.fresh("hi")
+            w.emit(f"{t} = np.zeros_like({a})")
+            w.emit(f"{hi} = np.zeros_like({a})")
+            w.emit(f"h_split({a}, {self.sc()}, {t}, {hi})")
+            self.add(f"np.sum({t} * {b}) + np.dot({hi}, {hi})")
         else:
             self.use(name)
             w.mark("adjoint in loop")

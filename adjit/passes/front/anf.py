@@ -224,6 +224,7 @@ class _Normalizer:
             call = ast.Call(value.func, [self.argument(a, out) for a in value.args], [])
             call.primitive = value.primitive
             call.callee = getattr(value, "callee", None)     # a user function (`inline`)
+            call.discarded = getattr(value, "discarded", False)     # on its own line
             return call
         raise UnsupportedSyntaxError(
             f"expression `{ast.unparse(value)}` is not supported here",

@@ -6,7 +6,12 @@ Output: a `FunctionDef` in which
 * every assignment is `NAME = EXPR` (augmented, annotated, chained and
   tuple assignments are spelled out, swaps through a saved old value);
 * there is exactly one `return`, the last statement of the body, of a name
-  (or of a tuple, when it was the function's only `return`);
+  (or of a tuple, when it was the function's only `return`); a function
+  that returns nothing (its results are the arrays it writes into) ends
+  with `return ()`, the empty tuple;
+* a call on its own line (`fill(x, out)`) is one of the user's own
+  functions (`resolve` marked it), assigned to a fresh name (`_unused1 =
+  fill(x, out)`), the call marked `discarded`: `inline` binds no result;
 * `break` appears only as the whole body of an `if FLAG: break` that is
   the last statement of a loop body, and there is no `continue`: jumps set
   flags (`_break_1 = True`, `_continue_1 = True`, `_returned = True`) and the
@@ -76,6 +81,9 @@ class _Desugar:
         body = [s for s in tree.body if not _is_docstring(s)]
         returns = [node for s in body for node in ast.walk(s)
                    if isinstance(node, ast.Return)]
+        if not any(node.value is not None for node in returns):
+            self.returns_nothing(body)
+            return
         for node in returns:
             if isinstance(node.value, ast.Tuple) and (len(returns) > 1 or node is not body[-1]):
                 self.error(node.value, "a function returning a tuple must have "
@@ -108,6 +116,27 @@ class _Desugar:
                                       tree.body[0]))
             lowered.append(ast.copy_location(
                 ast.Return(ast.Name(self.function.result, ast.Load())), final))
+        tree.body = lowered
+
+    def returns_nothing(self, body: list[ast.stmt]):
+        """A function without a value to return (fence let only bare
+        `return`s through): an early `return` sets the `_returned` flag, and
+        the body ends with `return ()`."""
+        tree = self.parsed.tree
+        if not body:
+            self.error(tree, f"`{tree.name}` has an empty body", "compute something")
+        final = body[-1]
+        if isinstance(final, ast.Return):
+            final.is_last = True
+        if any(isinstance(node, ast.Return) for s in body for node in ast.walk(s)
+               if node is not final):
+            self.function.returned = self.namer.unique("_returned")
+        lowered, _ = self.block(body)
+        if self.function.returned is not None:
+            lowered.insert(0, _assign(self.function.returned, ast.Constant(False),
+                                      body[0]))
+        # located at the `def`: what it returns are the arguments it fills
+        lowered.append(ast.copy_location(ast.Return(ast.Tuple([], ast.Load())), tree))
         tree.body = lowered
 
     # -- blocks -----------------------------------------------------------
@@ -149,7 +178,15 @@ class _Desugar:
         return [], set()
 
     def statement_Expr(self, node):
-        return [], set()  # fence let only docstrings through
+        if not isinstance(node.value, ast.Call):
+            return [], set()        # a docstring
+        if getattr(node.value, "callee", None) is None:
+            self.error(node, "expression statement (a call whose value is unused)",
+                       "assign the value to a variable, or remove the call "
+                       "(side effects are not supported; your own functions may "
+                       "fill their array arguments)")
+        node.value.discarded = True     # on the call: `anf` carries it over
+        return [_assign(self.namer.fresh("unused"), node.value, node)], set()
 
     def statement_AnnAssign(self, node: ast.AnnAssign):
         return [_assign(node.target.id, node.value, node)], set()
@@ -232,6 +269,10 @@ class _Desugar:
         return [_assign(loop.continue_flag, _true(), node)], {loop.continue_flag}
 
     def statement_Return(self, node: ast.Return):
+        if node.value is None:          # in a function that returns nothing
+            if getattr(node, "is_last", False):
+                return [], set()
+            return [_assign(self.function.returned, _true(), node)], {self.function.returned}
         if getattr(node, "is_last", False):
             return [_assign(self.function.result, node.value, node)], set()
         return ([_assign(self.function.result, node.value, node),

@@ -8,7 +8,10 @@ assume the function uses only the supported subset (docs/supported.md):
 * statements: assignment to names, tuples of names, array elements and
   slices (`a[i] = v`, `a[1:-1] = e`), augmented assignment, `if`/`elif`/
   `else`, `for NAME in range(...)` and `numba.prange(...)`, `while`,
-  `break`, `continue`, `return EXPR`, `pass`, docstrings;
+  `break`, `continue`, `return EXPR`, `pass`, docstrings; a function
+  returning nothing (no `return`, or only `return` without a value: its
+  results are the arrays it writes into) and calls on their own line
+  (`fill(x, out)`: `desugar` keeps those of the user's own functions);
 * expressions: numbers, names, arithmetic and unary operators (`@`
   included), comparisons, `and`/`or`/`not`, conditional expressions, calls
   with positional arguments (and the keywords `resolve` accepts: `dtype=`,
@@ -120,9 +123,14 @@ class _Fence(ast.NodeVisitor):
         if arguments.kwonlyargs:
             self.refuse(arguments.kwonlyargs[0], "keyword-only parameter",
                         "make it an ordinary positional parameter", "arguments")
-        if not tree.body or not _ends_with_return_somewhere(tree.body):
-            self.refuse(tree, f"function `{tree.name}` without a `return`",
-                        "return the scalar to differentiate", "statements")
+        returns = [node for statement in tree.body for node in ast.walk(statement)
+                   if isinstance(node, ast.Return)]
+        if any(node.value is None for node in returns) and \
+                any(node.value is not None for node in returns):
+            bare = next(node for node in returns if node.value is None)
+            self.refuse(bare, "`return` without a value in a function that also "
+                        "returns a value", "return a value on every path, or on none "
+                        "(a function filling output arguments)", "statements")
         for statement in tree.body:
             self.visit(statement)
 
@@ -251,14 +259,15 @@ class _Fence(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Return(self, node: ast.Return):
-        if node.value is None:
-            self.refuse(node, "`return` without a value",
-                        "return the scalar to differentiate", "statements")
-        self.visit(node.value)
+        if node.value is not None:
+            self.visit(node.value)
 
     def visit_Expr(self, node: ast.Expr):
         if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
             return  # a docstring
+        if isinstance(node.value, ast.Call):
+            self.visit(node.value)      # `fill(x, out)`: `desugar` checks the callee
+            return
         self.refuse(node, "expression statement",
                     "assign the value to a variable, or remove the call "
                     "(side effects are not supported)", "statements")
@@ -314,8 +323,3 @@ class _Fence(ast.NodeVisitor):
             self.refuse(node, "attribute assignment", "assign to a local variable",
                         "statements")
         self.visit(node.value)
-
-
-def _ends_with_return_somewhere(body: list[ast.stmt]) -> bool:
-    return any(isinstance(node, ast.Return)
-               for statement in body for node in ast.walk(statement))

@@ -19,9 +19,15 @@ same front end (`parse` ... `anf`, its own `inline` included) with its own
 globals and closure, so the names it reads resolve where it was defined.
 
 A callee returning a tuple gives one variable per element, read where the
-caller indexes the result with a constant (`parts[0]`). Refused with a
-located error: recursion (direct or through other functions), a call in a
-`while` condition, any other use of a returned tuple.
+caller indexes the result with a constant (`parts[0]`). A callee may fill
+its array arguments (`out[i] = v`, Numba's output arguments): a parameter
+it never rebinds *is* the caller's array in the spliced body, so its writes
+land there. A call on its own line (`desugar` marked it `discarded`) binds
+no result; a callee returning nothing (`return ()`) has no result to bind.
+Refused with a located error: recursion (direct or through other
+functions), a call in a `while` condition, any other use of a returned
+tuple, a use of the result of a callee that returns nothing, a view
+(`out[i]`) given to a parameter the callee writes into.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from typing import Callable
 
 from adjit.errors import DifferentiationError
 from adjit.passes.ir.fold import integer_constant
+from adjit.passes.front.outputs import output_arguments
 from adjit.passes.front.parse import ParsedFunction
 
 # the functions being inlined right now, outermost first (recursion check)
@@ -44,8 +51,8 @@ def inline_calls(parsed: ParsedFunction,
     through the front end (the pipeline's own, this pass included)."""
     inliner = _Inliner(parsed, front_end)
     parsed.tree.body = inliner.block(parsed.tree.body)
-    if inliner.tuples:
-        _TupleParts(inliner.tuples, parsed).visit(parsed.tree)
+    if inliner.tuples or inliner.nothing:
+        _TupleParts(inliner.tuples, inliner.nothing, parsed).visit(parsed.tree)
     for node in ast.walk(parsed.tree):
         if isinstance(node, ast.Call) and getattr(node, "callee", None) is not None:
             raise DifferentiationError(
@@ -62,6 +69,14 @@ class _Inliner:
         self.front_end = front_end
         # target of a call returning a tuple -> the names of its elements
         self.tuples: dict[str, list[str]] = {}
+        # target of a call to a function returning nothing -> that function
+        self.nothing: dict[str, object] = {}
+        # an `anf` temporary bound to a subscript (`_t2 = out[1]`) -> it
+        self.views: dict[str, ast.Subscript] = {
+            node.targets[0].id: node.value for node in ast.walk(parsed.tree)
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id in parsed.namer.temporaries
+            and isinstance(node.value, ast.Subscript)}
 
     def block(self, statements: list[ast.stmt]) -> list[ast.stmt]:
         out: list[ast.stmt] = []
@@ -98,6 +113,7 @@ class _Inliner:
         tree = copy.deepcopy(callee.tree)
         returned = tree.body[-1]
         parameters = [a.arg for a in tree.args.posonlyargs + tree.args.args]
+        self.check_filled_arguments(statement, function, parameters, output_arguments(tree))
         assigned = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
                     and isinstance(n.ctx, ast.Store)}
         # a parameter the callee never assigns reads the caller's variable
@@ -115,9 +131,14 @@ class _Inliner:
                 code.append(ast.Assign([ast.Name(renamed[parameter], ast.Store())],
                                        copy.deepcopy(argument)))
         code.extend(tree.body[:-1])
-        if isinstance(returned.value, ast.Tuple):
+        target = statement.targets[0].id
+        if getattr(call, "discarded", False):
+            pass                        # `fill(x, out)` on its own line
+        elif isinstance(returned.value, ast.Tuple) and not returned.value.elts:
+            self.nothing[target] = function
+        elif isinstance(returned.value, ast.Tuple):
             # `parts = g(...)` read as `parts[0]`, `parts[1]`: each part is a variable
-            self.tuples[statement.targets[0].id] = [
+            self.tuples[target] = [
                 renamed.get(element.id, element.id) for element in returned.value.elts]
         else:
             code.append(ast.Assign([copy.deepcopy(statement.targets[0])],
@@ -129,6 +150,21 @@ class _Inliner:
                     ast.copy_location(inner, statement)
                     inner.origin = origin
         return code
+
+    def check_filled_arguments(self, statement: ast.Assign, function,
+                               parameters: list[str], filled: list[str]) -> None:
+        """Refuse a view (`out[i]`, `out[1:]`) given to a parameter the callee
+        fills: its writes would go through a view (docs/limitations.md#calls)."""
+        for parameter, argument in zip(parameters, statement.value.args):
+            if parameter not in filled or not isinstance(argument, ast.Name) \
+                    or argument.id not in self.views:
+                continue
+            view = ast.unparse(self.views[argument.id])
+            self.error(statement, f"`{function.__name__}` fills its parameter `{parameter}`, "
+                       f"given `{view}`, a view of an array: writes through views are "
+                       "not supported", "pass the array itself, and the index "
+                       f"(`{function.__name__}(..., {view.split('[')[0]}, i)`), and write "
+                       f"`{parameter}[i, k]` in `{function.__name__}`")
 
     def renaming(self, prefix: str, tree: ast.FunctionDef, parameters: list[str],
                  callee: ParsedFunction) -> dict[str, str]:
@@ -149,8 +185,10 @@ class _TupleParts(ast.NodeTransformer):
     """`v = parts[k]` -> `v = <the k-th returned variable>`; any other use of
     a tuple a call returned is refused."""
 
-    def __init__(self, tuples: dict[str, list[str]], parsed: ParsedFunction):
+    def __init__(self, tuples: dict[str, list[str]], nothing: dict[str, object],
+                 parsed: ParsedFunction):
         self.tuples = tuples
+        self.nothing = nothing
         self.parsed = parsed
 
     def visit_Subscript(self, node: ast.Subscript):
@@ -163,6 +201,14 @@ class _TupleParts(ast.NodeTransformer):
         return self.generic_visit(node)
 
     def visit_Name(self, node: ast.Name):
+        if node.id in self.nothing:
+            name = self.nothing[node.id].__name__
+            raise DifferentiationError(
+                f"`{name}` returns nothing (None), and `{node.id}` holds what it "
+                "returned", self.parsed.location(node),
+                hint=f"call `{name}(...)` on its own line: the arrays it fills are "
+                "its results", source_line=self.parsed.line_text(node),
+                doc_anchor="calls")
         if node.id in self.tuples:
             raise DifferentiationError(
                 f"`{node.id}` holds the tuple a call returned", self.parsed.location(node),

@@ -366,13 +366,23 @@ class ReverseTransformer(ReversePlanning, ArrayAdjoints):
         return code
 
     # -- the whole derivative ------------------------------------------------------
-    def transform(self, name: str, seed: str | None = None, with_value: bool = True,
-                  gradient_tuple: bool = True) -> ast.FunctionDef:
+    def transform(self, name: str, seed: str | list[str] | None = None,
+                  with_value: bool = True, gradient_tuple: bool = True) -> ast.FunctionDef:
         """`def NAME(params[, seed]): ... return value, grads...`, or, without
         the value, `return grad` / `return (grads...)`: the shape a user sees,
-        which is what a further transformation differentiates."""
+        which is what a further transformation differentiates.
+
+        A function returning a tuple of arrays (the output arguments of one
+        that returns nothing) takes a list of seeds, one cotangent per
+        element, and returns the tuple of values as its value."""
         tree = self.tree
-        returned = tree.body[-1].value.id
+        returned_node = tree.body[-1].value
+        if isinstance(returned_node, ast.Tuple):
+            results = [element.id for element in returned_node.elts]
+            seeds = list(seed) if seed else [None] * len(results)
+        else:
+            results = [returned_node.id]
+            seeds = [seed]
         body = tree.body[:-1]
         forward = self.forward(body, MAIN)
         reverse = self.reverse(body, MAIN)
@@ -390,50 +400,51 @@ class ReverseTransformer(ReversePlanning, ArrayAdjoints):
         # a derivative never modifies its caller's arrays
         init.extend(_parse_statement(f"{name} = np.copy({name})")
                     for name in self.arrays.written_parameters)
-        seeds = []
+        starts = []
         for tape, size_from in sorted(self.array_allocations.items()):
-            seeds.append(_parse_statement(f"{tape} = np.zeros_like({size_from})"))
+            starts.append(_parse_statement(f"{tape} = np.zeros_like({size_from})"))
         for view_adjoint in self.view_order:
             view = self.view_adjoints[view_adjoint]
-            seeds.append(_parse_statement(
+            starts.append(_parse_statement(
                 f"{view_adjoint} = {self.array_adjoint[view.value.id]}[{index_text(view.slice)}]"))
         for variable in self.wrt:          # an array argument nothing reads
             if is_array(self.types.get(variable)) and variable not in self.active:
-                seeds.append(_parse_statement(
+                starts.append(_parse_statement(
                     f"{self.namer.adjoint(variable)} = np.zeros_like({variable})"))
         for variable in sorted(self.active | set(self.wrt)):
-            if (variable == returned and variable in self.active) or \
+            if (variable in results and variable in self.active) or \
                     is_array(self.types.get(variable)):
                 continue
-            seeds.append(_parse_statement(f"{self.namer.adjoint(variable)} = 0.0"))
-        if seed and not self.tape_free:
-            # a vjp's cotangent has the shape of the result (or is a float):
-            # checked before any adjoint is computed
-            seeds.append(_parse_statement(f"rt.cotangent_like({seed}, {returned})"))
-        if returned in self.active and is_array(self.types.get(returned)):
-            # the cotangent of an array result, copied in (never modified)
-            seeds.append(_parse_statement(f"{self.array_adjoint[returned]} += {seed}"))
-        elif returned in self.active:
-            seeds.append(_parse_statement(
-                f"{self.namer.adjoint(returned)} = {seed if seed else '1.0'}"))
-        value = returned
-        if returned in _assigned(reverse):
-            value = self.namer.unique("_value")
-            forward.append(_parse_statement(f"{value} = {returned}"))
+            starts.append(_parse_statement(f"{self.namer.adjoint(variable)} = 0.0"))
+        for returned, seed in zip(results, seeds):
+            if seed and not self.tape_free:
+                # a vjp's cotangent has the shape of the result (or is a
+                # float): checked before any adjoint is computed
+                starts.append(_parse_statement(f"rt.cotangent_like({seed}, {returned})"))
+            if returned in self.active and is_array(self.types.get(returned)):
+                # the cotangent of an array result, copied in (never modified)
+                starts.append(_parse_statement(f"{self.array_adjoint[returned]} += {seed}"))
+            elif returned in self.active:
+                starts.append(_parse_statement(
+                    f"{self.namer.adjoint(returned)} = {seed if seed else '1.0'}"))
+        values = [self.value_before_reverse(returned, forward, reverse)
+                  if with_value else returned for returned in results]
+        value = name_node(values[0]) if len(values) == 1 and not \
+            isinstance(returned_node, ast.Tuple) else \
+            ast.Tuple([name_node(v) for v in values], ast.Load())
         # an array's adjoint is its alias class's (`b = x` shares `_b_x`)
         gradients = [name_node(self.array_adjoint.get(w, self.namer.adjoint(w)))
                      for w in self.wrt]
         if with_value:
-            final = ast.Return(ast.Tuple([name_node(value)] + gradients, ast.Load()))
+            final = ast.Return(ast.Tuple([value] + gradients, ast.Load()))
         elif gradient_tuple:
             final = ast.Return(ast.Tuple(gradients, ast.Load()))
         else:
             final = ast.Return(gradients[0])
         final.origin = getattr(tree.body[-1], "origin", None)
         arguments = copy.deepcopy(tree.args)
-        if seed:
-            arguments.args.append(ast.arg(seed))
-        function = function_def(name, arguments, init + forward + seeds + reverse + [final])
+        arguments.args.extend(ast.arg(seed) for seed in seeds if seed)
+        function = function_def(name, arguments, init + forward + starts + reverse + [final])
         function.reverse_start = len(init) + len(forward)
         # the adjoints of views, and the adjoints they are views of: an
         # in-place update of either is seen through the other
@@ -442,6 +453,28 @@ class ReverseTransformer(ReversePlanning, ArrayAdjoints):
             if view.value.id in self.array_adjoint}
         function.scratch_arrays = set(self.private) | set(self.snapshot_owner)
         return function
+
+    def value_before_reverse(self, returned: str, forward: list[ast.stmt],
+                             reverse: list[ast.stmt]) -> str:
+        """The name holding `returned`'s value once the forward sweep ends:
+        itself, or a copy taken there when the reverse sweep rebinds it or
+        restores elements of an array written in place (`out[i] = v`
+        undone from the tape)."""
+        restored = is_array(self.types.get(returned)) and returned in self.arrays.stored \
+            and _elements_stored(reverse) & self.arrays.stored
+        if returned not in _assigned(reverse) and not restored:
+            return returned
+        value = self.namer.unique("_value")
+        copied = f"np.copy({returned})" if restored else returned
+        forward.append(_parse_statement(f"{value} = {copied}"))
+        return value
+
+
+def _elements_stored(statements: list[ast.stmt]) -> set[str]:
+    """The arrays whose elements or slices `statements` assign."""
+    return {n.value.id for s in statements for n in ast.walk(s)
+            if isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store)
+            and isinstance(n.value, ast.Name)}
 
 
 def _if(test, body, orelse) -> ast.If:
