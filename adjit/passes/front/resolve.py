@@ -85,6 +85,11 @@ class _Resolver(ast.NodeTransformer):
                 self.refuse(node, f"a variable named `{name}`",
                             f"rename it: generated code uses `{name}` for "
                             "the module it imports under that name", "expressions")
+        assigned = {node.id for node in ast.walk(parsed.tree)
+                    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+        self.constant_parameters = {name: value for name, value
+                                    in parsed.constant_parameters.items()
+                                    if name not in assigned}
         mark_forms(self, parsed.tree)
 
     def refuse(self, node, message, hint, anchor="calls"):
@@ -310,6 +315,9 @@ class _Resolver(ast.NodeTransformer):
         return self.visit(array_literal(self, node, "a list literal"))
 
     def visit_Name(self, node: ast.Name):
+        if isinstance(node.ctx, ast.Load) and node.id in self.constant_parameters:
+            value = self.constant_parameters[node.id]       # `keepdims=keep`: a constant
+            return ast.copy_location(ast.Constant(value), node)
         if not isinstance(node.ctx, ast.Load) or node.id in self.locals:
             return node
         return self.constant(node, self.lookup(node))
