@@ -101,8 +101,9 @@ def _parts_reverse(o: Operands, axis: int, first: int = 1) -> list[str]:
     rows (along `axis`) of the result that it became."""
     code, start = [], "0"
     for argument, derived in zip(o.arguments[first:], o.derived[first:]):
-        stop = f"{argument}.shape[{axis}]" if start == "0" else \
-            f"{start} + {argument}.shape[{axis}]"
+        length = f"{argument}.shape[{axis}]" if argument.isidentifier() else \
+            f"rt.axis_size({argument}, {axis})"          # of a view (`X[:, :2]`)
+        stop = length if start == "0" else f"{start} + {length}"
         if derived is not None:
             code.append(f"{derived} += {o.derived_target}[{':, ' * axis}{start}:{stop}]")
         start = stop
