@@ -111,7 +111,42 @@ def calls_a_method_user(x):
     return summed(x * x) + numpy.sum(x)
 
 
+def writes_into_joined_values(x, a, b):
+    v = npy.array([a, b, a * b])
+    v[0] = v[1] * 3.0
+    c = npy.cumsum(x)
+    c[1] = c[0] * v[2]
+    d = npy.concatenate((x, v))
+    d[-1] += a
+    order = [0, 2, 1]
+    total = 0.0
+    for k in range(3):
+        total += x[order[k]] * (k + 1.0)
+    return npy.sum(v * v) + npy.sum(c * c) + total + npy.sum(d ** 3)
+
+
 # -- refused ------------------------------------------------------------------
+
+def flips_its_keepdims(X, keep):
+    keep = not keep
+    return X / npy.sum(X, axis=0, keepdims=keep)
+
+
+def calls_a_flipping_callee(X):
+    return npy.sum(flips_its_keepdims(X, True))
+
+
+def writes_into_at_least(x):
+    y = npy.atleast_1d(x)
+    y[0] = 2.0
+    return npy.sum(x * y)
+
+
+def writes_into_a_list(x):
+    w = [0.5, 0.25]
+    w[0] = x[0]
+    return npy.sum(x) * w[0]
+
 
 def list_used_as_a_list(x):
     w = [0.5, 0.25]

@@ -39,11 +39,13 @@ CASES = {
     "mesh": (fx.mesh, (positive(4), positive(3)), (0, 1)),
     "keepdims_through_parameters": (fx.keepdims_through_parameters, (X34,), (0,)),
     "calls_a_method_user": (fx.calls_a_method_user, (positive(4),), (0,)),
+    "writes_into_joined_values": (fx.writes_into_joined_values, (positive(3), 0.4, 0.9),
+                                  (0, 1, 2)),
 }
 # compiled by Numba: each construct once (compiles take seconds each)
 CPU = ("imported_plainly", "operator_functions", "at_least", "running_sums",
        "running_products", "differences", "joined", "arrays_of_values", "mesh",
-       "weights_in_a_list", "keepdims_through_parameters")
+       "weights_in_a_list", "keepdims_through_parameters", "writes_into_joined_values")
 # second order: every case but np.cumprod's (refused, below)
 SECOND = [name for name in CASES if not name.startswith("running_products")]
 SECOND_CPU = ("joined", "differences")
@@ -129,6 +131,11 @@ def test_generated_code_names_no_user_module():
     (fx.axis_of_a_variable, (np.ones(2), 0), "the axis `k`", "axis=k"),
     (fx.meshgrid_not_unpacked, (np.ones(2), np.ones(2)), "unpack two arrays", "meshgrid"),
     (fx.list_returned, (np.ones(2),), "list literal", "[x, x]"),
+    # a parameter the callee reassigns is not the call's constant
+    (fx.calls_a_flipping_callee, (np.ones((2, 2)),), "keepdims=keep", "keepdims=keep"),
+    # NumPy returns x itself: a write into y would write x
+    (fx.writes_into_at_least, (np.ones(2),), "shares its elements", "y[0] = 2.0"),
+    (fx.writes_into_a_list, (np.ones(2),), "a list, used as", "w[0] = x[0]"),
 ])
 def test_refused_with_a_location(function, args, message, line_text):
     with pytest.raises((UnsupportedSyntaxError, DifferentiationError)) as caught:

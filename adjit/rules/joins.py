@@ -14,7 +14,8 @@ tangents (zeros for an operand without one):
 | `rt.concatenate_along(k, a0, a1, ...)` | `g[:, ..., start:stop]` (its rows along `k`) |
 | `rt.hstack(...)`, `rt.vstack(...)` | concatenation (or stacking) along the axis NumPy picks for the rank |
 
-All are linear, so second derivatives differentiate these rules again.
+All are linear, so second derivatives differentiate these rules again,
+and none reads its result: the result may be written into afterwards.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def _array_of_reverse(o: Operands) -> list[str]:
 REGISTRY.register(rt.array_of, "rt.array_of", None, tuple(range(1, MOST_VALUES + 1)),
                   result_type=_numbers_type)
 array_rule(rt.array_of, "rt.array_of", tuple(range(1, MOST_VALUES + 1)), _array_of_type,
-           _array_of_reverse, lambda o: f"rt.array_of({', '.join(_tangents(o, 0))})")
+           _array_of_reverse, lambda o: f"rt.array_of({', '.join(_tangents(o, 0))})",
+           reads_result=False)
 
 
 def _stack_type(types: list[str], arguments) -> str:
@@ -85,7 +87,8 @@ def _stack_reverse(o: Operands) -> list[str]:
 
 array_rule(rt.stack_along, "rt.stack_along", tuple(range(2, MOST_VALUES + 2)), _stack_type,
            _stack_reverse,
-           lambda o: f"rt.stack_along({', '.join([o.arguments[0], *_tangents(o, 1)])})")
+           lambda o: f"rt.stack_along({', '.join([o.arguments[0], *_tangents(o, 1)])})",
+           reads_result=False)
 
 
 def _concatenate_type(types: list[str], arguments) -> str:
@@ -113,7 +116,8 @@ def _parts_reverse(o: Operands, axis: int, first: int = 1) -> list[str]:
 array_rule(rt.concatenate_along, "rt.concatenate_along", tuple(range(2, MOST_VALUES + 2)),
            _concatenate_type,
            lambda o: _parts_reverse(o, _axis(o, rank(o.types[1]))),
-           lambda o: f"rt.concatenate_along({', '.join([o.arguments[0], *_tangents(o, 1)])})")
+           lambda o: f"rt.concatenate_along({', '.join([o.arguments[0], *_tangents(o, 1)])})",
+           reads_result=False)
 
 
 def _hstack_type(types: list[str], arguments) -> str:
@@ -137,9 +141,10 @@ def _vstack_reverse(o: Operands) -> list[str]:
 
 array_rule(rt.hstack, "rt.hstack", tuple(range(1, MOST_VALUES + 1)), _hstack_type,
            lambda o: _parts_reverse(o, 0 if rank(o.types[0]) == 1 else 1, first=0),
-           lambda o: f"rt.hstack({', '.join(_tangents(o, 0))})")
+           lambda o: f"rt.hstack({', '.join(_tangents(o, 0))})", reads_result=False)
 array_rule(rt.vstack, "rt.vstack", tuple(range(1, MOST_VALUES + 1)), _vstack_type,
-           _vstack_reverse, lambda o: f"rt.vstack({', '.join(_tangents(o, 0))})")
+           _vstack_reverse, lambda o: f"rt.vstack({', '.join(_tangents(o, 0))})",
+           reads_result=False)
 
 
 # rt.atleast_1d / rt.atleast_2d (np.atleast_1d, np.atleast_2d): a number becomes an array of one element;

@@ -35,11 +35,14 @@ def _flipped(flag: str) -> str:
 
 linear_rule(rt.cumsum_along, "rt.cumsum_along", (3,), _along_type, 0,
             lambda o: f"rt.cumsum_along({o.derived_target}, {o.arguments[1]}, "
-                      f"{_flipped(o.arguments[2])})")
+                      f"{_flipped(o.arguments[2])})",
+            reads_result=False)
 linear_rule(rt.diff_along, "rt.diff_along", (2,), _along_type, 0,
-            lambda o: f"rt.diff_transpose({o.derived_target}, {o.arguments[1]})")
+            lambda o: f"rt.diff_transpose({o.derived_target}, {o.arguments[1]})",
+            reads_result=False)
 linear_rule(rt.diff_transpose, "rt.diff_transpose", (2,), _along_type, 0,
-            lambda o: f"rt.diff_along({o.derived_target}, {o.arguments[1]})")
+            lambda o: f"rt.diff_along({o.derived_target}, {o.arguments[1]})",
+            reads_result=False)
 
 
 def _cumprod_reverse(o: Operands) -> list[str]:
@@ -50,4 +53,5 @@ def _cumprod_reverse(o: Operands) -> list[str]:
 
 
 array_rule(rt.cumprod_along, "rt.cumprod_along", (2,), _along_type, _cumprod_reverse,
-           lambda o: f"rt.cumprod_jvp({o.arguments[0]}, {o.derived[0]}, {o.arguments[1]})")
+           lambda o: f"rt.cumprod_jvp({o.arguments[0]}, {o.derived[0]}, {o.arguments[1]})",
+           reads_result=False)
