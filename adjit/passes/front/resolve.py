@@ -14,7 +14,13 @@ Output: its `tree` rewritten so that
 * `range` in a `for` header is left as the builtin it is;
 * reductions along an axis and `keepdims=True` are spelled as Numba can
   compile them (`reductions`), and `np.reshape(v, A.shape)` as
-  `rt.reshape_like(v, A)`.
+  `rt.reshape_like(v, A)`;
+* NumPy's other spellings (`np.multiply`, `np.cumsum`, `np.concatenate`,
+  `np.array([...])`, list literals, `np.meshgrid`, ...) are the constructs
+  `numpy_forms` rewrites them to;
+* in a callee being inlined, a parameter every call passes as an int or
+  bool constant, and that the callee never assigns, is that constant
+  (`keepdims=keep`).
 
 Anything else (an unknown function, a global list, an undefined name) is a
 located error. The constants read here are part of the cache key.
