@@ -147,10 +147,10 @@ array_rule(rt.vstack, "rt.vstack", tuple(range(1, MOST_VALUES + 1)), _vstack_typ
            reads_result=False)
 
 
-# rt.atleast_1d / rt.atleast_2d (np.atleast_1d, np.atleast_2d): a number becomes an array of one element;
-# an array of rank 1 becomes a row (atleast_2d); an array of enough rank is
-# itself (it shares its elements: `analysis.arrays.SHARING`); Numba's versions take
-# no number
+# rt.atleast_1d / rt.atleast_2d (np.atleast_1d, np.atleast_2d; Numba's take
+# no number): a number becomes an array of one element, an array of rank 1 a
+# row (atleast_2d), an array of enough rank is itself (it shares its
+# elements: `analysis.arrays.SHARING`)
 def _at_least(least: int):
     def result_type(types: list[str], arguments) -> str:
         return array_type(element_type(types[0]), max(rank(types[0]), least))
