@@ -47,6 +47,10 @@ def running_products(x, X):
         + npy.sum(npy.cumprod(X, axis=-2) ** 2) + npy.sum(npy.cumprod(X))
 
 
+def cumprod_of_a_scalar(s):
+    return npy.sum(npy.cumprod(npy.linspace(0.5, 1.5, 4) * s))
+
+
 def differences(x, X):
     return npy.sum(npy.diff(x) ** 2) + npy.sum(npy.sin(npy.diff(X, 2, axis=0))) \
         + npy.sum(npy.diff(X) * X[:, 1:]) + npy.sum(npy.diff(x, 2) ** 3)

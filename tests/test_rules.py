@@ -564,6 +564,14 @@ def cumprod_axes(x, X, W1, W2, W3):
         + np.sum(W3 * np.sin(np.cumprod(X, axis=1)))
 
 
+def cumprod_jvp_direct(X, V, W):
+    return np.sum(W * np.sin(rt.cumprod_jvp(X, V * V, 1) + rt.cumprod_jvp(X, X, 0)))
+
+
+def cumprod_vjp_direct(x, g, w):
+    return np.sum(w * np.sin(rt.cumprod_vjp(x, g * x, 0)))
+
+
 def diff_axes(x, X, T, W1, W2, W3):
     return np.sum(W1 * np.sin(np.diff(x))) + np.sum(W2 * np.sin(np.diff(X, axis=0))) \
         + np.sum(W3 * np.sin(np.diff(T, 2, axis=1)))
@@ -782,16 +790,22 @@ STRUCTURED = [
                         normal(2, 3, 4), normal(12)), (0, 1, 2), (rt.cumsum_along,)),
     ArrayCase("cumsum_backwards_direct", "cumsum_backwards_direct",
               arguments(normal(3, 4), normal(3, 4)), (0,), (rt.cumsum_along,)),
-    # second order of np.cumprod is refused: rt.cumprod_vjp / rt.cumprod_jvp have no rules
     ArrayCase("cumprod_axes", "cumprod_axes",
               arguments(signed(0.5, 1.5, 5), signed(0.5, 1.5, 3, 4), normal(5), normal(3, 4),
-                        normal(3, 4)), (0, 1), (rt.cumprod_along,), second=False),
+                        normal(3, 4)), (0, 1), (rt.cumprod_along, rt.cumprod_jvp, rt.cumprod_vjp)),
     ArrayCase("cumprod_through_zero", "cumprod_axes",
               lambda rng: (np.array([0.7, 0.0, -1.3, 0.9, 1.1]),
                            np.array([[0.5, 1.2, 0.0, -0.8], [1.1, 0.0, 0.9, 1.3],
                                      [0.0, 0.7, 1.4, -0.6]]),
                            rng.normal(size=5), rng.normal(size=(3, 4)), rng.normal(size=(3, 4))),
-              (0, 1), (rt.cumprod_along,), second=False),
+              (0, 1), (rt.cumprod_along, rt.cumprod_jvp, rt.cumprod_vjp)),
+    # a third derivative of np.cumprod is refused: rt.cumprod_second(_vjp) have no rules
+    ArrayCase("cumprod_jvp_direct", "cumprod_jvp_direct",
+              arguments(signed(0.5, 1.5, 3, 4), normal(3, 4), normal(3, 4)), (0, 1),
+              (rt.cumprod_jvp, rt.cumprod_vjp), second=False),
+    ArrayCase("cumprod_vjp_direct", "cumprod_vjp_direct",
+              arguments(signed(0.5, 1.5, 5), normal(5), normal(5)), (0, 1),
+              (rt.cumprod_vjp, rt.cumprod_jvp), second=False),
     ArrayCase("diff_axes", "diff_axes",
               arguments(normal(5), normal(3, 4), normal(2, 4, 3), normal(4), normal(2, 4),
                         normal(2, 2, 3)), (0, 1, 2), (rt.diff_along, rt.diff_transpose)),
@@ -835,8 +849,7 @@ COMPILED = [
     ArrayCase("compiled_scans_and_joins", "compiled_scans_and_joins",
               arguments(signed(0.5, 1.5, 4), normal(4), normal(3, 4), normal(3, 4)), (0, 1, 2),
               (rt.cumsum_along, rt.cumprod_along, rt.diff_along, rt.concatenate_along,
-               rt.stack_along, rt.array_of, rt.hstack, rt.vstack, rt.atleast_2d),
-              second=False),
+               rt.stack_along, rt.array_of, rt.hstack, rt.vstack, rt.atleast_2d)),
 ]
 
 # On target="cpu": which cases also check forward mode (jit.jvp) and second

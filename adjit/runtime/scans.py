@@ -12,8 +12,10 @@ code for `target="python"` and `target="cpu"`:
   when `backwards` (the suffix sums: the transpose of the running sums);
 * `cumprod_along(x, k)`: running products; `cumprod_jvp(x, v, k)` and
   `cumprod_vjp(x, g, k)` its derivative along `v` and its transpose
-  applied to `g`, exact where elements are zero (prefix products and
-  recurrences, no division);
+  applied to `g`; `cumprod_second(x, v, u, k)` and
+  `cumprod_second_vjp(x, g, u, k)` the derivatives of those two along `u`
+  (for second derivatives); all exact where elements are zero (prefix
+  products and recurrences, no division);
 * `diff_along(x, k)`: `x[i + 1] - x[i]` along `k` (one element fewer);
   `diff_transpose(g, k)` its transpose (one element more).
 """
@@ -95,6 +97,60 @@ def cumprod_vjp(x, g, axis):
             before = 1.0
             for j in range(length):
                 out[a, j, c] *= before
+                before *= cube[a, j, c]
+    return out.reshape(x.shape)
+
+
+@register_jitable
+def cumprod_second(x, v, u, axis):
+    """The second derivative of np.cumprod(x, axis) along `v` and `u`: the
+    derivative of `cumprod_jvp(x, v, axis)` along `u` (symmetric in `v` and
+    `u`). Per fibre, with y, t, s the running product and its derivatives
+    along v and u: r[i] = x[i] r[i - 1] + u[i] t[i - 1] + v[i] s[i - 1]."""
+    cube = fibres(x, axis)
+    first = fibres(v, axis)
+    second = fibres(u, axis)
+    out = np.empty(cube.shape, x.dtype)
+    for a in range(cube.shape[0]):
+        for c in range(cube.shape[2]):
+            product, along_v, along_u, both = 1.0, 0.0, 0.0, 0.0
+            for i in range(cube.shape[1]):
+                element = cube[a, i, c]
+                both = element * both + second[a, i, c] * along_v \
+                    + first[a, i, c] * along_u
+                along_v = element * along_v + first[a, i, c] * product
+                along_u = element * along_u + second[a, i, c] * product
+                product *= element
+                out[a, i, c] = both
+    return out.reshape(x.shape)
+
+
+@register_jitable
+def cumprod_second_vjp(x, g, u, axis):
+    """The derivative of `cumprod_vjp(x, g, axis)` along `u` (x moving, g
+    fixed): the second derivative of np.cumprod contracted with `g` and `u`.
+    Per fibre, with p[j] = x[0] ... x[j - 1] and s[j] = g[j] + x[j + 1]
+    s[j + 1] as in `cumprod_vjp`: dp[j] s[j] + p[j] ds[j], where d is the
+    derivative along u."""
+    cube = fibres(x, axis)
+    adjoint = fibres(g, axis)
+    tangent = fibres(u, axis)
+    length = cube.shape[1]
+    out = np.empty(cube.shape, x.dtype)
+    suffix = np.empty(length)
+    d_suffix = np.empty(length)
+    for a in range(cube.shape[0]):
+        for c in range(cube.shape[2]):
+            running, d_running, after, d_after = 0.0, 0.0, 1.0, 0.0
+            for j in range(length - 1, -1, -1):     # s[j] and its derivative along u
+                d_running = after * d_running + d_after * running
+                running = adjoint[a, j, c] + after * running
+                suffix[j], d_suffix[j] = running, d_running
+                after, d_after = cube[a, j, c], tangent[a, j, c]
+            before, d_before = 1.0, 0.0             # p[j] and its derivative along u
+            for j in range(length):
+                out[a, j, c] = d_before * suffix[j] + before * d_suffix[j]
+                d_before = cube[a, j, c] * d_before + tangent[a, j, c] * before
                 before *= cube[a, j, c]
     return out.reshape(x.shape)
 

@@ -19,8 +19,7 @@ along an axis given by keyword, positionally or negative, with and without
 `np.transpose`, `.T`, `.transpose()`, `np.reshape` (to a tuple and to
 `A.shape`), `.reshape`, `np.ravel`, `.ravel()`, `np.expand_dims`,
 `np.size`, `np.linalg.norm` (vector and Frobenius), `np.linalg.solve`,
-`np.linalg.inv`, `np.linalg.det`, `np.cumsum`, `np.cumprod` (first order
-only), `np.diff`, `np.concatenate`, `np.stack`, `np.hstack`, `np.vstack`,
+`np.linalg.inv`, `np.linalg.det`, `np.cumsum`, `np.cumprod`, `np.diff`, `np.concatenate`, `np.stack`, `np.hstack`, `np.vstack`,
 `np.array` of numbers and of an array, `np.asarray`, a list literal of
 weights, `np.atleast_1d`/`np.atleast_2d`, `np.meshgrid`, and NumPy's
 operator functions (`np.multiply`, ...). About one program in ten takes
@@ -79,7 +78,6 @@ class _Ops:
         self.terms: list[str] = []
         self.linalg = True
         self.float32 = False
-        self.first_order_only = False
 
     def pick(self, kind):
         return self.w.choice(self.pools[kind])
@@ -313,7 +311,6 @@ class _Ops:
             self.new("A", f"np.cumsum({A}, axis={w.choice([0, 1, -1])}) * 0.3")
         elif form == "cumprod":
             w.tag("np.cumprod")
-            self.first_order_only = True           # its second order is refused
             self.new("A", f"np.cumprod(0.5 + 0.5 * np.tanh({A}), axis={w.choice([0, 1])})")
         elif form == "diff":
             w.tag("np.diff")
@@ -389,7 +386,7 @@ class _Ops:
                   f"def f(x, y, A, B, T, s):\n{w.body()}\n")
         wrt = (0, 1, 2, 3, 4, 5)
         second, second_wrt = None, None
-        if output == "scalar" and not float32 and not self.first_order_only and w.chance(0.35):
+        if output == "scalar" and not float32 and w.chance(0.35):
             second = w.choice(["hvp", "hvp", "jvp_grad", "grad_jvp", "vjp_grad"])
             if second in ("grad_jvp", "vjp_grad"):
                 second_wrt = (w.choice(wrt),)
