@@ -156,7 +156,7 @@ def calls_builtin_sum(x):
 
 def uses_list_literal(x):
     y = x * 2.0
-    values = [x, y]  # REFUSED
+    values = [x, y] + [y]  # REFUSED
     return y
 
 

@@ -237,7 +237,7 @@ def probe_array_rules():
             shapes[key] = (statements,
                            max(sums, len(_sums(ast.parse(text, mode="eval").body))))
             return text
-        ARRAY_RULES[key] = ArrayRule(rule.result_type, reverse, forward)
+        ARRAY_RULES[key] = ArrayRule(rule.result_type, reverse, forward, rule.reads_result)
 
     def undo():
         ARRAY_RULES.update(saved)
@@ -272,7 +272,8 @@ def _array_mutant(key, identifier, kind, reverse=None, forward=None) -> Mutant:
                     state["reached"] = True
                     return changed
             return text
-        ARRAY_RULES[key] = ArrayRule(rule.result_type, mutated_reverse, mutated_forward)
+        ARRAY_RULES[key] = ArrayRule(rule.result_type, mutated_reverse, mutated_forward,
+                                     rule.reads_result)
 
         def undo():
             ARRAY_RULES[key] = rule

@@ -548,6 +548,68 @@ def keep_dims_direct(X, W):
                              + rt.keep_dims(np.sum(X), X)))
 
 
+# -- running sums, products and differences; arrays joined (rules/scans, rules/joins) --
+
+def cumsum_axes(x, X, T, W1, W2, W3, W4):
+    return np.sum(W1 * np.sin(np.cumsum(x))) + np.sum(W2 * np.sin(np.cumsum(X, axis=1))) \
+        + np.sum(W3 * np.sin(np.cumsum(T, axis=-3))) + np.sum(W4 * np.sin(np.cumsum(X)))
+
+
+def cumsum_backwards_direct(X, W):
+    return np.sum(W * np.sin(rt.cumsum_along(X, 0, True) * X))
+
+
+def cumprod_axes(x, X, W1, W2, W3):
+    return np.sum(W1 * np.sin(np.cumprod(x))) + np.sum(W2 * np.sin(np.cumprod(X, axis=0))) \
+        + np.sum(W3 * np.sin(np.cumprod(X, axis=1)))
+
+
+def cumprod_jvp_direct(X, V, W):
+    return np.sum(W * np.sin(rt.cumprod_jvp(X, V * V, 1) + rt.cumprod_jvp(X, X, 0)))
+
+
+def cumprod_vjp_direct(x, g, w):
+    return np.sum(w * np.sin(rt.cumprod_vjp(x, g * x, 0)))
+
+
+def diff_axes(x, X, T, W1, W2, W3):
+    return np.sum(W1 * np.sin(np.diff(x))) + np.sum(W2 * np.sin(np.diff(X, axis=0))) \
+        + np.sum(W3 * np.sin(np.diff(T, 2, axis=1)))
+
+
+def diff_transpose_direct(g, X, W1, W2):
+    return np.sum(W1 * np.sin(rt.diff_transpose(g * g, 0))) \
+        + np.sum(W2 * np.sin(rt.diff_transpose(X, 1) * X[0, 0]))
+
+
+def array_of_values(a, b, x, y, W1, W2, W3):
+    return np.sum(W1 * np.sin(np.array([a, b * a, 1.0]))) \
+        + np.sum(W2 * np.sin(np.array([[a, b], [b * b, a]]))) \
+        + np.sum(W3 * np.sin(np.array([x, y * a])))
+
+
+def stack_axes(x, y, X, W0, W1, W2):
+    return np.sum(W0 * np.sin(np.stack((x, y)))) + np.sum(W1 * np.sin(np.stack([x, y * x], 1))) \
+        + np.sum(W2 * np.sin(np.stack((X, X * X), axis=-1)))
+
+
+def concatenate_axes(x, y, X, Y, W0, W1, W2):
+    return np.sum(W0 * np.sin(np.concatenate((x, y, x)))) \
+        + np.sum(W1 * np.sin(np.concatenate([X, Y], axis=1))) \
+        + np.sum(W2 * np.sin(np.concatenate((X[:, :2], Y), axis=-1) * X[0, 0]))
+
+
+def stacks_by_rank(x, y, X, Y, W0, W1, W2, W3):
+    return np.sum(W0 * np.sin(np.hstack((x, y)))) + np.sum(W1 * np.sin(np.hstack([X, Y]))) \
+        + np.sum(W2 * np.sin(np.vstack((x, y)))) + np.sum(W3 * np.sin(np.vstack([X, X * Y])))
+
+
+def at_least_ranks(s, x, X, W0, W1, W2, W3):
+    return np.sum(W0 * np.sin(np.atleast_1d(s))) + np.sum(W1 * np.sin(np.atleast_2d(x))) \
+        + np.sum(W2 * np.sin(np.atleast_2d(s) * np.atleast_1d(x))) \
+        + np.sum(W3 * np.sin(np.atleast_2d(X) * np.atleast_1d(X)))
+
+
 # -- what target="cpu" compiles: the rules above, combined -----------------------------
 # Numba takes seconds per broadcast array expression (about ten for one
 # between 3-D and 2-D arrays), so these are lean: each line reaches one
@@ -577,6 +639,13 @@ def compiled_products(A, B, a, b, W):
     u = A @ b
     z = np.dot(a, B)
     return np.sum(W * np.dot(A, B) * A) + np.dot(u, z) * (u @ z) + np.sum(np.outer(a, b) * B)
+
+
+def compiled_scans_and_joins(x, y, X, W):
+    return np.sum(W * np.cumsum(X, axis=1) * np.cumprod(X, axis=0)) \
+        + np.sum(np.diff(x) * np.concatenate((x[1:], y))[:3]) \
+        + np.sum(np.stack((x, y), 1) ** 2) + np.sum(np.array([x[0], y[0] * x[1]]) ** 2) \
+        + np.sum(np.hstack((x, y)) * np.vstack((x, y))[0, 0]) + np.sum(np.atleast_2d(x[0]))
 
 
 def compiled_shapes(X, x, W, V):
@@ -716,6 +785,48 @@ STRUCTURED = [
               (rt.prod_along, rt.extremum_along), valid=_valid_extrema),
     ArrayCase("keep_dims_direct", "keep_dims_direct", arguments(normal(3, 4), normal(3, 4)), (0,),
               (rt.keep_dims,)),
+    ArrayCase("cumsum_axes", "cumsum_axes",
+              arguments(normal(5), normal(3, 4), normal(2, 3, 4), normal(5), normal(3, 4),
+                        normal(2, 3, 4), normal(12)), (0, 1, 2), (rt.cumsum_along,)),
+    ArrayCase("cumsum_backwards_direct", "cumsum_backwards_direct",
+              arguments(normal(3, 4), normal(3, 4)), (0,), (rt.cumsum_along,)),
+    ArrayCase("cumprod_axes", "cumprod_axes",
+              arguments(signed(0.5, 1.5, 5), signed(0.5, 1.5, 3, 4), normal(5), normal(3, 4),
+                        normal(3, 4)), (0, 1), (rt.cumprod_along, rt.cumprod_jvp, rt.cumprod_vjp)),
+    ArrayCase("cumprod_through_zero", "cumprod_axes",
+              lambda rng: (np.array([0.7, 0.0, -1.3, 0.9, 1.1]),
+                           np.array([[0.5, 1.2, 0.0, -0.8], [1.1, 0.0, 0.9, 1.3],
+                                     [0.0, 0.7, 1.4, -0.6]]),
+                           rng.normal(size=5), rng.normal(size=(3, 4)), rng.normal(size=(3, 4))),
+              (0, 1), (rt.cumprod_along, rt.cumprod_jvp, rt.cumprod_vjp)),
+    # a third derivative of np.cumprod is refused: rt.cumprod_second(_vjp) have no rules
+    ArrayCase("cumprod_jvp_direct", "cumprod_jvp_direct",
+              arguments(signed(0.5, 1.5, 3, 4), normal(3, 4), normal(3, 4)), (0, 1),
+              (rt.cumprod_jvp, rt.cumprod_vjp), second=False),
+    ArrayCase("cumprod_vjp_direct", "cumprod_vjp_direct",
+              arguments(signed(0.5, 1.5, 5), normal(5), normal(5)), (0, 1),
+              (rt.cumprod_vjp, rt.cumprod_jvp), second=False),
+    ArrayCase("diff_axes", "diff_axes",
+              arguments(normal(5), normal(3, 4), normal(2, 4, 3), normal(4), normal(2, 4),
+                        normal(2, 2, 3)), (0, 1, 2), (rt.diff_along, rt.diff_transpose)),
+    ArrayCase("diff_transpose_direct", "diff_transpose_direct",
+              arguments(normal(4), normal(3, 4), normal(5), normal(3, 5)), (0, 1),
+              (rt.diff_transpose, rt.diff_along)),
+    ArrayCase("array_of_values", "array_of_values",
+              arguments(normal(), normal(), normal(4), normal(4), normal(3), normal(2, 2),
+                        normal(2, 4)), (0, 1, 2, 3), (rt.array_of,)),
+    ArrayCase("stack_axes", "stack_axes",
+              arguments(normal(4), normal(4), normal(2, 3), normal(2, 4), normal(4, 2),
+                        normal(2, 3, 2)), (0, 1, 2), (rt.stack_along,)),
+    ArrayCase("concatenate_axes", "concatenate_axes",
+              arguments(normal(3), normal(2), normal(2, 3), normal(2, 2), normal(8), normal(2, 5),
+                        normal(2, 4)), (0, 1, 2, 3), (rt.concatenate_along,)),
+    ArrayCase("stacks_by_rank", "stacks_by_rank",
+              arguments(normal(3), normal(3), normal(2, 3), normal(2, 3), normal(6), normal(2, 6),
+                        normal(2, 3), normal(4, 3)), (0, 1, 2, 3), (rt.hstack, rt.vstack)),
+    ArrayCase("at_least_ranks", "at_least_ranks",
+              arguments(normal(), normal(3), normal(2, 3), normal(1), normal(1, 3), normal(1, 3),
+                        normal(2, 3)), (0, 1, 2), (rt.atleast_1d, rt.atleast_2d)),
 ]
 
 COMPILED = [
@@ -735,6 +846,10 @@ COMPILED = [
     ArrayCase("compiled_shapes", "compiled_shapes",
               arguments(normal(3, 4), normal(12), normal(4, 3), normal(12)), (0, 1),
               (np.transpose, np.reshape, np.ravel, np.expand_dims)),
+    ArrayCase("compiled_scans_and_joins", "compiled_scans_and_joins",
+              arguments(signed(0.5, 1.5, 4), normal(4), normal(3, 4), normal(3, 4)), (0, 1, 2),
+              (rt.cumsum_along, rt.cumprod_along, rt.diff_along, rt.concatenate_along,
+               rt.stack_along, rt.array_of, rt.hstack, rt.vstack, rt.atleast_2d)),
 ]
 
 # On target="cpu": which cases also check forward mode (jit.jvp) and second
@@ -742,7 +857,7 @@ COMPILED = [
 # for tens of seconds: 3-D forward and second order are checked on
 # target="python".
 COMPILED_FORWARD = ("compiled_broadcast_1d", "compiled_broadcast_2d", "compiled_none_axes",
-                    "compiled_products", "compiled_shapes")
+                    "compiled_products", "compiled_shapes", "compiled_scans_and_joins")
 COMPILED_SECOND = ("compiled_broadcast_1d",)
 # structured rules compiled against finite differences by other test files
 COMPILED_ELSEWHERE = {

@@ -67,10 +67,11 @@ def _dump(pass_name: str, tree: ast.AST, extra: str = "") -> None:
         print(text, file=sys.stderr)
 
 
-def front_end(fn) -> ParsedFunction:
+def front_end(fn, constant_parameters: dict | None = None) -> ParsedFunction:
     """parse, fence, resolve, desugar, anf, inline: the signature-independent
-    part."""
+    part (for a callee, with the parameters its call passes as constants)."""
     parsed = parse_function(fn)
+    parsed.constant_parameters = dict(constant_parameters or {})
     _dump("parse", parsed.tree)
     for name, step in (("fence", fence), ("resolve", resolve),
                        ("desugar", desugar), ("anf", anf)):

@@ -189,15 +189,19 @@ class ArrayRule:
     result_type: Callable[[list[str], list[ast.expr]], str]
     reverse: Callable[[Operands], list[str]]
     forward: Callable[[Operands], str]
+    # False where the adjoint never reads the result's values (so the
+    # result may be written into afterwards)
+    reads_result: bool = True
 
 
 ARRAY_RULES: dict[object, ArrayRule] = {}
 
 
-def array_rule(key, spelling: str, arity, result_type, reverse, forward) -> None:
+def array_rule(key, spelling: str, arity, result_type, reverse, forward,
+               reads_result: bool = True) -> None:
     """Register a structured operation: its rule here, and in the primitive
     table as a name `resolve` accepts (its derivative comes from here)."""
-    ARRAY_RULES[key] = ArrayRule(result_type, reverse, forward)
+    ARRAY_RULES[key] = ArrayRule(result_type, reverse, forward, reads_result)
     if REGISTRY.lookup(key) is None:
         REGISTRY.register(key, spelling, None, arity, result_type=lambda *t: FLOAT)
 

@@ -40,9 +40,10 @@ from adjit.runtime import helpers as rt
 
 
 def linear_rule(helper, spelling: str, arity: tuple[int, ...], result_type,
-                moved: int, transpose) -> None:
+                moved: int, transpose, reads_result: bool = True) -> None:
     """Register `helper`, linear in its argument `moved`: the tangent is the
-    helper of the tangent, the adjoint `transpose(o)` (source text)."""
+    helper of the tangent, the adjoint `transpose(o)` (source text), which
+    reads the result unless `reads_result` is False."""
     def forward(o: Operands) -> str:
         if o.derived[moved] is None:
             return f"np.zeros_like({o.target})" if _array_result(o, result_type) else "0.0"
@@ -54,7 +55,7 @@ def linear_rule(helper, spelling: str, arity: tuple[int, ...], result_type,
         if o.derived[moved] is None:
             return []
         return [f"{o.derived[moved]} += {transpose(o)}"]
-    array_rule(helper, spelling, arity, result_type, reverse, forward)
+    array_rule(helper, spelling, arity, result_type, reverse, forward, reads_result)
 
 
 def _array_result(o: Operands, result_type) -> bool:

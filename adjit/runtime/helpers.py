@@ -84,6 +84,11 @@ from adjit.runtime.axes import (axis_size, keep_dims, prod_along,  # noqa: E402,
 from adjit.runtime.extrema import (extremum_along, spread_to_extremum,  # noqa: E402,F401
                                    spread_to_extremum_along, take_at_extremum,
                                    take_at_extremum_along)
+from adjit.runtime.joins import (array_of, atleast_1d, atleast_2d,  # noqa: E402,F401
+                                 concatenate_along, hstack, stack_along, vstack)
+from adjit.runtime.scans import (cumprod_along, cumprod_jvp, cumprod_second,  # noqa: E402,F401
+                                 cumprod_second_vjp, cumprod_vjp, cumsum_along, diff_along,
+                                 diff_transpose)
 from adjit.runtime.tape import grow  # noqa: E402,F401
 from adjit.runtime import custom  # noqa: E402,F401  (rt.custom.NAME: user rules)
 from adjit.runtime.parallel import (add_chunk_copies, chunk_count,  # noqa: E402,F401

@@ -19,8 +19,11 @@ along an axis given by keyword, positionally or negative, with and without
 `np.transpose`, `.T`, `.transpose()`, `np.reshape` (to a tuple and to
 `A.shape`), `.reshape`, `np.ravel`, `.ravel()`, `np.expand_dims`,
 `np.size`, `np.linalg.norm` (vector and Frobenius), `np.linalg.solve`,
-`np.linalg.inv`, `np.linalg.det`. About one program in ten takes float32
-arrays (without linear algebra).
+`np.linalg.inv`, `np.linalg.det`, `np.cumsum`, `np.cumprod`, `np.diff`, `np.concatenate`, `np.stack`, `np.hstack`, `np.vstack`,
+`np.array` of numbers and of an array, `np.asarray`, a list literal of
+weights, `np.atleast_1d`/`np.atleast_2d`, `np.meshgrid`, and NumPy's
+operator functions (`np.multiply`, ...). About one program in ten takes
+float32 arrays (without linear algebra).
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ class _Ops:
         self.pools = {"v": ["x", "y"], "r": [], "A": ["A"], "B": ["B"], "T": ["T"]}
         self.terms: list[str] = []
         self.linalg = True
+        self.float32 = False
 
     def pick(self, kind):
         return self.w.choice(self.pools[kind])
@@ -288,9 +292,78 @@ class _Ops:
             self.new("T", f"{t} * np.linspace(0.5, 1.5, 4)")
             w.tag("np.linspace")
 
+    def numpy_functions(self):
+        """Running sums, products and differences, joins, arrays of values,
+        list literals, np.atleast_*, np.meshgrid, NumPy's operator functions."""
+        w = self.w
+        a, b, A = self.pick("v"), self.pick("v"), self.pick("A")
+        forms = ["cumsum", "cumsum axis", "cumprod", "diff", "diff axis", "concatenate",
+                 "concatenate axis", "stack", "stack axis", "hstack", "vstack", "atleast",
+                 "operator functions", "asarray"]
+        if not self.float32:           # these make float64 arrays of float32 values
+            forms += ["array", "list", "meshgrid"]
+        form = w.choice(forms)
+        if form == "cumsum":
+            w.tag("np.cumsum")
+            self.new("v", f"np.cumsum({a}) * 0.2")
+        elif form == "cumsum axis":
+            w.tag("np.cumsum along an axis")
+            self.new("A", f"np.cumsum({A}, axis={w.choice([0, 1, -1])}) * 0.3")
+        elif form == "cumprod":
+            w.tag("np.cumprod")
+            self.new("A", f"np.cumprod(0.5 + 0.5 * np.tanh({A}), axis={w.choice([0, 1])})")
+        elif form == "diff":
+            w.tag("np.diff")
+            self.new("s", f"np.sum(np.diff({a}, {w.choice([1, 2])}) ** 2)")
+        elif form == "diff axis":
+            w.tag("np.diff along an axis")
+            self.new("s", f"np.sum(np.sin(np.diff({A}, axis={w.choice([0, 1])})))")
+        elif form == "concatenate":
+            w.tag("np.concatenate")
+            self.new("s", f"np.sum(np.sin(np.concatenate(({a}, {b}, {a}[:2]))))")
+        elif form == "concatenate axis":
+            w.tag("np.concatenate", "axis=k")
+            self.new("s", f"np.sum(np.concatenate([{A}, {self.pick('A')}], axis=1) ** 2) * 0.1")
+        elif form == "stack":
+            w.tag("np.stack")
+            self.new("A", f"np.stack(({a}, {b}, {self.pick('v')}))")
+        elif form == "stack axis":
+            w.tag("np.stack", "axis=k")
+            self.new("s", f"np.sum(np.tanh(np.stack([{a}, {b}], axis=-1)))")
+        elif form == "hstack":
+            w.tag("np.hstack")
+            self.new("s", f"np.sum(np.hstack(({a}, {b})) ** 2) * 0.2")
+        elif form == "vstack":
+            w.tag("np.vstack")
+            self.new("A", f"np.vstack(({a}, {b}, {self.pick('v')})) * s")
+        elif form == "atleast":
+            w.tag("np.atleast_1d", "np.atleast_2d")
+            self.new("A", f"np.atleast_2d({a}) * {A} + np.atleast_1d(s)")
+        elif form == "operator functions":
+            w.tag("np.add, np.subtract, np.multiply, np.divide, np.negative")
+            self.new("v", f"np.multiply({a}, {b}) + np.subtract({a}, np.negative(s)) "
+                          f"- np.divide({b}, np.add(2.0, {a} * {a}))")
+        elif form == "asarray":
+            w.tag("np.asarray, np.array of an array")
+            self.new("v", f"np.asarray({a}) * s + np.array({b})")
+        elif form == "array":
+            w.tag("np.array of numbers")
+            self.new("v", f"np.array([s, {a}[0], {a}[1] * s, 1.0, s * s])")
+        elif form == "list":
+            w.tag("list literal of numbers")
+            weights = w.fresh("w")
+            w.emit(f"{weights} = [0.25, 0.5, 0.25]")
+            self.new("s", f"{weights}[0] * {a}[0] + {weights}[2] * {a}[4] "
+                          f"+ np.dot({weights}, {a}[1:4])")
+        else:
+            w.tag("np.meshgrid")
+            first, second = w.fresh("X"), w.fresh("Y")
+            w.emit(f"{first}, {second} = np.meshgrid({a}, {b})")
+            self.new("s", f"np.sum(np.sin({first} * {second})) * 0.2")
+
     SNIPPETS = ("operators", "operators", "elementwise", "elementwise", "elementwise",
                 "reduction", "reduction", "reduction", "products", "products", "shapes",
-                "shapes", "linear_algebra", "three_d")
+                "shapes", "linear_algebra", "three_d", "numpy_functions")
 
     def program(self, seed: int) -> Case:
         w = self.w
@@ -298,6 +371,7 @@ class _Ops:
         if float32:
             w.tag("float32 arrays")
             self.linalg = False
+            self.float32 = True
         for _ in range(w.rng.randint(3, 8)):
             getattr(self, w.choice(self.SNIPPETS))()
         result = " + ".join(self.terms) if self.terms else "np.sum(x * y)"

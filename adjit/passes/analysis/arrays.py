@@ -418,7 +418,7 @@ class _Checker:
 
 # operations whose result may share its elements with their first operand
 SHARING = {"np.transpose", "np.reshape", "np.ravel", "np.expand_dims", "rt.reshape_like",
-           "rt.keep_dims"}
+           "rt.keep_dims", "rt.atleast_1d", "rt.atleast_2d"}
 
 
 def _in_order(statements, loops=()) -> list[tuple[ast.stmt, tuple[ast.stmt, ...]]]:

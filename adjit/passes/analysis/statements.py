@@ -215,7 +215,8 @@ def adjoint_reads(node: ast.Assign, active: set[str]) -> set[str]:
     if node.targets[0].id not in active:
         return set()
     if is_structured(node):         # what array rules read: the operands, the result
-        return names_in(node.value) | {node.targets[0].id}
+        reads_result = ARRAY_RULES[primitive_of(node.value).key].reads_result
+        return names_in(node.value) | ({node.targets[0].id} if reads_result else set())
     if any(isinstance(a, ast.Subscript) for a in arguments_of(node.value)):
         # views: their indices (where the adjoint goes) and the partials
         return names_in(node.value) | set().union(

@@ -79,8 +79,6 @@ _REFUSED_EXPRESSIONS = {
     ast.YieldFrom: ("`yield from`", "return a value instead of generating "
                     "values", "expressions"),
     ast.Await: ("`await`", "differentiate synchronous code", "expressions"),
-    ast.List: ("list literal", "use scalars, tuples of scalars, or a NumPy "
-               "array (`a = np.zeros(n)`, then `a[i] = v`)", "types"),
     ast.Dict: ("dict literal", "use scalar variables", "types"),
     ast.Set: ("set literal", "use scalar variables", "types"),
     ast.JoinedStr: ("f-string", "format strings outside the differentiated "

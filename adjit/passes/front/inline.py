@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import inspect
 from typing import Callable
 
 from adjit.errors import DifferentiationError
@@ -46,7 +47,7 @@ _IN_PROGRESS: list = []
 
 
 def inline_calls(parsed: ParsedFunction,
-                 front_end: Callable[[object], ParsedFunction]) -> ParsedFunction:
+                 front_end: Callable[..., ParsedFunction]) -> ParsedFunction:
     """Inline every marked call of `parsed`; `front_end` takes a callee
     through the front end (the pipeline's own, this pass included)."""
     inliner = _Inliner(parsed, front_end)
@@ -107,7 +108,7 @@ class _Inliner:
                        "as a loop")
         _IN_PROGRESS.append(function)
         try:
-            callee = self.front_end(function)
+            callee = self.front_end(function, _constant_arguments(function, call))
         finally:
             _IN_PROGRESS.pop()
         tree = copy.deepcopy(callee.tree)
@@ -179,6 +180,19 @@ class _Inliner:
             if name in callee.namer.temporaries:
                 namer.temporaries.add(renamed[name])
         return renamed
+
+
+def _constant_arguments(function, call: ast.Call) -> dict[str, object]:
+    """The callee's parameters this call passes as int or bool constants
+    (`resolve` reads them as such: `keepdims=keep`, `axis=k`)."""
+    parameters = list(inspect.signature(function).parameters)
+    constants = {}
+    for parameter, argument in zip(parameters, call.args):
+        if isinstance(argument, ast.Constant) and type(argument.value) is bool:
+            constants[parameter] = argument.value
+        elif integer_constant(argument) is not None:
+            constants[parameter] = integer_constant(argument)
+    return constants
 
 
 class _TupleParts(ast.NodeTransformer):

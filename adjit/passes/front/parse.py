@@ -35,6 +35,10 @@ class ParsedFunction:
     generated: bool = False
     # the function object itself (`inline` refuses recursion)
     function: object = None
+    # set by `inline` for a callee: its parameters that every call being
+    # inlined passes as an int or bool constant (`keepdims=keep`), which
+    # `resolve` reads as that constant where the callee never assigns them
+    constant_parameters: dict[str, object] = field(default_factory=dict)
 
     def location(self, node: ast.AST) -> Location:
         return Location(self.filename, getattr(node, "lineno", self.tree.lineno),

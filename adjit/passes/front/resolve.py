@@ -14,7 +14,13 @@ Output: its `tree` rewritten so that
 * `range` in a `for` header is left as the builtin it is;
 * reductions along an axis and `keepdims=True` are spelled as Numba can
   compile them (`reductions`), and `np.reshape(v, A.shape)` as
-  `rt.reshape_like(v, A)`.
+  `rt.reshape_like(v, A)`;
+* NumPy's other spellings (`np.multiply`, `np.cumsum`, `np.concatenate`,
+  `np.array([...])`, list literals, `np.meshgrid`, ...) are the constructs
+  `numpy_forms` rewrites them to;
+* in a callee being inlined, a parameter every call passes as an int or
+  bool constant, and that the callee never assigns, is that constant
+  (`keepdims=keep`).
 
 Anything else (an unknown function, a global list, an undefined name) is a
 located error. The constants read here are part of the cache key.
@@ -31,6 +37,7 @@ import numpy as np
 
 from adjit.errors import UnsupportedSyntaxError
 from adjit.passes.front.calls import CALL, user_function
+from adjit.passes.front.numpy_forms import array_literal, mark_forms, respell
 from adjit.passes.ir.naming import RESERVED
 from adjit.passes.front.parse import ParsedFunction
 from adjit.passes.front.reductions import AXIS_FUNCTIONS, along_an_axis, keeping_dims
@@ -84,6 +91,12 @@ class _Resolver(ast.NodeTransformer):
                 self.refuse(node, f"a variable named `{name}`",
                             f"rename it: generated code uses `{name}` for "
                             "the module it imports under that name", "expressions")
+        assigned = {node.id for node in ast.walk(parsed.tree)
+                    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+        self.constant_parameters = {name: value for name, value
+                                    in parsed.constant_parameters.items()
+                                    if name not in assigned}
+        mark_forms(self, parsed.tree)
 
     def refuse(self, node, message, hint, anchor="calls"):
         raise UnsupportedSyntaxError(
@@ -91,7 +104,11 @@ class _Resolver(ast.NodeTransformer):
             source_line=self.parsed.line_text(node), doc_anchor=anchor)
 
     def lookup(self, node: ast.expr):
-        """The object a Name/Attribute chain denotes outside the function."""
+        """The object a Name/Attribute chain denotes outside the function
+        (adjit's own spellings, such as `np.sum` for `x.sum()`, carry it as
+        `denotes`: the user's module need not import NumPy as `np`)."""
+        if hasattr(node, "denotes"):
+            return node.denotes
         if isinstance(node, ast.Name):
             for namespace in (self.parsed.closure, self.parsed.globals):
                 if node.id in namespace:
@@ -142,6 +159,9 @@ class _Resolver(ast.NodeTransformer):
         return keeping_dims(self, self.call(node), node, key, keepdims[0])
 
     def call(self, node: ast.Call) -> ast.expr:
+        respelled = respell(self, node, self.try_lookup(node.func))   # np.add, np.cumsum, ...
+        if respelled is not None:
+            return self.visit(respelled)
         creation = CREATION.get(_hashable_or_none(self.try_lookup(node.func)))
         if creation is not None:
             self.creation_arguments(node, creation)
@@ -258,6 +278,7 @@ class _Resolver(ast.NodeTransformer):
                         "array methods adjit knows: "
                         + ", ".join(f".{m}()" for m in sorted(_ARRAY_METHODS)), "arrays")
         function = ast.copy_location(spelling_node(f"np.{_ARRAY_METHODS[method]}"), node.func)
+        function.denotes = getattr(np, _ARRAY_METHODS[method])
         receiver = node.func.value
         return ast.copy_location(ast.Call(function, [receiver, *node.args], node.keywords),
                                  node)
@@ -292,7 +313,17 @@ class _Resolver(ast.NodeTransformer):
             resolved.dtype_element = element
             node.args[creation.dtype_slot] = resolved
 
+    def visit_List(self, node: ast.List):
+        if not getattr(node, "as_array", False):
+            self.refuse(node, "a list literal here is not supported by adjit",
+                        "use scalars, tuples of scalars, or a NumPy "
+                        "array (`a = np.zeros(n)`, then `a[i] = v`)", "types")
+        return self.visit(array_literal(self, node, "a list literal"))
+
     def visit_Name(self, node: ast.Name):
+        if isinstance(node.ctx, ast.Load) and node.id in self.constant_parameters:
+            value = self.constant_parameters[node.id]       # `keepdims=keep`: a constant
+            return ast.copy_location(ast.Constant(value), node)
         if not isinstance(node.ctx, ast.Load) or node.id in self.locals:
             return node
         return self.constant(node, self.lookup(node))
