@@ -244,3 +244,11 @@ def load_feeding_a_recomputed_value_then_overwritten(x, s):
     for i in range(n):
         t += y[i] * y[i]
     return t
+
+
+def prange_stencil_and_own_elements(x, y, s):
+    n = x.shape[0]
+    t = 0.0
+    for i in prange(1, n - 1):
+        t += 0.4 * (x[i - 1] - 2.0 * x[i] + x[i + 1]) ** 2 + math.tanh(y[i]) * s * x[i]
+    return t

@@ -320,6 +320,9 @@ PARALLEL = [
     pytest.param(fx.prange_filling_an_array_a_later_loop_reads,
                  (np.array([0.3, -0.5, 0.8, 0.1]), np.array([1.2, 0.4, -0.3, 0.9]), 0.7),
                  id="filled-then-read-by-a-later-loop"),
+    pytest.param(fx.prange_stencil_and_own_elements,
+                 (np.array([0.3, -0.5, 0.8, 0.1, 0.7]), np.array([0.7, 0.1, 0.8, -0.5, 0.3]),
+                  0.7), id="shared-and-own-elements"),
     pytest.param(fx.prange_with_a_branch, (np.array([0.3, -0.5, 0.8, 0.1]), 0.7),
                  id="branch"),
     pytest.param(fx.prange_reading_neighbours, (np.array([0.3, -0.5, 0.8, 0.1]), 0.7),
@@ -338,7 +341,8 @@ def test_parallel_loop_first_and_second_order(fn, args, target):
     prange with a branch (the recomputed branch and its adjoint were two
     `if`s, so a value looked carried out of the loop) or with reads of
     other elements (the chunk copies were summed by a call adjit could not
-    differentiate). The Hessian-vector product is checked against
+    differentiate; an adjoint the gradient writes at the index of a chunk's
+    own range, `_b_y[i]`, was taken for another iteration's element). The Hessian-vector product is checked against
     differences of the gradient."""
     check_first_order(fn, args, (0,), target)
     vector = random_direction(fn.__name__, args, (0,))[0]

@@ -108,14 +108,28 @@ def _check_loop(parsed, loop: ast.For, read_after: set[str], arrays: set[str]) -
                 "which iteration's value would it hold? Keep per-iteration results "
                 "in an array indexed by the loop index, or sum them (`s += ...`)")
     written_arrays = {node.targets[0].value.id for node in ast.walk(ast.Module(loop.body, []))
-                      if isinstance(node, ast.Assign)
-                      and isinstance(node.targets[0], ast.Subscript)} - created
+                      if isinstance(node, (ast.Assign, ast.AugAssign))
+                      and isinstance(getattr(node, "targets", [None])[0]
+                                     if isinstance(node, ast.Assign) else node.target,
+                                     ast.Subscript)} - created
+    chunked = _chunk_indices(loop)
+    # an array indexed first by the index of a chunk's own range (in the
+    # gradient of a parallel loop: `_b_y[i]` in the range of `_chunk`) is
+    # the iteration's own if every access of it is indexed so
+    own_by_chunk = set()
+    for array in written_arrays:
+        firsts = {_first_index_name(node) for node in ast.walk(ast.Module(loop.body, []))
+                  if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)
+                  and node.value.id == array}
+        if len(firsts) == 1 and firsts <= chunked:
+            own_by_chunk.add(array)
     for statement in ast.walk(ast.Module(loop.body, [])):
         if not isinstance(statement, (ast.Assign, ast.AugAssign)):
             continue
         for node in ast.walk(statement):
             if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) \
-                    and node.value.id in written_arrays and not first_index_is(node, index):
+                    and node.value.id in written_arrays - own_by_chunk \
+                    and not first_index_is(node, index):
                 _refuse(parsed, at_origin(statement), f"an element of `{node.value.id}` other "
                         f"than `{node.value.id}[{index}, ...]`, in a parallel loop that "
                         f"writes `{node.value.id}`", "iterations may only read and write "
@@ -125,6 +139,49 @@ def _check_loop(parsed, loop: ast.For, read_after: set[str], arrays: set[str]) -
 
 def _refuse(parsed, node, message: str, hint: str):
     raise UnsupportedSyntaxError.at(parsed, node, message, hint, "parallel")
+
+
+def _first_index_name(subscript: ast.Subscript) -> str | None:
+    first = subscript.slice.elts[0] if isinstance(subscript.slice, ast.Tuple) \
+        else subscript.slice
+    return first.id if isinstance(first, ast.Name) else None
+
+
+def _chunk_indices(loop: ast.For) -> set[str]:
+    """The indices of loops directly in the body of the parallel `loop` that
+    run over its iteration's own chunk, `for i in range(rt.chunk_start(a,
+    b, c, k), rt.chunk_start(a, b, c, k + 1))` with `k` the parallel index
+    and `a` a constant >= 0 (the ranges of different `k` are disjoint and
+    never negative), and that nothing in the body rebinds."""
+    index = loop.target.id
+    found = set()
+    for node in loop.body:
+        if not (isinstance(node, ast.For) and isinstance(node.target, ast.Name)
+                and isinstance(node.iter, ast.Call) and len(node.iter.args) == 2):
+            continue
+        low, high = node.iter.args
+        if not all(isinstance(bound, ast.Call) and ast.unparse(bound.func) == "rt.chunk_start"
+                   and len(bound.args) == 4 for bound in (low, high)):
+            continue
+        if [ast.unparse(a) for a in low.args[:3]] != [ast.unparse(a) for a in high.args[:3]] \
+                or ast.unparse(low.args[3]) != index \
+                or ast.unparse(high.args[3]) != f"{index} + 1":
+            continue
+        start = low.args[0]
+        if not (isinstance(start, ast.Constant) and isinstance(start.value, int)
+                and start.value >= 0):
+            continue
+        found.add(node.target.id)
+    rebound = writes_block(loop.body)
+    return {name for name in found
+            if not any(isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.id == name
+                       and not _is_loop_target(loop, n) for n in ast.walk(ast.Module(loop.body, [])))
+            } if rebound else found
+
+
+def _is_loop_target(loop: ast.For, name: ast.Name) -> bool:
+    return any(isinstance(node, ast.For) and node.target is name
+               for node in ast.walk(loop))
 
 
 def first_index_is(subscript: ast.Subscript, index: str) -> bool:
