@@ -77,6 +77,15 @@ class DifferentiationError(LocatedError):
     as asked (a missing rule, a non-scalar output, a non-float `wrt`...)."""
 
 
+class MissingRuleError(DifferentiationError):
+    """A function with custom rules has none for the mode asked (`mode` is
+    "forward" or "reverse"): `adjit.gradcheck` checks the other mode only."""
+
+    def __init__(self, message: str, mode: str, hint: str | None = None):
+        self.mode = mode
+        super().__init__(message, None, hint=hint)
+
+
 class ShapeError(AdjitError):
     """A tangent or cotangent that does not match its primal: another shape,
     an array for a scalar (or the reverse), or elements that are not floats.

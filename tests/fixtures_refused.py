@@ -215,16 +215,20 @@ def uses_for_else(x, n):
 # ---- further refusals listed in docs/limitations.md ----
 
 
+class SolverError(Exception):
+    pass
+
+
 def uses_raise(x):
     y = x * 2.0
     if y > 100.0:
-        raise ValueError  # REFUSED
+        raise SolverError("diverged")  # REFUSED
     return y
 
 
 def uses_assert(x):
     y = x * 2.0
-    assert y > -100.0  # REFUSED
+    assert y > -100.0, y  # REFUSED
     return y
 
 

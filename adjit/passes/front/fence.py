@@ -8,7 +8,8 @@ assume the function uses only the supported subset (docs/supported.md):
 * statements: assignment to names, tuples of names, array elements and
   slices (`a[i] = v`, `a[1:-1] = e`), augmented assignment, `if`/`elif`/
   `else`, `for NAME in range(...)` and `numba.prange(...)`, `while`,
-  `break`, `continue`, `return EXPR`, `pass`, docstrings;
+  `break`, `continue`, `return EXPR`, `pass`, docstrings, input checks
+  (`raise E(message)`, `assert test, message`) and `print(...)` calls;
 * expressions: numbers, names, arithmetic and unary operators (`@`
   included), comparisons, `and`/`or`/`not`, conditional expressions, calls
   with positional arguments (and the keywords `resolve` accepts: `dtype=`,
@@ -33,10 +34,6 @@ _REFUSED_STATEMENTS = {
                     "statements"),
     ast.Try: ("`try` statement", "move error handling outside the "
               "differentiated function", "statements"),
-    ast.Raise: ("`raise` statement", "validate inputs before calling the "
-                "derivative", "statements"),
-    ast.Assert: ("`assert` statement", "check inputs before calling the "
-                 "derivative", "statements"),
     ast.FunctionDef: ("nested `def`", "define the helper at module level and "
                       "call it by name (calls to your own functions are inlined)",
                       "statements"),
@@ -169,13 +166,6 @@ class _Fence(ast.NodeVisitor):
             self.check_target(target)
         self.visit(node.value)
 
-    def visit_AnnAssign(self, node: ast.AnnAssign):
-        if node.value is None:
-            self.refuse(node, "annotation without a value",
-                        "assign a value, e.g. `x: float = 0.0`", "statements")
-        self.check_target(node.target)
-        self.visit(node.value)
-
     def visit_AugAssign(self, node: ast.AugAssign):
         if not isinstance(node.target, (ast.Name, ast.Subscript)):
             self.refuse(node.target, "augmented assignment to "
@@ -259,9 +249,32 @@ class _Fence(ast.NodeVisitor):
     def visit_Expr(self, node: ast.Expr):
         if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
             return  # a docstring
+        call = node.value
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) \
+                and call.func.id == "print":
+            return  # left out of derivatives (`resolve` checks it is the builtin)
         self.refuse(node, "expression statement",
                     "assign the value to a variable, or remove the call "
                     "(side effects are not supported)", "statements")
+
+    def visit_Raise(self, node: ast.Raise):
+        """`raise ValueError("message")`: an input check the derivative keeps."""
+        exception = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+        if node.exc is None or node.cause is not None or \
+                not isinstance(exception, ast.Name):
+            self.refuse(node, f"`{ast.unparse(node)}`", "raise a built-in exception "
+                        "with a message: `raise ValueError(\"x must be positive\")`",
+                        "statements")
+        if isinstance(node.exc, ast.Call) and (node.exc.keywords or len(node.exc.args) > 1
+                                               or not all(map(_is_message, node.exc.args))):
+            self.refuse(node.exc, "an exception with arguments other than one message",
+                        "pass one string (or f-string) message", "statements")
+
+    def visit_Assert(self, node: ast.Assert):
+        if node.msg is not None and not _is_message(node.msg):
+            self.refuse(node.msg, "an `assert` message that is not a string",
+                        "write the message as a string or an f-string", "statements")
+        self.visit(node.test)
 
     # -- expressions ------------------------------------------------------
     def visit_BinOp(self, node: ast.BinOp):
@@ -314,6 +327,12 @@ class _Fence(ast.NodeVisitor):
             self.refuse(node, "attribute assignment", "assign to a local variable",
                         "statements")
         self.visit(node.value)
+
+
+def _is_message(node: ast.expr) -> bool:
+    """A string or f-string: the message of a `raise` or an `assert`."""
+    return isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant)
+                                                and isinstance(node.value, str))
 
 
 def _ends_with_return_somewhere(body: list[ast.stmt]) -> bool:

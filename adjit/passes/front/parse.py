@@ -2,8 +2,10 @@
 
 Input: a plain Python function defined in a file (not in a REPL string).
 Output: a `ParsedFunction` whose `tree` is an `ast.FunctionDef` with
-decorators removed and every node's `lineno` equal to the line in the user's
-file, so errors and `# from line N` comments point where the user looks.
+decorators and annotations removed (`strip_declarations`: Python does not
+evaluate a local annotation), and every node's `lineno` equal to the line in
+the user's file, so errors and `# from line N` comments point where the user
+looks.
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ def parse_function(fn) -> ParsedFunction:
             f"{fn.__qualname__} is not defined by a `def` statement", location,
             hint="adjit differentiates functions written with `def` "
                  "(a lambda cannot be read reliably)")
-    tree.decorator_list = []
+    strip_declarations(tree)
     closure = {}
     if fn.__closure__:
         closure = {name: cell.cell_contents
@@ -94,6 +96,31 @@ def parse_function(fn) -> ParsedFunction:
         globals=fn.__globals__, closure=closure,
         source_lines={first_line + k: text for k, text in enumerate(lines)},
         generated=getattr(fn, "__adjit_generated__", False), function=fn)
+
+
+def strip_declarations(tree: ast.FunctionDef) -> None:
+    """Remove what the body never evaluates: decorators, the annotations
+    of parameters and result (`x: np.ndarray`, `-> float`) and of local
+    variables (`s: float = 0.0` -> `s = 0.0`; `x: float` alone -> `pass`)."""
+    tree.decorator_list = []
+    tree.returns = None
+    arguments = tree.args
+    for argument in arguments.posonlyargs + arguments.args + arguments.kwonlyargs + \
+            [arguments.vararg, arguments.kwarg]:
+        if argument is not None:
+            argument.annotation = None
+
+    class Annotations(ast.NodeTransformer):
+        def visit_AnnAssign(self, node: ast.AnnAssign):
+            if node.value is None:
+                return ast.copy_location(ast.Pass(), node)
+            return ast.copy_location(ast.Assign([node.target], node.value), node)
+
+        def visit_FunctionDef(self, node: ast.FunctionDef):
+            return node            # a nested function is stripped when it is read
+
+    for index, statement in enumerate(tree.body):
+        tree.body[index] = Annotations().visit(statement)
 
 
 def _cell_is_set(cell) -> bool:

@@ -112,8 +112,45 @@ class _Resolver(ast.NodeTransformer):
             self.refuse(node, f"`{ast.unparse(node)}` does not exist",
                         "check the spelling", "expressions")
 
-    def visit_AnnAssign(self, node: ast.AnnAssign):
-        node.value = self.visit(node.value)   # the annotation is not evaluated
+    def visit_arguments(self, node: ast.arguments):
+        """Numeric defaults become constants. Whoever calls the function
+        applies its defaults (the dispatcher, `user_call`), so where one is
+        not a number (an array, a function) the tree keeps none."""
+        try:
+            node.defaults = [self.visit(default) for default in node.defaults]
+        except UnsupportedSyntaxError:
+            node.defaults = []
+        return node
+
+    def visit_Raise(self, node: ast.Raise):
+        """`raise E(message)` with `E` a built-in exception; an f-string
+        message becomes its text as written (`f"got {s}"` -> "got {s}"):
+        compiled code cannot format numbers into strings."""
+        written = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+        exception = self.lookup(written)
+        if not (isinstance(exception, type) and issubclass(exception, Exception)
+                and getattr(builtins, written.id, None) is exception):
+            self.refuse(written, f"raising `{written.id}`, which is not a built-in "
+                        "exception", "raise a built-in exception (ValueError, "
+                        "ArithmeticError, ...)", "statements")
+        arguments = node.exc.args if isinstance(node.exc, ast.Call) else []
+        node.exc = ast.copy_location(ast.Call(
+            ast.Name(written.id, ast.Load()), [_message(a) for a in arguments], []), node.exc)
+        return node
+
+    def visit_Assert(self, node: ast.Assert):
+        node.test = self.visit(node.test)
+        if node.msg is not None:
+            node.msg = _message(node.msg)
+        return node
+
+    def visit_Expr(self, node: ast.Expr):
+        """`print(...)`: left out of derivatives (docs/supported.md)."""
+        if isinstance(node.value, ast.Call):
+            if self.lookup(node.value.func) is not builtins.print:
+                self.refuse(node, "expression statement", "assign the value to a "
+                            "variable, or remove the call", "statements")
+            return ast.copy_location(ast.Pass(), node)
         return node
 
     def visit_For(self, node: ast.For):
@@ -328,6 +365,15 @@ class _Resolver(ast.NodeTransformer):
                         "function; pass other values as arguments", "types")
         self.constants[ast.unparse(node)] = value
         return ast.copy_location(ast.Constant(value), node)
+
+
+def _message(node: ast.expr) -> ast.Constant:
+    """The text of a message string or f-string, its fields as written."""
+    if isinstance(node, ast.Constant):
+        return node
+    parts = [part.value if isinstance(part, ast.Constant) else
+             "{" + ast.unparse(part.value) + "}" for part in node.values]
+    return ast.copy_location(ast.Constant("".join(parts)), node)
 
 
 def _hashable_or_none(value):
