@@ -12,6 +12,7 @@ functions) is the target's own (`adjit/targets/`): a derivative holds one
 from __future__ import annotations
 
 import ast
+import hashlib
 import inspect
 import numbers
 
@@ -20,7 +21,7 @@ import numpy as np
 from adjit.errors import AdjitError
 from adjit import custom
 from adjit.function import Differentiable, as_differentiable
-from adjit.passes.front.calls import callee_functions
+from adjit.passes.front.calls import callee_functions, global_names
 from adjit.runtime import compile as compiler
 from adjit.targets import TARGETS, DerivativeSpec, target_named  # noqa: F401
 
@@ -81,6 +82,11 @@ class Derivative:
         self._number_names = [(function.__globals__, name)
                               for function in [self.function.root, *self._callees]
                               for name in _number_names(function)]
+        # arrays are keyed by content (hashed at each call) only where read
+        self._reads_arrays = any(
+            isinstance(namespace.get(name), np.ndarray) for namespace, name in
+            self._number_names) or any(_captured_arrays(function) for function in
+                                       [self.function.root, *self._callees])
 
     def __repr__(self) -> str:
         return (f"<adjit.jit.{self.operator} of {self.function.py_func_name} "
@@ -114,7 +120,12 @@ class Derivative:
                      for function in [self.function.root, *self._callees])
 
     def _global_values(self) -> tuple:
-        return tuple([namespace.get(name) for namespace, name in self._number_names])
+        values = [namespace.get(name) for namespace, name in self._number_names]
+        if self._reads_arrays:
+            values = [_constant_key(value) for value in values] + \
+                [_constant_key(array) for function in [self.function.root, *self._callees]
+                 for array in _captured_arrays(function)]
+        return tuple(values)
 
     def _bind(self, args, kwargs) -> list:
         bound = self.function.signature.bind(*args, **kwargs)
@@ -308,29 +319,56 @@ def _source_or_name(function) -> str:
         return function.__qualname__
 
 
+_CONSTANTS = (numbers.Number, np.number, np.ndarray)
+
+
 def _number_names(py_func) -> tuple[str, ...]:
-    """Global names the function reads that hold numbers now (the dispatch
-    key follows their values)."""
+    """Global names the function (or a function nested in it) reads that
+    hold numbers or arrays now (the dispatch key follows their values)."""
     namespace = py_func.__globals__
-    return tuple(name for name in py_func.__code__.co_names
-                 if isinstance(namespace.get(name), (numbers.Number, np.number)))
+    return tuple(name for name in global_names(py_func.__code__)
+                 if isinstance(namespace.get(name), _CONSTANTS))
+
+
+def _constant_key(value):
+    """A number as it is; an array by its dtype, shape and a digest of its
+    elements (a derivative embeds the elements as constants)."""
+    if not isinstance(value, np.ndarray):
+        return value
+    digest = hashlib.blake2b(np.ascontiguousarray(value).tobytes(), digest_size=16)
+    return ("array", value.dtype.str, value.shape, digest.hexdigest())
+
+
+def _captured_arrays(py_func) -> list:
+    """The arrays among the function's defaults and closure values."""
+    values = list(getattr(py_func, "__defaults__", None) or ())
+    for cell in py_func.__closure__ or ():
+        try:
+            values.append(cell.cell_contents)
+        except ValueError:
+            continue
+    return [value for value in values if isinstance(value, np.ndarray)]
 
 
 def _global_numbers(py_func) -> tuple:
-    """The numeric globals and closure values the function reads."""
+    """The numeric and array globals and closure values the function reads
+    (arrays by content), and its array defaults."""
     values = []
     namespace = py_func.__globals__
-    for name in py_func.__code__.co_names:
+    for name in global_names(py_func.__code__):
         value = namespace.get(name)
-        if isinstance(value, (numbers.Number, np.number)):
-            values.append((name, value))
+        if isinstance(value, _CONSTANTS):
+            values.append((name, _constant_key(value)))
     for name, cell in zip(py_func.__code__.co_freevars, py_func.__closure__ or ()):
         try:
             value = cell.cell_contents
         except ValueError:
             continue
-        if isinstance(value, (numbers.Number, np.number)):
-            values.append((name, value))
+        if isinstance(value, _CONSTANTS):
+            values.append((name, _constant_key(value)))
+    values.extend(("default", _constant_key(array)) for array in
+                  getattr(py_func, "__defaults__", None) or ()
+                  if isinstance(array, np.ndarray))
     return tuple(values)
 
 

@@ -35,14 +35,15 @@ def uses_try(x):
 
 
 def uses_lambda(x):
-    square = lambda t: t * t  # REFUSED
-    return x * 2.0
+    y = (lambda t: t * t)(x)  # REFUSED
+    return y * 2.0
 
 
 def uses_nested_def(x):
     y = x + 1.0
-    def inner(t):  # REFUSED
-        return t * t
+    if y > 0.0:
+        def inner(t):  # REFUSED
+            return t * t
     return y * 2.0
 
 

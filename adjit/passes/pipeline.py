@@ -39,7 +39,7 @@ from adjit.passes.analysis.parallel import check_parallel_loops, render_parallel
 from adjit.passes.front.parse import ParsedFunction, parse_function
 from adjit.passes.analysis.rebind import (accumulate_through_views, check_views_with_new_axes,
                                  rename_rebound_arrays)
-from adjit.passes.ir.render import comment, render
+from adjit.passes.ir.render import comment, constant_arrays, render
 from adjit.passes.optimize.accumulate import sum_elements_in_locals
 from adjit.passes.optimize.ascending import ascend_independent_loops
 from adjit.passes.optimize.block_pops import pop_in_blocks
@@ -52,7 +52,10 @@ from adjit.passes.optimize.scatter import split_shifted_increments
 from adjit.passes.analysis.types import infer_types
 from adjit.passes.analysis.views import inline_views
 from adjit.passes.analysis.webs import split_by_type
-from adjit.rules.registry import FLOAT, INT, is_array, is_float_like
+from adjit.rules.registry import BOOL, FLOAT, INT, array_type, is_array, is_float_like
+
+# the element type adjit tracks for a global array of this dtype kind
+_ELEMENTS = {"f": FLOAT, "i": INT, "b": BOOL}
 
 PASSES = ("parse", "fence", "resolve", "desugar", "anf", "inline", "types", "activity",
           "reverse", "forward", "optimize")
@@ -93,6 +96,9 @@ def _typed(fn, parameter_types: dict[str, str], wrt: list[str], device: bool = F
     (with `device`, the checks of `device.check_device_code` too)."""
     parsed = front_end(fn)
     tree = parsed.tree
+    # the global arrays it reads are typed like parameters (never active)
+    parameter_types = {**{name: array_type(_ELEMENTS[array.dtype.kind], array.ndim)
+                          for name, array in parsed.arrays.items()}, **parameter_types}
     split_by_type(parsed, parameter_types)
     types = infer_types(parsed, parameter_types)
     _dump("types", repr(types))
@@ -206,7 +212,7 @@ def _finish(parsed: ParsedFunction, function: ast.FunctionDef, prefix: str,
     if prefix == "_b_" and vectorise:
         _vectorisable_loops(parsed, function, types)
     parallel = render_parallel_loops(function)
-    source = render(function, parsed.source_lines)
+    source = constant_arrays(parsed.arrays) + render(function, parsed.source_lines)
     if parallel:
         source = "from numba import prange\n\n\n" + source
     return Generated(function.name, source)

@@ -12,8 +12,8 @@ assume the function uses only the supported subset (docs/supported.md):
   (`raise E(message)`, `assert test, message`) and `print(...)` calls;
 * expressions: numbers, names, arithmetic and unary operators (`@`
   included), comparisons, `and`/`or`/`not`, conditional expressions, calls
-  with positional arguments (and the keywords `resolve` accepts: `dtype=`,
-  `axis=`, `keepdims=`), attribute reads (`math.pi`, `x.shape`),
+  with positional and keyword arguments (which keywords a callee takes is
+  decided by `resolve`), attribute reads (`math.pi`, `x.shape`),
   subscripts, tuples on the right of a tuple assignment or in a `return`.
 
 Which callees are supported is decided by `resolve`, which knows the rules.
@@ -34,9 +34,9 @@ _REFUSED_STATEMENTS = {
                     "statements"),
     ast.Try: ("`try` statement", "move error handling outside the "
               "differentiated function", "statements"),
-    ast.FunctionDef: ("nested `def`", "define the helper at module level and "
-                      "call it by name (calls to your own functions are inlined)",
-                      "statements"),
+    ast.FunctionDef: ("nested `def` inside a block", "define the helper at the top "
+                      "level of the function body, or at module level (calls to your "
+                      "own functions are inlined)", "statements"),
     ast.AsyncFunctionDef: ("nested `async def`", "differentiate synchronous code",
                            "statements"),
     ast.ClassDef: ("nested `class`", "define classes outside the "
@@ -60,9 +60,9 @@ if hasattr(ast, "Match"):
                                       "statements")
 
 _REFUSED_EXPRESSIONS = {
-    ast.Lambda: ("`lambda`", "define a module-level function and call it by "
-                 "name (calls to your own functions are inlined)",
-                 "expressions"),
+    ast.Lambda: ("`lambda` other than assigned to a name", "assign it to a name at "
+                 "the top level of the function body (`sq = lambda t: t * t`) and "
+                 "call it by that name", "expressions"),
     ast.ListComp: ("list comprehension", "write a `for` loop", "expressions"),
     ast.SetComp: ("set comprehension", "write a `for` loop", "expressions"),
     ast.DictComp: ("dict comprehension", "write a `for` loop", "expressions"),
@@ -298,9 +298,11 @@ class _Fence(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call):
         for keyword in node.keywords:
-            if keyword.arg not in ("dtype", "axis", "keepdims"):   # np.zeros(n, dtype=...)
-                self.refuse(keyword, "keyword argument in a call",
-                            "pass arguments by position", "calls")
+            # names are matched to parameters by `resolve` (NumPy's dtype=,
+            # axis=, keepdims=; any parameter of the user's own functions)
+            if keyword.arg is None:
+                self.refuse(keyword, "`**` in a call", "pass the arguments one by one",
+                            "calls")
             self.visit(keyword.value)
         if not isinstance(node.func, (ast.Name, ast.Attribute)):
             self.refuse(node.func, f"call of `{ast.unparse(node.func)}`",

@@ -31,6 +31,7 @@ import copy
 from typing import Callable
 
 from adjit.errors import DifferentiationError
+from adjit.passes.front.calls import underlying
 from adjit.passes.ir.fold import integer_constant
 from adjit.passes.front.parse import ParsedFunction
 
@@ -84,7 +85,7 @@ class _Inliner:
 
     def inline(self, statement: ast.Assign) -> list[ast.stmt]:
         call = statement.value
-        function = call.callee
+        function = underlying(call.callee)
         if function in _IN_PROGRESS or function is self.parsed.function:
             chain = " -> ".join(f.__name__ for f in _IN_PROGRESS + [function])
             self.error(call, f"recursive call to `{function.__name__}` ({chain})",
@@ -92,7 +93,7 @@ class _Inliner:
                        "as a loop")
         _IN_PROGRESS.append(function)
         try:
-            callee = self.front_end(function)
+            callee = self.front_end(call.callee)
         finally:
             _IN_PROGRESS.pop()
         tree = copy.deepcopy(callee.tree)
@@ -107,6 +108,7 @@ class _Inliner:
         renamed = self.renaming(function.__name__, tree,
                                 [p for p in parameters if p not in passed], callee)
         renamed.update(passed)
+        renamed.update(self.arrays_of(callee))
         _Rename(renamed).visit(tree)
         origin = getattr(statement, "origin", statement.lineno)
         code: list[ast.stmt] = []
@@ -129,6 +131,21 @@ class _Inliner:
                     ast.copy_location(inner, statement)
                     inner.origin = origin
         return code
+
+    def arrays_of(self, callee: ParsedFunction) -> dict[str, str]:
+        """The global arrays the callee reads, added to the caller's: each
+        callee name -> the caller's name for the same array (a new name
+        where the caller uses the callee's for something else)."""
+        caller_names = {n.id for n in ast.walk(self.parsed.tree) if isinstance(n, ast.Name)}
+        names = {}
+        for name, array in callee.arrays.items():
+            chosen = name
+            if self.parsed.arrays.get(name, array) is not array or \
+                    (name in caller_names and name not in self.parsed.arrays):
+                chosen = self.parsed.namer.unique(name)
+            self.parsed.arrays[chosen] = array
+            names[name] = chosen
+        return names
 
     def renaming(self, prefix: str, tree: ast.FunctionDef, parameters: list[str],
                  callee: ParsedFunction) -> dict[str, str]:
