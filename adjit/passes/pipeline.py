@@ -205,7 +205,10 @@ def forward_mode(fn, parameter_types: dict[str, str], wrt: list[str],
 
 def _finish(parsed: ParsedFunction, function: ast.FunctionDef, prefix: str,
             types: dict[str, str], vectorise: bool = True) -> Generated:
-    initialize_maybe_undefined(function, types)
+    # an adjoint or tangent has its primal's type (an array's gets no start value)
+    initialize_maybe_undefined(function, {
+        **{name: types[primal] for (_, primal), name in parsed.namer.derived.items()
+           if primal in types}, **types})
     derived = {name for (kind, _), name in parsed.namer.derived.items() if kind == prefix}
     function = optimize(function, derived)
     _dump("optimize", function)
