@@ -21,6 +21,7 @@ import numpy as np
 from adjit.errors import AdjitError
 from adjit import custom
 from adjit.function import Differentiable, as_differentiable
+from adjit.located import mixed_dtype_product, shape_mismatch
 from adjit.passes.front.calls import callee_functions, global_names
 from adjit.runtime import compile as compiler
 from adjit.targets import TARGETS, DerivativeSpec, target_named  # noqa: F401
@@ -107,13 +108,37 @@ class Derivative:
 
     def __call__(self, *args, **kwargs):
         args, compiled = self._compiled_for(args, kwargs)
-        result = compiled(*args)
+        result = self._run(compiled, args)
         if not self.returns_value:
             return tuple([as_result(g) for g in result]) if self.wrt_is_tuple \
                 else as_result(result)
         if self.wrt_is_tuple:
             return result[0], tuple([as_result(g) for g in result[1:]])
         return result[0], as_result(result[1])
+
+    def _run(self, compiled, args, *extra):
+        """Run a compiled derivative; an error it raises about the user's
+        code says where in that code (`located`)."""
+        try:
+            return compiled(*args, *extra)
+        except Exception as error:
+            located = self._at_user_line(error, args)
+            if located is None:
+                raise
+            raise located from None
+
+    def _at_user_line(self, error: Exception, args) -> Exception | None:
+        """The error a derivative raised, located in the user's code: a
+        shape mismatch at the line of the function where the same arguments
+        fail, a mixed-dtype matrix product that Numba cannot compile at the
+        line holding it; None for any other error (it is raised as it is)."""
+        if type(error).__name__ == "TypingError":
+            key = self._key(list(args))
+            if key not in self._sources:
+                return None
+            return mixed_dtype_product(error, self._names[key][0], self._sources[key],
+                                       self.function.py_func)
+        return shape_mismatch(error, self.function.py_func, args)
 
     def global_numbers(self) -> tuple:
         return tuple(_global_numbers(function)
@@ -257,7 +282,7 @@ class VJP(Derivative):
             raise AdjitError("call a vjp as h(*args, cotangent)")
         *args, cotangent = args_and_cotangent
         args, compiled = self._compiled_for(args, kwargs)
-        result = compiled(*args, self.backend.cotangent(cotangent))
+        result = self._run(compiled, args, self.backend.cotangent(cotangent))
         if self.wrt_is_tuple:
             return as_result(result[0]), tuple([as_result(g) for g in result[1:]])
         return as_result(result[0]), as_result(result[1])
@@ -284,7 +309,8 @@ class JVP(Derivative):
                              f"wrt argument {self.wrt_names}), got {len(tangents)}")
         args, compiled = self._compiled_for(args, kwargs)
         self.backend.check_tangents(args, tangents)
-        value, tangent = compiled(*args, *[self.backend.tangent(t) for t in tangents])
+        value, tangent = self._run(compiled, args,
+                                   *[self.backend.tangent(t) for t in tangents])
         if isinstance(tangent, tuple):
             return value, tuple([as_result(t) for t in tangent])
         return value, as_result(tangent)

@@ -21,9 +21,10 @@ from __future__ import annotations
 import ast
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from adjit.errors import DifferentiationError
+from adjit.errors import DifferentiationError, LocatedError
 from adjit.passes.analysis.activity import active_variables, varied_variables
 from adjit.passes.front.anf import anf
 from adjit.passes.analysis.arrays import check_arrays
@@ -91,10 +92,10 @@ class Generated:
     source: str
 
 
-def _typed(fn, parameter_types: dict[str, str], wrt: list[str], device: bool = False):
-    """The front end, types, and the check that every `wrt` is a float
-    (with `device`, the checks of `device.check_device_code` too)."""
-    parsed = front_end(fn)
+def _typed(parsed: ParsedFunction, parameter_types: dict[str, str], wrt: list[str],
+           device: bool = False):
+    """Types, and the check that every `wrt` is a float (with `device`, the
+    checks of `device.check_device_code` too)."""
     tree = parsed.tree
     # the global arrays it reads are typed like parameters (never active)
     parameter_types = {**{name: array_type(_ELEMENTS[array.dtype.kind], array.ndim)
@@ -121,7 +122,7 @@ def _typed(fn, parameter_types: dict[str, str], wrt: list[str], device: bool = F
                 parsed.location(tree), hint=f"pass a float for `{name}` (e.g. "
                 "2.0 instead of 2), or leave it out of `wrt`",
                 source_line=parsed.line_text(tree), doc_anchor="arguments")
-    return parsed, tree, types
+    return tree, types
 
 
 def _outputs(parsed: ParsedFunction, types: dict[str, str],
@@ -142,10 +143,30 @@ def _outputs(parsed: ParsedFunction, types: dict[str, str],
     return names
 
 
+@contextmanager
+def _in_user_terms(parsed: ParsedFunction):
+    """A located error about inlined code names its variables as the user
+    wrote them (`inline` renamed them)."""
+    try:
+        yield
+    except LocatedError as error:
+        raise error.in_user_terms(parsed.user_names) from None
+
+
 def reverse_mode(fn, parameter_types: dict[str, str], wrt: list[str],
                  seed: str | None = None, with_value: bool = True,
                  gradient_tuple: bool = True, output: int | None = None,
                  device: bool = False) -> Generated:
+    """The source of `fn`'s reverse-mode derivative (see `_reverse_mode`)."""
+    parsed = front_end(fn)
+    with _in_user_terms(parsed):
+        return _reverse_mode(parsed, parameter_types, wrt, seed, with_value,
+                             gradient_tuple, output, device)
+
+
+def _reverse_mode(parsed: ParsedFunction, parameter_types: dict[str, str], wrt: list[str],
+                  seed: str | None, with_value: bool, gradient_tuple: bool,
+                  output: int | None, device: bool) -> Generated:
     """The source of `fn`'s reverse-mode derivative for these argument types.
 
     The generated function takes `fn`'s parameters (and `seed`, the output's
@@ -155,7 +176,7 @@ def reverse_mode(fn, parameter_types: dict[str, str], wrt: list[str],
     differentiate (one row of a Jacobian). With `device` (target="cuda"),
     code that would allocate (arrays, a tape) is refused with a located
     error."""
-    parsed, tree, types = _typed(fn, parameter_types, wrt, device)
+    tree, types = _typed(parsed, parameter_types, wrt, device)
     returned_node = tree.body[-1]
     if isinstance(returned_node.value, ast.Tuple) and output is not None:
         returned_node.value = returned_node.value.elts[output]
@@ -192,7 +213,14 @@ def forward_mode(fn, parameter_types: dict[str, str], wrt: list[str],
     """The source of `fn`'s forward-mode derivative for these argument types:
     `NAME_jvp(params..., tangent of each wrt) -> (value, tangent of value)`.
     With `device` (target="cuda"), arrays are refused with a located error."""
-    parsed, tree, types = _typed(fn, parameter_types, wrt, device)
+    parsed = front_end(fn)
+    with _in_user_terms(parsed):
+        return _forward_mode(parsed, parameter_types, wrt, with_value, device)
+
+
+def _forward_mode(parsed: ParsedFunction, parameter_types: dict[str, str], wrt: list[str],
+                  with_value: bool, device: bool) -> Generated:
+    tree, types = _typed(parsed, parameter_types, wrt, device)
     outputs = _outputs(parsed, types, arrays=True)
     active = active_variables(tree, types, wrt, outputs)
     _dump("activity", repr(sorted(active)))

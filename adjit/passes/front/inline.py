@@ -125,10 +125,17 @@ class _Inliner:
             code.append(ast.Assign([copy.deepcopy(statement.targets[0])],
                                    ast.Name(renamed.get(returned.value.id, returned.value.id),
                                             ast.Load())))
+        from_callee = {id(inner) for node in tree.body for inner in ast.walk(node)}
         for node in code:
             for inner in ast.walk(node):
-                if isinstance(inner, ast.stmt):
+                if id(inner) in from_callee and hasattr(inner, "lineno"):
+                    # where it is in the callee, for errors (`ParsedFunction.location`)
+                    inner.inlined = getattr(inner, "inlined", []) + [
+                        (callee.filename, inner.lineno, inner.col_offset,
+                         callee.source_lines.get(inner.lineno, ""))]
+                if isinstance(inner, (ast.stmt, ast.expr)):
                     ast.copy_location(inner, statement)
+                if isinstance(inner, ast.stmt):
                     inner.origin = origin
         return code
 
@@ -157,6 +164,7 @@ class _Inliner:
         renamed = {}
         for name in sorted(variables):
             renamed[name] = namer.unique(f"_{prefix}_{name.lstrip('_')}")
+            self.parsed.user_names[renamed[name]] = callee.user_names.get(name, name)
             if name in callee.namer.temporaries:
                 namer.temporaries.add(renamed[name])
         return renamed

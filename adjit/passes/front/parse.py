@@ -48,11 +48,27 @@ class ParsedFunction:
     # filled by `resolve`: the global arrays read, by the name the code uses
     arrays: dict = field(default_factory=dict)
 
+    # filled by `inline`: the name given to each inlined variable -> the user's
+    user_names: dict = field(default_factory=dict)
+
     def location(self, node: ast.AST) -> Location:
-        return Location(self.filename, getattr(node, "lineno", self.tree.lineno),
+        """Where `node` is in the user's code: for code inlined from another
+        function (`node.inlined`, see `inline`), its line there, and the
+        calls that led to it."""
+        here = Location(self.filename, getattr(node, "lineno", self.tree.lineno),
                         getattr(node, "col_offset", 0))
+        frames = getattr(node, "inlined", None)
+        if not frames:
+            return here
+        filename, line, column, _ = frames[0]
+        calls = [f"{f}:{n}:{c}: {text.strip()}" for f, n, c, text in frames[1:]]
+        calls.append(f"{here}: {self.source_lines.get(here.line, '').strip()}")
+        return Location(filename, line, column, tuple(calls))
 
     def line_text(self, node: ast.AST) -> str | None:
+        frames = getattr(node, "inlined", None)
+        if frames:
+            return frames[0][3]
         return self.source_lines.get(getattr(node, "lineno", -1))
 
 

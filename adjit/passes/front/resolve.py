@@ -495,8 +495,8 @@ class _Resolver(ast.NodeTransformer):
         else:
             self.refuse(node, f"`{ast.unparse(node)}` is a "
                         f"{type(value).__name__}, not a number",
-                        "only numeric globals can be read by a differentiated "
-                        "function; pass other values as arguments", "types")
+                        "a differentiated function reads numbers and NumPy arrays "
+                        "from globals; pass other values as arguments", "types")
         self.constants[ast.unparse(node)] = value
         return ast.copy_location(ast.Constant(value), node)
 
