@@ -394,7 +394,13 @@ class _Resolver(ast.NodeTransformer):
         receiver = func.value
         while isinstance(receiver, ast.Attribute):
             receiver = receiver.value
-        return not isinstance(receiver, ast.Name) or receiver.id in self.locals
+        return not isinstance(receiver, ast.Name) or receiver.id in self.locals \
+            or (receiver is func.value and self.is_global_array(receiver))
+
+    def is_global_array(self, node: ast.expr) -> bool:
+        """A name that is no variable of the function and holds an array."""
+        return isinstance(node, ast.Name) and node.id not in self.locals and \
+            isinstance(self.try_lookup(node), np.ndarray)
 
     def method_as_function(self, node: ast.Call) -> ast.Call:
         """`x.sum()` -> `np.sum(x)`: array methods as the NumPy functions."""
@@ -451,7 +457,10 @@ class _Resolver(ast.NodeTransformer):
         base = node.value
         while isinstance(base, ast.Attribute):
             base = base.value
-        if isinstance(base, ast.Name) and base.id in self.locals:
+        if base is node.value and self.is_global_array(base):    # W.shape of a global W
+            node.value = self.visit(base)
+            base = node.value
+        if isinstance(base, ast.Name) and (base.id in self.locals or base.id in self.parsed.arrays):
             if node.attr == "T" and base is node.value:       # x.T
                 transpose = ast.Call(spelling_node("np.transpose"), [node.value], [])
                 transpose.primitive = REGISTRY.lookup(np.transpose)
