@@ -499,13 +499,26 @@ def rebinds_a_nested_function(x):
     return x * sq
 
 
+def offset_sum(z, act):
+    k = 10.0
+    return np.sum(act(z)) + k
+
+
+def passes_a_closure_to_a_helper_naming_its_variable(x):
+    k = 2.0
+    scale = lambda t: k * t
+    return offset_sum(x, scale)
+
+
 @pytest.mark.parametrize("fn, message", [
     (calls_its_parameter, "call of the parameter `act`"),
+    (passes_a_closure_to_a_helper_naming_its_variable,
+     "`scale` reads `k` of the function it is defined in, and `offset_sum`"),
     (default_from_a_local, "default `a` of the nested function `scaled`"),
     (rebinds_a_nested_function, "assigning to `sq`, which names a nested function"),
 ])
 def test_forms_adjit_refuses_are_located(fn, message):
-    with pytest.raises(adjit.UnsupportedSyntaxError) as caught:
+    with pytest.raises(adjit.AdjitError) as caught:
         jit.grad(fn, target="python")(0.5)
     assert message in str(caught.value) and "test_python_forms.py:" in str(caught.value)
 

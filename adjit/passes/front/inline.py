@@ -31,7 +31,7 @@ import copy
 from typing import Callable
 
 from adjit.errors import DifferentiationError
-from adjit.passes.front.calls import underlying
+from adjit.passes.front.calls import NestedFunction, underlying
 from adjit.passes.ir.fold import integer_constant
 from adjit.passes.front.parse import ParsedFunction
 
@@ -96,6 +96,7 @@ class _Inliner:
             callee = self.front_end(call.callee)
         finally:
             _IN_PROGRESS.pop()
+        self.check_free_reads(call, function, callee)
         tree = copy.deepcopy(callee.tree)
         returned = tree.body[-1]
         parameters = [a.arg for a in tree.args.posonlyargs + tree.args.args]
@@ -138,6 +139,31 @@ class _Inliner:
                 if isinstance(inner, ast.stmt):
                     inner.origin = origin
         return code
+
+    def check_free_reads(self, call: ast.Call, function, callee: ParsedFunction) -> None:
+        """A nested function reads variables of its enclosing function by
+        name: inlined into another function (`layer(x, act=halve)`), none
+        of them may be a variable there, which would capture the read."""
+        free = dict(callee.free_reads)
+        if isinstance(function, NestedFunction):
+            own = {n.id for n in ast.walk(callee.tree) if isinstance(n, ast.Name)
+                   and isinstance(n.ctx, ast.Store)} | {
+                a.arg for a in callee.tree.args.posonlyargs + callee.tree.args.args}
+            free.update({n.id: function.outer for n in ast.walk(callee.tree)
+                         if isinstance(n, ast.Name) and n.id in function.outer_locals
+                         and n.id not in own})
+        here = {n.id for n in ast.walk(self.parsed.tree) if isinstance(n, ast.Name)
+                and isinstance(n.ctx, ast.Store)} | {
+            a.arg for a in self.parsed.tree.args.posonlyargs + self.parsed.tree.args.args}
+        for name, outer in sorted(free.items()):
+            if outer is self.parsed:
+                continue                        # the enclosing function's own variable
+            if name in here:
+                self.error(call, f"`{function.__name__}` reads `{name}` of the function "
+                           f"it is defined in, and `{self.parsed.name}`, into which it "
+                           f"is inlined, has a variable `{name}` too",
+                           f"rename `{name}` in one of them")
+            self.parsed.free_reads[name] = outer
 
     def arrays_of(self, callee: ParsedFunction) -> dict[str, str]:
         """The global arrays the callee reads, added to the caller's: each

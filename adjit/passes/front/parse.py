@@ -50,6 +50,9 @@ class ParsedFunction:
 
     # filled by `inline`: the name given to each inlined variable -> the user's
     user_names: dict = field(default_factory=dict)
+    # filled by `inline`: variables of an enclosing function that inlined
+    # nested functions read here -> that enclosing ParsedFunction
+    free_reads: dict = field(default_factory=dict)
 
     def location(self, node: ast.AST) -> Location:
         """Where `node` is in the user's code: for code inlined from another
