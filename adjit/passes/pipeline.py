@@ -105,6 +105,12 @@ def _typed(parsed: ParsedFunction, parameter_types: dict[str, str], wrt: list[st
     _dump("types", repr(types))
     check_shape_unpacking(parsed, tree, types)
     if device:
+        for name in parsed.arrays:
+            node = next(n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name)
+            raise DifferentiationError(
+                f"the global array `{parsed.user_names.get(name, name)}` in device code "
+                "(target='cuda')", parsed.location(node), hint="pass it as an argument",
+                source_line=parsed.line_text(node), doc_anchor="parallel")
         check_device_code(parsed, tree, types)
     if parsed.generated:
         accumulate_through_views(parsed, types)
