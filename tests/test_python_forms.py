@@ -544,3 +544,27 @@ def test_gradcheck_checks_reverse_mode_with_a_reverse_rule_only():
     messages = [str(w.message) for w in caught]
     assert any("forward mode skipped" in m and "`softplus_scalar` has no forward-mode rule"
                in m for m in messages), messages
+
+
+# ------------------------------------------------------------- device code
+
+
+def checks_a_scalar(x):
+    if x <= 0.0:
+        raise ValueError("x must be positive")
+    return math.log(x)
+
+
+def scales_by_a_global(x):
+    return x * BIAS[0]
+
+
+@pytest.mark.parametrize("fn, message", [
+    (checks_a_scalar, "an input check (`raise`, `assert`) in device code"),
+    (scales_by_a_global, "the global array `BIAS` in device code"),
+])
+def test_device_code_refuses_input_checks_and_global_arrays(fn, message):
+    from adjit.passes.pipeline import reverse_mode
+    with pytest.raises(adjit.DifferentiationError) as caught:
+        reverse_mode(fn, {"x": "float"}, ["x"], device=True)
+    assert message in str(caught.value) and "test_python_forms.py:" in str(caught.value)

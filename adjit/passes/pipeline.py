@@ -105,6 +105,12 @@ def _typed(parsed: ParsedFunction, parameter_types: dict[str, str], wrt: list[st
     _dump("types", repr(types))
     check_shape_unpacking(parsed, tree, types)
     if device:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Raise):     # CUDA kernels do not raise
+                raise DifferentiationError(
+                    "an input check (`raise`, `assert`) in device code (target='cuda')",
+                    parsed.location(node), hint="check the inputs before launching",
+                    source_line=parsed.line_text(node), doc_anchor="parallel")
         for name in parsed.arrays:
             node = next(n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name)
             raise DifferentiationError(
