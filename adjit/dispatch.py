@@ -18,7 +18,7 @@ import numbers
 
 import numpy as np
 
-from adjit.errors import AdjitError
+from adjit.errors import AdjitError, DifferentiationError
 from adjit import custom
 from adjit.function import Differentiable, as_differentiable
 from adjit.located import mixed_dtype_product, shape_mismatch
@@ -55,6 +55,11 @@ class Derivative:
             # Refuse unsupported code now, at the line that creates the
             # derivative, not at its first call.
             from adjit.passes.pipeline import front_end
+            if self.function.py_func.__name__ == "<lambda>":
+                raise DifferentiationError(
+                    "differentiating a lambda: a derivative is named after its function",
+                    hint="define it with `def` (a lambda may be called by the function "
+                    "you differentiate)")
             tree = front_end(self.function.py_func).tree
         self.target = target
         self.returns_value = returns_value

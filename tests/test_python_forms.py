@@ -181,6 +181,13 @@ def calls_with_function_default(x):
     return layer(x) + layer(2.0 * x, act=np.sin) + layer(x, softplus)
 
 
+smooth_relu = lambda z: np.log(1.0 + np.exp(z))
+
+
+def calls_a_module_lambda(x):
+    return np.sum(smooth_relu(x) * x) + layer(x, smooth_relu)
+
+
 def passes_a_lambda(x):
     halve = lambda t: 0.5 * t
     return layer(x, act=halve) + layer(x * x)
@@ -252,6 +259,7 @@ CASES = [
     (calls_with_array_default, (X3,), (0,)),
     (calls_with_function_default, (X3,), (0,)),
     (passes_a_lambda, (X3,), (0,)),
+    (calls_a_module_lambda, (X3,), (0,)),
     (reads_global_arrays, (X3,), (0,)),
     (reads_global_in_a_loop, (X3,), (0,)),
     (returns_early, (X3,), (0,)),
@@ -508,6 +516,11 @@ def passes_a_closure_to_a_helper_naming_its_variable(x):
     k = 2.0
     scale = lambda t: k * t
     return offset_sum(x, scale)
+
+
+def test_a_lambda_itself_is_not_differentiated():
+    with pytest.raises(adjit.DifferentiationError, match="differentiating a lambda"):
+        jit.grad(smooth_relu)
 
 
 @pytest.mark.parametrize("fn, message", [

@@ -106,7 +106,7 @@ class _Inliner:
         # itself (`q`, not a copy bound on every call: no alias in loops)
         passed = {parameter: argument.id for parameter, argument in zip(parameters, call.args)
                   if isinstance(argument, ast.Name) and parameter not in assigned}
-        renamed = self.renaming(function.__name__, tree,
+        renamed = self.renaming(callee.name, tree,
                                 [p for p in parameters if p not in passed], callee)
         renamed.update(passed)
         renamed.update(self.arrays_of(callee))

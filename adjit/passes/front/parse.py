@@ -113,12 +113,14 @@ def parse_function(fn) -> ParsedFunction:
             "`async def` is not supported by adjit", location,
             hint="differentiate a plain `def` function",
             source_line=lines[tree.lineno - first_line], doc_anchor="statements")
+    if fn.__name__ == "<lambda>" and _definition(tree) is not None:
+        tree = _definition(tree)             # `act = lambda z: ...` at module level
     if not isinstance(tree, ast.FunctionDef):
         location = Location(code.co_filename, first_line, 0)
         raise DifferentiationError(
             f"{fn.__qualname__} is not defined by a `def` statement", location,
-            hint="adjit differentiates functions written with `def` "
-                 "(a lambda cannot be read reliably)")
+            hint="adjit differentiates functions written with `def`, and lambdas "
+                 "assigned to a name on a line of their own (`act = lambda z: ...`)")
     strip_declarations(tree)
     closure = {}
     if fn.__closure__:
@@ -126,7 +128,7 @@ def parse_function(fn) -> ParsedFunction:
                    for name, cell in zip(code.co_freevars, fn.__closure__)
                    if _cell_is_set(cell)}
     parsed = ParsedFunction(
-        name=fn.__name__, filename=code.co_filename, tree=tree,
+        name=tree.name, filename=code.co_filename, tree=tree,
         globals=fn.__globals__, closure=closure,
         source_lines={first_line + k: text for k, text in enumerate(lines)},
         generated=getattr(fn, "__adjit_generated__", False), function=fn)
