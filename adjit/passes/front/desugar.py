@@ -12,7 +12,7 @@ Output: a `FunctionDef` in which
   flags (`_break_1 = True`, `_continue_1 = True`, `_returned = True`) and the
   statements they skip sit under `if not FLAG:` guards;
 * there is no `pass`, no docstring and no `assert`: an input check is
-  `if TEST: raise E("message")`, which the derivatives keep;
+  `if TEST: raise E("message")`, which the derivatives keep.
 
 The flags turn every loop body into structured code whose iterations the
 reverse sweep can replay by count alone (docs/architecture.md, "Jumps").
