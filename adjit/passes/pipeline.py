@@ -245,10 +245,10 @@ def _forward_mode(parsed: ParsedFunction, parameter_types: dict[str, str], wrt: 
 
 def _finish(parsed: ParsedFunction, function: ast.FunctionDef, prefix: str,
             types: dict[str, str], vectorise: bool = True) -> Generated:
-    # an adjoint or tangent has its primal's type (an array's gets no start value)
+    # the adjoint or tangent of an array is an array: it gets no start value
     initialize_maybe_undefined(function, {
         **{name: types[primal] for (_, primal), name in parsed.namer.derived.items()
-           if primal in types}, **types})
+           if is_array(types.get(primal))}, **types})
     derived = {name for (kind, _), name in parsed.namer.derived.items() if kind == prefix}
     function = optimize(function, derived)
     _dump("optimize", function)
