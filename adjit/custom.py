@@ -25,7 +25,7 @@ import hashlib
 import inspect
 import re
 
-from adjit.errors import DifferentiationError
+from adjit.errors import MissingRuleError
 from adjit.rules.arrays import ARRAY_RULES, ArrayRule, Operands, rank
 from adjit.rules.registry import FLOAT, REGISTRY, is_array
 from adjit.runtime import custom as namespace
@@ -106,10 +106,15 @@ def _result_type(argument_types: list[str]) -> str:
     return arrays[0] if arrays else FLOAT
 
 
+def _shown(entry: _Rules) -> str:
+    """The function's name as its user wrote it (not its registered name)."""
+    return getattr(_python_function(entry.function), "__qualname__", entry.name)
+
+
 def _reverse(entry: _Rules, o: Operands) -> list[str]:
     if entry.vjp is None:
-        raise DifferentiationError(
-            f"`{entry.name}` has no reverse-mode rule", None,
+        raise MissingRuleError(
+            f"`{_shown(entry)}` has no reverse-mode rule", "reverse",
             hint="register one with adjit.defvjp(fn, rule) or @f.defvjp")
     parts = f"{o.derived_target}_parts"
     arguments = ", ".join(o.arguments)
@@ -125,8 +130,8 @@ def _reverse(entry: _Rules, o: Operands) -> list[str]:
 
 def _forward(entry: _Rules, o: Operands) -> str:
     if entry.jvp is None:
-        raise DifferentiationError(
-            f"`{entry.name}` has no forward-mode rule", None,
+        raise MissingRuleError(
+            f"`{_shown(entry)}` has no forward-mode rule", "forward",
             hint="register one with adjit.defjvp(fn, rule) or @f.defjvp")
     tangents = [t if t is not None else ("0.0" if not rank(kind) else f"np.zeros_like({a})")
                 for t, kind, a in zip(o.derived, o.types, o.arguments)]

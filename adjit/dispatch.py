@@ -12,6 +12,7 @@ functions) is the target's own (`adjit/targets/`): a derivative holds one
 from __future__ import annotations
 
 import ast
+import hashlib
 import inspect
 import numbers
 
@@ -20,7 +21,8 @@ import numpy as np
 from adjit.errors import AdjitError, DifferentiationError
 from adjit import custom
 from adjit.function import Differentiable, as_differentiable
-from adjit.passes.front.calls import callee_functions
+from adjit.located import mixed_dtype_product, shape_mismatch
+from adjit.passes.front.calls import callee_functions, global_names
 from adjit.passes.front.outputs import output_arguments, returns_nothing
 from adjit.runtime import compile as compiler
 from adjit.targets import TARGETS, DerivativeSpec, check_like, target_named  # noqa: F401
@@ -54,6 +56,11 @@ class Derivative:
             # Refuse unsupported code now, at the line that creates the
             # derivative, not at its first call.
             from adjit.passes.pipeline import front_end
+            if self.function.py_func.__name__ == "<lambda>":
+                raise DifferentiationError(
+                    "differentiating a lambda: a derivative is named after its function",
+                    hint="define it with `def` (a lambda may be called by the function "
+                    "you differentiate)")
             parsed = front_end(self.function.py_func)
             tree = parsed.tree
         self.target = target
@@ -87,6 +94,11 @@ class Derivative:
         self._number_names = [(function.__globals__, name)
                               for function in [self.function.root, *self._callees]
                               for name in _number_names(function)]
+        # arrays are keyed by content (hashed at each call) only where read
+        self._reads_arrays = any(
+            isinstance(namespace.get(name), np.ndarray) for namespace, name in
+            self._number_names) or any(_captured_arrays(function) for function in
+                                       [self.function.root, *self._callees])
 
     def _output_values(self, values):
         """What the generated function returns for the output arguments (one
@@ -115,7 +127,7 @@ class Derivative:
 
     def __call__(self, *args, **kwargs):
         args, compiled = self._compiled_for(args, kwargs)
-        result = compiled(*args)
+        result = self._run(compiled, args)
         if not self.returns_value:
             return tuple([as_result(g) for g in result]) if self.wrt_is_tuple \
                 else as_result(result)
@@ -123,12 +135,41 @@ class Derivative:
             return result[0], tuple([as_result(g) for g in result[1:]])
         return result[0], as_result(result[1])
 
+    def _run(self, compiled, args, *extra):
+        """Run a compiled derivative; an error it raises about the user's
+        code says where in that code (`located`)."""
+        try:
+            return compiled(*args, *extra)
+        except Exception as error:
+            located = self._at_user_line(error, args)
+            if located is None:
+                raise
+            raise located from None
+
+    def _at_user_line(self, error: Exception, args) -> Exception | None:
+        """The error a derivative raised, located in the user's code: a
+        shape mismatch at the line of the function where the same arguments
+        fail, a mixed-dtype matrix product that Numba cannot compile at the
+        line holding it; None for any other error (it is raised as it is)."""
+        if type(error).__name__ == "TypingError":
+            key = self._key(list(args))
+            if key not in self._sources:
+                return None
+            return mixed_dtype_product(error, self._names[key][0], self._sources[key],
+                                       self.function.py_func)
+        return shape_mismatch(error, self.function.py_func, args)
+
     def global_numbers(self) -> tuple:
         return tuple(_global_numbers(function)
                      for function in [self.function.root, *self._callees])
 
     def _global_values(self) -> tuple:
-        return tuple([namespace.get(name) for namespace, name in self._number_names])
+        values = [namespace.get(name) for namespace, name in self._number_names]
+        if self._reads_arrays:
+            values = [_constant_key(value) for value in values] + \
+                [_constant_key(array) for function in [self.function.root, *self._callees]
+                 for array in _captured_arrays(function)]
+        return tuple(values)
 
     def _bind(self, args, kwargs) -> list:
         bound = self.function.signature.bind(*args, **kwargs)
@@ -264,12 +305,13 @@ class VJP(Derivative):
         args, compiled = self._compiled_for(args, kwargs)
         if self.output_names is not None:
             cotangents = self._output_cotangents(args, cotangent)
-            result = compiled(*args, *[self.backend.cotangent(c) for c in cotangents])
+            result = self._run(compiled, args,
+                               *[self.backend.cotangent(c) for c in cotangents])
             value = self._output_values(result[0])
             if self.wrt_is_tuple:
                 return value, tuple([as_result(g) for g in result[1:]])
             return value, as_result(result[1])
-        result = compiled(*args, self.backend.cotangent(cotangent))
+        result = self._run(compiled, args, self.backend.cotangent(cotangent))
         if self.wrt_is_tuple:
             return as_result(result[0]), tuple([as_result(g) for g in result[1:]])
         return as_result(result[0]), as_result(result[1])
@@ -312,7 +354,8 @@ class JVP(Derivative):
                              f"wrt argument {self.wrt_names}), got {len(tangents)}")
         args, compiled = self._compiled_for(args, kwargs)
         self.backend.check_tangents(args, tangents)
-        value, tangent = compiled(*args, *[self.backend.tangent(t) for t in tangents])
+        value, tangent = self._run(compiled, args,
+                                   *[self.backend.tangent(t) for t in tangents])
         if self.output_names is not None:
             return self._output_values(value), self._output_values(tangent)
         if isinstance(tangent, tuple):
@@ -349,29 +392,56 @@ def _source_or_name(function) -> str:
         return function.__qualname__
 
 
+_CONSTANTS = (numbers.Number, np.number, np.ndarray)
+
+
 def _number_names(py_func) -> tuple[str, ...]:
-    """Global names the function reads that hold numbers now (the dispatch
-    key follows their values)."""
+    """Global names the function (or a function nested in it) reads that
+    hold numbers or arrays now (the dispatch key follows their values)."""
     namespace = py_func.__globals__
-    return tuple(name for name in py_func.__code__.co_names
-                 if isinstance(namespace.get(name), (numbers.Number, np.number)))
+    return tuple(name for name in global_names(py_func.__code__)
+                 if isinstance(namespace.get(name), _CONSTANTS))
+
+
+def _constant_key(value):
+    """A number as it is; an array by its dtype, shape and a digest of its
+    elements (a derivative embeds the elements as constants)."""
+    if not isinstance(value, np.ndarray):
+        return value
+    digest = hashlib.blake2b(np.ascontiguousarray(value).tobytes(), digest_size=16)
+    return ("array", value.dtype.str, value.shape, digest.hexdigest())
+
+
+def _captured_arrays(py_func) -> list:
+    """The arrays among the function's defaults and closure values."""
+    values = list(getattr(py_func, "__defaults__", None) or ())
+    for cell in py_func.__closure__ or ():
+        try:
+            values.append(cell.cell_contents)
+        except ValueError:
+            continue
+    return [value for value in values if isinstance(value, np.ndarray)]
 
 
 def _global_numbers(py_func) -> tuple:
-    """The numeric globals and closure values the function reads."""
+    """The numeric and array globals and closure values the function reads
+    (arrays by content), and its array defaults."""
     values = []
     namespace = py_func.__globals__
-    for name in py_func.__code__.co_names:
+    for name in global_names(py_func.__code__):
         value = namespace.get(name)
-        if isinstance(value, (numbers.Number, np.number)):
-            values.append((name, value))
+        if isinstance(value, _CONSTANTS):
+            values.append((name, _constant_key(value)))
     for name, cell in zip(py_func.__code__.co_freevars, py_func.__closure__ or ()):
         try:
             value = cell.cell_contents
         except ValueError:
             continue
-        if isinstance(value, (numbers.Number, np.number)):
-            values.append((name, value))
+        if isinstance(value, _CONSTANTS):
+            values.append((name, _constant_key(value)))
+    values.extend(("default", _constant_key(array)) for array in
+                  getattr(py_func, "__defaults__", None) or ()
+                  if isinstance(array, np.ndarray))
     return tuple(values)
 
 

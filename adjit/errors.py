@@ -11,6 +11,7 @@ diagnostic instead of an internal traceback:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 LIMITATIONS_DOC = "docs/limitations.md"
@@ -18,11 +19,14 @@ LIMITATIONS_DOC = "docs/limitations.md"
 
 @dataclass(frozen=True)
 class Location:
-    """Where a construct sits in the user's source (line is 1-based, in the file)."""
+    """Where a construct sits in the user's source (line is 1-based, in the
+    file); for code of a function inlined into another, `called_from` holds
+    the calls that led there, innermost first (`file:line:col: text`)."""
 
     filename: str
     line: int
     column: int
+    called_from: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return f"{self.filename}:{self.line}:{self.column}"
@@ -61,11 +65,23 @@ class LocatedError(AdjitError):
                 indent = len(self.source_line) - len(self.source_line.lstrip())
                 caret_at = max(self.location.column, indent)
                 lines.append("    " + " " * caret_at + "^")
+        for call in self.location.called_from if self.location else ():
+            lines.append(f"  called from {call}")
         if self.hint:
             lines.append(f"  hint: {self.hint}")
         if self.doc_anchor:
             lines.append(f"  see: {LIMITATIONS_DOC}#{self.doc_anchor}")
         return "\n".join(lines)
+
+
+    def in_user_terms(self, user_names: dict[str, str]) -> "LocatedError":
+        """The same error, with the names adjit gave to an inlined
+        function's variables (`_helper_total`) spelled as the user wrote
+        them (`total`)."""
+        self.message = re.sub(r"`(\w+)`", lambda m: f"`{user_names.get(m.group(1), m.group(1))}`",
+                              self.message)
+        self.args = (self._render(),)
+        return self
 
 
 class UnsupportedSyntaxError(LocatedError):
@@ -75,6 +91,15 @@ class UnsupportedSyntaxError(LocatedError):
 class DifferentiationError(LocatedError):
     """The function is valid Python in the subset, but cannot be differentiated
     as asked (a missing rule, a non-scalar output, a non-float `wrt`...)."""
+
+
+class MissingRuleError(DifferentiationError):
+    """A function with custom rules has none for the mode asked (`mode` is
+    "forward" or "reverse"): `adjit.gradcheck` checks the other mode only."""
+
+    def __init__(self, message: str, mode: str, hint: str | None = None):
+        self.mode = mode
+        super().__init__(message, None, hint=hint)
 
 
 class ShapeError(AdjitError):

@@ -12,13 +12,18 @@ nothing: then its outputs are the arrays it fills (its output arguments,
 docs/calls.md#output-arguments), one after the other. `wrt` arguments may
 be floats or arrays of floats. The cost is one derivative
 call per input and per output element: meant for small test inputs.
+A function with a custom rule for one mode only (`defvjp` without
+`defjvp`, or the reverse) is checked in that mode, and a warning says
+which mode was skipped and why.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-from adjit.errors import GradcheckError
+from adjit.errors import GradcheckError, MissingRuleError
 from adjit.function import as_differentiable
 
 
@@ -149,6 +154,7 @@ def gradcheck(f, args, wrt=None, *, step: float = 1e-6, rtol: float = 1e-5,
     wrt = tuple(w if isinstance(w, int) else parameters.index(w) for w in wrt)
     value = function.py_func(*_copies(args))
     differenced = function.py_func
+    skipped = []
     if value is None:               # a function filling its output arguments
         vjp = jit.vjp(function, wrt=tuple(wrt), target=target)
         differenced = _filled(function, vjp.output_names)
@@ -157,17 +163,32 @@ def gradcheck(f, args, wrt=None, *, step: float = 1e-6, rtol: float = 1e-5,
     else:
         outputs = _flat_output(value).size
         shape = ("tuple",) if isinstance(value, tuple) else np.shape(value)
-        reverse = _reverse_jacobians(function, args, wrt, outputs, shape, target)
+        try:
+            reverse = _reverse_jacobians(function, args, wrt, outputs, shape, target)
+        except MissingRuleError as error:
+            reverse = None
+            skipped.append(error)
     jvp = jit.jvp(function, wrt=tuple(wrt), target=target)
     problems = []
     for position, index in enumerate(wrt):
         numerical = numerical_jacobian(differenced, args, index, step)
-        forward = _forward_jacobian(jvp, args, wrt, position)
-        for mode, analytical in (("reverse", reverse[position]), ("forward", forward)):
+        modes = [] if reverse is None else [("reverse", reverse[position])]
+        if not any(error.mode == "forward" for error in skipped):
+            try:
+                modes.append(("forward", _forward_jacobian(jvp, args, wrt, position)))
+            except MissingRuleError as error:
+                skipped.append(error)
+        if not modes:
+            raise skipped[0]                # no rule in either mode: nothing to check
+        for mode, analytical in modes:
             close = np.isclose(analytical, numerical, rtol=rtol, atol=atol)
             if not close.all():
                 problems.append(_report(function, parameters[index], mode, numerical,
                                         analytical, close, shape))
+    for error in skipped:
+        # a function with one custom rule is checked in the mode it has
+        warnings.warn(f"adjit.gradcheck: {error.mode} mode skipped: {error.message}",
+                      stacklevel=2)
     if problems:
         name = getattr(function.py_func, "__qualname__", "f")
         raise GradcheckError(f"derivatives of {name} do not match finite differences:\n"

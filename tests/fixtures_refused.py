@@ -35,14 +35,15 @@ def uses_try(x):
 
 
 def uses_lambda(x):
-    square = lambda t: t * t  # REFUSED
-    return x * 2.0
+    y = (lambda t: t * t)(x)  # REFUSED
+    return y * 2.0
 
 
 def uses_nested_def(x):
     y = x + 1.0
-    def inner(t):  # REFUSED
-        return t * t
+    if y > 0.0:
+        def inner(t):  # REFUSED
+            return t * t
     return y * 2.0
 
 
@@ -215,16 +216,20 @@ def uses_for_else(x, n):
 # ---- further refusals listed in docs/limitations.md ----
 
 
+class SolverError(Exception):
+    pass
+
+
 def uses_raise(x):
     y = x * 2.0
     if y > 100.0:
-        raise ValueError  # REFUSED
+        raise SolverError("diverged")  # REFUSED
     return y
 
 
 def uses_assert(x):
     y = x * 2.0
-    assert y > -100.0  # REFUSED
+    assert y > -100.0, y  # REFUSED
     return y
 
 

@@ -276,17 +276,18 @@ def cumulative_sum(X):
 
 
 def array_in_a_branch(x):
-    z = np.cos(x)
+    s = 0.0
     if x[0] > 0.0:
-        s = np.sum(x)
-    else:
-        s = np.sum(z * z)
+        y = x * x
+        s = 1.0
+    if s > 0.5:
+        s = np.sum(y)
     return s
 
 
 @pytest.mark.parametrize("fn, message", [
     (operation_in_a_loop, "whole-array operation inside a loop"),
-    (array_in_a_branch, "an array computed only inside an `if` branch"),
+    (array_in_a_branch, "an array computed only on some paths"),
     (read_then_written, "`y` is written after this operation reads it"),
     (math_on_an_array, "`math.sin` applied to an array"),
     (cumulative_sum, "call to `np.cumsum`"),

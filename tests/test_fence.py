@@ -52,7 +52,7 @@ REFUSED = [
     (fx.uses_while_else, (1.5,), ("else",)),
     (fx.uses_for_else, (1.5, 3), ("else",)),
     # further refusals documented in docs/limitations.md
-    (fx.uses_raise, (1.5,), ("raise",)),
+    (fx.uses_raise, (1.5,), ("SolverError", "built-in exception")),
     (fx.uses_assert, (1.5,), ("assert",)),
     (fx.uses_walrus, (1.5,), (":=", "walrus", "named expression", "assignment expression")),
     (fx.uses_match, (1.5, 1), ("match",)),

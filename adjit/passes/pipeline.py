@@ -21,9 +21,10 @@ from __future__ import annotations
 import ast
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from adjit.errors import DifferentiationError
+from adjit.errors import DifferentiationError, LocatedError
 from adjit.passes.analysis.activity import active_variables, varied_variables
 from adjit.passes.front.anf import anf
 from adjit.passes.analysis.arrays import ArrayFacts, check_arrays
@@ -40,7 +41,7 @@ from adjit.passes.analysis.parallel import check_parallel_loops, render_parallel
 from adjit.passes.front.parse import ParsedFunction, parse_function
 from adjit.passes.analysis.rebind import (accumulate_through_views, check_views_with_new_axes,
                                  rename_rebound_arrays)
-from adjit.passes.ir.render import comment, render
+from adjit.passes.ir.render import comment, constant_arrays, render
 from adjit.passes.optimize.accumulate import sum_elements_in_locals
 from adjit.passes.optimize.ascending import ascend_independent_loops
 from adjit.passes.optimize.block_pops import pop_in_blocks
@@ -53,7 +54,10 @@ from adjit.passes.optimize.scatter import split_shifted_increments
 from adjit.passes.analysis.types import infer_types
 from adjit.passes.analysis.views import inline_views
 from adjit.passes.analysis.webs import split_by_type
-from adjit.rules.registry import FLOAT, INT, is_array, is_float_like
+from adjit.rules.registry import BOOL, FLOAT, INT, array_type, is_array, is_float_like
+
+# the element type adjit tracks for a global array of this dtype kind
+_ELEMENTS = {"f": FLOAT, "i": INT, "b": BOOL}
 
 PASSES = ("parse", "fence", "resolve", "desugar", "anf", "inline", "types", "activity",
           "reverse", "forward", "optimize")
@@ -90,16 +94,31 @@ class Generated:
     source: str
 
 
-def _typed(fn, parameter_types: dict[str, str], wrt: list[str], device: bool = False):
-    """The front end, types, and the check that every `wrt` is a float
-    (with `device`, the checks of `device.check_device_code` too)."""
-    parsed = front_end(fn)
+def _typed(parsed: ParsedFunction, parameter_types: dict[str, str], wrt: list[str],
+           device: bool = False):
+    """Types, and the check that every `wrt` is a float (with `device`, the
+    checks of `device.check_device_code` too)."""
     tree = parsed.tree
+    # the global arrays it reads are typed like parameters (never active)
+    parameter_types = {**{name: array_type(_ELEMENTS[array.dtype.kind], array.ndim)
+                          for name, array in parsed.arrays.items()}, **parameter_types}
     split_by_type(parsed, parameter_types)
     types = infer_types(parsed, parameter_types)
     _dump("types", repr(types))
     check_shape_unpacking(parsed, tree, types)
     if device:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Raise):     # CUDA kernels do not raise
+                raise DifferentiationError(
+                    "an input check (`raise`, `assert`) in device code (target='cuda')",
+                    parsed.location(node), hint="check the inputs before launching",
+                    source_line=parsed.line_text(node), doc_anchor="parallel")
+        for name in parsed.arrays:
+            node = next(n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name)
+            raise DifferentiationError(
+                f"the global array `{parsed.user_names.get(name, name)}` in device code "
+                "(target='cuda')", parsed.location(node), hint="pass it as an argument",
+                source_line=parsed.line_text(node), doc_anchor="parallel")
         check_device_code(parsed, tree, types)
     if parsed.generated:
         accumulate_through_views(parsed, types)
@@ -117,7 +136,7 @@ def _typed(fn, parameter_types: dict[str, str], wrt: list[str], device: bool = F
                 parsed.location(tree), hint=f"pass a float for `{name}` (e.g. "
                 "2.0 instead of 2), or leave it out of `wrt`",
                 source_line=parsed.line_text(tree), doc_anchor="arguments")
-    return parsed, tree, types
+    return tree, types
 
 
 def _outputs(parsed: ParsedFunction, types: dict[str, str],
@@ -174,10 +193,31 @@ def _output_arguments(parsed: ParsedFunction, types: dict[str, str], wrt: list[s
     return arrays
 
 
+@contextmanager
+def _in_user_terms(parsed: ParsedFunction):
+    """A located error about inlined code names its variables as the user
+    wrote them (`inline` renamed them)."""
+    try:
+        yield
+    except LocatedError as error:
+        raise error.in_user_terms(parsed.user_names) from None
+
+
 def reverse_mode(fn, parameter_types: dict[str, str], wrt: list[str],
                  seed: str | None = None, with_value: bool = True,
                  gradient_tuple: bool = True, output: int | None = None,
                  device: bool = False, outputs: list[str] | None = None) -> Generated:
+    """The source of `fn`'s reverse-mode derivative (see `_reverse_mode`)."""
+    parsed = front_end(fn)
+    with _in_user_terms(parsed):
+        return _reverse_mode(parsed, parameter_types, wrt, seed, with_value,
+                             gradient_tuple, output, device, outputs)
+
+
+def _reverse_mode(parsed: ParsedFunction, parameter_types: dict[str, str], wrt: list[str],
+                  seed: str | None, with_value: bool, gradient_tuple: bool,
+                  output: int | None, device: bool,
+                  outputs: list[str] | None) -> Generated:
     """The source of `fn`'s reverse-mode derivative for these argument types.
 
     The generated function takes `fn`'s parameters (and `seed`, the output's
@@ -190,7 +230,7 @@ def reverse_mode(fn, parameter_types: dict[str, str], wrt: list[str],
     each (`seed`, or `seed_NAME` for several), and the value is the tuple of
     their contents on exit. With `device` (target="cuda"), code that would
     allocate (arrays, a tape) is refused with a located error."""
-    parsed, tree, types = _typed(fn, parameter_types, wrt, device)
+    tree, types = _typed(parsed, parameter_types, wrt, device)
     if returns_nothing(tree) and (seed is None or output is not None):
         raise DifferentiationError(
             f"`{parsed.name}` returns nothing: jit.grad needs a scalar result",
@@ -237,13 +277,21 @@ def reverse_mode(fn, parameter_types: dict[str, str], wrt: list[str],
 def forward_mode(fn, parameter_types: dict[str, str], wrt: list[str],
                  with_value: bool = True, device: bool = False,
                  outputs: list[str] | None = None) -> Generated:
+    """The source of `fn`'s forward-mode derivative (see `_forward_mode`)."""
+    parsed = front_end(fn)
+    with _in_user_terms(parsed):
+        return _forward_mode(parsed, parameter_types, wrt, with_value, device, outputs)
+
+
+def _forward_mode(parsed: ParsedFunction, parameter_types: dict[str, str], wrt: list[str],
+                  with_value: bool, device: bool, outputs: list[str] | None) -> Generated:
     """The source of `fn`'s forward-mode derivative for these argument types:
     `NAME_jvp(params..., tangent of each wrt) -> (value, tangent of value)`.
     A function returning nothing is differentiated for its output
     arguments (`outputs`, by default all the parameters it writes into):
     their contents on exit, and their tangents (tuples for several).
     With `device` (target="cuda"), arrays are refused with a located error."""
-    parsed, tree, types = _typed(fn, parameter_types, wrt, device)
+    tree, types = _typed(parsed, parameter_types, wrt, device)
     arrays = _output_arguments(parsed, types, wrt, outputs, reverse=False)
     returned = _outputs(parsed, types, arrays=True)
     active = active_variables(tree, types, wrt, returned)
@@ -258,14 +306,17 @@ def forward_mode(fn, parameter_types: dict[str, str], wrt: list[str],
 
 def _finish(parsed: ParsedFunction, function: ast.FunctionDef, prefix: str,
             types: dict[str, str], vectorise: bool = True) -> Generated:
-    initialize_maybe_undefined(function, types)
+    # the adjoint or tangent of an array is an array: it gets no start value
+    initialize_maybe_undefined(function, {
+        **{name: types[primal] for (_, primal), name in parsed.namer.derived.items()
+           if is_array(types.get(primal))}, **types})
     derived = {name for (kind, _), name in parsed.namer.derived.items() if kind == prefix}
     function = optimize(function, derived)
     _dump("optimize", function)
     if prefix == "_b_" and vectorise:
         _vectorisable_loops(parsed, function, types)
     parallel = render_parallel_loops(function)
-    source = render(function, parsed.source_lines)
+    source = constant_arrays(parsed.arrays) + render(function, parsed.source_lines)
     if parallel:
         source = "from numba import prange\n\n\n" + source
     return Generated(function.name, source)

@@ -11,7 +11,8 @@ from a table of constructs that keep values smooth and in range
 elementwise operators and ufuncs with broadcasting (scalar, row, `None`
 axes), `@` and `np.dot`, `np.outer`, `np.sum` along each axis, `.T`,
 reversed and shifted slices, `np.where`, `np.maximum`, element loops that
-read and write local arrays, accumulations into a slice. Each variable
+read and write local arrays, accumulations into a slice; some programs
+annotated, some opening with input checks (`raise`, `assert`). Each variable
 has a known shape: `v` (n,), `w` (m,), `M` (m, n), a float.
 
 `check(program, seed)` compares, on target="python" (and "cpu" on request),
@@ -150,9 +151,22 @@ def random_array_program(seed: int) -> ArrayProgram:
     writer = _Writer(rng)
     for _ in range(rng.randint(3, 10)):
         writer.statement()
+    result = writer.result()
+    # annotations and input checks from a generator of their own, so that
+    # the rest of each program is what it was
+    forms = random.Random(f"forms:{seed}")
+    signature, imports = "def f(x, y, A, s):", ""
+    if forms.random() < 0.25:
+        signature = ("def f(x: np.ndarray, y: NDArray[np.float64], A: \"np.ndarray\", "
+                     "s: float) -> float:")
+        imports = "from numpy.typing import NDArray\n"
+    if forms.random() < 0.2:
+        writer.lines[:0] = ["if s != s:", '    raise ValueError("s is NaN")']
+    if forms.random() < 0.2:
+        writer.lines.insert(0, 'assert x.shape[0] == y.shape[0], "x and y differ in length"')
     body = "\n".join("    " + line for line in writer.lines)
-    source = (f"import math\n\nimport numpy as np\n\n\ndef f(x, y, A, s):\n{body}\n"
-              f"    return {writer.result()}\n")
+    source = (f"import math\n\nimport numpy as np\n{imports}\n\n{signature}\n{body}\n"
+              f"    return {result}\n")
     return ArrayProgram(seed, source)
 
 

@@ -115,6 +115,12 @@ def ast_tags(source: str) -> frozenset:
             tags.add("x.T")
         elif isinstance(node, ast.IfExp):
             tags.add("conditional expression")
+        elif isinstance(node, ast.arg) and node.annotation is not None:
+            tags.add("annotations")
+        elif isinstance(node, ast.Raise):
+            tags.add("raise guard")
+        elif isinstance(node, ast.Assert):
+            tags.add("assert guard")
     return frozenset(tags)
 
 

@@ -11,7 +11,9 @@ small integer exponents or variable exponents of positive bases, `math.*` and
 `np.*` functions kept inside their domains, abs/min/max, if/elif/else,
 `for i in range(...)` (negative steps too), bounded `while` loops, break,
 continue, early return (inside loops too), tuple swaps, augmented assignment,
-integer counters, conditional expressions, nested loops, temporaries.
+integer counters, conditional expressions, nested loops, temporaries,
+annotations (`def f(x: float, ...) -> float`) and input checks (`raise`,
+`assert`) that the inputs pass.
 
 One generator serves two drivers, through a *chooser* that makes every random
 decision:
@@ -115,6 +117,7 @@ CONSTRUCTS = [
     "pow 0/1 exponent",
     "min", "max", "abs", "division", "pow int exponent", "pow float exponent",
     "pow variable exponent", "float %", "floor", "np.*", "math.floor",
+    "annotations", "raise guard", "assert guard",
 ]
 MATH_FUNCTIONS = [
     "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "tanh",
@@ -789,11 +792,29 @@ class ProgramGenerator:
         e = self.fexpr(2)
         op = _pick(self.ch, ["+", "-", "*"])
         self.emit(0, f"return {last} {op} ({e.text})")
+        # drawn last, so that the rest of each program is what it was
+        signature, checks = self.annotations_and_checks()
         header = ["import math", "", "import numpy as np", ""]
         if self.scale is not None:
             header += [f"SCALE = {self.scale}", ""]
-        source = "\n".join(header + ["", "def f(x, y, n):"] + self.lines) + "\n"
+        source = "\n".join(header + ["", signature] + checks + self.lines) + "\n"
         return Program(source, frozenset(self.tags))
+
+    def annotations_and_checks(self) -> tuple[str, list[str]]:
+        """The `def` line, annotated or not, and input checks (`raise`,
+        `assert`) that the fuzz inputs pass."""
+        signature = "def f(x, y, n):"
+        if _chance(self.ch, 0.25):
+            self.tag("annotations")
+            signature = "def f(x: float, y: float, n: int) -> float:"
+        checks = []
+        if _chance(self.ch, 0.2):
+            self.tag("raise guard")
+            checks += ["    if n < 0:", '        raise ValueError("n must not be negative")']
+        if _chance(self.ch, 0.2):
+            self.tag("assert guard")
+            checks.append('    assert abs(x) < 1e9, "x out of range"')
+        return signature, checks
 
 
 def generate(ch, max_statements: int | None = None) -> Program:

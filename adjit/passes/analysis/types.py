@@ -97,9 +97,11 @@ def _join(old: str | None, new: str | None):
 def _conflict(parsed: ParsedFunction, name: str, names: dict[str, str], old: str,
               where: ast.stmt | None, new: str, node: ast.stmt):
     user = names.get(name, name)
-    first = f"at line {where.lineno}" if where is not None else "as an argument"
+    first = f"at line {parsed.location(where).line}" if where is not None \
+        else "as an argument"
     raise DifferentiationError(
-        f"`{user}` is {_describe(old)} {first} and {_describe(new)} at line {node.lineno}; "
+        f"`{user}` is {_describe(old)} {first} and {_describe(new)} at line "
+        f"{parsed.location(node).line}; "
         "a variable must keep one type where its values meet (in a loop, or after "
         "an `if`)", parsed.location(node),
         hint="use another name for one of the two values",

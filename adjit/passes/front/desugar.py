@@ -3,7 +3,7 @@
 Input: a resolved `ast.FunctionDef` (calls canonical, globals constant).
 Output: a `FunctionDef` in which
 
-* every assignment is `NAME = EXPR` (augmented, annotated, chained and
+* every assignment is `NAME = EXPR` (augmented, chained and
   tuple assignments are spelled out, swaps through a saved old value);
 * there is exactly one `return`, the last statement of the body, of a name
   (or of a tuple, when it was the function's only `return`); a function
@@ -16,7 +16,8 @@ Output: a `FunctionDef` in which
   the last statement of a loop body, and there is no `continue`: jumps set
   flags (`_break_1 = True`, `_continue_1 = True`, `_returned = True`) and the
   statements they skip sit under `if not FLAG:` guards;
-* there is no `pass` and no docstring.
+* there is no `pass`, no docstring and no `assert`: an input check is
+  `if TEST: raise E("message")`, which the derivatives keep.
 
 The flags turn every loop body into structured code whose iterations the
 reverse sweep can replay by count alone (docs/architecture.md, "Jumps").
@@ -188,8 +189,16 @@ class _Desugar:
         node.value.discarded = True     # on the call: `anf` carries it over
         return [_assign(self.namer.fresh("unused"), node.value, node)], set()
 
-    def statement_AnnAssign(self, node: ast.AnnAssign):
-        return [_assign(node.target.id, node.value, node)], set()
+    def statement_Raise(self, node: ast.Raise):
+        return [node], set()
+
+    def statement_Assert(self, node: ast.Assert):
+        """`assert test, message` -> `if not test: raise AssertionError(message)`."""
+        raised = ast.copy_location(ast.Raise(ast.Call(
+            ast.Name("AssertionError", ast.Load()), [node.msg] if node.msg else [], []),
+            None), node)
+        check = ast.If(ast.UnaryOp(ast.Not(), node.test), [raised], [])
+        return [ast.copy_location(check, node)], set()
 
     def statement_AugAssign(self, node: ast.AugAssign):
         if isinstance(node.target, ast.Subscript):      # tape[top] += v (generated code)
@@ -389,7 +398,7 @@ def _is_docstring(statement: ast.stmt) -> bool:
 
 def _always_jumps(statement: ast.stmt) -> bool:
     """Does this statement leave its block on every path?"""
-    if isinstance(statement, (ast.Return, ast.Break, ast.Continue)):
+    if isinstance(statement, (ast.Return, ast.Break, ast.Continue, ast.Raise)):
         return True
     if isinstance(statement, ast.If) and statement.orelse:
         return any(_always_jumps(s) for s in statement.body) and \
@@ -399,7 +408,7 @@ def _always_jumps(statement: ast.stmt) -> bool:
 
 def _definitely_returns(body: list[ast.stmt]) -> bool:
     for statement in body:
-        if isinstance(statement, ast.Return):
+        if isinstance(statement, (ast.Return, ast.Raise)):
             return True
         if isinstance(statement, ast.If) and statement.orelse \
                 and _definitely_returns(statement.body) \

@@ -8,14 +8,15 @@ assume the function uses only the supported subset (docs/supported.md):
 * statements: assignment to names, tuples of names, array elements and
   slices (`a[i] = v`, `a[1:-1] = e`), augmented assignment, `if`/`elif`/
   `else`, `for NAME in range(...)` and `numba.prange(...)`, `while`,
-  `break`, `continue`, `return EXPR`, `pass`, docstrings; a function
-  returning nothing (no `return`, or only `return` without a value: its
-  results are the arrays it writes into) and calls on their own line
-  (`fill(x, out)`: `desugar` keeps those of the user's own functions);
+  `break`, `continue`, `return EXPR`, `pass`, docstrings, input checks
+  (`raise E(message)`, `assert test, message`) and `print(...)` calls; a
+  function returning nothing (no `return`, or only `return` without a
+  value: its results are the arrays it writes into) and calls on their own
+  line (`fill(x, out)`: `desugar` keeps those of the user's own functions);
 * expressions: numbers, names, arithmetic and unary operators (`@`
   included), comparisons, `and`/`or`/`not`, conditional expressions, calls
-  with positional arguments (and the keywords `resolve` accepts: `dtype=`,
-  `axis=`, `keepdims=`), attribute reads (`math.pi`, `x.shape`),
+  with positional and keyword arguments (which keywords a callee takes is
+  decided by `resolve`), attribute reads (`math.pi`, `x.shape`),
   subscripts, tuples on the right of a tuple assignment or in a `return`.
 
 Which callees are supported is decided by `resolve`, which knows the rules.
@@ -36,13 +37,9 @@ _REFUSED_STATEMENTS = {
                     "statements"),
     ast.Try: ("`try` statement", "move error handling outside the "
               "differentiated function", "statements"),
-    ast.Raise: ("`raise` statement", "validate inputs before calling the "
-                "derivative", "statements"),
-    ast.Assert: ("`assert` statement", "check inputs before calling the "
-                 "derivative", "statements"),
-    ast.FunctionDef: ("nested `def`", "define the helper at module level and "
-                      "call it by name (calls to your own functions are inlined)",
-                      "statements"),
+    ast.FunctionDef: ("nested `def` inside a block", "define the helper at the top "
+                      "level of the function body, or at module level (calls to your "
+                      "own functions are inlined)", "statements"),
     ast.AsyncFunctionDef: ("nested `async def`", "differentiate synchronous code",
                            "statements"),
     ast.ClassDef: ("nested `class`", "define classes outside the "
@@ -66,9 +63,9 @@ if hasattr(ast, "Match"):
                                       "statements")
 
 _REFUSED_EXPRESSIONS = {
-    ast.Lambda: ("`lambda`", "define a module-level function and call it by "
-                 "name (calls to your own functions are inlined)",
-                 "expressions"),
+    ast.Lambda: ("`lambda` other than assigned to a name", "assign it to a name at "
+                 "the top level of the function body (`sq = lambda t: t * t`) and "
+                 "call it by that name", "expressions"),
     ast.ListComp: ("list comprehension", "write a `for` loop", "expressions"),
     ast.SetComp: ("set comprehension", "write a `for` loop", "expressions"),
     ast.DictComp: ("dict comprehension", "write a `for` loop", "expressions"),
@@ -175,13 +172,6 @@ class _Fence(ast.NodeVisitor):
             self.check_target(target)
         self.visit(node.value)
 
-    def visit_AnnAssign(self, node: ast.AnnAssign):
-        if node.value is None:
-            self.refuse(node, "annotation without a value",
-                        "assign a value, e.g. `x: float = 0.0`", "statements")
-        self.check_target(node.target)
-        self.visit(node.value)
-
     def visit_AugAssign(self, node: ast.AugAssign):
         if not isinstance(node.target, (ast.Name, ast.Subscript)):
             self.refuse(node.target, "augmented assignment to "
@@ -263,12 +253,35 @@ class _Fence(ast.NodeVisitor):
     def visit_Expr(self, node: ast.Expr):
         if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
             return  # a docstring
-        if isinstance(node.value, ast.Call):
-            self.visit(node.value)      # `fill(x, out)`: `desugar` checks the callee
+        call = node.value
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) \
+                and call.func.id == "print":
+            return  # left out of derivatives (`resolve` checks it is the builtin)
+        if isinstance(call, ast.Call):
+            self.visit(call)      # `fill(x, out)`: `desugar` checks the callee
             return
         self.refuse(node, "expression statement",
                     "assign the value to a variable, or remove the call "
                     "(side effects are not supported)", "statements")
+
+    def visit_Raise(self, node: ast.Raise):
+        """`raise ValueError("message")`: an input check the derivative keeps."""
+        exception = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+        if node.exc is None or node.cause is not None or \
+                not isinstance(exception, ast.Name):
+            self.refuse(node, f"`{ast.unparse(node)}`", "raise a built-in exception "
+                        "with a message: `raise ValueError(\"x must be positive\")`",
+                        "statements")
+        if isinstance(node.exc, ast.Call) and (node.exc.keywords or len(node.exc.args) > 1
+                                               or not all(map(_is_message, node.exc.args))):
+            self.refuse(node.exc, "an exception with arguments other than one message",
+                        "pass one string (or f-string) message", "statements")
+
+    def visit_Assert(self, node: ast.Assert):
+        if node.msg is not None and not _is_message(node.msg):
+            self.refuse(node.msg, "an `assert` message that is not a string",
+                        "write the message as a string or an f-string", "statements")
+        self.visit(node.test)
 
     # -- expressions ------------------------------------------------------
     def visit_BinOp(self, node: ast.BinOp):
@@ -292,9 +305,11 @@ class _Fence(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call):
         for keyword in node.keywords:
-            if keyword.arg not in ("dtype", "axis", "keepdims"):   # np.zeros(n, dtype=...)
-                self.refuse(keyword, "keyword argument in a call",
-                            "pass arguments by position", "calls")
+            # names are matched to parameters by `resolve` (NumPy's dtype=,
+            # axis=, keepdims=; any parameter of the user's own functions)
+            if keyword.arg is None:
+                self.refuse(keyword, "`**` in a call", "pass the arguments one by one",
+                            "calls")
             self.visit(keyword.value)
         if not isinstance(node.func, (ast.Name, ast.Attribute)):
             self.refuse(node.func, f"call of `{ast.unparse(node.func)}`",
@@ -321,3 +336,9 @@ class _Fence(ast.NodeVisitor):
             self.refuse(node, "attribute assignment", "assign to a local variable",
                         "statements")
         self.visit(node.value)
+
+
+def _is_message(node: ast.expr) -> bool:
+    """A string or f-string: the message of a `raise` or an `assert`."""
+    return isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant)
+                                                and isinstance(node.value, str))

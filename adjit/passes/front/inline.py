@@ -38,6 +38,7 @@ import inspect
 from typing import Callable
 
 from adjit.errors import DifferentiationError
+from adjit.passes.front.calls import NestedFunction, underlying
 from adjit.passes.ir.fold import integer_constant
 from adjit.passes.front.outputs import output_arguments
 from adjit.passes.front.parse import ParsedFunction
@@ -100,7 +101,7 @@ class _Inliner:
 
     def inline(self, statement: ast.Assign) -> list[ast.stmt]:
         call = statement.value
-        function = call.callee
+        function = underlying(call.callee)
         if function in _IN_PROGRESS or function is self.parsed.function:
             chain = " -> ".join(f.__name__ for f in _IN_PROGRESS + [function])
             self.error(call, f"recursive call to `{function.__name__}` ({chain})",
@@ -108,9 +109,10 @@ class _Inliner:
                        "as a loop")
         _IN_PROGRESS.append(function)
         try:
-            callee = self.front_end(function, _constant_arguments(function, call))
+            callee = self.front_end(call.callee, _constant_arguments(function, call))
         finally:
             _IN_PROGRESS.pop()
+        self.check_free_reads(call, function, callee)
         tree = copy.deepcopy(callee.tree)
         returned = tree.body[-1]
         parameters = [a.arg for a in tree.args.posonlyargs + tree.args.args]
@@ -121,9 +123,10 @@ class _Inliner:
         # itself (`q`, not a copy bound on every call: no alias in loops)
         passed = {parameter: argument.id for parameter, argument in zip(parameters, call.args)
                   if isinstance(argument, ast.Name) and parameter not in assigned}
-        renamed = self.renaming(function.__name__, tree,
+        renamed = self.renaming(callee.name, tree,
                                 [p for p in parameters if p not in passed], callee)
         renamed.update(passed)
+        renamed.update(self.arrays_of(callee))
         _Rename(renamed).visit(tree)
         origin = getattr(statement, "origin", statement.lineno)
         code: list[ast.stmt] = []
@@ -145,10 +148,17 @@ class _Inliner:
             code.append(ast.Assign([copy.deepcopy(statement.targets[0])],
                                    ast.Name(renamed.get(returned.value.id, returned.value.id),
                                             ast.Load())))
+        from_callee = {id(inner) for node in tree.body for inner in ast.walk(node)}
         for node in code:
             for inner in ast.walk(node):
-                if isinstance(inner, ast.stmt):
+                if id(inner) in from_callee and hasattr(inner, "lineno"):
+                    # where it is in the callee, for errors (`ParsedFunction.location`)
+                    inner.inlined = getattr(inner, "inlined", []) + [
+                        (callee.filename, inner.lineno, inner.col_offset,
+                         callee.source_lines.get(inner.lineno, ""))]
+                if isinstance(inner, (ast.stmt, ast.expr)):
                     ast.copy_location(inner, statement)
+                if isinstance(inner, ast.stmt):
                     inner.origin = origin
         return code
 
@@ -167,6 +177,46 @@ class _Inliner:
                        f"(`{function.__name__}(..., {view.split('[')[0]}, i)`), and write "
                        f"`{parameter}[i, k]` in `{function.__name__}`")
 
+    def check_free_reads(self, call: ast.Call, function, callee: ParsedFunction) -> None:
+        """A nested function reads variables of its enclosing function by
+        name: inlined into another function (`layer(x, act=halve)`), none
+        of them may be a variable there, which would capture the read."""
+        free = dict(callee.free_reads)
+        if isinstance(function, NestedFunction):
+            own = {n.id for n in ast.walk(callee.tree) if isinstance(n, ast.Name)
+                   and isinstance(n.ctx, ast.Store)} | {
+                a.arg for a in callee.tree.args.posonlyargs + callee.tree.args.args}
+            free.update({n.id: function.outer for n in ast.walk(callee.tree)
+                         if isinstance(n, ast.Name) and n.id in function.outer_locals
+                         and n.id not in own})
+        here = {n.id for n in ast.walk(self.parsed.tree) if isinstance(n, ast.Name)
+                and isinstance(n.ctx, ast.Store)} | {
+            a.arg for a in self.parsed.tree.args.posonlyargs + self.parsed.tree.args.args}
+        for name, outer in sorted(free.items()):
+            if outer is self.parsed:
+                continue                        # the enclosing function's own variable
+            if name in here:
+                self.error(call, f"`{function.__name__}` reads `{name}` of the function "
+                           f"it is defined in, and `{self.parsed.name}`, into which it "
+                           f"is inlined, has a variable `{name}` too",
+                           f"rename `{name}` in one of them")
+            self.parsed.free_reads[name] = outer
+
+    def arrays_of(self, callee: ParsedFunction) -> dict[str, str]:
+        """The global arrays the callee reads, added to the caller's: each
+        callee name -> the caller's name for the same array (a new name
+        where the caller uses the callee's for something else)."""
+        caller_names = {n.id for n in ast.walk(self.parsed.tree) if isinstance(n, ast.Name)}
+        names = {}
+        for name, array in callee.arrays.items():
+            chosen = name
+            if self.parsed.arrays.get(name, array) is not array or \
+                    (name in caller_names and name not in self.parsed.arrays):
+                chosen = self.parsed.namer.unique(name)
+            self.parsed.arrays[chosen] = array
+            names[name] = chosen
+        return names
+
     def renaming(self, prefix: str, tree: ast.FunctionDef, parameters: list[str],
                  callee: ParsedFunction) -> dict[str, str]:
         """Each of the callee's variables -> a fresh name in the caller."""
@@ -177,6 +227,7 @@ class _Inliner:
         renamed = {}
         for name in sorted(variables):
             renamed[name] = namer.unique(f"_{prefix}_{name.lstrip('_')}")
+            self.parsed.user_names[renamed[name]] = callee.user_names.get(name, name)
             if name in callee.namer.temporaries:
                 namer.temporaries.add(renamed[name])
         return renamed
@@ -185,7 +236,11 @@ class _Inliner:
 def _constant_arguments(function, call: ast.Call) -> dict[str, object]:
     """The callee's parameters this call passes as int or bool constants
     (`resolve` reads them as such: `keepdims=keep`, `axis=k`)."""
-    parameters = list(inspect.signature(function).parameters)
+    try:
+        parameters = list(inspect.signature(function).parameters)
+    except (TypeError, ValueError):             # a nested function: read as written
+        parameters = [a.arg for a in function.tree.args.posonlyargs + function.tree.args.args] \
+            if hasattr(function, "tree") else []
     constants = {}
     for parameter, argument in zip(parameters, call.args):
         if isinstance(argument, ast.Constant) and type(argument.value) is bool:

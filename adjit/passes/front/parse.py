@@ -2,18 +2,24 @@
 
 Input: a plain Python function defined in a file (not in a REPL string).
 Output: a `ParsedFunction` whose `tree` is an `ast.FunctionDef` with
-decorators removed and every node's `lineno` equal to the line in the user's
-file, so errors and `# from line N` comments point where the user looks.
+decorators and annotations removed (`strip_declarations`: Python does not
+evaluate a local annotation), nested `def`s and lambdas assigned to names
+at the top of the body lifted out into `nested` (`lift_nested`), and every
+node's `lineno` equal to the line in
+the user's file, so errors and `# from line N` comments point where the user
+looks.
 """
 
 from __future__ import annotations
 
 import ast
+import copy
 import inspect
 import textwrap
 from dataclasses import dataclass, field
 
-from adjit.errors import DifferentiationError, Location
+from adjit.errors import DifferentiationError, Location, UnsupportedSyntaxError
+from adjit.passes.front.calls import Bound, NestedFunction
 
 
 @dataclass
@@ -39,17 +45,48 @@ class ParsedFunction:
     # inlined passes as an int or bool constant (`keepdims=keep`), which
     # `resolve` reads as that constant where the callee never assigns them
     constant_parameters: dict[str, object] = field(default_factory=dict)
+    # the functions defined in the body (`lift_nested`): name -> NestedFunction
+    nested: dict = field(default_factory=dict)
+    # for a nested function: the enclosing function's variables it may read
+    outer_locals: frozenset = frozenset()
+    # filled by `resolve`: the global arrays read, by the name the code uses
+    arrays: dict = field(default_factory=dict)
+
+    # filled by `inline`: the name given to each inlined variable -> the user's
+    user_names: dict = field(default_factory=dict)
+    # filled by `inline`: variables of an enclosing function that inlined
+    # nested functions read here -> that enclosing ParsedFunction
+    free_reads: dict = field(default_factory=dict)
 
     def location(self, node: ast.AST) -> Location:
-        return Location(self.filename, getattr(node, "lineno", self.tree.lineno),
+        """Where `node` is in the user's code: for code inlined from another
+        function (`node.inlined`, see `inline`), its line there, and the
+        calls that led to it."""
+        here = Location(self.filename, getattr(node, "lineno", self.tree.lineno),
                         getattr(node, "col_offset", 0))
+        frames = getattr(node, "inlined", None)
+        if not frames:
+            return here
+        filename, line, column, _ = frames[0]
+        calls = [f"{f}:{n}:{c}: {text.strip()}" for f, n, c, text in frames[1:]]
+        calls.append(f"{here}: {self.source_lines.get(here.line, '').strip()}")
+        return Location(filename, line, column, tuple(calls))
 
     def line_text(self, node: ast.AST) -> str | None:
+        frames = getattr(node, "inlined", None)
+        if frames:
+            return frames[0][3]
         return self.source_lines.get(getattr(node, "lineno", -1))
 
 
 def parse_function(fn) -> ParsedFunction:
-    """Read `fn`'s source and return it as a located `ast.FunctionDef`."""
+    """Read `fn`'s source and return it as a located `ast.FunctionDef`
+    (`fn` a Python function, or a callee `resolve` made: a nested function,
+    a function with bound parameters)."""
+    if isinstance(fn, NestedFunction):
+        return _parse_nested(fn)
+    if isinstance(fn, Bound):
+        return _bind(parse_function(fn.function), fn.values)
     code = getattr(fn, "__code__", None)
     if code is None:
         raise DifferentiationError(
@@ -75,29 +112,138 @@ def parse_function(fn) -> ParsedFunction:
                     node.end_col_offset += indent
     tree = module.body[0]
     if isinstance(tree, ast.AsyncFunctionDef):
-        from adjit.errors import UnsupportedSyntaxError
         location = Location(code.co_filename, tree.lineno, tree.col_offset)
         raise UnsupportedSyntaxError(
             "`async def` is not supported by adjit", location,
             hint="differentiate a plain `def` function",
             source_line=lines[tree.lineno - first_line], doc_anchor="statements")
+    if fn.__name__ == "<lambda>" and _definition(tree) is not None:
+        tree = _definition(tree)             # `act = lambda z: ...` at module level
     if not isinstance(tree, ast.FunctionDef):
         location = Location(code.co_filename, first_line, 0)
         raise DifferentiationError(
             f"{fn.__qualname__} is not defined by a `def` statement", location,
-            hint="adjit differentiates functions written with `def` "
-                 "(a lambda cannot be read reliably)")
-    tree.decorator_list = []
+            hint="adjit differentiates functions written with `def`, and lambdas "
+                 "assigned to a name on a line of their own (`act = lambda z: ...`)")
+    strip_declarations(tree)
     closure = {}
     if fn.__closure__:
         closure = {name: cell.cell_contents
                    for name, cell in zip(code.co_freevars, fn.__closure__)
                    if _cell_is_set(cell)}
-    return ParsedFunction(
-        name=fn.__name__, filename=code.co_filename, tree=tree,
+    parsed = ParsedFunction(
+        name=tree.name, filename=code.co_filename, tree=tree,
         globals=fn.__globals__, closure=closure,
         source_lines={first_line + k: text for k, text in enumerate(lines)},
         generated=getattr(fn, "__adjit_generated__", False), function=fn)
+    lift_nested(parsed)
+    return parsed
+
+
+def lift_nested(parsed: ParsedFunction) -> None:
+    """Move the nested `def`s and `NAME = lambda ...` statements at the top
+    level of the body into `parsed.nested`: calls to them are inlined like
+    calls to any function. A name that defines a function must not be
+    bound again (`fence` refuses definitions elsewhere in the body)."""
+    kept, definitions = [], []
+    for statement in parsed.tree.body:
+        definition = _definition(statement)
+        (kept if definition is None else definitions).append(definition or statement)
+    parsed.tree.body = kept
+    variables = frozenset(parsed.outer_locals | _variables(parsed.tree))
+    for definition in definitions:
+        if definition.name in parsed.nested and \
+                parsed.nested[definition.name].outer is parsed:
+            _refuse(parsed, definition, f"function `{definition.name}` defined twice",
+                    "give each nested function its own name")
+        parsed.nested[definition.name] = NestedFunction(definition.name, definition,
+                                                        parsed, variables)
+    defined = {name for name, nested in parsed.nested.items() if nested.outer is parsed}
+    for node in ast.walk(parsed.tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) \
+                and node.id in defined:
+            _refuse(parsed, node, f"assigning to `{node.id}`, which names a nested "
+                    "function", "use another name for the variable")
+
+
+def _definition(statement: ast.stmt) -> ast.FunctionDef | None:
+    """A nested `def`, or `NAME = lambda ...` as the `def` it means."""
+    if isinstance(statement, ast.FunctionDef):
+        return statement
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
+            and isinstance(statement.targets[0], ast.Name) \
+            and isinstance(statement.value, ast.Lambda):
+        function = statement.value
+        returned = ast.copy_location(ast.Return(function.body), function.body)
+        definition = ast.FunctionDef(name=statement.targets[0].id, args=function.args,
+                                     body=[returned], decorator_list=[], returns=None)
+        return ast.copy_location(definition, statement)
+    return None
+
+
+def _variables(tree: ast.FunctionDef) -> set[str]:
+    """The parameters of `tree` and every name its body binds."""
+    names = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+    names |= {node.id for statement in tree.body for node in ast.walk(statement)
+              if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    return names
+
+
+def _parse_nested(nested: NestedFunction) -> ParsedFunction:
+    """A nested function read in its enclosing function's file, globals and
+    closure; the enclosing function's functions stay callable in it."""
+    outer = nested.outer
+    tree = copy.deepcopy(nested.tree)
+    strip_declarations(tree)
+    tree.args.defaults = []                  # `resolve.user_call` applies them
+    parsed = ParsedFunction(
+        name=nested.__name__, filename=outer.filename, tree=tree, globals=outer.globals,
+        closure=outer.closure, source_lines=outer.source_lines, function=nested,
+        nested=dict(outer.nested), outer_locals=nested.outer_locals)
+    lift_nested(parsed)
+    return parsed
+
+
+def _bind(parsed: ParsedFunction, values: dict) -> ParsedFunction:
+    """`parsed` without the parameters in `values`, which it reads from its
+    closure instead."""
+    arguments = parsed.tree.args
+    arguments.posonlyargs = [a for a in arguments.posonlyargs if a.arg not in values]
+    arguments.args = [a for a in arguments.args if a.arg not in values]
+    arguments.defaults = []                  # `resolve.user_call` applied them
+    parsed.closure = {**parsed.closure, **values}
+    return parsed
+
+
+def _refuse(parsed: ParsedFunction, node: ast.AST, message: str, hint: str):
+    raise UnsupportedSyntaxError(message, parsed.location(node), hint=hint,
+                                 source_line=parsed.line_text(node),
+                                 doc_anchor="statements")
+
+
+def strip_declarations(tree: ast.FunctionDef) -> None:
+    """Remove what the body never evaluates: decorators, the annotations
+    of parameters and result (`x: np.ndarray`, `-> float`) and of local
+    variables (`s: float = 0.0` -> `s = 0.0`; `x: float` alone -> `pass`)."""
+    tree.decorator_list = []
+    tree.returns = None
+    arguments = tree.args
+    for argument in arguments.posonlyargs + arguments.args + arguments.kwonlyargs + \
+            [arguments.vararg, arguments.kwarg]:
+        if argument is not None:
+            argument.annotation = None
+
+    class Annotations(ast.NodeTransformer):
+        def visit_AnnAssign(self, node: ast.AnnAssign):
+            if node.value is None:
+                return ast.copy_location(ast.Pass(), node)
+            return ast.copy_location(ast.Assign([node.target], node.value), node)
+
+        def visit_FunctionDef(self, node: ast.FunctionDef):
+            return node            # a nested function is stripped when it is read
+
+    for index, statement in enumerate(tree.body):
+        tree.body[index] = Annotations().visit(statement)
 
 
 def _cell_is_set(cell) -> bool:

@@ -36,7 +36,7 @@ import numbers
 import numpy as np
 
 from adjit.errors import UnsupportedSyntaxError
-from adjit.passes.front.calls import CALL, user_function
+from adjit.passes.front.calls import CALL, Bound, NestedFunction, user_function
 from adjit.passes.front.numpy_forms import array_literal, mark_forms, respell
 from adjit.passes.ir.naming import RESERVED
 from adjit.passes.front.parse import ParsedFunction
@@ -82,7 +82,8 @@ def resolve(parsed: ParsedFunction) -> ParsedFunction:
 class _Resolver(ast.NodeTransformer):
     def __init__(self, parsed: ParsedFunction):
         self.parsed = parsed
-        self.locals = local_names(parsed.tree)
+        # the enclosing function's variables too, for a nested function
+        self.locals = local_names(parsed.tree) | parsed.outer_locals
         self.constants: dict[str, object] = {}
         for node in ast.walk(parsed.tree):
             name = getattr(node, "id", None) or getattr(node, "arg", None)
@@ -129,8 +130,68 @@ class _Resolver(ast.NodeTransformer):
             self.refuse(node, f"`{ast.unparse(node)}` does not exist",
                         "check the spelling", "expressions")
 
-    def visit_AnnAssign(self, node: ast.AnnAssign):
-        node.value = self.visit(node.value)   # the annotation is not evaluated
+    def visit_arguments(self, node: ast.arguments):
+        """Numeric defaults become constants. Whoever calls the function
+        applies its defaults (the dispatcher, `user_call`), so where one is
+        not a number (an array, a function) the tree keeps none."""
+        try:
+            node.defaults = [self.visit(default) for default in node.defaults]
+        except UnsupportedSyntaxError:
+            node.defaults = []
+        return node
+
+    def visit_Assign(self, node: ast.Assign):
+        for target in node.targets:
+            self.check_written(target)
+        return self.generic_visit(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign):
+        self.check_written(node.target)
+        return self.generic_visit(node)
+
+    def check_written(self, target: ast.expr) -> None:
+        """A write into a global (`W[0] = v`) is refused: a derivative reads
+        globals as constants and never changes them."""
+        for element in target.elts if isinstance(target, ast.Tuple) else [target]:
+            base = element
+            while isinstance(base, (ast.Subscript, ast.Attribute)):
+                base = base.value
+            if element is not base and isinstance(base, ast.Name) \
+                    and base.id not in self.locals:
+                self.refuse(element, f"writing into the global `{base.id}`",
+                            "copy it into a local array first "
+                            f"(`w = np.copy({base.id})`)", "types")
+
+    def visit_Raise(self, node: ast.Raise):
+        """`raise E(message)` with `E` a built-in exception; an f-string
+        message becomes its text as written (`f"got {s}"` -> "got {s}"):
+        compiled code cannot format numbers into strings."""
+        written = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+        exception = self.lookup(written)
+        if not (isinstance(exception, type) and issubclass(exception, Exception)
+                and getattr(builtins, written.id, None) is exception):
+            self.refuse(written, f"raising `{written.id}`, which is not a built-in "
+                        "exception", "raise a built-in exception (ValueError, "
+                        "ArithmeticError, ...)", "statements")
+        arguments = node.exc.args if isinstance(node.exc, ast.Call) else []
+        node.exc = ast.copy_location(ast.Call(
+            ast.Name(written.id, ast.Load()), [_message(a) for a in arguments], []), node.exc)
+        return node
+
+    def visit_Assert(self, node: ast.Assert):
+        node.test = self.visit(node.test)
+        if node.msg is not None:
+            node.msg = _message(node.msg)
+        return node
+
+    def visit_Expr(self, node: ast.Expr):
+        """`print(...)`: left out of derivatives (docs/supported.md); any
+        other call on its own line is resolved like any call (`desugar`
+        keeps those of the user's own functions: `fill(x, out)`)."""
+        if isinstance(node.value, ast.Call):
+            if self.try_lookup(node.value.func) is builtins.print:
+                return ast.copy_location(ast.Pass(), node)
+            node.value = self.visit(node.value)
         return node
 
     def visit_For(self, node: ast.For):
@@ -152,7 +213,7 @@ class _Resolver(ast.NodeTransformer):
         if self.is_method(node.func):
             node = self.method_as_function(node)
         keepdims = [k for k in node.keywords if k.arg == "keepdims"]
-        if not keepdims:
+        if not keepdims or self.called_function(node) is not None:
             return self.call(node)
         node.keywords = [k for k in node.keywords if k.arg != "keepdims"]
         key = _hashable_or_none(self.try_lookup(node.func))
@@ -165,16 +226,25 @@ class _Resolver(ast.NodeTransformer):
         creation = CREATION.get(_hashable_or_none(self.try_lookup(node.func)))
         if creation is not None:
             self.creation_arguments(node, creation)
+        function = self.called_function(node)
+        if function is not None:
+            return self.user_call(node, function)
         node.args = [argument if getattr(argument, "dtype_element", None)
                      else self.visit(argument) for argument in node.args]
         if isinstance(node.func, ast.Name) and node.func.id in self.locals:
+            parameters = {a.arg for a in self.parsed.tree.args.posonlyargs +
+                          self.parsed.tree.args.args}
+            if node.func.id in parameters:
+                self.refuse(node.func, f"call of the parameter `{node.func.id}`: adjit "
+                            "reads the functions a derivative calls when it generates "
+                            "the code", "differentiate a function that passes it "
+                            f"(`def loss(x): return {self.parsed.name}(x, np.tanh)`): "
+                            "functions passed to your own functions are inlined")
             self.refuse(node.func, f"call of the local variable `{node.func.id}`",
                         "call math/NumPy functions directly")
         callee = self.lookup(node.func)
         primitive = REGISTRY.lookup(callee)
         written = ast.unparse(node.func)
-        if primitive is None and user_function(callee) is not None:
-            return self.user_call(node, user_function(callee))
         if primitive is None and getattr(callee, "__module__", "").startswith("adjit.runtime"):
             self.refuse(node, f"`{written}`, a helper of adjit's generated code, has no "
                         "derivative rule", "differentiate this derivative fewer times "
@@ -236,29 +306,106 @@ class _Resolver(ast.NodeTransformer):
         node.primitive = primitive
         return node
 
+    def called_function(self, node: ast.Call):
+        """The user function (or nested function) `node` calls, else None."""
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in self.parsed.nested \
+                and func.id not in self.locals:
+            return self.parsed.nested[func.id]
+        if isinstance(func, ast.Name) and func.id in self.locals:
+            return None
+        callee = self.try_lookup(func)
+        if callee is None or REGISTRY.lookup(callee) is not None:
+            return None
+        return user_function(callee)
+
     def user_call(self, node: ast.Call, function) -> ast.Call:
         """A call of one of the user's functions, left for `inline`: the
-        arguments, with the callee's numeric defaults filled in."""
-        if node.keywords:
-            self.refuse(node.keywords[0], f"keyword argument in a call to "
-                        f"`{function.__name__}`", "pass arguments by position")
+        arguments by position, keywords matched to their parameters and
+        the callee's numeric defaults filled in. A parameter receiving a
+        function (`np.tanh`, a function of the user's) or an array default
+        is bound in the callee instead (`calls.Bound`)."""
+        name = function.__name__
+        parameters = self.parameters_of(node, function)
+        names = [parameter for parameter, _ in parameters]
+        if len(node.args) > len(parameters):
+            self.refuse(node, f"`{name}` called with {len(node.args)} "
+                        f"arguments; it takes {len(parameters)}", "check the call")
+        given = dict(zip(names, node.args))
+        for keyword in node.keywords:
+            if keyword.arg not in names or keyword.arg in given:
+                problem = "twice" if keyword.arg in given else "not a parameter"
+                written = "**" if keyword.arg is None else f"{keyword.arg}="
+                self.refuse(keyword, f"`{written}` in a call to `{name}`: {problem}",
+                            f"`{name}` takes {', '.join(names)}")
+            given[keyword.arg] = keyword.value
+        arguments, bound = [], {}
+        for parameter, default in parameters:
+            if parameter in given:
+                passed = self.function_named(given[parameter])
+                if passed is not None:
+                    bound[parameter] = passed
+                else:
+                    arguments.append(self.visit(given[parameter]))
+            elif default is inspect.Parameter.empty:
+                self.refuse(node, f"`{name}` called without its argument "
+                            f"`{parameter}`", "pass every argument")
+            elif isinstance(default, (numbers.Number, np.bool_)):
+                arguments.append(self.constant(node, default))
+            else:
+                bound[parameter] = default   # an array or a function, read in the callee
+        node.args, node.keywords = arguments, []
+        node.callee = Bound(function, bound) if bound else function
+        node.primitive = CALL
+        return node
+
+    def parameters_of(self, node: ast.Call, function) -> list[tuple[str, object]]:
+        """(name, default or `Parameter.empty`) of each parameter of a callee."""
+        if isinstance(function, NestedFunction):
+            arguments = function.tree.args
+            if arguments.vararg or arguments.kwarg or arguments.kwonlyargs:
+                self.refuse(node, f"call to `{function.__name__}`, which takes *args, "
+                            "**kwargs or keyword-only parameters", "call functions "
+                            "with plain positional parameters")
+            names = [a.arg for a in arguments.posonlyargs + arguments.args]
+            defaults = [self.nested_default(function, d) for d in arguments.defaults]
+            return list(zip(names, [inspect.Parameter.empty] *
+                            (len(names) - len(defaults)) + defaults))
         parameters = list(inspect.signature(function).parameters.values())
         if any(p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in parameters):
             self.refuse(node, f"call to `{function.__name__}`, which takes *args, "
                         "**kwargs or keyword-only parameters", "call functions with "
                         "plain positional parameters")
-        if len(node.args) > len(parameters):
-            self.refuse(node, f"`{function.__name__}` called with {len(node.args)} "
-                        f"arguments; it takes {len(parameters)}", "check the call")
-        for parameter in parameters[len(node.args):]:
-            default = parameter.default
-            if default is inspect.Parameter.empty:
-                self.refuse(node, f"`{function.__name__}` called without its argument "
-                            f"`{parameter.name}`", "pass every argument")
-            node.args.append(self.constant(node, default))
-        node.callee = function
-        node.primitive = CALL
-        return node
+        return [(p.name, p.default) for p in parameters]
+
+    def nested_default(self, function: NestedFunction, default: ast.expr):
+        """The value of a nested function's default: a number, or a global
+        (Python evaluates it once, where the function is defined)."""
+        if isinstance(default, ast.Constant) and isinstance(default.value, (int, float)):
+            return default.value
+        reads = {n.id for n in ast.walk(default) if isinstance(n, ast.Name)}
+        if isinstance(default, (ast.Name, ast.Attribute)) and \
+                not reads & function.outer_locals and not reads & set(self.parsed.nested):
+            return self.lookup(default)
+        self.refuse(default, f"default `{ast.unparse(default)}` of the nested function "
+                    f"`{function.__name__}`", "use a number or a global as the default, "
+                    "or pass the value as an argument")
+
+    def function_named(self, argument: ast.expr):
+        """The function an argument names (`np.tanh`, a function of the
+        user's, a nested function), passed on as it is; None otherwise."""
+        if isinstance(argument, ast.Name) and argument.id in self.parsed.nested \
+                and argument.id not in self.locals:
+            return self.parsed.nested[argument.id]
+        base = argument
+        while isinstance(base, ast.Attribute):
+            base = base.value
+        if not isinstance(base, ast.Name) or base.id in self.locals:
+            return None
+        value = self.try_lookup(argument)
+        if callable(value) and not isinstance(value, type):
+            return value
+        return None
 
     def is_method(self, func: ast.expr) -> bool:
         """`x.sum` of a local `x`, or of any value that is not a name
@@ -268,7 +415,13 @@ class _Resolver(ast.NodeTransformer):
         receiver = func.value
         while isinstance(receiver, ast.Attribute):
             receiver = receiver.value
-        return not isinstance(receiver, ast.Name) or receiver.id in self.locals
+        return not isinstance(receiver, ast.Name) or receiver.id in self.locals \
+            or (receiver is func.value and self.is_global_array(receiver))
+
+    def is_global_array(self, node: ast.expr) -> bool:
+        """A name that is no variable of the function and holds an array."""
+        return isinstance(node, ast.Name) and node.id not in self.locals and \
+            isinstance(self.try_lookup(node), np.ndarray)
 
     def method_as_function(self, node: ast.Call) -> ast.Call:
         """`x.sum()` -> `np.sum(x)`: array methods as the NumPy functions."""
@@ -326,13 +479,20 @@ class _Resolver(ast.NodeTransformer):
             return ast.copy_location(ast.Constant(value), node)
         if not isinstance(node.ctx, ast.Load) or node.id in self.locals:
             return node
+        if node.id in self.parsed.nested:
+            self.refuse(node, f"the nested function `{node.id}` used as a value",
+                        f"call it (`{node.id}(...)`), or pass it to a function "
+                        "as an argument", "calls")
         return self.constant(node, self.lookup(node))
 
     def visit_Attribute(self, node: ast.Attribute):
         base = node.value
         while isinstance(base, ast.Attribute):
             base = base.value
-        if isinstance(base, ast.Name) and base.id in self.locals:
+        if base is node.value and self.is_global_array(base):    # W.shape of a global W
+            node.value = self.visit(base)
+            base = node.value
+        if isinstance(base, ast.Name) and (base.id in self.locals or base.id in self.parsed.arrays):
             if node.attr == "T" and base is node.value:       # x.T
                 transpose = ast.Call(spelling_node("np.transpose"), [node.value], [])
                 transpose.primitive = REGISTRY.lookup(np.transpose)
@@ -343,6 +503,25 @@ class _Resolver(ast.NodeTransformer):
             return node                      # x.shape
         return self.constant(node, self.lookup(node))
 
+    def array_constant(self, node: ast.expr, value: np.ndarray) -> ast.Name:
+        """A global (or closure, or bound default) array read by name: a
+        constant of the derivative, emitted with the generated code
+        (`pipeline`). Its content is part of the dispatch and cache keys
+        (`dispatch`), so changing it makes a new derivative."""
+        what = f"the array `{ast.unparse(node)}`"
+        if not isinstance(node, ast.Name):
+            self.refuse(node, f"{what}, read as an attribute", "import it by name "
+                        "(`from params import W`), or pass it as an argument", "types")
+        if value.dtype.kind not in "fib" or value.dtype.itemsize not in (1, 4, 8):
+            self.refuse(node, f"{what} of dtype {value.dtype}", "use an array of "
+                        "float64, float32, int64, int32 or bool", "types")
+        if value.size > MAX_CONSTANT_ARRAY:
+            self.refuse(node, f"{what} of {value.size} elements, embedded in the "
+                        f"derivative as a constant (at most {MAX_CONSTANT_ARRAY})",
+                        "pass it as an argument", "types")
+        self.parsed.arrays[node.id] = value
+        return ast.copy_location(ast.Name(node.id, ast.Load()), node)
+
     def constant(self, node: ast.expr, value) -> ast.Constant:
         if value is None:                    # np.newaxis
             return ast.copy_location(ast.Constant(None), node)
@@ -352,13 +531,28 @@ class _Resolver(ast.NodeTransformer):
             value = int(value)
         elif isinstance(value, numbers.Real):
             value = float(value)
+        elif isinstance(value, np.ndarray):
+            return self.array_constant(node, value)
         else:
             self.refuse(node, f"`{ast.unparse(node)}` is a "
                         f"{type(value).__name__}, not a number",
-                        "only numeric globals can be read by a differentiated "
-                        "function; pass other values as arguments", "types")
+                        "a differentiated function reads numbers and NumPy arrays "
+                        "from globals; pass other values as arguments", "types")
         self.constants[ast.unparse(node)] = value
         return ast.copy_location(ast.Constant(value), node)
+
+
+# the largest global array a derivative embeds as a constant
+MAX_CONSTANT_ARRAY = 10_000
+
+
+def _message(node: ast.expr) -> ast.Constant:
+    """The text of a message string or f-string, its fields as written."""
+    if isinstance(node, ast.Constant):
+        return node
+    parts = [part.value if isinstance(part, ast.Constant) else
+             "{" + ast.unparse(part.value) + "}" for part in node.values]
+    return ast.copy_location(ast.Constant("".join(parts)), node)
 
 
 def _hashable_or_none(value):

@@ -4,12 +4,14 @@ Input: a generated function whose statements carry `origin` (a line of the
 user's file) and which may hold comment nodes made by `comment(text)`.
 Output: source text from `ast.unparse`, with a `# from line N: <statement>`
 comment wherever the originating user line changes within a block, and the
-comment nodes turned into real comments.
+comment nodes turned into real comments; `constant_arrays` writes the
+global arrays a function reads as module-level definitions.
 """
 
 from __future__ import annotations
 
 import ast
+import math
 import re
 
 _MARKER = "ADJIT_COMMENT_"
@@ -59,3 +61,26 @@ def render(function: ast.FunctionDef, source_lines: dict[int, str]) -> str:
     return re.sub(rf"^(\s*){_MARKER}(\d+)$",
                   lambda m: f"{m.group(1)}# {texts[int(m.group(2))]}", text,
                   flags=re.MULTILINE) + "\n"
+
+
+def constant_arrays(arrays: dict) -> str:
+    """`NAME = np.array([...], dtype=np.float64)` for each array, its
+    elements written exactly (`repr` of a float reads back the same
+    float)."""
+    lines = []
+    for name, array in sorted(arrays.items()):
+        elements = _elements(array.tolist())
+        shape = "" if array.size else f".reshape({array.shape!r})"
+        lines.append(f"{name} = np.array({elements}, dtype=np.{array.dtype.name}){shape}")
+    if not lines:
+        return ""
+    return ("# the global arrays the function reads, as they were when this "
+            "derivative was made\n" + "\n".join(lines) + "\n\n\n")
+
+
+def _elements(value) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_elements(v) for v in value) + "]"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "np.nan" if math.isnan(value) else ("np.inf" if value > 0 else "-np.inf")
+    return repr(value)

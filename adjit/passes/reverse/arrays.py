@@ -7,8 +7,8 @@ namer, `ArrayFacts`). Output, as methods:
   put back (so that loads from them can be recomputed);
 * `array_adjoints`: one adjoint array per alias class of active arrays, the
   array whose shape allocates it, and the adjoints of named views;
-* `check_allocations`: a located refusal of an adjoint whose shape only an
-  `if` branch knows;
+* `check_allocations`: where an adjoint whose shape only an `if` branch
+  knows is allocated (entering that branch), or a located refusal;
 * the adjoint statements of array code: element writes and tape operations
   (`tape_adjoint`), array bindings (`array_binding_adjoint`), whole-array
   operations (`array_operation_adjoint`, through the rules of
@@ -28,6 +28,7 @@ import numpy as np
 
 from adjit.errors import DifferentiationError
 from adjit.passes.analysis.arrays import loop_view_indices
+from adjit.passes.front.desugar import is_break_test
 from adjit.passes.ir.build import name as name_node
 from adjit.passes.ir.build import statement
 from adjit.passes.ir.fold import fold
@@ -129,31 +130,51 @@ class ArrayAdjoints:
 
     def check_allocations(self) -> None:
         """An array adjoint is allocated when the reverse sweep starts, with
-        the shape of its holder: refuse a holder that only `if` branches
-        bind, which the path taken may have left unbound."""
-        bound_outside = {a.arg for a in self.tree.args.posonlyargs + self.tree.args.args}
-        in_branches: dict[str, ast.stmt] = {}
-
-        def visit(statements, in_branch: bool):
-            for node in statements:
-                if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-                    name = node.targets[0].id
-                    if in_branch:
-                        in_branches.setdefault(name, node)
-                    else:
-                        bound_outside.add(name)
-                elif isinstance(node, ast.If):
-                    visit(node.body + node.orelse, True)
-                elif isinstance(node, (ast.For, ast.While)):
-                    visit(node.body, in_branch)
-        visit(self.tree.body, False)
+        the shape of its holder. A holder that some path leaves unbound
+        (bound only in `if` branches): where one branch of an `if` at the top
+        of the function binds it and nothing outside that branch reads it
+        (the code after an early `return`, which `desugar` puts under `if
+        not _returned:`), its adjoint is allocated where the reverse sweep
+        enters that branch (`branch_allocations`); any other is refused."""
+        bound = _definitely_bound(self.tree.body, {
+            a.arg for a in self.tree.args.posonlyargs + self.tree.args.args})
+        # (id of a top-level `if`, "body" or "orelse") -> adjoints allocated there
+        self.branch_allocations: dict[tuple[int, str], list[str]] = {}
         for holder in sorted(set(self.array_allocations.values())):
-            if holder in in_branches and holder not in bound_outside and self.parsed:
-                self.refuse(in_branches[holder], "an array computed only inside an `if` "
-                            "branch: reverse mode needs its shape on every path",
-                            "compute the array before the `if` and use it in the branch, "
-                            "or write the branch's array work as a loop over elements",
-                            "arrays")
+            if holder in bound or not self.parsed:
+                continue
+            adjoints = sorted(a for a, h in self.array_allocations.items() if h == holder)
+            branch = self.only_branch_using(adjoints)
+            if branch is None:
+                binding = next(node for node in ast.walk(self.tree)
+                               if isinstance(node, ast.Assign)
+                               and isinstance(node.targets[0], ast.Name)
+                               and node.targets[0].id == holder)
+                self.refuse(binding, "an array computed only on some paths (inside an "
+                            "`if` branch) and used after that branch: reverse mode needs "
+                            "its shape on every path", "compute the array before the "
+                            "`if` and use it in the branch, or write the branch's "
+                            "array work as a loop over elements", "arrays")
+            self.branch_allocations.setdefault(branch, []).extend(adjoints)
+
+    def only_branch_using(self, adjoints: list[str]) -> tuple[int, str] | None:
+        """The branch of a top-level `if` holding every use of the arrays
+        whose adjoints are `adjoints` (and no view of them), else None."""
+        members = {name for name, adjoint in self.array_adjoint.items() if adjoint in adjoints}
+        if any(view.value.id in members for view in self.view_adjoints.values()):
+            return None
+        uses = sum(1 for node in ast.walk(self.tree)
+                   if isinstance(node, ast.Name) and node.id in members)
+        for node in self.tree.body:
+            if not isinstance(node, ast.If):
+                continue
+            for field in ("body", "orelse"):
+                inside = sum(1 for statement in getattr(node, field)
+                             for inner in ast.walk(statement)
+                             if isinstance(inner, ast.Name) and inner.id in members)
+                if inside and inside == uses:
+                    return id(node), field
+        return None
 
     def array_adjoints(self) -> tuple[dict[str, str], dict[str, str]]:
         """Adjoint array of each active array, one per alias class, and for
@@ -423,3 +444,18 @@ def _bases_first(view_adjoints: dict[str, ast.Subscript], adjoint: dict[str, str
     for name in sorted(view_adjoints):
         place(name, frozenset())
     return order
+
+
+def _definitely_bound(statements: list[ast.stmt], bound: set[str]) -> set[str]:
+    """The names bound after `statements` on every path through its `if`s
+    (a loop's bindings are counted: an array made in a loop is allocated
+    from its last binding, `created_in_loops`)."""
+    bound = set(bound)
+    for node in statements:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            bound.add(node.targets[0].id)
+        elif isinstance(node, ast.If) and not is_break_test(node):
+            bound = _definitely_bound(node.body, bound) & _definitely_bound(node.orelse, bound)
+        elif isinstance(node, (ast.For, ast.While)):
+            bound = _definitely_bound(node.body, bound)
+    return bound

@@ -224,6 +224,12 @@ class ReverseTransformer(ReversePlanning, ArrayAdjoints):
             elif isinstance(node, ast.If) and not is_break_test(node):
                 body = self.reverse(node.body, context)
                 orelse = self.reverse(node.orelse, context)
+                # adjoints of arrays only this branch binds and reads
+                body, orelse = ([_parse_statement(f"{adjoint} = np.zeros_like("
+                                                  f"{self.array_allocations[adjoint]})")
+                                 for adjoint in self.branch_allocations.get(
+                                     (id(node), field), []) if block] + block
+                                for field, block in (("body", body), ("orelse", orelse)))
                 if body or orelse:
                     code = [_if(node.test, body, orelse)]
             elif isinstance(node, (ast.For, ast.While)) and self.plan.has_adjoint(node):
@@ -401,8 +407,10 @@ class ReverseTransformer(ReversePlanning, ArrayAdjoints):
         init.extend(_parse_statement(f"{name} = np.copy({name})")
                     for name in self.arrays.written_parameters)
         starts = []
+        in_branches = {a for adjoints in self.branch_allocations.values() for a in adjoints}
         for tape, size_from in sorted(self.array_allocations.items()):
-            starts.append(_parse_statement(f"{tape} = np.zeros_like({size_from})"))
+            if tape not in in_branches:
+                starts.append(_parse_statement(f"{tape} = np.zeros_like({size_from})"))
         for view_adjoint in self.view_order:
             view = self.view_adjoints[view_adjoint]
             starts.append(_parse_statement(
