@@ -31,6 +31,8 @@ from adjit.passes.optimize.definite import initialize_maybe_undefined
 from adjit.passes.front.desugar import check_shape_unpacking, desugar
 from adjit.passes.gpu.device import check_device_code
 from adjit.passes.front.fence import fence
+from adjit.passes.front.iteration import lower_iteration
+from adjit.passes.front.tuples import flatten_tuples
 from adjit.passes.analysis.hoist import hoist_invariants
 from adjit.passes.front.inline import inline_calls
 from adjit.passes.forward.transform import ForwardTransformer
@@ -66,12 +68,16 @@ def _dump(pass_name: str, tree: ast.AST, extra: str = "") -> None:
         print(text, file=sys.stderr)
 
 
-def front_end(fn) -> ParsedFunction:
-    """parse, fence, resolve, desugar, anf, inline: the signature-independent
-    part."""
+def front_end(fn, structures: dict | None = None) -> ParsedFunction:
+    """parse, tuples, iteration, fence, resolve, desugar, anf, inline: the
+    part that depends on the signature only through the structure of tuple
+    arguments (`structures`: parameter -> nested tuple of element types;
+    None before any call, to refuse unsupported code early)."""
     parsed = parse_function(fn)
     _dump("parse", parsed.tree)
-    for name, step in (("fence", fence), ("resolve", resolve),
+    parsed = flatten_tuples(parsed, structures)
+    _dump("tuples", parsed.tree)
+    for name, step in (("iteration", lower_iteration), ("fence", fence), ("resolve", resolve),
                        ("desugar", desugar), ("anf", anf)):
         parsed = step(parsed)
         _dump(name, parsed.tree)

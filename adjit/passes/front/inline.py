@@ -19,9 +19,11 @@ same front end (`parse` ... `anf`, its own `inline` included) with its own
 globals and closure, so the names it reads resolve where it was defined.
 
 A callee returning a tuple gives one variable per element, read where the
-caller indexes the result with a constant (`parts[0]`). Refused with a
-located error: recursion (direct or through other functions), a call in a
-`while` condition, any other use of a returned tuple.
+caller indexes the result with a constant (`parts[0]`, and the reads by
+which `tuples` spelled `a, b = g(x)`, whose count is checked here), or
+names it again (`q = parts`, bound once). Refused with a located error:
+recursion (direct or through other functions), a call in a `while`
+condition, any other use of a returned tuple.
 """
 
 from __future__ import annotations
@@ -44,6 +46,19 @@ def inline_calls(parsed: ParsedFunction,
     through the front end (the pipeline's own, this pass included)."""
     inliner = _Inliner(parsed, front_end)
     parsed.tree.body = inliner.block(parsed.tree.body)
+    for holder, (count, statement) in parsed.tuple_unpacks.items():
+        parts = inliner.tuples.get(holder)
+        if parts is None:
+            raise DifferentiationError(
+                "unpacking a value that is not a tuple", parsed.location(statement),
+                hint="unpack a tuple (`a, b = x, y`, or the tuple one of your "
+                "functions returns), or index an array (`a = x[0]`)",
+                source_line=parsed.line_text(statement), doc_anchor="types")
+        if len(parts) != count:
+            raise DifferentiationError(
+                f"unpacking {len(parts)} values into {count} names",
+                parsed.location(statement), hint="match the counts",
+                source_line=parsed.line_text(statement), doc_anchor="types")
     if inliner.tuples:
         _TupleParts(inliner.tuples, parsed).visit(parsed.tree)
     for node in ast.walk(parsed.tree):
@@ -152,6 +167,26 @@ class _TupleParts(ast.NodeTransformer):
     def __init__(self, tuples: dict[str, list[str]], parsed: ParsedFunction):
         self.tuples = tuples
         self.parsed = parsed
+        self.stores: dict[str, int] = {}
+        for node in ast.walk(parsed.tree):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                self.stores[node.id] = self.stores.get(node.id, 0) + 1
+
+    def visit_Assign(self, node: ast.Assign):
+        """`q = parts`: `q` names the same variables (bound once, so that it
+        cannot mean another value elsewhere)."""
+        target = node.targets[0]
+        if isinstance(node.value, ast.Name) and node.value.id in self.tuples \
+                and isinstance(target, ast.Name):
+            if self.stores.get(target.id, 0) != 1:
+                raise DifferentiationError(
+                    f"`{target.id}` holds the tuple a call returned and is assigned "
+                    "elsewhere too", self.parsed.location(node),
+                    hint="give the tuple a name of its own",
+                    source_line=self.parsed.line_text(node), doc_anchor="calls")
+            self.tuples[target.id] = self.tuples[node.value.id]
+            return None
+        return self.generic_visit(node)
 
     def visit_Subscript(self, node: ast.Subscript):
         index = integer_constant(node.slice)

@@ -35,6 +35,11 @@ class ParsedFunction:
     generated: bool = False
     # the function object itself (`inline` refuses recursion)
     function: object = None
+    # filled by `tuples`: each tuple parameter -> the variables of its
+    # elements (nested lists for nested tuples), and the variables holding a
+    # call's value that the function unpacks -> (how many names, where)
+    tuple_parameters: dict[str, list] = field(default_factory=dict)
+    tuple_unpacks: dict[str, tuple] = field(default_factory=dict)
 
     def location(self, node: ast.AST) -> Location:
         return Location(self.filename, getattr(node, "lineno", self.tree.lineno),
