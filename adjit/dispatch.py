@@ -30,6 +30,8 @@ VERSION = "0.1.0"
 def as_result(value):
     """A derivative as the user receives it: an array, or a Python float (an
     adjoint can come out as an int: `_b_y = n` for `x = y * n`)."""
+    if isinstance(value, tuple):          # the gradient of a tuple argument
+        return tuple([as_result(element) for element in value])
     return value if isinstance(value, np.ndarray) else float(value)
 
 

@@ -32,7 +32,7 @@ from adjit.passes.front.desugar import check_shape_unpacking, desugar
 from adjit.passes.gpu.device import check_device_code
 from adjit.passes.front.fence import fence
 from adjit.passes.front.iteration import lower_iteration
-from adjit.passes.front.tuples import flatten_tuples
+from adjit.passes.front.tuples import element_parameters, flatten_tuples, pack_parameters
 from adjit.passes.analysis.hoist import hoist_invariants
 from adjit.passes.front.inline import inline_calls
 from adjit.passes.forward.transform import ForwardTransformer
@@ -96,9 +96,14 @@ class Generated:
 
 def _typed(fn, parameter_types: dict[str, str], wrt: list[str], device: bool = False):
     """The front end, types, and the check that every `wrt` is a float
-    (with `device`, the checks of `device.check_device_code` too)."""
-    parsed = front_end(fn)
+    (with `device`, the checks of `device.check_device_code` too). A tuple
+    argument's elements are parameters of their own from here on (`tuples`):
+    `wrt` comes back with each tuple replaced by its elements."""
+    structures = {name: kind for name, kind in parameter_types.items()
+                  if isinstance(kind, tuple)}
+    parsed = front_end(fn, structures)
     tree = parsed.tree
+    parameter_types, wrt = element_parameters(parsed, parameter_types, wrt)
     split_by_type(parsed, parameter_types)
     types = infer_types(parsed, parameter_types)
     _dump("types", repr(types))
@@ -121,7 +126,7 @@ def _typed(fn, parameter_types: dict[str, str], wrt: list[str], device: bool = F
                 parsed.location(tree), hint=f"pass a float for `{name}` (e.g. "
                 "2.0 instead of 2), or leave it out of `wrt`",
                 source_line=parsed.line_text(tree), doc_anchor="arguments")
-    return parsed, tree, types
+    return parsed, tree, types, wrt
 
 
 def _outputs(parsed: ParsedFunction, types: dict[str, str],
@@ -155,7 +160,8 @@ def reverse_mode(fn, parameter_types: dict[str, str], wrt: list[str],
     differentiate (one row of a Jacobian). With `device` (target="cuda"),
     code that would allocate (arrays, a tape) is refused with a located
     error."""
-    parsed, tree, types = _typed(fn, parameter_types, wrt, device)
+    user_wrt = wrt
+    parsed, tree, types, wrt = _typed(fn, parameter_types, wrt, device)
     returned_node = tree.body[-1]
     if isinstance(returned_node.value, ast.Tuple) and output is not None:
         returned_node.value = returned_node.value.elts[output]
@@ -180,7 +186,8 @@ def reverse_mode(fn, parameter_types: dict[str, str], wrt: list[str],
                                      tape_free=device)
     function_name = f"{parsed.name}_grad" + ("" if output is None else str(output))
     function = transformer.transform(function_name, seed=seed, with_value=with_value,
-                                     gradient_tuple=gradient_tuple)
+                                     gradient_tuple=gradient_tuple or wrt != user_wrt)
+    pack_parameters(parsed, function, user_wrt, "_b_", with_value, gradient_tuple)
     _insert_section_comments(function)
     _dump("reverse", function)
     # device code allocates nothing: no scratch arrays or lanes to vectorise
@@ -192,13 +199,15 @@ def forward_mode(fn, parameter_types: dict[str, str], wrt: list[str],
     """The source of `fn`'s forward-mode derivative for these argument types:
     `NAME_jvp(params..., tangent of each wrt) -> (value, tangent of value)`.
     With `device` (target="cuda"), arrays are refused with a located error."""
-    parsed, tree, types = _typed(fn, parameter_types, wrt, device)
+    user_wrt = wrt
+    parsed, tree, types, wrt = _typed(fn, parameter_types, wrt, device)
     outputs = _outputs(parsed, types, arrays=True)
     active = active_variables(tree, types, wrt, outputs)
     _dump("activity", repr(sorted(active)))
     arrays = check_arrays(parsed, types, varied_variables(tree, types, wrt), reverse=False)
     function = ForwardTransformer(tree, types, wrt, active, parsed.namer, arrays).transform(
         f"{parsed.name}_jvp", with_value=with_value)
+    pack_parameters(parsed, function, user_wrt, "_d_")
     _dump("forward", function)
     return _finish(parsed, function, "_d_", types)
 

@@ -245,6 +245,11 @@ class _Tuples:
             self.parsed.tuple_unpacks[holder] = (len(target.elts), node)
         elif isinstance(value, ast.Name) and value.id in self.opaque:
             holder = value.id
+        elif isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) \
+                and value.value.id in self.opaque:      # `layers[k]`, before a signature
+            holder = self.namer.fresh("element")
+            self.opaque.add(holder)
+            out.append(_located(ast.Assign([_store(holder)], value), node))
         elif isinstance(value, ast.Name) and value.id not in self.parameters:
             holder = value.id               # a local; `inline` knows if a call made it
             self.parsed.tuple_unpacks[holder] = (len(target.elts), node)
@@ -281,10 +286,42 @@ class _Tuples:
             self.error(inner, f"`{type(inner).__name__.lower()}` in a loop over a tuple",
                        "adjit unrolls a loop over a tuple (one copy of the body per "
                        "element): use `if` around the rest of the body", "statements")
-        for element in elements:
-            out.extend(self.assign_element(node.target, element, node))
-            out.extend(self.block(copy.deepcopy(node.body)))
+        targets, local = self.copy_locals(node)
+        renamed: dict[str, str] = {}
+        for k, element in enumerate(elements):
+            renamed = {name: self.namer.unique(f"{name}_{k}") for name in targets | local}
+            target = _Rename(renamed).visit(copy.deepcopy(node.target))
+            out.extend(self.assign_element(target, element, node))
+            out.extend(self.block([_Rename(renamed).visit(statement)
+                                   for statement in copy.deepcopy(node.body)]))
+        for name in sorted(targets):        # the last element, as after a Python loop
+            if self.read_outside(name, node):
+                out.extend(self.assign(_store(name), _load(renamed[name]), node))
         return out
+
+    def copy_locals(self, node: ast.For) -> tuple[set[str], set[str]]:
+        """The loop's target names, and the names each copy of an unrolled
+        body may have to itself: assigned by a statement of the body before
+        any read, and used nowhere else (one array binding per copy)."""
+        targets = {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
+        local, seen = set(), set(targets)
+        for statement in node.body:
+            if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and \
+                    isinstance(statement.targets[0], ast.Name):
+                name = statement.targets[0].id
+                reads = {n.id for n in ast.walk(statement.value) if isinstance(n, ast.Name)}
+                if name not in seen and name not in reads and \
+                        not self.read_outside(name, node, stores_too=True):
+                    local.add(name)
+            seen |= {n.id for n in ast.walk(statement) if isinstance(n, ast.Name)}
+        return targets, local
+
+    def read_outside(self, name: str, loop: ast.For, stores_too: bool = False) -> bool:
+        """Is `name` read (or, with `stores_too`, used at all) outside `loop`?"""
+        inside = {id(n) for n in ast.walk(loop)}
+        return any(isinstance(n, ast.Name) and n.id == name and id(n) not in inside
+                   and (stores_too or isinstance(n.ctx, ast.Load))
+                   for n in ast.walk(self.parsed.tree))
 
     def assign_element(self, target: ast.expr, element, node: ast.For) -> list[ast.stmt]:
         pairs: list[tuple[str, str]] = []
@@ -418,6 +455,16 @@ class _Reads(ast.NodeTransformer):
         return node
 
 
+class _Rename(ast.NodeTransformer):
+    def __init__(self, renamed: dict[str, str]):
+        self.renamed = renamed
+
+    def visit_Name(self, node: ast.Name):
+        if node.id in self.renamed:
+            return ast.copy_location(ast.Name(self.renamed[node.id], node.ctx), node)
+        return node
+
+
 def _own_jumps(body: list[ast.stmt]) -> list[ast.stmt]:
     """The `break`/`continue` statements of this loop (not of inner loops)."""
     found = []
@@ -460,3 +507,118 @@ def _located(statement: ast.stmt, like: ast.AST) -> ast.stmt:
         if isinstance(node, (ast.stmt, ast.expr)) and not hasattr(node, "lineno"):
             ast.copy_location(node, like)
     return statement
+
+
+# -- the boundary of the generated function ---------------------------------------
+
+def _paths(value, path: str = "") -> list[tuple[str, str]]:
+    """(variable, index path such as `[0][1]`) of each element of a tuple value."""
+    if not isinstance(value, list):
+        return [(value, path)]
+    return [pair for k, element in enumerate(value)
+            for pair in _paths(element, f"{path}[{k}]")]
+
+
+def _kinds(structure) -> list:
+    if not isinstance(structure, tuple):
+        return [structure]
+    return [kind for element in structure for kind in _kinds(element)]
+
+
+def element_parameters(parsed: ParsedFunction, parameter_types: dict,
+                       wrt: list[str]) -> tuple[dict, list[str]]:
+    """The parameter types and `wrt` with each tuple parameter replaced by
+    its elements; a `DifferentiationError` where `wrt` names a tuple with an
+    element that is not a float."""
+    if not parsed.tuple_parameters:
+        return parameter_types, wrt
+    from adjit.errors import DifferentiationError
+    from adjit.rules.registry import is_float_like
+    types = {}
+    for name, kind in parameter_types.items():
+        value = parsed.tuple_parameters.get(name)
+        if value is None:
+            types[name] = kind
+            continue
+        for (variable, _), element in zip(_paths(value), _kinds(kind)):
+            types[variable] = element
+    elements = []
+    for name in wrt:
+        value = parsed.tuple_parameters.get(name)
+        if value is None:
+            elements.append(name)
+            continue
+        for variable, path in _paths(value):
+            if not is_float_like(types[variable]):
+                raise DifferentiationError(
+                    f"cannot differentiate with respect to `{name}`: its element "
+                    f"`{name}{path}` is not a float", parsed.location(parsed.tree),
+                    hint=f"pass floats (or float arrays) in `{name}`, or leave it out "
+                    "of `wrt`", source_line=parsed.line_text(parsed.tree),
+                    doc_anchor="arguments")
+            elements.append(variable)
+    return types, elements
+
+
+def pack_parameters(parsed: ParsedFunction, function: ast.FunctionDef, wrt: list[str],
+                    prefix: str, with_value: bool = True,
+                    gradient_tuple: bool = True) -> None:
+    """Give the generated `function` the user's tuple parameters again:
+    `params` in place of `params_0, params_1, ...` (read back as
+    `params_0 = params[0]` first), in forward mode one tangent tuple
+    `_d_params` for each tuple in `wrt`, and in reverse mode (`prefix`
+    "_b_") each tuple's gradients returned as one tuple of its structure."""
+    tuples = parsed.tuple_parameters
+    if not tuples:
+        return
+    namer = parsed.namer
+    owner: dict[str, tuple[str, list]] = {}      # element variable -> (tuple, its value)
+    for name, value in tuples.items():
+        owner.update({variable: (name, value) for variable in leaves(value)})
+        if prefix == "_d_" and name in wrt:
+            tangents = _tangents(value, namer)
+            owner.update({variable: (namer.tangent(name), tangents)
+                          for variable in leaves(tangents)})
+    arguments, reads, packed = [], [], set()
+    for argument in function.args.args:
+        if argument.arg not in owner:
+            arguments.append(argument)
+            continue
+        name, value = owner[argument.arg]
+        if name in packed:
+            continue
+        packed.add(name)
+        arguments.append(ast.arg(name))
+        reads.extend(ast.parse(f"{variable} = {name}{path}").body[0]
+                     for variable, path in _paths(value))
+    function.args.args = arguments
+    function.body[:0] = reads
+    if hasattr(function, "reverse_start"):
+        function.reverse_start += len(reads)
+    if prefix == "_b_" and any(name in tuples for name in wrt):
+        _group_gradients(function.body[-1], wrt, tuples, with_value, gradient_tuple)
+
+
+def _tangents(value, namer: Namer):
+    return [_tangents(element, namer) if isinstance(element, list)
+            else namer.tangent(element) for element in value]
+
+
+def _group_gradients(final: ast.Return, wrt: list[str], tuples: dict, with_value: bool,
+                     gradient_tuple: bool) -> None:
+    """`return (value, g0, g1, g2)` -> `return (value, (g0, g1), g2)` for a
+    `wrt` of a pair and a value."""
+    elements = list(final.value.elts)
+    value = elements.pop(0) if with_value else None
+
+    def grouped(structure):
+        if not isinstance(structure, list):
+            return elements.pop(0)
+        return ast.Tuple([grouped(element) for element in structure], ast.Load())
+    gradients = [grouped(tuples.get(name, name)) for name in wrt]
+    if with_value:
+        final.value = ast.Tuple([value, *gradients], ast.Load())
+    elif gradient_tuple:
+        final.value = ast.Tuple(gradients, ast.Load())
+    else:
+        final.value = gradients[0]
