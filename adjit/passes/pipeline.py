@@ -1,6 +1,7 @@
 """The transformation pipeline, in order: the one place that lists the passes.
 
-    front/     parse -> fence -> resolve -> desugar -> anf -> inline
+    front/     parse -> tuples (iteration) -> fence -> resolve -> desugar -> anf
+               -> inline
     analysis/  webs -> types -> (gpu/device checks, target="cuda") -> views
                -> (rebind, generated code differentiated again) -> hoist
                -> parallel (checks) -> activity -> arrays
@@ -31,7 +32,6 @@ from adjit.passes.optimize.definite import initialize_maybe_undefined
 from adjit.passes.front.desugar import check_shape_unpacking, desugar
 from adjit.passes.gpu.device import check_device_code
 from adjit.passes.front.fence import fence
-from adjit.passes.front.iteration import lower_iteration
 from adjit.passes.front.tuples import element_parameters, flatten_tuples, pack_parameters
 from adjit.passes.analysis.hoist import hoist_invariants
 from adjit.passes.front.inline import inline_calls
@@ -56,7 +56,7 @@ from adjit.passes.analysis.views import inline_views
 from adjit.passes.analysis.webs import split_by_type
 from adjit.rules.registry import FLOAT, INT, is_array, is_float_like
 
-PASSES = ("parse", "fence", "resolve", "desugar", "anf", "inline", "types", "activity",
+PASSES = ("parse", "tuples", "fence", "resolve", "desugar", "anf", "inline", "types", "activity",
           "reverse", "forward", "optimize")
 
 
@@ -69,7 +69,7 @@ def _dump(pass_name: str, tree: ast.AST, extra: str = "") -> None:
 
 
 def front_end(fn, structures: dict | None = None) -> ParsedFunction:
-    """parse, tuples, iteration, fence, resolve, desugar, anf, inline: the
+    """parse, tuples (and iteration), fence, resolve, desugar, anf, inline: the
     part that depends on the signature only through the structure of tuple
     arguments (`structures`: parameter -> nested tuple of element types;
     None before any call, to refuse unsupported code early)."""
@@ -77,7 +77,7 @@ def front_end(fn, structures: dict | None = None) -> ParsedFunction:
     _dump("parse", parsed.tree)
     parsed = flatten_tuples(parsed, structures)
     _dump("tuples", parsed.tree)
-    for name, step in (("iteration", lower_iteration), ("fence", fence), ("resolve", resolve),
+    for name, step in (("fence", fence), ("resolve", resolve),
                        ("desugar", desugar), ("anf", anf)):
         parsed = step(parsed)
         _dump(name, parsed.tree)

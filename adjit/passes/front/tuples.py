@@ -15,10 +15,13 @@ Output: the same function in which no variable holds a tuple:
   same variables each time `p` is bound (a tuple bound again, in a branch
   or a loop, must have the same structure);
 * `a, b = p`, `(w, b), c = ...` unpack element by element; `p[k]` with a
-  constant `k` is the k-th element; `len(p)` is a number; `return p`
-  returns the elements;
+  constant `k` is the k-th element; `A[p]` indexes with the elements;
+  `len(p)` is a number; `return p` returns the elements;
 * `for (w, b) in layers`, `for i, v in enumerate(p)`, `for a, b in
-  zip(p, q)` over tuples are unrolled: one copy of the body per element;
+  zip(p, q)` over tuples are unrolled: one copy of the body per element
+  (the names the body binds first renamed in each copy, so that an array
+  variable is bound once); loops over arrays become loops over indices
+  (`iteration`);
 * `a, b = g(x)` (the value of a call) becomes `_t = g(x)` read as `_t[0]`,
   `_t[1]`, the count recorded in `parsed.tuple_unpacks` for `inline`,
   which knows whether `g` returns a tuple of that many values.
@@ -41,6 +44,7 @@ import builtins
 import copy
 
 from adjit.errors import UnsupportedSyntaxError
+from adjit.passes.front.iteration import lower_loop
 from adjit.passes.front.parse import ParsedFunction
 from adjit.passes.ir.fold import integer_constant
 from adjit.passes.ir.naming import Namer
@@ -274,6 +278,10 @@ class _Tuples:
             if self.structures is None and isinstance(node.target, (ast.Tuple, ast.List)) \
                     and isinstance(node.iter, ast.Name) and node.iter.id in self.opaque:
                 return self.opaque_loop(node)
+            lowered = lower_loop(node, self.parsed, self.namer,
+                                 lambda name, function: self.builtin(name) is function)
+            if lowered is not None:             # a loop over arrays: over indices now
+                return self.block(lowered)
             node.iter = self.expressions(node.iter)
             self.bind_plain(node.target, node)
             node.body = self.block(node.body)
@@ -436,6 +444,15 @@ class _Reads(ast.NodeTransformer):
                                  "as a value", "unpack it (`w, b = layers[0]`) or index "
                                  "it again (`layers[0][1]`)")
             return ast.copy_location(ast.Name(element, node.ctx), node)
+        index = self.owner.tuple_value(node.slice)
+        if index is not None and isinstance(node.slice, ast.Name):     # A[idx]
+            if any(isinstance(part, list) for part in index):
+                self.owner.error(node.slice, f"indexing with `{node.slice.id}`, a tuple "
+                                 "of tuples", "index with a tuple of ints")
+            node.slice = ast.copy_location(ast.Tuple([_load(part) for part in index],
+                                                     ast.Load()), node.slice)
+            node.value = self.visit(node.value)
+            return node
         return self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call):
