@@ -157,6 +157,10 @@ class _Tuples:
                 self.plain.setdefault(name.id, node)
 
     def assign(self, target: ast.expr, value: ast.expr, node: ast.stmt) -> list[ast.stmt]:
+        if not isinstance(target, (ast.Name, ast.Tuple, ast.List)) or \
+                any(isinstance(n, ast.Starred) for n in ast.walk(target)):
+            self.expressions(node)          # `a[i] = v`, or what `fence` refuses
+            return [node]
         plain_targets = isinstance(target, ast.Name) or (
             isinstance(target, (ast.Tuple, ast.List))
             and all(isinstance(e, ast.Name) for e in target.elts))
