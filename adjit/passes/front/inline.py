@@ -21,7 +21,7 @@ globals and closure, so the names it reads resolve where it was defined.
 A callee returning a tuple gives one variable per element, read where the
 caller indexes the result with a constant (`parts[0]`, and the reads by
 which `tuples` spelled `a, b = g(x)`, whose count is checked here), or
-names it again (`q = parts`, bound once). Refused with a located error:
+names it again (`q = parts`, bound once), or returns it. Refused with a located error:
 recursion (direct or through other functions), a call in a `while`
 condition, any other use of a returned tuple.
 """
@@ -195,6 +195,14 @@ class _TupleParts(ast.NodeTransformer):
             parts = self.tuples[node.value.id]
             if -len(parts) <= index < len(parts):
                 return ast.copy_location(ast.Name(parts[index], ast.Load()), node)
+        return self.generic_visit(node)
+
+    def visit_Return(self, node: ast.Return):
+        """`return parts`: the function returns the tuple's elements."""
+        if isinstance(node.value, ast.Name) and node.value.id in self.tuples:
+            node.value = ast.Tuple([ast.Name(part, ast.Load())
+                                    for part in self.tuples[node.value.id]], ast.Load())
+            return node
         return self.generic_visit(node)
 
     def visit_Name(self, node: ast.Name):

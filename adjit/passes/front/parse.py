@@ -40,6 +40,8 @@ class ParsedFunction:
     # call's value that the function unpacks -> (how many names, where)
     tuple_parameters: dict[str, list] = field(default_factory=dict)
     tuple_unpacks: dict[str, tuple] = field(default_factory=dict)
+    # filled by `tuples` for a function returning nested tuples: their variables
+    returned_structure: list | None = None
 
     def location(self, node: ast.AST) -> Location:
         return Location(self.filename, getattr(node, "lineno", self.tree.lineno),

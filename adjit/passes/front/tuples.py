@@ -26,11 +26,13 @@ Output: the same function in which no variable holds a tuple:
   `_t[1]`, the count recorded in `parsed.tuple_unpacks` for `inline`,
   which knows whether `g` returns a tuple of that many values.
 
+A returned tuple is returned flat (its structure, when nested, kept in
+`parsed.returned_structure` for `pack_parameters`).
+
 Refused with a located error: a tuple variable bound to tuples of
 different structures or to a value that is not a tuple, a tuple indexed
 by a value that is not a constant, a tuple used as a number (`p * 2`,
-passed to a call), `break`/`continue` in a loop over a tuple, nested
-tuples returned.
+passed to a call), `break`/`continue` in a loop over a tuple.
 
 Without `structures` (the front end run once, before any call, to refuse
 unsupported syntax early), a parameter unpacked or looped over as a tuple
@@ -124,16 +126,18 @@ class _Tuples:
             return self.assign(node.target, node.value, node)
         if isinstance(node, ast.For):
             return self.loop(node)
-        if isinstance(node, ast.Return) and node.value is not None and \
-                self.mentions_tuples(node.value):
+        if isinstance(node, ast.Return) and node.value is not None and (
+                self.mentions_tuples(node.value) or (isinstance(node.value, ast.Tuple) and any(
+                    isinstance(e, ast.Tuple) for e in node.value.elts))):
             out: list[ast.stmt] = []
             value = self.tuple_value(node.value, out)
             if value is not None:
-                if any(not isinstance(element, str) for element in value):
-                    self.error(node.value, "returning nested tuples",
-                               "return a flat tuple of values", "statements")
+                if any(isinstance(element, list) for element in value):
+                    # the generated function returns them nested again (`pack_parameters`)
+                    self.parsed.returned_structure = value
                 node.value = ast.copy_location(
-                    ast.Tuple([_load(name) for name in value], ast.Load()), node.value)
+                    ast.Tuple([_value(name) for name in leaves(value)], ast.Load()),
+                    node.value)
                 return out + [node]
         for field in ("body", "orelse"):
             block = getattr(node, field, None)
@@ -177,6 +181,10 @@ class _Tuples:
         if tuple_value is None:
             if isinstance(target, (ast.Tuple, ast.List)):
                 return self.unpack_other(target, value, node)
+            if target.id not in self.tuples:        # `a = p[0] * 2.0`
+                self.expressions(node)
+                self.bind_plain(target, node)
+                return out + [node]
             self.error(node, f"`{target.id}` holds a tuple (line "
                        f"{self.bound_at[target.id].lineno}) and is assigned a value "
                        "that is not a tuple here", "use another name for one of the "
@@ -308,7 +316,8 @@ class _Tuples:
                                    for statement in copy.deepcopy(node.body)]))
         for name in sorted(targets):        # the last element, as after a Python loop
             if self.read_outside(name, node):
-                out.extend(self.assign(_store(name), _load(renamed[name]), node))
+                last = _located(ast.Assign([_store(name)], _load(renamed[name])), node)
+                out.extend(self.assign(last.targets[0], last.value, last))
         return out
 
     def copy_locals(self, node: ast.For) -> tuple[set[str], set[str]]:
@@ -392,10 +401,9 @@ class _Tuples:
             return self.tuples[value.id]
         if isinstance(value, ast.Tuple):
             return [self.element_variable(e, out) for e in value.elts]
-        if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) \
-                and value.value.id in self.tuples:
+        if isinstance(value, ast.Subscript):
             element = self.element_of(value)
-            return element if not isinstance(element, str) else None
+            return element if isinstance(element, list) else None
         return None
 
     def element_variable(self, element: ast.expr, out: list | None):
@@ -406,8 +414,7 @@ class _Tuples:
             return nested
         if isinstance(element, ast.Name):
             return element.id
-        if isinstance(element, ast.Subscript) and isinstance(element.value, ast.Name) \
-                and element.value.id in self.tuples:
+        if isinstance(element, ast.Subscript) and self.element_of(element) is not None:
             return self.element_of(element)         # `p[1]`: its variable
         if out is None:
             return "?"
@@ -418,8 +425,12 @@ class _Tuples:
         return holder
 
     def element_of(self, subscript: ast.Subscript):
-        name = subscript.value.id
-        value = self.tuples[name]
+        """The element `p[k]` or `layers[0][1]` denotes (a variable or a
+        tuple value), or None when the subscript is not of a tuple."""
+        value = self.tuple_value(subscript.value)
+        if value is None or isinstance(subscript.value, ast.Tuple):
+            return None
+        name = ast.unparse(subscript.value)
         index = integer_constant(subscript.slice)
         if index is None:
             self.error(subscript, f"indexing the tuple `{name}` with "
@@ -441,8 +452,8 @@ class _Reads(ast.NodeTransformer):
         self.owner = tuples
 
     def visit_Subscript(self, node: ast.Subscript):
-        if isinstance(node.value, ast.Name) and node.value.id in self.owner.tuples:
-            element = self.owner.element_of(node)
+        element = self.owner.element_of(node)
+        if element is not None:
             if not isinstance(element, str):
                 self.owner.error(node, f"`{ast.unparse(node)}` is a tuple, used here "
                                  "as a value", "unpack it (`w, b = layers[0]`) or index "
@@ -588,9 +599,11 @@ def pack_parameters(parsed: ParsedFunction, function: ast.FunctionDef, wrt: list
     `params` in place of `params_0, params_1, ...` (read back as
     `params_0 = params[0]` first), in forward mode one tangent tuple
     `_d_params` for each tuple in `wrt`, and in reverse mode (`prefix`
-    "_b_") each tuple's gradients returned as one tuple of its structure."""
+    "_b_") each tuple's gradients returned as one tuple of its structure; in
+    forward mode a function returning nested tuples returns its values and
+    their tangents nested the same way."""
     tuples = parsed.tuple_parameters
-    if not tuples:
+    if not tuples and parsed.returned_structure is None:
         return
     namer = parsed.namer
     owner: dict[str, tuple[str, list]] = {}      # element variable -> (tuple, its value)
@@ -618,6 +631,20 @@ def pack_parameters(parsed: ParsedFunction, function: ast.FunctionDef, wrt: list
         function.reverse_start += len(reads)
     if prefix == "_b_" and any(name in tuples for name in wrt):
         _group_gradients(function.body[-1], wrt, tuples, with_value, gradient_tuple)
+    if prefix == "_d_" and parsed.returned_structure is not None:
+        final = function.body[-1]
+        parts = final.value.elts if with_value else [final.value]
+        grouped = [_grouped(list(part.elts), parsed.returned_structure) for part in parts]
+        final.value = ast.Tuple(grouped, ast.Load()) if with_value else grouped[0]
+
+
+def _grouped(elements: list, structure: list) -> ast.Tuple:
+    """The flat `elements` nested as the tuple value `structure` is."""
+    def group(part):
+        if not isinstance(part, list):
+            return elements.pop(0)
+        return ast.Tuple([group(element) for element in part], ast.Load())
+    return group(structure)
 
 
 def _tangents(value, namer: Namer):
@@ -632,11 +659,8 @@ def _group_gradients(final: ast.Return, wrt: list[str], tuples: dict, with_value
     elements = list(final.value.elts)
     value = elements.pop(0) if with_value else None
 
-    def grouped(structure):
-        if not isinstance(structure, list):
-            return elements.pop(0)
-        return ast.Tuple([grouped(element) for element in structure], ast.Load())
-    gradients = [grouped(tuples.get(name, name)) for name in wrt]
+    gradients = [_grouped(elements, tuples[name]) if name in tuples else elements.pop(0)
+                 for name in wrt]
     if with_value:
         final.value = ast.Tuple([value, *gradients], ast.Load())
     elif gradient_tuple:
