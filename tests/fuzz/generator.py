@@ -113,7 +113,7 @@ CONSTRUCTS = [
     "int-initialised float variable", "bool flag", "int param reassign", "int variable bound",
     "run-time step sign", "long loop", "loop var after loop", "pow int variable exponent",
     "pow 0/1 exponent",
-    "min", "max", "abs", "division", "pow int exponent", "pow float exponent",
+    "min", "max", "min of three", "max of three", "abs", "division", "pow int exponent", "pow float exponent",
     "pow variable exponent", "float %", "floor", "np.*", "math.floor",
 ]
 MATH_FUNCTIONS = [
@@ -374,8 +374,12 @@ class ProgramGenerator:
         if kind == "minmax":
             which = _pick(self.ch, ["min", "max"])
             self.tag(which)
-            a, b = sub(), sub()
-            return _E(f"{which}({a.text}, {b.text})", max(a.bound, b.bound))
+            operands = [sub(), sub()]
+            if _chance(self.ch, 0.3):
+                self.tag(f"{which} of three")
+                operands.append(sub())
+            return _E(f"{which}({', '.join(o.text for o in operands)})",
+                      max(o.bound for o in operands))
         if kind == "ifexp":
             self.tag("conditional expression")
             cond = self.cond(depth - 1, no_ifexp=True)
