@@ -208,7 +208,10 @@ class Derivative:
         """How many values `f` returns: None for a scalar, m for a tuple."""
         from adjit.passes.pipeline import front_end
         signature = self._signature(self._bind(args, {}))
-        returned = front_end(self.function.py_func_for(signature)).tree.body[-1].value
+        structures = {name: kind for name, (kind, _) in zip(self.function.parameters, signature)
+                      if isinstance(kind, tuple)}
+        returned = front_end(self.function.py_func_for(signature),
+                             structures).tree.body[-1].value
         return len(returned.elts) if isinstance(returned, ast.Tuple) else None
 
     # -- reading the generated code ---------------------------------------------

@@ -49,6 +49,22 @@ def mlp(layers, x):
     return s
 
 
+def layer(wb, x):
+    w, b = wb
+    return np.sum(np.tanh(w @ x + b))
+
+
+def forward(layers, x):
+    s = 0.0
+    for wb in layers:
+        s += layer(wb, x)
+    return s
+
+
+def passes_tuples(layers, x, scale):
+    return forward(layers, x) * scale
+
+
 def fibonacci_pair(a, b):
     p = (a, 2.0 * b)
     for k in range(4):
@@ -157,6 +173,9 @@ CASES = {
     "mlp": (mlp, (((RNG.normal(size=(2, 3)), RNG.normal(size=2)),
                    (RNG.normal(size=(2, 3)), RNG.normal(size=2))), RNG.normal(size=3)),
             (0, 1)),
+    "passes_tuples": (passes_tuples, (((RNG.normal(size=(2, 3)), RNG.normal(size=2)),
+                                       (RNG.normal(size=(2, 3)), RNG.normal(size=2))),
+                                      RNG.normal(size=3), 1.5), (0, 1, 2)),
     "fibonacci_pair": (fibonacci_pair, (0.3, 0.6), (0, 1)),
     "nested_unpacking": (nested_unpacking, (0.4, 1.3), (0, 1)),
     "enumerated": (enumerated, (RNG.normal(size=4),), (0,)),
@@ -171,7 +190,8 @@ CASES = {
     "attributes": (attributes, (RNG.normal(size=(3, 2)),), (0,)),
 }
 # one program per construct compiled by Numba too
-CPU = ("unpacks_parameters", "uses_helper_tuples", "mlp", "enumerated", "zipped",
+CPU = ("unpacks_parameters", "uses_helper_tuples", "mlp", "passes_tuples", "enumerated",
+       "zipped",
        "rows", "indices", "indices_with_break", "flat", "extremes", "attributes")
 
 
@@ -231,7 +251,8 @@ def test_a_tuple_wrt_gets_a_tuple_of_gradients_of_its_structure():
 
 # (`rows` reduces a view in a loop: its gradient accumulates an array adjoint in
 # the loop, which is not differentiated again - docs/limitations.md#higher-order)
-SECOND_ORDER = ("unpacks_parameters", "uses_helper_tuples", "mlp", "fibonacci_pair",
+SECOND_ORDER = ("unpacks_parameters", "uses_helper_tuples", "mlp", "passes_tuples",
+                "fibonacci_pair",
                 "nested_unpacking", "enumerated", "zipped", "elements", "indices",
                 "indices_with_break", "flat", "extremes", "attributes")
 
@@ -252,6 +273,21 @@ def test_second_order_against_differences_of_the_gradient(name, target):
     plus[position] = moved(args[position], direction, step)
     minus[position] = moved(args[position], direction, -step)
     probe = direction_like(args[position], rng)
+    numerical = (inner(gradient(*plus), probe) - inner(gradient(*minus), probe)) / (2 * step)
+    assert inner(product, probe) == pytest.approx(numerical, rel=1e-5, abs=1e-7)
+
+
+@pytest.mark.parametrize("target", ["python", "cpu"])
+def test_hessian_vector_product_with_respect_to_a_tuple_and_an_array(target):
+    fn, args, wrt = CASES["unpacks_parameters"]
+    rng = np.random.default_rng(11)
+    direction = tuple(direction_like(args[i], rng) for i in wrt)
+    product = jit.hvp(fn, wrt=wrt, target=target)(*args, direction)
+    gradient = jit.grad(fn, wrt=wrt, target="python")
+    step = 1e-5
+    plus = [moved(a, d, step) for a, d in zip(args, direction)]
+    minus = [moved(a, d, -step) for a, d in zip(args, direction)]
+    probe = tuple(direction_like(args[i], rng) for i in wrt)
     numerical = (inner(gradient(*plus), probe) - inner(gradient(*minus), probe)) / (2 * step)
     assert inner(product, probe) == pytest.approx(numerical, rel=1e-5, abs=1e-7)
 
@@ -331,8 +367,21 @@ def tuple_as_a_number(x, y):
     return p * 2.0
 
 
-def _line_of(fn, marker: str) -> int:
+def split(x):
+    a, b = x
+    return a * b
+
+
+def unpacks_an_array_in_a_helper(x):
+    return split(x) * 2.0
+
+
+def _line_of(fn, marker) -> int:
+    """The line of `marker` in `fn`'s source (or of `marker[1]` in the
+    function `marker[0]`)."""
     import inspect
+    if isinstance(marker, tuple):
+        fn, marker = marker
     lines, first = inspect.getsourcelines(fn)
     return first + next(k for k, text in enumerate(lines) if marker in text)
 
@@ -349,6 +398,8 @@ REFUSED = [
      "one name for the indices of `np.ndindex(x.shape)`"),
     (open_shape_slice, (np.ones((2, 3)),), "x.shape[1:]", "the shape `x.shape[1:]`"),
     (tuple_as_a_number, (0.5, 1.0), "return p * 2.0", "`p` holds a tuple, used here as a value"),
+    (unpacks_an_array_in_a_helper, (np.ones(2),), (split, "a, b = x"),
+     "unpacking a value that is not a tuple"),
 ]
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import inspect
 from typing import Callable
 
 from adjit.errors import DifferentiationError
@@ -41,7 +42,7 @@ _IN_PROGRESS: list = []
 
 
 def inline_calls(parsed: ParsedFunction,
-                 front_end: Callable[[object], ParsedFunction]) -> ParsedFunction:
+                 front_end: Callable[..., ParsedFunction]) -> ParsedFunction:
     """Inline every marked call of `parsed`; `front_end` takes a callee
     through the front end (the pipeline's own, this pass included)."""
     inliner = _Inliner(parsed, front_end)
@@ -105,14 +106,23 @@ class _Inliner:
             self.error(call, f"recursive call to `{function.__name__}` ({chain})",
                        "adjit inlines calls and cannot inline recursion: write it "
                        "as a loop")
+        # a tuple argument (a display of the caller's variables, `tuples`)
+        # makes the callee's parameter a tuple of that structure
+        structures = None
+        if self.parsed.structures_known:
+            names = list(inspect.signature(function).parameters)
+            structures = {name: _structure(argument) for name, argument
+                          in zip(names, call.args) if isinstance(argument, ast.Tuple)}
         _IN_PROGRESS.append(function)
         try:
-            callee = self.front_end(function)
+            callee = self.front_end(function, structures)
         finally:
             _IN_PROGRESS.pop()
         tree = copy.deepcopy(callee.tree)
         returned = tree.body[-1]
         parameters = [a.arg for a in tree.args.posonlyargs + tree.args.args]
+        if structures is not None:
+            call.args = [element for argument in call.args for element in _elements(argument)]
         assigned = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
                     and isinstance(n.ctx, ast.Store)}
         # a parameter the callee never assigns reads the caller's variable
@@ -212,6 +222,17 @@ class _TupleParts(ast.NodeTransformer):
                 hint="unpack it by index (`parts[0]`) or return one value",
                 source_line=self.parsed.line_text(node), doc_anchor="calls")
         return node
+
+
+def _structure(display: ast.Tuple) -> tuple:
+    return tuple(_structure(e) if isinstance(e, ast.Tuple) else None for e in display.elts)
+
+
+def _elements(argument: ast.expr) -> list[ast.expr]:
+    """A call's argument, a tuple display flattened to its elements."""
+    if isinstance(argument, ast.Tuple):
+        return [part for element in argument.elts for part in _elements(element)]
+    return [argument]
 
 
 class _Rename(ast.NodeTransformer):

@@ -143,17 +143,7 @@ class _Lowering:
     def is_ndindex(self, iterator: ast.expr) -> bool:
         if not isinstance(iterator, ast.Call) or iterator.keywords:
             return False
-        return self.lookup(iterator.func) is np.ndindex
-
-    def lookup(self, node: ast.expr):
-        if isinstance(node, ast.Name):
-            for namespace in (self.parsed.closure, self.parsed.globals):
-                if node.id in namespace:
-                    return namespace[node.id]
-            return getattr(builtins, node.id, None)
-        if isinstance(node, ast.Attribute):
-            return getattr(self.lookup(node.value), node.attr, None)
-        return None
+        return lookup(self.parsed, iterator.func) is np.ndindex
 
     def ndindex(self, node: ast.For) -> list[ast.stmt]:
         arguments = node.iter.args
@@ -220,6 +210,20 @@ class _Lowering:
         loop = ast.For(_store(counter), _call("range", [total], node),
                        reads + prefix + node.body, [])
         return before + [_located(loop, node)]
+
+
+def lookup(parsed, node: ast.expr):
+    """The object a global name or `module.name` denotes, or None (what
+    `resolve` decides for good; here only to recognise `np.ndindex` and
+    the user's functions)."""
+    if isinstance(node, ast.Name):
+        for namespace in (parsed.closure, parsed.globals):
+            if node.id in namespace:
+                return namespace[node.id]
+        return getattr(builtins, node.id, None)
+    if isinstance(node, ast.Attribute):
+        return getattr(lookup(parsed, node.value), node.attr, None)
+    return None
 
 
 def _own_statements(body: list[ast.stmt]) -> list[ast.stmt]:

@@ -40,6 +40,9 @@ class ParsedFunction:
     # call's value that the function unpacks -> (how many names, where)
     tuple_parameters: dict[str, list] = field(default_factory=dict)
     tuple_unpacks: dict[str, tuple] = field(default_factory=dict)
+    # filled by `tuples`: whether the structure of tuple arguments is known
+    # (False before any call: the front end then only refuses early)
+    structures_known: bool = True
     # filled by `tuples` for a function returning nested tuples: their variables
     returned_structure: list | None = None
 

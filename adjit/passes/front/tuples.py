@@ -29,6 +29,10 @@ Output: the same function in which no variable holds a tuple:
 A returned tuple is returned flat (its structure, when nested, kept in
 `parsed.returned_structure` for `pack_parameters`).
 
+A tuple passed to one of your functions (`forward(layers, x)`) is passed
+as a display of its variables, `forward(((w0, b0), (w1, b1)), x)`, which
+`inline` binds to the callee's tuple parameter.
+
 Refused with a located error: a tuple variable bound to tuples of
 different structures or to a value that is not a tuple, a tuple indexed
 by a value that is not a constant, a tuple used as a number (`p * 2`,
@@ -46,7 +50,8 @@ import builtins
 import copy
 
 from adjit.errors import UnsupportedSyntaxError
-from adjit.passes.front.iteration import lower_loop
+from adjit.passes.front.calls import user_function
+from adjit.passes.front.iteration import lookup, lower_loop
 from adjit.passes.front.parse import ParsedFunction
 from adjit.passes.ir.fold import integer_constant
 from adjit.passes.ir.naming import Namer
@@ -90,6 +95,7 @@ class _Tuples:
     def run(self) -> None:
         tree = self.parsed.tree
         self.parsed.tuple_parameters = {}
+        self.parsed.structures_known = self.structures is not None
         for argument in list(tree.args.args):
             structure = (self.structures or {}).get(argument.arg)
             if isinstance(structure, tuple):
@@ -476,7 +482,18 @@ class _Reads(ast.NodeTransformer):
             value = self.owner.tuple_value(node.args[0])
             if value is not None:
                 return ast.copy_location(ast.Constant(len(value)), node)
+        if user_function(lookup(self.owner.parsed, node.func)) is not None:
+            # a tuple passed to one of your functions: a display of its
+            # variables, which `inline` binds to the callee's elements
+            node.args = [self.display(argument) for argument in node.args]
         return self.generic_visit(node)
+
+    def display(self, argument: ast.expr) -> ast.expr:
+        value = self.owner.tuple_value(argument)
+        if value is None or isinstance(argument, ast.Tuple) and \
+                not self.owner.mentions_tuples(argument):
+            return argument
+        return ast.copy_location(_display(value), argument)
 
     def visit_Name(self, node: ast.Name):
         if node.id in self.owner.tuples and isinstance(node.ctx, ast.Load):
@@ -518,6 +535,13 @@ def _structure_text(value) -> str:
     if not isinstance(value, list):
         return "a value"
     return "a tuple of (" + ", ".join(_structure_text(e) for e in value) + ")"
+
+
+def _display(value) -> ast.expr:
+    """A tuple value as a tuple display of its variables."""
+    if not isinstance(value, list):
+        return _value(value)
+    return ast.Tuple([_display(element) for element in value], ast.Load())
 
 
 def _value(value) -> ast.expr:
