@@ -374,12 +374,15 @@ class ProgramGenerator:
         if kind == "minmax":
             which = _pick(self.ch, ["min", "max"])
             self.tag(which)
-            operands = [sub(), sub()]
-            if _chance(self.ch, 0.3):
+            a, b = sub(), sub()
+            if len(a.text) % 3 == 0:
+                # a third argument, chosen without a draw: the programs
+                # drawn so far stay the same
                 self.tag(f"{which} of three")
-                operands.append(sub())
-            return _E(f"{which}({', '.join(o.text for o in operands)})",
-                      max(o.bound for o in operands))
+                third = 0.25 + 0.5 * (len(b.text) % 4)
+                return _E(f"{which}({a.text}, {b.text}, {third})",
+                          max(a.bound, b.bound, third))
+            return _E(f"{which}({a.text}, {b.text})", max(a.bound, b.bound))
         if kind == "ifexp":
             self.tag("conditional expression")
             cond = self.cond(depth - 1, no_ifexp=True)
