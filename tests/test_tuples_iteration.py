@@ -79,10 +79,11 @@ def nested_unpacking(x, y):
     pairs = ((a, b), (c, a * c))
     s = 0.0
     for u, v in pairs:
-        s += u * v
+        t = u * v
+        s += t
     for i, (u, v) in enumerate(pairs):
         s += i * u + v
-    return s
+    return s + t * u          # the last pair's values, as after a Python loop
 
 
 # ---- iteration forms -------------------------------------------------------------
@@ -357,6 +358,13 @@ def one_name_for_indices(A):
     return s
 
 
+def too_few_indices(A):
+    s = 0.0
+    for i, j in np.ndindex(A.shape):
+        s += A[i, j, 0]
+    return s
+
+
 def open_shape_slice(x):
     z = np.zeros(x.shape[1:])
     return np.sum(z) + np.sum(x)
@@ -397,6 +405,8 @@ REFUSED = [
     (one_name_for_indices, (np.ones((2, 2)),), "for idx in",
      "one name for the indices of `np.ndindex(x.shape)`"),
     (open_shape_slice, (np.ones((2, 3)),), "x.shape[1:]", "the shape `x.shape[1:]`"),
+    (too_few_indices, (np.ones((2, 2, 2)),), "for i, j in np.ndindex",
+     "unpacking `A.shape` into 2 names: `A` is a 3-dimensional array"),
     (tuple_as_a_number, (0.5, 1.0), "return p * 2.0", "`p` holds a tuple, used here as a value"),
     (unpacks_an_array_in_a_helper, (np.ones(2),), (split, "a, b = x"),
      "unpacking a value that is not a tuple"),

@@ -294,8 +294,8 @@ class _Resolver(ast.NodeTransformer):
         lower, upper, step = bounds
         if lower is None or upper is None or step is None or lower < 0 or upper < 0 \
                 or step <= 0:
-            self.refuse(shape, f"the shape `{ast.unparse(shape)}` (a slice without "
-                        "constant non-negative bounds)",
+            self.refuse(shape, f"the shape `{ast.unparse(shape)}`: a slice of a shape "
+                        "needs constant non-negative bounds, the upper one included",
                         "slice a shape with constant non-negative bounds "
                         "(`x.shape[:2]`, `x.shape[1:3]`), or write the tuple: "
                         "`(x.shape[1], x.shape[2])`", "arrays")
