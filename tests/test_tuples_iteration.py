@@ -86,6 +86,15 @@ def nested_unpacking(x, y):
     return s + t * u          # the last pair's values, as after a Python loop
 
 
+def carried_between_elements(x, y):
+    s = 0.0
+    for i, v in enumerate((x, y, x * y)):
+        if i > 0:
+            s += prev * v       # the element before: carried from one copy to the next
+        prev = v
+    return s
+
+
 # ---- iteration forms -------------------------------------------------------------
 
 def enumerated(x):
@@ -179,6 +188,7 @@ CASES = {
                                       RNG.normal(size=3), 1.5), (0, 1, 2)),
     "fibonacci_pair": (fibonacci_pair, (0.3, 0.6), (0, 1)),
     "nested_unpacking": (nested_unpacking, (0.4, 1.3), (0, 1)),
+    "carried_between_elements": (carried_between_elements, (0.4, 1.3), (0, 1)),
     "enumerated": (enumerated, (RNG.normal(size=4),), (0,)),
     "zipped": (zipped, (RNG.normal(size=3), RNG.normal(size=5)), (0, 1)),
     "elements": (elements, (np.array([0.5, -1.0, 2.5, 0.7]),), (0,)),
