@@ -103,6 +103,10 @@ def enumerated(x):
         s += (i + 1) * xi * xi
     for k, xk in enumerate(x, 2):
         s += k * math.sin(xk)
+    first = 1
+    for k, xk in enumerate(x, first):
+        first = first + 2       # enumerate read `first` once
+        s += k * xk
     return s
 
 

@@ -73,6 +73,10 @@ class _Lowering:
         counter = index if start is None else self.namer.fresh("i")
         body = []
         if start is not None:
+            if not isinstance(start, ast.Constant):     # read once, as enumerate does
+                first = self.namer.fresh("start")
+                self.before.append(_assign(first, start, node))
+                start = _load(first)
             body.append(_assign(index, ast.BinOp(_load(counter), ast.Add(), start), node))
         for target, sequence in reads.items():
             body.append(_assign(target, ast.Subscript(_load(sequence), _load(counter),
