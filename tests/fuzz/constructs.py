@@ -130,7 +130,8 @@ CONSTRUCTS = [
        "views: shape unpacking n, d = x.shape"),
     _c("tuples as values, loops over tuples", S, "Statements and control flow",
        "Tuples as values", "control: tuple value", "control: tuple indexed by a constant",
-       "control: loop over a tuple of arrays", "control: enumerate a tuple"),
+       "control: loop over a tuple of arrays", "control: enumerate a tuple",
+       "control: tuple passed to a helper"),
     _c("loops over arrays (elements, rows, enumerate, zip, np.ndindex, flat)", S,
        "Statements and control flow", "Loops over arrays",
        *[f"control: for over an array: {form}" for form in (

@@ -16,7 +16,8 @@ reductions inside loops (`total += np.dot(Q[i], x)`: supported at first
 order, refused at second order as docs/limitations.md#higher-order says),
 element writes in branches, integer counters and flags, tuple unpacking and
 swaps of elements, tuple values (a pair named, aliased, unpacked and
-indexed; a loop over a tuple of arrays; `enumerate` of a tuple), loops
+indexed; a loop over a tuple of arrays; `enumerate` of a tuple; a nested
+tuple passed to a module-level helper that unpacks it), loops
 over arrays (`enumerate`, `zip`, elements, rows, `np.ndindex`, `.flat`),
 conditional expressions, `min`/`max` (of two or more) and `abs` of elements,
 `adjit.stop_gradient` of a scalar, a reduction or an array, `float(...)`,
@@ -58,6 +59,7 @@ class _Control:
         self.w = Writer(seed, avoid)
         self.terms: list[str] = []
         self.vectors = ["x", "y"]
+        self.helpers: list[str] = []        # module-level functions the program calls
 
     def vec(self):
         return self.w.choice(self.vectors)
@@ -272,7 +274,7 @@ class _Control:
     def tuples(self):
         w = self.w
         a, b = self.vec(), self.vec()
-        form = w.choice(["pair", "loop over pairs", "enumerate a tuple"])
+        form = w.choice(["pair", "loop over pairs", "enumerate a tuple", "passed to a helper"])
         t = w.fresh("t")
         if form == "pair":
             w.tag("tuple value", "tuple indexed by a constant")
@@ -288,6 +290,13 @@ class _Control:
             w.emit(f"{t} = 0.0")
             w.emit(f"for ({u}, {v}) in (({a}, {b}), ({b}, Q[1])):")
             w.emit(f"    {t} += np.dot({u}, {v}) * {w.coef()}")
+            self.add(w.smooth_scalar(t))
+        elif form == "passed to a helper":
+            w.tag("tuple passed to a helper")
+            if not self.helpers:
+                self.helpers.append("def h_tuple(params, v):\n    a, (u, c) = params\n"
+                                    "    return a * np.dot(u, v) + c * len(params)\n")
+            w.emit(f"{t} = h_tuple((s, ({a}, {b}[0] * {w.coef()})), {b})")
             self.add(w.smooth_scalar(t))
         else:
             w.tag("enumerate a tuple")
@@ -370,8 +379,9 @@ class _Control:
         for name in snippets:
             getattr(self, name)()
         w.emit(f"return {' + '.join(self.terms)}")
+        helpers = "".join(helper + "\n\n" for helper in self.helpers)
         source = ("import math\n\nimport numpy as np\n\nimport adjit\n\n\n"
-                  f"def f(x, y, Q, s, k):\n{w.body()}\n")
+                  f"{helpers}def f(x, y, Q, s, k):\n{w.body()}\n")
         wrt = (0, 1, 2, 3)
         second, second_wrt = None, None
         # a stopped value has derivative zero at every order (as in JAX), which
