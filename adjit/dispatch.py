@@ -33,6 +33,8 @@ VERSION = "0.1.0"
 def as_result(value):
     """A derivative as the user receives it: an array, or a Python float (an
     adjoint can come out as an int: `_b_y = n` for `x = y * n`)."""
+    if isinstance(value, tuple):          # the gradient of a tuple argument
+        return tuple([as_result(element) for element in value])
     return value if isinstance(value, np.ndarray) else float(value)
 
 
@@ -263,7 +265,10 @@ class Derivative:
         """How many values `f` returns: None for a scalar, m for a tuple."""
         from adjit.passes.pipeline import front_end
         signature = self._signature(self._bind(args, {}))
-        returned = front_end(self.function.py_func_for(signature)).tree.body[-1].value
+        structures = {name: kind for name, (kind, _) in zip(self.function.parameters, signature)
+                      if isinstance(kind, tuple)}
+        returned = front_end(self.function.py_func_for(signature),
+                             structures).tree.body[-1].value
         return len(returned.elts) if isinstance(returned, ast.Tuple) else None
 
     # -- reading the generated code ---------------------------------------------

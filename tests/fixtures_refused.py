@@ -186,9 +186,9 @@ def uses_import_from(x):
     return y
 
 
-def iterates_over_tuple(x):
+def iterates_over_reversed(x):
     s = 0.0
-    for v in (x, 2.0 * x):  # REFUSED
+    for v in reversed(x):  # REFUSED
         s += v
     return s
 
@@ -265,8 +265,8 @@ def uses_keyword_argument(x):
     return x * 2.0
 
 
-def uses_three_argument_max(x):
-    y = max(x, 1.0, 2.0)  # REFUSED
+def uses_max_of_one_iterable(x):
+    y = max(x)  # REFUSED
     return y
 
 
@@ -284,11 +284,6 @@ def uses_subscript(x):
 def uses_starred_unpacking(x):
     a, *rest = x, 2.0 * x, 3.0 * x  # REFUSED
     return a
-
-
-def uses_nested_unpacking(x):
-    a, (b, c) = x, (2.0 * x, 3.0 * x)  # REFUSED
-    return a + b + c
 
 
 def uses_keyword_only_parameter(x, *, scale):  # REFUSED

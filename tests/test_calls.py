@@ -148,7 +148,7 @@ def returns_pair(x):
 
 def uses_pair(x):
     a = returns_pair(x)
-    return a
+    return a * 2.0
 
 
 def indexes_pair(x):

@@ -1,6 +1,7 @@
 """The transformation pipeline, in order: the one place that lists the passes.
 
-    front/     parse -> fence -> resolve -> desugar -> anf -> inline
+    front/     parse -> tuples (iteration) -> fence -> resolve -> desugar -> anf
+               -> inline
     analysis/  webs -> types -> (gpu/device checks, target="cuda") -> views
                -> (rebind, generated code differentiated again) -> hoist
                -> parallel (checks) -> activity -> arrays
@@ -32,6 +33,7 @@ from adjit.passes.optimize.definite import initialize_maybe_undefined
 from adjit.passes.front.desugar import check_shape_unpacking, desugar
 from adjit.passes.gpu.device import check_device_code
 from adjit.passes.front.fence import fence
+from adjit.passes.front.tuples import element_parameters, flatten_tuples, pack_parameters
 from adjit.passes.analysis.hoist import hoist_invariants
 from adjit.passes.front.inline import inline_calls
 from adjit.passes.front.outputs import output_arguments, return_outputs, returns_nothing
@@ -59,7 +61,7 @@ from adjit.rules.registry import BOOL, FLOAT, INT, array_type, is_array, is_floa
 # the element type adjit tracks for a global array of this dtype kind
 _ELEMENTS = {"f": FLOAT, "i": INT, "b": BOOL}
 
-PASSES = ("parse", "fence", "resolve", "desugar", "anf", "inline", "types", "activity",
+PASSES = ("parse", "tuples", "fence", "resolve", "desugar", "anf", "inline", "types", "activity",
           "reverse", "forward", "optimize")
 
 
@@ -71,12 +73,18 @@ def _dump(pass_name: str, tree: ast.AST, extra: str = "") -> None:
         print(text, file=sys.stderr)
 
 
-def front_end(fn, constant_parameters: dict | None = None) -> ParsedFunction:
-    """parse, fence, resolve, desugar, anf, inline: the signature-independent
-    part (for a callee, with the parameters its call passes as constants)."""
+def front_end(fn, structures: dict | None = None,
+              constant_parameters: dict | None = None) -> ParsedFunction:
+    """parse, tuples (and iteration), fence, resolve, desugar, anf, inline: the
+    part that depends on the signature only through the structure of tuple
+    arguments (`structures`: parameter -> nested tuple of element types;
+    None before any call, to refuse unsupported code early); for a callee,
+    with the parameters its call passes as constants."""
     parsed = parse_function(fn)
     parsed.constant_parameters = dict(constant_parameters or {})
     _dump("parse", parsed.tree)
+    parsed = flatten_tuples(parsed, structures)
+    _dump("tuples", parsed.tree)
     for name, step in (("fence", fence), ("resolve", resolve),
                        ("desugar", desugar), ("anf", anf)):
         parsed = step(parsed)
@@ -97,8 +105,11 @@ class Generated:
 def _typed(parsed: ParsedFunction, parameter_types: dict[str, str], wrt: list[str],
            device: bool = False):
     """Types, and the check that every `wrt` is a float (with `device`, the
-    checks of `device.check_device_code` too)."""
+    checks of `device.check_device_code` too). A tuple argument's elements
+    are parameters of their own from here on (`tuples`): `wrt` comes back
+    with each tuple replaced by its elements."""
     tree = parsed.tree
+    parameter_types, wrt = element_parameters(parsed, parameter_types, wrt)
     # the global arrays it reads are typed like parameters (never active)
     parameter_types = {**{name: array_type(_ELEMENTS[array.dtype.kind], array.ndim)
                           for name, array in parsed.arrays.items()}, **parameter_types}
@@ -136,7 +147,7 @@ def _typed(parsed: ParsedFunction, parameter_types: dict[str, str], wrt: list[st
                 parsed.location(tree), hint=f"pass a float for `{name}` (e.g. "
                 "2.0 instead of 2), or leave it out of `wrt`",
                 source_line=parsed.line_text(tree), doc_anchor="arguments")
-    return tree, types
+    return tree, types, wrt
 
 
 def _outputs(parsed: ParsedFunction, types: dict[str, str],
@@ -193,6 +204,11 @@ def _output_arguments(parsed: ParsedFunction, types: dict[str, str], wrt: list[s
     return arrays
 
 
+def _structures(parameter_types: dict) -> dict:
+    """The tuple arguments' structures (parameter -> nested element types)."""
+    return {name: kind for name, kind in parameter_types.items() if isinstance(kind, tuple)}
+
+
 @contextmanager
 def _in_user_terms(parsed: ParsedFunction):
     """A located error about inlined code names its variables as the user
@@ -208,7 +224,7 @@ def reverse_mode(fn, parameter_types: dict[str, str], wrt: list[str],
                  gradient_tuple: bool = True, output: int | None = None,
                  device: bool = False, outputs: list[str] | None = None) -> Generated:
     """The source of `fn`'s reverse-mode derivative (see `_reverse_mode`)."""
-    parsed = front_end(fn)
+    parsed = front_end(fn, _structures(parameter_types))
     with _in_user_terms(parsed):
         return _reverse_mode(parsed, parameter_types, wrt, seed, with_value,
                              gradient_tuple, output, device, outputs)
@@ -230,7 +246,8 @@ def _reverse_mode(parsed: ParsedFunction, parameter_types: dict[str, str], wrt: 
     each (`seed`, or `seed_NAME` for several), and the value is the tuple of
     their contents on exit. With `device` (target="cuda"), code that would
     allocate (arrays, a tape) is refused with a located error."""
-    tree, types = _typed(parsed, parameter_types, wrt, device)
+    user_wrt = wrt
+    tree, types, wrt = _typed(parsed, parameter_types, wrt, device)
     if returns_nothing(tree) and (seed is None or output is not None):
         raise DifferentiationError(
             f"`{parsed.name}` returns nothing: jit.grad needs a scalar result",
@@ -267,7 +284,8 @@ def _reverse_mode(parsed: ParsedFunction, parameter_types: dict[str, str], wrt: 
                                      tape_free=device)
     function_name = f"{parsed.name}_grad" + ("" if output is None else str(output))
     function = transformer.transform(function_name, seed=seed, with_value=with_value,
-                                     gradient_tuple=gradient_tuple)
+                                     gradient_tuple=gradient_tuple or wrt != user_wrt)
+    pack_parameters(parsed, function, user_wrt, "_b_", with_value, gradient_tuple)
     _insert_section_comments(function)
     _dump("reverse", function)
     # device code allocates nothing: no scratch arrays or lanes to vectorise
@@ -278,7 +296,7 @@ def forward_mode(fn, parameter_types: dict[str, str], wrt: list[str],
                  with_value: bool = True, device: bool = False,
                  outputs: list[str] | None = None) -> Generated:
     """The source of `fn`'s forward-mode derivative (see `_forward_mode`)."""
-    parsed = front_end(fn)
+    parsed = front_end(fn, _structures(parameter_types))
     with _in_user_terms(parsed):
         return _forward_mode(parsed, parameter_types, wrt, with_value, device, outputs)
 
@@ -291,7 +309,8 @@ def _forward_mode(parsed: ParsedFunction, parameter_types: dict[str, str], wrt: 
     arguments (`outputs`, by default all the parameters it writes into):
     their contents on exit, and their tangents (tuples for several).
     With `device` (target="cuda"), arrays are refused with a located error."""
-    tree, types = _typed(parsed, parameter_types, wrt, device)
+    user_wrt = wrt
+    tree, types, wrt = _typed(parsed, parameter_types, wrt, device)
     arrays = _output_arguments(parsed, types, wrt, outputs, reverse=False)
     returned = _outputs(parsed, types, arrays=True)
     active = active_variables(tree, types, wrt, returned)
@@ -300,6 +319,7 @@ def _forward_mode(parsed: ParsedFunction, parameter_types: dict[str, str], wrt: 
                                     reverse=False)
     function = ForwardTransformer(tree, types, wrt, active, parsed.namer, arrays).transform(
         f"{parsed.name}_jvp", with_value=with_value)
+    pack_parameters(parsed, function, user_wrt, "_d_")
     _dump("forward", function)
     return _finish(parsed, function, "_d_", types)
 

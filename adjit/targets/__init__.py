@@ -132,7 +132,10 @@ class Target(ABC):
         return float(value)
 
     def tangent(self, value):
-        """Arrays (NumPy's, device arrays) as they are, numbers as floats."""
+        """Arrays (NumPy's, device arrays) as they are, numbers as floats,
+        tuples element by element."""
+        if isinstance(value, tuple):
+            return tuple([self.tangent(element) for element in value])
         return value if hasattr(value, "shape") and value.shape != () else float(value)
 
     def check_tangents(self, arguments: list, tangents: tuple) -> None:
@@ -165,7 +168,13 @@ class Target(ABC):
 def check_like(what: str, value, primal) -> None:
     """`value` (a tangent) matches `primal`: an array of floats of its shape
     for an array, a real number (or a 0-d array) for a number; a
-    `ShapeError` naming `what` otherwise."""
+    `ShapeError` naming `what` otherwise; a tuple of such for a tuple."""
+    if isinstance(primal, tuple):
+        if not isinstance(value, tuple) or len(value) != len(primal):
+            raise ShapeError(what, _kind(value), f"a tuple of {len(primal)} values")
+        for k, (element, primal_element) in enumerate(zip(value, primal)):
+            check_like(f"{what}[{k}]", element, primal_element)
+        return
     if isinstance(primal, np.ndarray) and primal.ndim:
         if not isinstance(value, np.ndarray):
             raise ShapeError(what, _kind(value), primal.shape)

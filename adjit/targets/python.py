@@ -1,6 +1,7 @@
 """target="python": the generated source run as plain Python.
 
-Arguments are float, int and bool scalars and NumPy arrays of them; a
+Arguments are float, int and bool scalars, NumPy arrays of them and
+(nested) tuples of these; a
 signature types each as adjit and Numba do (`argument_type`). The cpu
 target (`cpu.py`) takes the same arguments and compiles the same source.
 """
@@ -32,6 +33,12 @@ def argument_type(value) -> tuple[str, str] | None:
         return BOOL, "boolean"
     if isinstance(value, (numbers.Integral, np.integer)):
         return INT, "int64"
+    if isinstance(value, tuple) and value:       # elements typed one by one
+        elements = [argument_type(element) for element in value]
+        if None in elements:
+            return None
+        return (tuple(kind for kind, _ in elements),
+                "Tuple(" + ", ".join(numba_type for _, numba_type in elements) + ")")
     if isinstance(value, np.float32):
         return FLOAT, "float32"
     if isinstance(value, (numbers.Real, np.floating)):
@@ -43,6 +50,7 @@ def host_dispatch_key(args) -> tuple:
     """What the fast path specialises on: the Python type of each argument,
     and for arrays their dtype and number of dimensions."""
     return tuple([(value.dtype.char, value.ndim) if type(value) is np.ndarray
+                  else host_dispatch_key(value) if type(value) is tuple
                   else type(value) for value in args])
 
 
@@ -60,7 +68,7 @@ class PythonTarget(Target):
                     else f"a {type(value).__name__}"
                 raise DifferentiationError(
                     f"argument `{name}` is {what}; adjit takes float, int and bool "
-                    "scalars and NumPy arrays of them",
+                    "scalars, NumPy arrays of them, and tuples of these",
                     hint="pass a float, an int, or a NumPy array")
             signature.append(kind)
         return tuple(signature)

@@ -11,7 +11,8 @@ from a table of constructs that keep values smooth and in range
 elementwise operators and ufuncs with broadcasting (scalar, row, `None`
 axes), `@` and `np.dot`, `np.outer`, `np.sum` along each axis, `.T`,
 reversed and shifted slices, `np.where`, `np.maximum`, element loops that
-read and write local arrays, accumulations into a slice; some programs
+read and write local arrays (over `range`, or over `enumerate(zip(x, y))`;
+`min`/`max` of three values), accumulations into a slice; some programs
 annotated, some opening with input checks (`raise`, `assert`). Each variable
 has a known shape: `v` (n,), `w` (m,), `M` (m, n), a float.
 
@@ -118,12 +119,18 @@ class _Writer:
             name = self.fresh("v")
             a, b, s = self.pick("v"), self.pick("v"), self.pick("s")
             self.lines.append(f"{name} = np.zeros({N})")
-            self.lines.append(f"for i in range({N}):")
             body = rng.choice([
                 f"{name}[i] = {a}[i] * {s} + math.sin({b}[i])",
                 f"{name}[i] = {a}[i] * {b}[(i + 1) % {N}]",
                 f"{name}[i] = {name}[i - 1] * 0.5 + {a}[i] if i > 0 else {a}[0]",
+                f"{name}[i] = max({a}[i], {b}[i] * {s}, 0.2) + min({a}[i], -0.1, {b}[i])",
             ])
+            if body.endswith(f"math.sin({b}[i])") and rng.random() < 0.5:
+                # the same loop over the elements themselves
+                self.lines.append(f"for i, (ai, bi) in enumerate(zip({a}, {b})):")
+                body = f"{name}[i] = ai * {s} + math.sin(bi)"
+            else:
+                self.lines.append(f"for i in range({N}):")
             self.lines.append(f"    {body}")
             if rng.random() < 0.5:
                 self.lines.append(f"for i in range(1, {N}):")

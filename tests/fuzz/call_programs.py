@@ -269,11 +269,21 @@ class _Calls:
     def tuple_call(self):
         w = self.w
         self.use("h_pair")
-        w.tag("tuple result indexed by constants")
         parts, p, q = w.fresh("parts"), w.fresh("p"), w.fresh("q")
-        w.emit(f"{parts} = h_pair({self.elem()}, {self.elem()})")
-        w.emit(f"{p} = {parts}[0]")
-        w.emit(f"{q} = {parts}[1]")
+        form = w.choice(["indexed", "unpacked", "named again"])
+        if form == "unpacked":
+            w.tag("tuple result unpacked")
+            w.emit(f"{p}, {q} = h_pair({self.elem()}, {self.elem()})")
+        else:
+            w.tag("tuple result indexed by constants")
+            w.emit(f"{parts} = h_pair({self.elem()}, {self.elem()})")
+            if form == "named again":
+                w.tag("tuple result named again")
+                other = w.fresh("parts")
+                w.emit(f"{other} = {parts}")
+                parts = other
+            w.emit(f"{p} = {parts}[0]")
+            w.emit(f"{q} = {parts}[1]")
         self.add(f"{p} * {w.coef()} + {w.smooth_scalar(q)}")
 
     SNIPPETS = ("scalar_call", "scalar_call", "scalar_call", "array_call", "array_call",

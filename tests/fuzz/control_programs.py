@@ -15,7 +15,11 @@ with a negative step, nested loops leaving the inner one, whole-array
 reductions inside loops (`total += np.dot(Q[i], x)`: supported at first
 order, refused at second order as docs/limitations.md#higher-order says),
 element writes in branches, integer counters and flags, tuple unpacking and
-swaps of elements, conditional expressions, `min`/`max`/`abs` of elements,
+swaps of elements, tuple values (a pair named, aliased, unpacked and
+indexed; a loop over a tuple of arrays; `enumerate` of a tuple; a nested
+tuple passed to a module-level helper that unpacks it), loops
+over arrays (`enumerate`, `zip`, elements, rows, `np.ndindex`, `.flat`),
+conditional expressions, `min`/`max` (of two or more) and `abs` of elements,
 `adjit.stop_gradient` of a scalar, a reduction or an array, `float(...)`,
 `np.float64(...)`, annotated assignments, `pass` and a docstring.
 
@@ -55,6 +59,7 @@ class _Control:
         self.w = Writer(seed, avoid)
         self.terms: list[str] = []
         self.vectors = ["x", "y"]
+        self.helpers: list[str] = []        # module-level functions the program calls
 
     def vec(self):
         return self.w.choice(self.vectors)
@@ -212,8 +217,8 @@ class _Control:
     def small_statements(self):
         w = self.w
         a, b = self.vec(), self.vec()
-        form = w.choice(["tuple", "swap", "ifexp", "minmax", "float", "annotated", "abs",
-                         "floordiv", "rounding", "mod"])
+        form = w.choice(["tuple", "swap", "ifexp", "minmax", "minmax of several", "float",
+                         "annotated", "abs", "floordiv", "rounding", "mod"])
         t = w.fresh("t")
         if form == "tuple":
             w.tag("tuple unpacking")
@@ -233,6 +238,11 @@ class _Control:
         elif form == "minmax":
             w.tag("min/max of elements")
             w.emit(f"{t} = max({a}[2], {b}[3]) + min({a}[4] * s, {b}[5])")
+            self.add(f"{w.coef()} * {t}")
+        elif form == "minmax of several":
+            w.tag("min/max of several elements")
+            w.emit(f"{t} = max({a}[2], {b}[3], {a}[0] * s) + "
+                   f"min({a}[4] * s, {b}[5], {b}[0], 0.5)")
             self.add(f"{w.coef()} * {t}")
         elif form == "abs":
             w.tag("abs of an element")
@@ -261,6 +271,82 @@ class _Control:
             w.emit(f"{t}: float = {a}[3] * {b}[4] + s")
             self.add(f"{w.coef()} * {t}")
 
+    def tuples(self):
+        w = self.w
+        a, b = self.vec(), self.vec()
+        form = w.choice(["pair", "loop over pairs", "enumerate a tuple", "passed to a helper"])
+        t = w.fresh("t")
+        if form == "pair":
+            w.tag("tuple value", "tuple indexed by a constant")
+            p, q, u, v = w.fresh("p"), w.fresh("q"), w.fresh("u"), w.fresh("v")
+            w.emit(f"{p} = ({a}[0] * s, {b}[1] + {a}[2])")
+            w.emit(f"{q} = {p}")
+            w.emit(f"{u}, {v} = {q}")
+            w.emit(f"{t} = {p}[0] * {v} + len({p}) * {u} * {w.coef()}")
+            self.add(t)
+        elif form == "loop over pairs":
+            w.tag("loop over a tuple of arrays")
+            u, v = w.fresh("u"), w.fresh("v")
+            w.emit(f"{t} = 0.0")
+            w.emit(f"for ({u}, {v}) in (({a}, {b}), ({b}, Q[1])):")
+            w.emit(f"    {t} += np.dot({u}, {v}) * {w.coef()}")
+            self.add(w.smooth_scalar(t))
+        elif form == "passed to a helper":
+            w.tag("tuple passed to a helper")
+            if not self.helpers:
+                self.helpers.append("def h_tuple(params, v):\n    a, (u, c) = params\n"
+                                    "    return a * np.dot(u, v) + c * len(params)\n")
+            w.emit(f"{t} = h_tuple((s, ({a}, {b}[0] * {w.coef()})), {b})")
+            self.add(w.smooth_scalar(t))
+        else:
+            w.tag("enumerate a tuple")
+            i, u = w.fresh("i"), w.fresh("u")
+            w.emit(f"{t} = 0.0")
+            w.emit(f"for {i}, {u} in enumerate(({a}[0], {b}[1] * s, {a}[3])):")
+            w.emit(f"    {t} += ({i} + 1) * {u} * {u} * {w.coef()}")
+            self.add(t)
+
+    def iteration(self):
+        w = self.w
+        w.mark("adjoint in loop")
+        a, b = self.vec(), self.vec()
+        t = w.fresh("t")
+        form = w.choice(["enumerate", "zip", "elements", "rows", "ndindex", "ndindex tuple",
+                         "flat"])
+        w.tag(f"for over an array: {form}")
+        w.emit(f"{t} = 0.0")
+        if form == "enumerate":
+            i, v = w.fresh("i"), w.fresh("v")
+            w.emit(f"for {i}, {v} in enumerate({a}):")
+            w.emit(f"    {t} += ({i} + 1) * {v} * {v} * {w.coef()}")
+        elif form == "zip":
+            u, v = w.fresh("u"), w.fresh("v")
+            w.emit(f"for {u}, {v} in zip({a}, {b}):")
+            w.emit(f"    {t} += {u} * math.sin({v}) * {w.coef()}")
+        elif form == "elements":
+            v = w.fresh("v")
+            w.tag("x.size")
+            w.emit(f"for {v} in {a}:")
+            w.emit(f"    {t} += {v} * {v} * {v} * {w.coef()} / {a}.size")
+        elif form == "rows":
+            r = w.fresh("r")
+            w.emit(f"for {r} in Q:")
+            w.emit(f"    {t} += {r}[0] * {r}[2] * {w.coef()} + {r}[1] * s")
+        elif form == "ndindex":
+            i, j = w.fresh("i"), w.fresh("j")
+            w.tag("x.ndim")
+            w.emit(f"for {i}, {j} in np.ndindex(Q.shape):")
+            w.emit(f"    {t} += Q[{i}, {j}] * {a}[{j}] * {w.coef()} * Q.ndim")
+        elif form == "ndindex tuple":
+            ij = w.fresh("ij")
+            w.emit(f"for {ij} in np.ndindex(Q.shape[0], 3):")
+            w.emit(f"    {t} += Q[{ij}] * {a}[{ij}[1]] * {w.coef()}")
+        else:
+            v = w.fresh("v")
+            w.emit(f"for {v} in Q.flat:")
+            w.emit(f"    {t} += math.tanh({v}) * {v} * {w.coef()}")
+        self.add(t)
+
     def stop(self):
         w = self.w
         w.tag("stop_gradient")
@@ -280,7 +366,7 @@ class _Control:
 
     SNIPPETS = ("reduction_in_loop", "early_exit", "early_exit", "branches", "while_loop",
                 "runtime_trip", "branch_writes", "counters", "small_statements",
-                "small_statements", "stop")
+                "small_statements", "stop", "tuples", "iteration", "iteration")
 
     def program(self, seed: int) -> Case:
         w = self.w
@@ -293,8 +379,9 @@ class _Control:
         for name in snippets:
             getattr(self, name)()
         w.emit(f"return {' + '.join(self.terms)}")
+        helpers = "".join(helper + "\n\n" for helper in self.helpers)
         source = ("import math\n\nimport numpy as np\n\nimport adjit\n\n\n"
-                  f"def f(x, y, Q, s, k):\n{w.body()}\n")
+                  f"{helpers}def f(x, y, Q, s, k):\n{w.body()}\n")
         wrt = (0, 1, 2, 3)
         second, second_wrt = None, None
         # a stopped value has derivative zero at every order (as in JAX), which

@@ -115,7 +115,7 @@ CONSTRUCTS = [
     "int-initialised float variable", "bool flag", "int param reassign", "int variable bound",
     "run-time step sign", "long loop", "loop var after loop", "pow int variable exponent",
     "pow 0/1 exponent",
-    "min", "max", "abs", "division", "pow int exponent", "pow float exponent",
+    "min", "max", "min of three", "max of three", "abs", "division", "pow int exponent", "pow float exponent",
     "pow variable exponent", "float %", "floor", "np.*", "math.floor",
     "annotations", "raise guard", "assert guard",
 ]
@@ -378,6 +378,13 @@ class ProgramGenerator:
             which = _pick(self.ch, ["min", "max"])
             self.tag(which)
             a, b = sub(), sub()
+            if len(a.text) % 3 == 0:
+                # a third argument, chosen without a draw: the programs
+                # drawn so far stay the same
+                self.tag(f"{which} of three")
+                third = 0.25 + 0.5 * (len(b.text) % 4)
+                return _E(f"{which}({a.text}, {b.text}, {third})",
+                          max(a.bound, b.bound, third))
             return _E(f"{which}({a.text}, {b.text})", max(a.bound, b.bound))
         if kind == "ifexp":
             self.tag("conditional expression")

@@ -206,6 +206,11 @@ def creation_type(call: ast.Call, types: dict[str, str], parsed=None) -> str | N
     dtype = arguments[creation.dtype_slot] if creation.dtype_slot is not None \
         and len(arguments) > creation.dtype_slot else None
     element = dtype.dtype_element if dtype is not None else creation.default_element
+    if element == "like":                       # `dtype=x.dtype`
+        like = types.get(dtype.value.id)
+        if not is_array(like):
+            return None
+        element = element_type(like)
     key = call.primitive.key
     if creation.fill_slot is not None and dtype is None:   # np.full(n, 3) holds ints
         element = expression_type(arguments[creation.fill_slot], types, parsed)

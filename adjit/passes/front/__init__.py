@@ -4,5 +4,7 @@ Accepts: any function defined in a file. Guarantees: either a located
 `UnsupportedSyntaxError`/`DifferentiationError`, or a `ParsedFunction` whose
 tree uses only `NAME = EXPR`, `if`, `for NAME in range(...)`, `while` and one
 final `return`, one operation per statement, every call a registered
-primitive. Independent of argument types, so run once per function.
+primitive, no variable holding a tuple. Independent of argument types but
+for the structure of tuple arguments (`tuples`), so run once per function
+and structure.
 """

@@ -234,11 +234,11 @@ class _Normalizer:
 
     def argument(self, value: ast.expr, out: list) -> ast.expr:
         """A call argument: an atom, or a shape (`(n, m)` with atom
-        elements, `x.shape`) as array creation takes it."""
-        if isinstance(value, ast.Tuple):
-            return ast.Tuple([self.atom(e, out) for e in value.elts], ast.Load())
-        if is_shape(value):
-            return value
+        elements, `x.shape`) or dtype (`x.dtype`) as array creation takes it."""
+        if isinstance(value, ast.Tuple):          # a shape, or a tuple for `inline`
+            return ast.Tuple([self.argument(e, out) for e in value.elts], ast.Load())
+        if is_shape(value) or getattr(value, "dtype_element", None) == "like":
+            return value                                # x.shape, dtype=x.dtype
         return self.atom(value, out)
 
     def atom(self, value: ast.expr, out: list) -> ast.expr:

@@ -28,6 +28,9 @@ Refused with a located error: recursion (direct or through other
 functions), a call in a `while` condition, any other use of a returned
 tuple, a use of the result of a callee that returns nothing, a view
 (`out[i]`) given to a parameter the callee writes into.
+A tuple the callee returns may also be unpacked (`a, b = g(x)`, spelled
+by `tuples` as constant reads, whose count is checked here), named again
+(`q = parts`, bound once), or returned.
 """
 
 from __future__ import annotations
@@ -53,6 +56,19 @@ def inline_calls(parsed: ParsedFunction,
     through the front end (the pipeline's own, this pass included)."""
     inliner = _Inliner(parsed, front_end)
     parsed.tree.body = inliner.block(parsed.tree.body)
+    for holder, (count, statement) in parsed.tuple_unpacks.items():
+        parts = inliner.tuples.get(holder)
+        if parts is None:
+            raise DifferentiationError(
+                "unpacking a value that is not a tuple", parsed.location(statement),
+                hint="unpack a tuple (`a, b = x, y`, or the tuple one of your "
+                "functions returns), or index an array (`a = x[0]`)",
+                source_line=parsed.line_text(statement), doc_anchor="types")
+        if len(parts) != count:
+            raise DifferentiationError(
+                f"unpacking {len(parts)} values into {count} names",
+                parsed.location(statement), hint="match the counts",
+                source_line=parsed.line_text(statement), doc_anchor="types")
     if inliner.tuples or inliner.nothing:
         _TupleParts(inliner.tuples, inliner.nothing, parsed).visit(parsed.tree)
     for node in ast.walk(parsed.tree):
@@ -107,15 +123,25 @@ class _Inliner:
             self.error(call, f"recursive call to `{function.__name__}` ({chain})",
                        "adjit inlines calls and cannot inline recursion: write it "
                        "as a loop")
+        # a tuple argument (a display of the caller's variables, `tuples`)
+        # makes the callee's parameter a tuple of that structure
+        structures = None
+        if self.parsed.structures_known:
+            names = _parameter_names(function)
+            structures = {name: _structure(argument) for name, argument
+                          in zip(names, call.args) if isinstance(argument, ast.Tuple)}
         _IN_PROGRESS.append(function)
         try:
-            callee = self.front_end(call.callee, _constant_arguments(function, call))
+            callee = self.front_end(call.callee, structures,
+                                    _constant_arguments(function, call))
         finally:
             _IN_PROGRESS.pop()
         self.check_free_reads(call, function, callee)
         tree = copy.deepcopy(callee.tree)
         returned = tree.body[-1]
         parameters = [a.arg for a in tree.args.posonlyargs + tree.args.args]
+        if structures is not None:
+            call.args = [element for argument in call.args for element in _elements(argument)]
         self.check_filled_arguments(statement, function, parameters, output_arguments(tree))
         assigned = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
                     and isinstance(n.ctx, ast.Store)}
@@ -233,14 +259,18 @@ class _Inliner:
         return renamed
 
 
+def _parameter_names(function) -> list[str]:
+    """The parameters of a callee: a function's, or as a nested function
+    (`calls.NestedFunction`) spells them."""
+    if hasattr(function, "tree"):
+        return [a.arg for a in function.tree.args.posonlyargs + function.tree.args.args]
+    return list(inspect.signature(function).parameters)
+
+
 def _constant_arguments(function, call: ast.Call) -> dict[str, object]:
     """The callee's parameters this call passes as int or bool constants
     (`resolve` reads them as such: `keepdims=keep`, `axis=k`)."""
-    try:
-        parameters = list(inspect.signature(function).parameters)
-    except (TypeError, ValueError):             # a nested function: read as written
-        parameters = [a.arg for a in function.tree.args.posonlyargs + function.tree.args.args] \
-            if hasattr(function, "tree") else []
+    parameters = _parameter_names(function)
     constants = {}
     for parameter, argument in zip(parameters, call.args):
         if isinstance(argument, ast.Constant) and type(argument.value) is bool:
@@ -259,6 +289,26 @@ class _TupleParts(ast.NodeTransformer):
         self.tuples = tuples
         self.nothing = nothing
         self.parsed = parsed
+        self.stores: dict[str, int] = {}
+        for node in ast.walk(parsed.tree):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                self.stores[node.id] = self.stores.get(node.id, 0) + 1
+
+    def visit_Assign(self, node: ast.Assign):
+        """`q = parts`: `q` names the same variables (bound once, so that it
+        cannot mean another value elsewhere)."""
+        target = node.targets[0]
+        if isinstance(node.value, ast.Name) and node.value.id in self.tuples \
+                and isinstance(target, ast.Name):
+            if self.stores.get(target.id, 0) != 1:
+                raise DifferentiationError(
+                    f"`{target.id}` holds the tuple a call returned and is assigned "
+                    "elsewhere too", self.parsed.location(node),
+                    hint="give the tuple a name of its own",
+                    source_line=self.parsed.line_text(node), doc_anchor="calls")
+            self.tuples[target.id] = self.tuples[node.value.id]
+            return None
+        return self.generic_visit(node)
 
     def visit_Subscript(self, node: ast.Subscript):
         index = integer_constant(node.slice)
@@ -267,6 +317,14 @@ class _TupleParts(ast.NodeTransformer):
             parts = self.tuples[node.value.id]
             if -len(parts) <= index < len(parts):
                 return ast.copy_location(ast.Name(parts[index], ast.Load()), node)
+        return self.generic_visit(node)
+
+    def visit_Return(self, node: ast.Return):
+        """`return parts`: the function returns the tuple's elements."""
+        if isinstance(node.value, ast.Name) and node.value.id in self.tuples:
+            node.value = ast.Tuple([ast.Name(part, ast.Load())
+                                    for part in self.tuples[node.value.id]], ast.Load())
+            return node
         return self.generic_visit(node)
 
     def visit_Name(self, node: ast.Name):
@@ -284,6 +342,17 @@ class _TupleParts(ast.NodeTransformer):
                 hint="unpack it by index (`parts[0]`) or return one value",
                 source_line=self.parsed.line_text(node), doc_anchor="calls")
         return node
+
+
+def _structure(display: ast.Tuple) -> tuple:
+    return tuple(_structure(e) if isinstance(e, ast.Tuple) else None for e in display.elts)
+
+
+def _elements(argument: ast.expr) -> list[ast.expr]:
+    """A call's argument, a tuple display flattened to its elements."""
+    if isinstance(argument, ast.Tuple):
+        return [part for element in argument.elts for part in _elements(element)]
+    return [argument]
 
 
 class _Rename(ast.NodeTransformer):

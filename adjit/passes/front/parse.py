@@ -57,6 +57,16 @@ class ParsedFunction:
     # filled by `inline`: variables of an enclosing function that inlined
     # nested functions read here -> that enclosing ParsedFunction
     free_reads: dict = field(default_factory=dict)
+    # filled by `tuples`: each tuple parameter -> the variables of its
+    # elements (nested lists for nested tuples), and the variables holding a
+    # call's value that the function unpacks -> (how many names, where)
+    tuple_parameters: dict[str, list] = field(default_factory=dict)
+    tuple_unpacks: dict[str, tuple] = field(default_factory=dict)
+    # filled by `tuples`: whether the structure of tuple arguments is known
+    # (False before any call: the front end then only refuses early)
+    structures_known: bool = True
+    # filled by `tuples` for a function returning nested tuples: their variables
+    returned_structure: list | None = None
 
     def location(self, node: ast.AST) -> Location:
         """Where `node` is in the user's code: for code inlined from another

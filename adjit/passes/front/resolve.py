@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import inspect
 import numbers
 
@@ -38,6 +39,7 @@ import numpy as np
 from adjit.errors import UnsupportedSyntaxError
 from adjit.passes.front.calls import CALL, Bound, NestedFunction, user_function
 from adjit.passes.front.numpy_forms import array_literal, mark_forms, respell
+from adjit.passes.ir.fold import integer_constant
 from adjit.passes.ir.naming import RESERVED
 from adjit.passes.front.parse import ParsedFunction
 from adjit.passes.front.reductions import AXIS_FUNCTIONS, along_an_axis, keeping_dims
@@ -226,6 +228,7 @@ class _Resolver(ast.NodeTransformer):
         creation = CREATION.get(_hashable_or_none(self.try_lookup(node.func)))
         if creation is not None:
             self.creation_arguments(node, creation)
+            self.shape_slice(node, creation)
         function = self.called_function(node)
         if function is not None:
             return self.user_call(node, function)
@@ -294,6 +297,13 @@ class _Resolver(ast.NodeTransformer):
         if node.keywords:
             self.refuse(node.keywords[0], f"`{node.keywords[0].arg}=` in `{written}`",
                         "pass arguments by position", "calls")
+        while primitive.key in (min, max) and len(node.args) > 2:
+            # min(a, b, c) is min(min(a, b), c): Python returns the first of
+            # equal arguments, and so does the nested call
+            nested = ast.copy_location(ast.Call(spelling_node(primitive.spelling),
+                                                node.args[:2], []), node)
+            nested.primitive = primitive
+            node.args = [nested, *node.args[2:]]
         if len(node.args) not in primitive.arity:
             expected = " or ".join(str(count) for count in primitive.arity)
             self.refuse(node, f"`{written}` called with {len(node.args)} "
@@ -443,6 +453,32 @@ class _Resolver(ast.NodeTransformer):
         except UnsupportedSyntaxError:
             return None
 
+    def shape_slice(self, node: ast.Call, creation) -> None:
+        """`np.empty(x.shape[:2])` -> `np.empty((x.shape[0], x.shape[1]))`:
+        a slice of a shape with constant bounds as the tuple it is."""
+        if creation.shape_slot is None or creation.like or \
+                len(node.args) <= creation.shape_slot:
+            return
+        shape = node.args[creation.shape_slot]
+        if not (isinstance(shape, ast.Subscript) and isinstance(shape.slice, ast.Slice)
+                and isinstance(shape.value, ast.Attribute) and shape.value.attr == "shape"):
+            return
+        bounds = [integer_constant(b) if b is not None else default for b, default in
+                  ((shape.slice.lower, 0), (shape.slice.upper, None), (shape.slice.step, 1))]
+        lower, upper, step = bounds
+        if lower is None or upper is None or step is None or lower < 0 or upper < 0 \
+                or step <= 0:
+            self.refuse(shape, f"the shape `{ast.unparse(shape)}`: a slice of a shape "
+                        "needs constant non-negative bounds, the upper one included",
+                        "slice a shape with constant non-negative bounds "
+                        "(`x.shape[:2]`, `x.shape[1:3]`), or write the tuple: "
+                        "`(x.shape[1], x.shape[2])`", "arrays")
+        elements = [ast.copy_location(ast.Subscript(copy.deepcopy(shape.value), ast.Constant(k),
+                                                    ast.Load()),
+                                      shape) for k in range(lower, upper, step)]
+        node.args[creation.shape_slot] = ast.copy_location(ast.Tuple(elements, ast.Load()),
+                                                           shape)
+
     def creation_arguments(self, node: ast.Call, creation) -> None:
         """`np.zeros(n, dtype=np.int64)` -> `np.zeros(n, np.int64)`: the dtype
         as a positional argument, resolved to its canonical spelling, with
@@ -456,6 +492,10 @@ class _Resolver(ast.NodeTransformer):
         node.keywords = []
         if creation.dtype_slot is not None and len(node.args) > creation.dtype_slot:
             written = node.args[creation.dtype_slot]
+            if isinstance(written, ast.Attribute) and written.attr == "dtype" and \
+                    isinstance(written.value, ast.Name) and written.value.id in self.locals:
+                written.dtype_element = "like"      # `dtype=x.dtype`: the element of x
+                return
             dtype = DTYPES.get(_hashable_or_none(self.try_lookup(written)))
             if dtype is None:
                 self.refuse(written, f"dtype `{ast.unparse(written)}`",
@@ -497,9 +537,12 @@ class _Resolver(ast.NodeTransformer):
                 transpose = ast.Call(spelling_node("np.transpose"), [node.value], [])
                 transpose.primitive = REGISTRY.lookup(np.transpose)
                 return ast.copy_location(transpose, node)
+            if node.attr in ("size", "ndim") and base is node.value:
+                return self.count(node)
             if node.attr != "shape":
                 self.refuse(node, f"attribute `{ast.unparse(node)}`",
-                            "array attributes adjit knows: .shape, .T", "arrays")
+                            "array attributes adjit knows: .shape, .T, .size, .ndim "
+                            "(and .dtype as the dtype of a new array)", "arrays")
             return node                      # x.shape
         return self.constant(node, self.lookup(node))
 
@@ -521,6 +564,17 @@ class _Resolver(ast.NodeTransformer):
                         "pass it as an argument", "types")
         self.parsed.arrays[node.id] = value
         return ast.copy_location(ast.Name(node.id, ast.Load()), node)
+
+    def count(self, node: ast.Attribute) -> ast.Call:
+        """`x.size` -> `np.size(x)`, `x.ndim` -> `len(x.shape)`: ints."""
+        if node.attr == "size":
+            call = ast.Call(spelling_node("np.size"), [node.value], [])
+            call.primitive = REGISTRY.lookup(np.size)
+        else:
+            shape = ast.copy_location(ast.Attribute(node.value, "shape", ast.Load()), node)
+            call = ast.Call(ast.Name("len", ast.Load()), [shape], [])
+            call.primitive = REGISTRY.lookup(len)
+        return ast.copy_location(call, node)
 
     def constant(self, node: ast.expr, value) -> ast.Constant:
         if value is None:                    # np.newaxis
