@@ -75,6 +75,18 @@ def test_rules_in_both_modes_and_at_second_order(target):
     assert np.allclose(hessian, reference, rtol=1e-12)
 
 
+@pytest.mark.parametrize("target", TARGETS)
+def test_reverse_over_forward_through_rules(target):
+    """`jit.grad(jit.jvp(f))` through a jvp rule: the rule takes its
+    tangents as a tuple, `(_d_a,)` in the jvp's source, and differentiating
+    that source again stopped at "returns a value of unknown type"."""
+    tangent_of = jit.jvp(uses_rules, wrt=(0, 1), target=target)
+    second = jit.grad(tangent_of, wrt=(0, 1), target=target)(0.7, 1.3, 1.0, 0.5)
+    reference = jit.hessian(same_without_rules, wrt=(0, 1), target="python")(0.7, 1.3)
+    expected = reference @ np.array([1.0, 0.5])
+    assert np.allclose(second, expected, rtol=1e-12)
+
+
 def test_rules_appear_in_the_generated_source():
     source = jit.grad(uses_rules, wrt=(0, 1), target="python").source_for(0.7, 1.3)
     assert "rt.custom.custom_rules_fixtures__softclip_vjp(" in source

@@ -207,8 +207,8 @@ class _Calls:
             self.add(f"np.sum({t} * {b})")
             self.vectors.append(t)
         elif name == "tail":
-            # a helper returning a view: known to give wrong gradients
-            # (families.KNOWN_WRONG); `avoid` slices in place of the call
+            # a helper returning a view; when the construct is avoided
+            # (families.KNOWN_WRONG), the slice is written in place of the call
             self.use(name)
             if "helper returning a view" in w.avoid:
                 w.emit(f"{t} = {a}[2:]")
@@ -331,7 +331,7 @@ class _Calls:
         rules = {"custom rule (defvjp/defjvp decorators)",
                  "custom rule on an njit function (adjit.defvjp/defjvp)", "custom rule on arrays"}
         if second == "grad_jvp" and w.tags & rules:
-            # reverse over forward through a rule fails (families.KNOWN_WRONG)
+            # reverse over forward through a rule (avoidable: families.KNOWN_WRONG)
             w.tag("reverse over forward through a custom rule")
             if "reverse over forward through a custom rule" in w.avoid:
                 second, second_wrt = "hvp", None

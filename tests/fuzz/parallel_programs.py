@@ -161,7 +161,7 @@ class _Parallel:
         c = w.coef()
         w.emit("for i in prange(n):")
         if "array created in a prange body" in w.avoid:
-            # the same values in scalars (the array is refused: families.KNOWN_WRONG)
+            # avoided (families.KNOWN_WRONG): the same values in scalars
             for k in range(K):
                 w.emit(f"    {tmp}_{k} = Q[i, {k}] * s + x[i]")
             w.emit(f"    {t} += {tmp}_0 * {tmp}_1 + {c} * {tmp}_2 * {tmp}_2")
@@ -234,8 +234,8 @@ class _Parallel:
             elif second == "grad_jvp":
                 second_wrt = (w.choice(wrt),)
         if second and w.tags & SHARED_OR_BRANCHING:
-            # the gradient's prange loops are refused when differentiated again
-            # (families.KNOWN_WRONG): first order only when avoided
+            # the gradient's prange loops differentiated again (avoidable,
+            # families.KNOWN_WRONG): first order only when avoided
             w.tag(SECOND_THROUGH_PRANGE)
             if SECOND_THROUGH_PRANGE in w.avoid:
                 second, second_wrt = None, None

@@ -288,8 +288,8 @@ class _Views:
                 self.add(f"{b}[1] * {a}[2]")
             self.vectors.append(b)
             return
-        # an alias of a view (a construct known to give wrong gradients: see
-        # families.KNOWN_WRONG; `avoid` writes the same values without the alias)
+        # an alias of a view (when avoided, families.KNOWN_WRONG, the same
+        # values are written without the alias)
         w.tag("alias of a view", "named view row = q[i]", "view x[1:-1]")
         base, v = w.fresh("w"), w.fresh("v")
         a = self.vec()
@@ -316,7 +316,7 @@ class _Views:
             w.emit(f"{c} = {a}.copy()")
             length = "n"
         else:
-            # a copy of a slice (known to give wrong gradients: families.KNOWN_WRONG)
+            # a copy of a slice (avoidable: families.KNOWN_WRONG)
             w.tag("copy of a slice", "view x[1:-1]")
             w.tag("np.copy(a)" if form == "slice" else "a.copy()")
             if "copy of a slice" in w.avoid:
@@ -346,8 +346,8 @@ class _Views:
         form = w.choice([f"{a} * 1.0", f"{a} + 0.0", f"{a} * s", f"{a}[1:] * 1.0",
                          f"2.0 * {a}[::-1]", f"{a} - 0.5 * {self.vec()}"])
         if form.endswith("* 1.0") or form.endswith("+ 0.0"):
-            # forward mode gives the result the operand's tangent array itself,
-            # and the write goes through into it (families.KNOWN_WRONG)
+            # forward mode must give the result a tangent array of its own, not
+            # the operand's (avoidable: families.KNOWN_WRONG)
             w.tag(ALIASED_TANGENT)
             if ALIASED_TANGENT in w.avoid:
                 form = form.replace("* 1.0", "* 1.5").replace("+ 0.0", "* s")
@@ -555,7 +555,7 @@ class _Views:
                 second_wrt = (w.choice(wrt),)
         if second and self.element_reads_of_views:
             # the gradient's forward pass loses the tangent of a named view
-            # (families.KNOWN_WRONG): first order only when avoided
+            # (avoidable, families.KNOWN_WRONG): first order only when avoided
             w.tag("second order of element reads of a named view")
             if "second order of element reads of a named view" in w.avoid:
                 second, second_wrt = None, None
