@@ -126,3 +126,7 @@ def stop_gradient(x):
 # they broadcast like the power itself)
 pow_base_partial_elementwise = vectorize(cache=True)(pow_base_partial)
 pow_exponent_partial_elementwise = vectorize(cache=True)(pow_exponent_partial)
+
+# SciPy's special functions, as Numba ufuncs (rt.special.NAME); last, as
+# they build on digamma above
+from adjit.runtime import special  # noqa: E402,F401

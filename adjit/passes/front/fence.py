@@ -285,9 +285,9 @@ class _Fence(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call):
         for keyword in node.keywords:
-            if keyword.arg not in ("dtype", "axis", "keepdims"):   # np.zeros(n, dtype=...)
-                self.refuse(keyword, "keyword argument in a call",
-                            "pass arguments by position", "calls")
+            if keyword.arg is None:
+                self.refuse(keyword, "`**` in a call", "pass arguments by position", "calls")
+            # which keywords a callee takes is known once it is resolved
             self.visit(keyword.value)
         if not isinstance(node.func, (ast.Name, ast.Attribute)):
             self.refuse(node.func, f"call of `{ast.unparse(node.func)}`",

@@ -36,6 +36,7 @@ from adjit.passes.front.parse import ParsedFunction
 from adjit.passes.front.reductions import AXIS_FUNCTIONS, along_an_axis, keeping_dims
 from adjit.rules import REGISTRY
 from adjit.rules.numpy import CREATION, DTYPES
+from adjit.rules.scipy import DefinitionError, definition_for
 from adjit.runtime.arrays import reshape_like
 
 # Array methods, as the NumPy functions they are.
@@ -151,6 +152,13 @@ class _Resolver(ast.NodeTransformer):
             self.refuse(node.func, f"call of the local variable `{node.func.id}`",
                         "call math/NumPy functions directly")
         callee = self.lookup(node.func)
+        try:
+            defined = definition_for(callee, node)
+        except DefinitionError as error:
+            self.refuse(node, f"`{ast.unparse(node.func)}`: {error}", "see the supported "
+                        "SciPy functions", "scipy")
+        if defined is not None:          # a SciPy function adjit computes in Python
+            return self.user_call(self.keywords_in_place(node, defined), defined)
         primitive = REGISTRY.lookup(callee)
         written = ast.unparse(node.func)
         if primitive is None and user_function(callee) is not None:
@@ -238,6 +246,24 @@ class _Resolver(ast.NodeTransformer):
             node.args.append(self.constant(node, default))
         node.callee = function
         node.primitive = CALL
+        return node
+
+    def keywords_in_place(self, node: ast.Call, function) -> ast.Call:
+        """`f(x, scale=s)` -> `f(x, 0.0, s)`: keywords as positional
+        arguments of `function`, the defaults they skip filled in."""
+        parameters = list(inspect.signature(function).parameters.values())
+        names = [p.name for p in parameters]
+        slots = list(node.args) + [None] * max(0, len(parameters) - len(node.args))
+        for keyword in node.keywords:
+            if keyword.arg not in names or slots[names.index(keyword.arg)] is not None:
+                self.refuse(keyword, f"`{keyword.arg}=` in `{ast.unparse(node.func)}`",
+                            f"its parameters: {', '.join(names)}", "calls")
+            slots[names.index(keyword.arg)] = self.visit(keyword.value)
+        while slots and slots[-1] is None:
+            slots.pop()
+        node.args = [self.constant(node, parameter.default) if slot is None else slot
+                     for slot, parameter in zip(slots, parameters)]
+        node.keywords = []
         return node
 
     def is_method(self, func: ast.expr) -> bool:
