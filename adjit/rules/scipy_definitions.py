@@ -58,12 +58,14 @@ def t_pdf(x, df, loc=0.0, scale=1.0):
 
 
 def multivariate_normal_logpdf(x, mean, cov):
-    # the covariance's symmetric part: the derivative with respect to `cov`
-    # is then symmetric, and agrees with differences of any single entry
-    symmetric = 0.5 * (cov + cov.T)
-    residual = x - mean
-    quadratic = np.dot(residual, np.linalg.solve(symmetric, residual))
-    return -0.5 * (x.shape[0] * _LOG_2PI + np.log(np.linalg.det(symmetric)) + quadratic)
+    # like SciPy, only the lower triangle of `cov` is read: the derivative
+    # with respect to an entry above the diagonal is 0
+    rows = np.arange(cov.shape[0])
+    symmetric = np.where(rows[:, None] >= rows[None, :], cov, np.transpose(cov))
+    residual = x - mean                  # one point, or one per row
+    whitened = np.transpose(np.linalg.solve(symmetric, np.transpose(residual)))
+    quadratic = np.sum(residual * whitened, axis=-1)
+    return -0.5 * (cov.shape[0] * _LOG_2PI + np.log(np.linalg.det(symmetric)) + quadratic)
 
 
 def multivariate_normal_pdf(x, mean, cov):

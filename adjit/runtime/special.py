@@ -20,7 +20,6 @@ import math
 from numba import vectorize
 from numba.extending import register_jitable
 
-from adjit.runtime.helpers import digamma as _digamma_scalar
 
 _SQRT_HALF = 0.7071067811865476          # 1 / sqrt(2)
 _LOG_SQRT_2PI = 0.9189385332046728       # log(sqrt(2 pi))
@@ -43,15 +42,34 @@ _AT_ROOT = (0.9676722454476214, -0.44276316898359214, 0.2584997609556512,
 
 
 @register_jitable
-def _digamma(x):
+def _digamma_above(x):
+    """digamma(x) for x > 0: the recurrence up to 10, then its asymptotic
+    series (the first omitted term is below 1e-16 relative)."""
     offset = (x - _ROOT) - _ROOT_REMAINDER
     if abs(offset) < 0.1:
-        # near its zero the recurrence below loses relative accuracy
+        # near its zero the recurrence loses relative accuracy: Taylor there
         total = 0.0
         for k in range(len(_AT_ROOT) - 1, -1, -1):
             total = total * offset + _AT_ROOT[k]
         return total * offset
-    return _digamma_scalar(x)
+    result = 0.0
+    while x < 10.0:
+        result -= 1.0 / x
+        x += 1.0
+    square = 1.0 / (x * x)
+    series = square * (1.0 / 12 - square * (1.0 / 120 - square * (1.0 / 252 - square * (
+        1.0 / 240 - square * (1.0 / 132 - square * (691.0 / 32760))))))
+    return result + math.log(x) - 0.5 / x - series
+
+
+@register_jitable
+def _digamma(x):
+    if x <= 0.0 and x == math.floor(x):
+        return math.nan
+    if x < 0.0:
+        # reflection: psi(x) = psi(1 - x) - pi / tan(pi x)
+        return _digamma_above(1.0 - x) - math.pi / math.tan(math.pi * x)
+    return _digamma_above(x)
 
 
 @register_jitable
