@@ -6,6 +6,7 @@ from adjit.rules import arrays as _array_rules  # noqa: F401  (array rules)
 from adjit.rules import axes as _axis_rules  # noqa: F401  (reductions along an axis)
 from adjit.rules import generated as _helper_rules  # noqa: F401  (rules of rt.* helpers)
 from adjit.rules import scipy as _scipy_rules  # noqa: F401  (scipy.special, scipy.stats)
+from adjit.rules import random as _random_rules  # noqa: F401  (np.random draws)
 from adjit.rules.registry import REGISTRY, Primitive
 
 __all__ = ["REGISTRY", "Primitive"]

@@ -130,3 +130,4 @@ pow_exponent_partial_elementwise = vectorize(cache=True)(pow_exponent_partial)
 # SciPy's special functions, as Numba ufuncs (rt.special.NAME); last, as
 # they build on digamma above
 from adjit.runtime import special  # noqa: E402,F401
+from adjit.runtime import draws  # noqa: E402,F401  (rt.draws.NAME: np.random)

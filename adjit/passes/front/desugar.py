@@ -149,7 +149,9 @@ class _Desugar:
         return [], set()
 
     def statement_Expr(self, node):
-        return [], set()  # fence let only docstrings through
+        if isinstance(node.value, ast.Call):     # np.random.seed(s): `resolve` checked
+            return [_assign(self.namer.fresh("seed_"), node.value, node)], set()
+        return [], set()  # a docstring
 
     def statement_AnnAssign(self, node: ast.AnnAssign):
         return [_assign(node.target.id, node.value, node)], set()

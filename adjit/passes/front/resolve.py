@@ -36,6 +36,7 @@ from adjit.passes.front.parse import ParsedFunction
 from adjit.passes.front.reductions import AXIS_FUNCTIONS, along_an_axis, keeping_dims
 from adjit.rules import REGISTRY
 from adjit.rules.numpy import CREATION, DTYPES
+from adjit.rules.random import DrawError, draw_call, is_random_function
 from adjit.rules.scipy import DefinitionError, definition_for
 from adjit.runtime.arrays import reshape_like
 
@@ -113,6 +114,17 @@ class _Resolver(ast.NodeTransformer):
             self.refuse(node, f"`{ast.unparse(node)}` does not exist",
                         "check the spelling", "expressions")
 
+    def visit_Expr(self, node: ast.Expr):
+        """A call made for its effect: only `np.random.seed(s)`."""
+        if isinstance(node.value, ast.Call) and \
+                self.try_lookup(node.value.func) is np.random.seed:
+            node.value = self.visit(node.value)
+            return node
+        if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            return node                              # a docstring
+        self.refuse(node, "expression statement", "assign the value to a variable, or "
+                    "remove the call (side effects are not supported)", "statements")
+
     def visit_AnnAssign(self, node: ast.AnnAssign):
         node.value = self.visit(node.value)   # the annotation is not evaluated
         return node
@@ -152,6 +164,14 @@ class _Resolver(ast.NodeTransformer):
             self.refuse(node.func, f"call of the local variable `{node.func.id}`",
                         "call math/NumPy functions directly")
         callee = self.lookup(node.func)
+        if is_random_function(callee):
+            for keyword in node.keywords:
+                keyword.value = self.visit(keyword.value)
+            try:
+                return draw_call(callee, node)
+            except DrawError as error:
+                self.refuse(node, f"`{ast.unparse(node)}`: {error}",
+                            "see the supported draws", "randomness")
         try:
             defined = definition_for(callee, node)
         except DefinitionError as error:
