@@ -6,11 +6,13 @@ differentiates.
 is `adjit.rules.scipy.DEFINITIONS`), and `inline` splices its body into the
 caller like one of the user's own functions: the derivative, of any order,
 in both modes and on every target, follows from the primitives it uses.
-Parameters are SciPy's, with SciPy's defaults.
+Parameters are SciPy's, with SciPy's defaults. One definition reaches
+another by SciPy's name, as user code does.
 """
 
 import numpy as np
 import scipy.special
+import scipy.stats
 
 from adjit.runtime import helpers as rt
 
@@ -54,7 +56,7 @@ def t_logpdf(x, df, loc=0.0, scale=1.0):
 
 
 def t_pdf(x, df, loc=0.0, scale=1.0):
-    return np.exp(t_logpdf(x, df, loc, scale))
+    return np.exp(scipy.stats.t.logpdf(x, df, loc, scale))
 
 
 def multivariate_normal_logpdf(x, mean, cov):
@@ -69,7 +71,7 @@ def multivariate_normal_logpdf(x, mean, cov):
 
 
 def multivariate_normal_pdf(x, mean, cov):
-    return np.exp(multivariate_normal_logpdf(x, mean, cov))
+    return np.exp(scipy.stats.multivariate_normal.logpdf(x, mean, cov))
 
 
 def logsumexp(a):

@@ -8,11 +8,12 @@ plain Python (`target="python"`) and inside Numba-compiled code
 these as the same primitives.
 
 Accuracy against SciPy 1.17 (tests/test_scipy_random.py measures it over
-thousands of points): `gammaln`, `erf`, `erfc`, `expit`, `logit`, `xlogy`,
-`xlog1py`, `ndtr`, `log_ndtr` agree to 1e-13 relative; `digamma` and
-`trigamma` (the derivatives of `gammaln`) to 1e-12 relative, except within
-1e-3 of digamma's zero at 1.4616..., where the error is below 1e-15
-absolute.
+thousands of points): `erf`, `erfc`, `expit`, `logit`, `xlogy`, `xlog1py`,
+`ndtr`, `log_ndtr` agree to 1e-13 relative; `gammaln` (`math.lgamma`) to
+1e-12 relative, 2e-13 at worst near its zeros; `digamma` and `trigamma`
+(the derivatives of `gammaln`) to 1e-12 relative for x > 0 (within 1e-15
+absolute around digamma's zero at 1.4616...), 5e-12 for x < 0, where the
+reflection formula is ill-conditioned near the poles.
 """
 
 import math

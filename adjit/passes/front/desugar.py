@@ -149,8 +149,9 @@ class _Desugar:
         return [], set()
 
     def statement_Expr(self, node):
-        if isinstance(node.value, ast.Call):     # np.random.seed(s): `resolve` checked
-            return [_assign(self.namer.fresh("seed_"), node.value, node)], set()
+        if isinstance(node.value, ast.Call):     # np.random.seed(s) or a draw dropped
+            stem = "seed_" if ast.unparse(node.value.func) == "rt.draws.seed" else "unused_"
+            return [_assign(self.namer.fresh(stem), node.value, node)], set()
         return [], set()  # a docstring
 
     def statement_AnnAssign(self, node: ast.AnnAssign):

@@ -115,9 +115,10 @@ class _Resolver(ast.NodeTransformer):
                         "check the spelling", "expressions")
 
     def visit_Expr(self, node: ast.Expr):
-        """A call made for its effect: only `np.random.seed(s)`."""
+        """A call made for its effect: only `np.random.seed(s)`, or a draw
+        whose value is dropped (it advances the generator)."""
         if isinstance(node.value, ast.Call) and \
-                self.try_lookup(node.value.func) is np.random.seed:
+                is_random_function(self.try_lookup(node.value.func)):
             node.value = self.visit(node.value)
             return node
         if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
