@@ -297,7 +297,12 @@ def scaled_erfcx_vjp(g, ans, x):
     return g * (2.0 * x * ans - 1.1283791670955126)
 
 
+def scaled_erfcx_jvp(tangents, ans, x):
+    return tangents[0] * (2.0 * x * ans - 1.1283791670955126)
+
+
 adjit.defvjp(scaled_erfcx, scaled_erfcx_vjp)
+adjit.defjvp(scaled_erfcx, scaled_erfcx_jvp)
 
 
 def with_erfcx(x):
