@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 import pytest
 import scipy.special
@@ -445,6 +446,13 @@ def draw_of_three_axes(x):
     return x * np.sum(np.random.random((2, 2, 2)))
 
 
+def draws_in_a_parallel_loop(x):
+    total = 0.0
+    for i in numba.prange(x.shape[0]):
+        total += x[i] * np.random.random()
+    return total
+
+
 def generator_draw(x):
     rng = np.random.default_rng(0)
     return x * rng.normal()
@@ -454,6 +462,7 @@ def generator_draw(x):
     (draw_of_a_shape, (np.ones(3),), "an array's shape"),
     (draw_of_three_axes, (0.5,), "3 dimensions"),
     (generator_draw, (0.5,), "default_rng"),
+    (draws_in_a_parallel_loop, (np.ones(3),), "a random draw inside a parallel loop"),
 ])
 def test_unsupported_draws_are_located(fn, args, match):
     with pytest.raises(UnsupportedSyntaxError, match=match) as error:
