@@ -251,6 +251,21 @@ def test_unsupported_arguments_are_located(fn, match):
     assert "test_scipy_random.py" in str(error.value)
 
 
+def too_many_arguments(x):
+    return norm.logpdf(x, 0.0, 1.0, 5.0)
+
+
+def missing_argument(x):
+    return t.logpdf(x, loc=1.0)
+
+
+@pytest.mark.parametrize("fn, match", [(too_many_arguments, "called with 4 arguments"),
+                                       (missing_argument, "without its argument `df`")])
+def test_calls_of_definitions_are_checked(fn, match):
+    with pytest.raises(UnsupportedSyntaxError, match=match):
+        jit.grad(fn, target="python")(0.5)
+
+
 # ---- custom rules on any callable ----------------------------------------------------------
 
 def erfinv_rule(g, ans, x):

@@ -11,7 +11,10 @@ Output: a `FunctionDef` in which
   the last statement of a loop body, and there is no `continue`: jumps set
   flags (`_break_1 = True`, `_continue_1 = True`, `_returned = True`) and the
   statements they skip sit under `if not FLAG:` guards;
-* there is no `pass` and no docstring.
+* there is no `pass` and no docstring, and no expression statement: a
+  call made for its effect (`np.random.seed(s)`, a draw whose value is
+  dropped: `resolve` lets only those through) assigns its value to a
+  fresh name (`_seed_1`, `_unused_1`).
 
 The flags turn every loop body into structured code whose iterations the
 reverse sweep can replay by count alone (docs/architecture.md, "Jumps").

@@ -14,7 +14,14 @@ Output: its `tree` rewritten so that
 * `range` in a `for` header is left as the builtin it is;
 * reductions along an axis and `keepdims=True` are spelled as Numba can
   compile them (`reductions`), and `np.reshape(v, A.shape)` as
-  `rt.reshape_like(v, A)`.
+  `rt.reshape_like(v, A)`;
+* a call of one of SciPy's distributions or `logsumexp` is a call of the
+  Python function that computes it (`rules.scipy.definition_for`), its
+  keywords made positional, marked for `inline` like a user function;
+* a random draw is a call of the `rt.draws` helper of its rank, `normal`
+  and `uniform` scaled and shifted (`rules.random.draw_call`); a draw, or
+  `np.random.seed(s)`, may be a statement of its own (`desugar` makes it
+  an assignment).
 
 Anything else (an unknown function, a global list, an undefined name) is a
 located error. The constants read here are part of the cache key.
@@ -274,14 +281,22 @@ class _Resolver(ast.NodeTransformer):
         arguments of `function`, the defaults they skip filled in."""
         parameters = list(inspect.signature(function).parameters.values())
         names = [p.name for p in parameters]
-        slots = list(node.args) + [None] * max(0, len(parameters) - len(node.args))
+        written = ast.unparse(node.func)
+        if len(node.args) > len(parameters):
+            self.refuse(node, f"`{written}` called with {len(node.args)} arguments",
+                        f"its parameters: {', '.join(names)}", "calls")
+        slots = list(node.args) + [None] * (len(parameters) - len(node.args))
         for keyword in node.keywords:
             if keyword.arg not in names or slots[names.index(keyword.arg)] is not None:
-                self.refuse(keyword, f"`{keyword.arg}=` in `{ast.unparse(node.func)}`",
+                self.refuse(keyword, f"`{keyword.arg}=` in `{written}`",
                             f"its parameters: {', '.join(names)}", "calls")
             slots[names.index(keyword.arg)] = self.visit(keyword.value)
         while slots and slots[-1] is None:
             slots.pop()
+        for slot, parameter in zip(slots, parameters):
+            if slot is None and parameter.default is inspect.Parameter.empty:
+                self.refuse(node, f"`{written}` called without its argument "
+                            f"`{parameter.name}`", "pass every argument", "calls")
         node.args = [self.constant(node, parameter.default) if slot is None else slot
                      for slot, parameter in zip(slots, parameters)]
         node.keywords = []
