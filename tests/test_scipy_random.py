@@ -354,6 +354,10 @@ def test_a_custom_rule_of_a_reduction(target):
     Numba's typing says, not an array like its argument."""
     w = np.array([0.2, -0.4, 0.1])
     assert adjit.gradcheck(softmax_loss, (w, X_DATA), wrt=0, target=target)
+    scores = X_DATA @ w
+    softmax = np.exp(scores - np.max(scores)) / np.sum(np.exp(scores - np.max(scores)))
+    gradient = jit.grad(softmax_loss, target=target)(w, X_DATA)
+    assert np.allclose(gradient, X_DATA.T @ softmax - w, rtol=1e-13, atol=1e-15)
 
 
 # ---- randomness ---------------------------------------------------------------------------
