@@ -427,6 +427,18 @@ def test_seeded_draws_give_the_finite_difference_of_the_seeded_function(name, ta
     assert value == pytest.approx(fn(*args), rel=1e-13)
 
 
+@pytest.mark.parametrize("target", TARGETS)
+def test_second_order_with_draws(target):
+    """The gradient's own draws, differentiated again: forward over reverse,
+    and reverse over reverse of the draws recorded in a loop."""
+    fn, args, wrt = RANDOM["reparameterised"]
+    reference = second_differences(jit.grad(fn, wrt=wrt, target="python"), args, wrt)
+    hessian = np.array(jit.hessian(fn, wrt=wrt, target=target)(*args))
+    assert np.allclose(hessian, reference, rtol=1e-6, atol=1e-8)
+    row = jit.grad(jit.grad(fn, wrt=0, target=target), wrt=(0, 1), target=target)(*args)
+    assert np.allclose(row, reference[0], rtol=1e-6, atol=1e-8)
+
+
 def test_the_derivative_uses_its_own_forward_draws():
     """Without a seed inside, the value a derivative returns and its gradient
     come from the same draws: replayed here from NumPy's generator, seeded
