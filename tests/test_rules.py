@@ -166,6 +166,7 @@ SCALAR_POINTS = {
     "clip": [(0.5, 0.1, 0.9), (-0.3, 0.1, 0.9), (1.4, 0.1, 0.9)],
     # scipy.special (adjit/rules/scipy.py)
     "gammaln": [(0.7,), (3.4,), (-1.5,)], "logit": [(0.3,), (0.85,)],
+    "trigamma": [(0.7,), (12.5,), (-1.5,)],
     "xlogy": [(0.6, 1.3), (-1.2, 0.4)], "xlog1py": [(0.6, 1.3), (-1.2, -0.4)],
     "log_ndtr": [(0.6,), (-4.5,)],
 }
@@ -175,8 +176,9 @@ SCALAR_POINTS = {
 SECOND_REFUSED = {
     "rt.digamma": "its partial calls rt.trigamma, which has no rule: a third derivative of "
                   "lgamma is refused (docs/limitations.md#higher-order)",
-    "rt.special.digamma": "its partial calls rt.special.trigamma, which has no rule: a third "
-                          "derivative of gammaln is refused (docs/limitations.md#higher-order)",
+    "rt.special.trigamma": "its partial calls rt.special.tetragamma, which has no rule: a "
+                           "fourth derivative of gammaln is refused "
+                           "(docs/limitations.md#higher-order)",
 }
 SECOND_THROUGH = {
     # the y partial, -floor(x / y), is an int: a gradient with an int output
@@ -828,6 +830,7 @@ _OPERANDS = {
     "log1p": (lambda s: uniform(-0.6, 2.0, *s),), "tan": (lambda s: uniform(-1.0, 1.0, *s),),
     "abs": (lambda s: signed(0.2, 1.5, *s),), "fabs": (lambda s: signed(0.2, 1.5, *s),),
     "gammaln": (lambda s: uniform(0.3, 3.0, *s),), "digamma": (lambda s: uniform(0.3, 3.0, *s),),
+    "trigamma": (lambda s: uniform(0.3, 3.0, *s),),
     "logit": (lambda s: uniform(0.1, 0.9, *s),),
     "xlogy": (lambda s: normal(*s), lambda s: uniform(0.3, 3.0, *s)),
     "xlog1py": (lambda s: normal(*s), lambda s: uniform(-0.6, 2.0, *s)),

@@ -36,8 +36,12 @@ def gammaln(x):
 
 
 def digamma(x):
-    # trigamma has no rule: a third derivative of gammaln is refused
     return rt.special.trigamma(x)
+
+
+def trigamma(x):
+    # tetragamma has no rule: a fourth derivative of gammaln is refused
+    return rt.special.tetragamma(x)
 
 
 def erf(x):
@@ -96,8 +100,11 @@ def _register_special() -> None:
             REGISTRY.register(key, spelling, template, arity)
         ELEMENTWISE_HELPERS.add(helper)
         ELEMENTWISE_SPELLINGS.add(spelling)
-    # a partial of digamma: called on arrays too, though not differentiated
-    ELEMENTWISE_SPELLINGS.add("rt.special.trigamma")
+    # trigamma: a partial of digamma, in generated code only (SciPy spells it
+    # polygamma(1, x))
+    REGISTRY.register(special.trigamma, "rt.special.trigamma", trigamma, (1,))
+    ELEMENTWISE_HELPERS.add(special.trigamma)
+    ELEMENTWISE_SPELLINGS.update(("rt.special.trigamma", "rt.special.tetragamma"))
 
 
 _register_special()

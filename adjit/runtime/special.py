@@ -10,10 +10,10 @@ these as the same primitives.
 Accuracy against SciPy 1.17 (tests/test_scipy_random.py measures it over
 thousands of points): `erf`, `erfc`, `expit`, `logit`, `xlogy`, `xlog1py`,
 `ndtr`, `log_ndtr` agree to 1e-13 relative; `gammaln` (`math.lgamma`) to
-1e-12 relative, 2e-13 at worst near its zeros; `digamma` and `trigamma`
-(the derivatives of `gammaln`) to 1e-12 relative for x > 0 (within 1e-15
-absolute around digamma's zero at 1.4616...), 5e-12 for x < 0, where the
-reflection formula is ill-conditioned near the poles.
+1e-12 relative, 2e-13 at worst near its zeros; `digamma`, `trigamma` and
+`tetragamma` (the derivatives of `gammaln`) to 1e-12 relative for x > 0
+(within 1e-15 absolute around digamma's zero at 1.4616...), 2e-11 for
+x < 0, where the reflection formula is ill-conditioned near the poles.
 """
 
 import math
@@ -100,6 +100,34 @@ def _trigamma(x):
     return _trigamma_above(x)
 
 
+@register_jitable
+def _tetragamma_above(x):
+    """psi''(x) for x > 0: the recurrence up to 20, then the derivative of
+    trigamma's series."""
+    result = 0.0
+    while x < 20.0:
+        result -= 2.0 / (x * x * x)
+        x += 1.0
+    inverse = 1.0 / x
+    square = inverse * inverse
+    series = -square - inverse * square - 0.5 * square * square * (
+        1.0 - square * (1.0 / 3 - square * (1.0 / 3 - square * (
+            3.0 / 5 - square * (5.0 / 3 - square * (691.0 / 105))))))
+    return result + series
+
+
+@register_jitable
+def _tetragamma(x):
+    if x <= 0.0 and x == math.floor(x):
+        return math.nan
+    if x < 0.0:
+        # the reflection of trigamma, differentiated
+        sine = math.sin(math.pi * x)
+        return _tetragamma_above(1.0 - x) \
+            - 2.0 * math.pi ** 3 * math.cos(math.pi * x) / (sine * sine * sine)
+    return _tetragamma_above(x)
+
+
 @vectorize(cache=True)
 def digamma(x):
     """psi(x) = d gammaln(x) / dx."""
@@ -110,6 +138,12 @@ def digamma(x):
 def trigamma(x):
     """psi'(x) = d2 gammaln(x) / dx2."""
     return _trigamma(x)
+
+
+@vectorize(cache=True)
+def tetragamma(x):
+    """psi''(x) = d3 gammaln(x) / dx3."""
+    return _tetragamma(x)
 
 
 @vectorize(cache=True)
