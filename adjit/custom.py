@@ -24,10 +24,11 @@ from __future__ import annotations
 import hashlib
 import inspect
 import re
+import types
 
 from adjit.errors import MissingRuleError
 from adjit.rules.arrays import ARRAY_RULES, ArrayRule, Operands, rank
-from adjit.rules.registry import FLOAT, REGISTRY, is_array
+from adjit.rules.registry import FLOAT, INT, REGISTRY, array_type, element_type, is_array
 from adjit.runtime import custom as namespace
 
 
@@ -50,22 +51,40 @@ def _python_function(fn):
     return getattr(fn, "py_func", fn)
 
 
-def _compiled(fn):
-    """`fn` as generated code calls it: a Numba dispatcher when it is plain
-    Python, so that compiled derivatives can call it."""
+def _compiled(fn, name: str):
+    """`fn` as generated code calls it under `name`. A Python function is
+    itself, made `register_jitable`: called as it is by target="python"
+    (so it may call anything), compiled by Numba inside target="cpu"
+    derivatives. A Numba dispatcher is itself too. Any other callable (a
+    NumPy or SciPy ufunc, a builtin) is listed in `python_only`:
+    target="cpu" refuses derivatives calling it."""
     if type(fn).__module__.startswith("numba"):
         return fn
-    import numba
-    return numba.njit(fn)
+    if isinstance(fn, types.FunctionType):
+        from numba.extending import register_jitable
+        return register_jitable(fn)
+    namespace.python_only[name] = _written(fn)
+    return fn
+
+
+def _written(fn) -> str:
+    name = getattr(fn, "__name__", type(fn).__name__)
+    module = getattr(fn, "__module__", None)
+    return f"`{module}.{name}`" if module else \
+        f"`{name}` (a {type(fn).__module__}.{type(fn).__name__})"
 
 
 def _stable_name(fn) -> str:
     python = _python_function(fn)
-    text = f"{getattr(python, '__module__', 'builtin')}__{getattr(python, '__qualname__', repr(fn))}"
+    module = getattr(python, "__module__", None) or type(python).__module__
+    name = getattr(python, "__qualname__", None) or getattr(python, "__name__", repr(fn))
+    text = f"{module}__{name}"
     return re.sub(r"\W", "_", text)
 
 
 def _arity(fn) -> int | None:
+    if isinstance(getattr(fn, "nin", None), int):        # a ufunc
+        return fn.nin
     try:
         return len(inspect.signature(_python_function(fn)).parameters)
     except (TypeError, ValueError):
@@ -77,16 +96,17 @@ def _entry(fn) -> _Rules:
     if entry is None:
         name = _stable_name(fn)
         entry = _Rules(fn, name)
-        setattr(namespace, name, _compiled(_python_function(fn)))
+        setattr(namespace, name, _compiled(_python_function(fn), name))
         keys = {fn, _python_function(fn)}
         arity = _arity(fn)
         for key in keys:
             _BY_FUNCTION[id(key)] = entry
             REGISTRY.register(key, f"rt.custom.{name}", None,
                               (arity,) if arity is not None else tuple(range(1, 9)),
-                              result_type=lambda *types_: _result_type(list(types_)))
+                              result_type=lambda *types_, entry=entry:
+                              _result_type(list(types_), entry))
             ARRAY_RULES[key] = ArrayRule(
-                lambda types_, arguments: _result_type(types_),
+                lambda types_, arguments, entry=entry: _result_type(types_, entry),
                 lambda operands, entry=entry: _reverse(entry, operands),
                 lambda operands, entry=entry: _forward(entry, operands))
         # the dispatcher generated code calls is the same primitive
@@ -94,16 +114,57 @@ def _entry(fn) -> _Rules:
         _BY_FUNCTION[id(compiled)] = entry
         REGISTRY.register(compiled, f"rt.custom.{name}", None,
                           (arity,) if arity is not None else tuple(range(1, 9)),
-                          result_type=lambda *types_: _result_type(list(types_)))
+                          result_type=lambda *types_: _result_type(list(types_), entry))
         ARRAY_RULES[compiled] = ARRAY_RULES[fn]
     return entry
 
 
-def _result_type(argument_types: list[str]) -> str:
-    """A custom function returns a float, or an array like its first array
-    argument (adjit does not read the function to know better)."""
+def _result_type(argument_types: list[str], entry: _Rules | None = None) -> str:
+    """What a custom function returns for arguments of these types: what
+    Numba's typing says of the compiled function (a float, or an array of
+    some rank); for a function Numba cannot compile, a float, or an array
+    like its first array argument (the broadcast of a ufunc)."""
     arrays = [t for t in argument_types if is_array(t)]
-    return arrays[0] if arrays else FLOAT
+    assumed = arrays[0] if arrays else FLOAT
+    if not arrays or entry is None or entry.name in namespace.python_only:
+        return assumed
+    key = (entry.name, tuple(argument_types))
+    if key not in _TYPED:
+        import numba
+        function = entry.function if type(entry.function).__module__.startswith("numba") \
+            else numba.njit(_python_function(entry.function))
+        _TYPED[key] = _numba_result(function, argument_types) or assumed
+    return _TYPED[key]
+
+
+_TYPED: dict[tuple, str] = {}
+
+
+def _numba_result(compiled, argument_types: list[str]) -> str | None:
+    """The adjit type of what `compiled` returns, by Numba's typing of a
+    call with arguments of `argument_types`; None when Numba cannot tell."""
+    from numba import types as numba_types
+    scalars = {"float": numba_types.float64, "int": numba_types.int64,
+               "bool": numba_types.boolean}
+    signature = []
+    for type_name in argument_types:
+        element = scalars.get(element_type(type_name))
+        if element is None:
+            return None
+        signature.append(numba_types.Array(element, rank(type_name), "A")
+                         if is_array(type_name) else element)
+    try:
+        compiled.compile(tuple(signature))
+        returned = compiled.overloads[tuple(signature)].signature.return_type
+    except Exception:          # noqa: BLE001  (Numba's typing errors vary)
+        return None
+    if isinstance(returned, numba_types.Array) and returned.dtype in scalars.values():
+        kind = {numba_types.float64: FLOAT, numba_types.int64: INT,
+                numba_types.boolean: "bool"}[returned.dtype]
+        return array_type(kind, returned.ndim)
+    if isinstance(returned, (numba_types.Float, numba_types.Integer)):
+        return FLOAT
+    return None
 
 
 def _shown(entry: _Rules) -> str:
@@ -144,7 +205,8 @@ def defvjp(fn, rule):
     returns `rule`."""
     entry = _entry(fn)
     entry.vjp = rule
-    setattr(namespace, f"{entry.name}_vjp", _compiled(_python_function(rule)))
+    setattr(namespace, f"{entry.name}_vjp", _compiled(_python_function(rule),
+                                                     f"{entry.name}_vjp"))
     REGISTRY.version += 1
     return rule
 
@@ -154,7 +216,8 @@ def defjvp(fn, rule):
     of `fn`; returns `rule`."""
     entry = _entry(fn)
     entry.jvp = rule
-    setattr(namespace, f"{entry.name}_jvp", _compiled(_python_function(rule)))
+    setattr(namespace, f"{entry.name}_jvp", _compiled(_python_function(rule),
+                                                     f"{entry.name}_jvp"))
     REGISTRY.version += 1
     return rule
 
@@ -163,7 +226,7 @@ def nondifferentiable(fn):
     """Register `fn` as a function whose derivative is zero (a rounding, a
     random draw, a lookup); returns `fn`."""
     name = _stable_name(fn)
-    setattr(namespace, name, _compiled(_python_function(fn)))
+    setattr(namespace, name, _compiled(_python_function(fn), name))
     arity = _arity(fn)
     for key in {fn, _python_function(fn), getattr(namespace, name)}:
         REGISTRY.register(key, f"rt.custom.{name}", None,

@@ -164,6 +164,11 @@ SCALAR_POINTS = {
     "atan2": [(0.6, -1.3), (-0.4, 0.8)],
     "copysign": [(0.6, -1.3), (-1.7, 0.45)],
     "clip": [(0.5, 0.1, 0.9), (-0.3, 0.1, 0.9), (1.4, 0.1, 0.9)],
+    # scipy.special (adjit/rules/scipy.py)
+    "gammaln": [(0.7,), (3.4,), (-1.5,)], "logit": [(0.3,), (0.85,)],
+    "trigamma": [(0.7,), (12.5,), (-1.5,)],
+    "xlogy": [(0.6, 1.3), (-1.2, 0.4)], "xlog1py": [(0.6, 1.3), (-1.2, -0.4)],
+    "log_ndtr": [(0.6,), (-4.5,)],
 }
 
 # Second order where the primitive's own Hessian cannot be asked for, and why;
@@ -171,6 +176,9 @@ SCALAR_POINTS = {
 SECOND_REFUSED = {
     "rt.digamma": "its partial calls rt.trigamma, which has no rule: a third derivative of "
                   "lgamma is refused (docs/limitations.md#higher-order)",
+    "rt.special.trigamma": "its partial calls rt.special.tetragamma, which has no rule: a "
+                           "fourth derivative of gammaln is refused "
+                           "(docs/limitations.md#higher-order)",
 }
 SECOND_THROUGH = {
     # the y partial, -floor(x / y), is an int: a gradient with an int output
@@ -180,7 +188,8 @@ SECOND_THROUGH = {
 
 # the cpu slice: operators, a jump, special functions, two-argument rules
 SCALAR_CPU = ("Pow", "Mod", "Div", "USub", "max", "abs", "math.sin", "math.atan2",
-              "math.lgamma", "math.hypot", "math.pow", "np.tanh", "rt.pow_exponent_partial")
+              "math.lgamma", "math.hypot", "math.pow", "np.tanh", "rt.pow_exponent_partial",
+              "rt.special.gammaln", "rt.special.xlogy", "rt.special.log_ndtr")
 
 # jvp directions: irregular, so that no two partials can trade places unseen
 _DIRECTIONS = {1: (0.7,), 2: (0.7, -0.45), 3: (0.7, -0.45, 0.3)}
@@ -935,6 +944,11 @@ _OPERANDS = {
     "log10": (lambda s: uniform(0.3, 3.0, *s),), "sqrt": (lambda s: uniform(0.3, 3.0, *s),),
     "log1p": (lambda s: uniform(-0.6, 2.0, *s),), "tan": (lambda s: uniform(-1.0, 1.0, *s),),
     "abs": (lambda s: signed(0.2, 1.5, *s),), "fabs": (lambda s: signed(0.2, 1.5, *s),),
+    "gammaln": (lambda s: uniform(0.3, 3.0, *s),), "digamma": (lambda s: uniform(0.3, 3.0, *s),),
+    "trigamma": (lambda s: uniform(0.3, 3.0, *s),),
+    "logit": (lambda s: uniform(0.1, 0.9, *s),),
+    "xlogy": (lambda s: normal(*s), lambda s: uniform(0.3, 3.0, *s)),
+    "xlog1py": (lambda s: normal(*s), lambda s: uniform(-0.6, 2.0, *s)),
 }
 _KINKED = {"Mod": lambda a, b: _valid_mod(a, b), "min": _apart, "max": _apart}
 
@@ -973,7 +987,8 @@ def elementwise_cases() -> list[ArrayCase]:
         for shape in ((2, 3, 4),) if base not in ("sin", "exp") else ((5,), (2, 3, 4)):
             cases.append(ArrayCase(
                 f"{name}-{len(shape)}d", _elementwise_function_name(name, f"{len(shape)}d"),
-                arguments(make(shape), normal(*shape)), (0,), (primitive.key,)))
+                arguments(make(shape), normal(*shape)), (0,), (primitive.key,),
+                second=name not in SECOND_REFUSED))
     cases += [
         ArrayCase("np.where-mat_row", "elementwise_where",
                   arguments(booleans(3, 4), normal(3, 4), normal(4), normal(3, 4)), (1, 2),

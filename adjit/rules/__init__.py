@@ -7,6 +7,8 @@ from adjit.rules import axes as _axis_rules  # noqa: F401  (reductions along an 
 from adjit.rules import generated as _helper_rules  # noqa: F401  (rules of rt.* helpers)
 from adjit.rules import joins as _join_rules  # noqa: F401  (np.array of values, np.stack, ...)
 from adjit.rules import scans as _scan_rules  # noqa: F401  (np.cumsum, np.cumprod, np.diff)
+from adjit.rules import scipy as _scipy_rules  # noqa: F401  (scipy.special, scipy.stats)
+from adjit.rules import random as _random_rules  # noqa: F401  (np.random draws)
 from adjit.rules.registry import REGISTRY, Primitive
 
 __all__ = ["REGISTRY", "Primitive"]

@@ -88,6 +88,9 @@ def view_destination(base_adjoint: str, index: ast.expr) -> tuple[str, str]:
 
 # runtime helpers that apply element by element (registered by `generated`)
 ELEMENTWISE_HELPERS: set = set()
+# spellings of runtime helpers that apply to arrays as they are (ufuncs), in
+# the array form of a partial
+ELEMENTWISE_SPELLINGS: set = set()
 
 
 def is_elementwise(primitive) -> bool:
@@ -139,7 +142,8 @@ class _ArrayForm(ast.NodeTransformer):
             node.func = _np_attribute(_NUMPY_NAME.get(name, name))
         elif spelling in _RESPELLED:
             node.func = _spelled(_RESPELLED[spelling])
-        elif spelling.startswith("rt.") or spelling in ("abs", "float", "min", "max"):
+        elif spelling.startswith("rt.") and spelling not in ELEMENTWISE_SPELLINGS \
+                or spelling in ("abs", "float", "min", "max"):
             raise ArrayRuleError(f"`{spelling}` in a partial derivative has no array form")
         return node
 

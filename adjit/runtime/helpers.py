@@ -131,3 +131,8 @@ def stop_gradient(x):
 # they broadcast like the power itself)
 pow_base_partial_elementwise = vectorize(cache=True)(pow_base_partial)
 pow_exponent_partial_elementwise = vectorize(cache=True)(pow_exponent_partial)
+
+# SciPy's special functions, as Numba ufuncs (rt.special.NAME); last, as
+# they build on digamma above
+from adjit.runtime import special  # noqa: E402,F401
+from adjit.runtime import draws  # noqa: E402,F401  (rt.draws.NAME: np.random)

@@ -124,7 +124,9 @@ MATH_FUNCTIONS = [
     "asinh", "acosh", "atanh", "exp", "expm1", "log", "log1p", "log2", "log10",
     "sqrt", "hypot", "pow", "erf", "erfc", "gamma", "lgamma", "fabs", "copysign",
 ]
-ALL_TAGS = CONSTRUCTS + ["math." + name for name in MATH_FUNCTIONS]
+SCIPY_FUNCTIONS = ["gammaln", "expit", "erf", "log_ndtr", "xlogy", "logit"]
+ALL_TAGS = CONSTRUCTS + ["math." + name for name in MATH_FUNCTIONS] \
+    + ["scipy." + name for name in SCIPY_FUNCTIONS]
 
 VAR_BOUND = 4.0        # magnitude assumed for any float variable
 SQUASH_ABOVE = 40.0    # expressions estimated larger than this are squashed
@@ -173,6 +175,14 @@ _MATH = [
     ("pow", "math.pow({a}, 2.0)", lambda a, b: a * a),
     ("fabs", "math.fabs({a})", lambda a, b: a),
     ("copysign", "math.copysign({a}, {b})", lambda a, b: a),
+    # scipy.special (imported as `sc`), tagged "scipy.NAME"
+    ("scipy.gammaln", "sc.gammaln(1.5 + math.tanh({a}))", lambda a, b: 0.6),
+    ("scipy.gammaln", "sc.gammaln(1.0 + {sa})", lambda a, b: max(1.0, math.lgamma(1.0 + a * a))),
+    ("scipy.expit", "sc.expit({a})", lambda a, b: 1.0),
+    ("scipy.erf", "sc.erf({a})", lambda a, b: 1.0),
+    ("scipy.log_ndtr", "sc.log_ndtr({a})", lambda a, b: 0.5 * a * a + math.log(1.0 + a) + 1.0),
+    ("scipy.xlogy", "sc.xlogy({a}, 1.0 + {sb})", lambda a, b: a * math.log(1.0 + b * b)),
+    ("scipy.logit", "sc.logit(0.5 + 0.4 * math.tanh({a}))", lambda a, b: 2.2),
 ]
 _NP = [
     ("np.sin({a})", lambda a: 1.0),
@@ -315,7 +325,7 @@ class ProgramGenerator:
             return _E(f"({a.text}) / (2.0 + math.cos({b.text}))", a.bound)
         if kind == "math":
             name, template, bound = _pick(self.ch, _MATH)
-            self.tag("math." + name)
+            self.tag(name if name.startswith("scipy.") else "math." + name)
             a = sub()
             b = sub() if "{b}" in template or "{sb}" in template else _E("0.0", 0.0, True)
             if "{b}" in template and "tanh({b})" in template:
@@ -802,6 +812,8 @@ class ProgramGenerator:
         # drawn last, so that the rest of each program is what it was
         signature, checks = self.annotations_and_checks()
         header = ["import math", "", "import numpy as np", ""]
+        if any(tag.startswith("scipy.") for tag in self.tags):
+            header += ["import scipy.special as sc", ""]
         if self.scale is not None:
             header += [f"SCALE = {self.scale}", ""]
         source = "\n".join(header + ["", signature] + checks + self.lines) + "\n"

@@ -9,7 +9,7 @@ marked loops of a generated function are rendered with `prange` again
 or raises a located error, that each parallel loop's iterations are
 independent, as Numba assumes without checking:
 
-* no parallel loop inside another one;
+* no parallel loop inside another one, and no random draw inside one;
 * every scalar the body writes is either *private* to an iteration (written
   before it is read, on every path) or a sum *reduction* (`s = s + e`,
   `s = s - e`, and no other use of `s` in the body), and none but the
@@ -52,6 +52,7 @@ import numpy as np
 from adjit.errors import DifferentiationError, UnsupportedSyntaxError
 from adjit.passes.analysis.statements import names_in, writes_block
 from adjit.rules.numpy import CREATION
+from adjit.rules.random import is_draw
 from adjit.rules.registry import is_array
 
 
@@ -89,6 +90,11 @@ def _check_loop(parsed, loop: ast.For, read_after: set[str], arrays: set[str]) -
                                          and loop.iter.args[2].value == 1):
         _refuse(parsed, loop.iter, "a prange with a step", "Numba runs pranges with "
                 "step 1 only: loop over prange(count) and compute the index")
+    for node in ast.walk(ast.Module(loop.body, [])):
+        if isinstance(node, ast.Assign) and is_draw(node.value):
+            _refuse(parsed, node, "a random draw inside a parallel loop",
+                    "each thread draws from its own stream, in no fixed order: draw "
+                    "before the loop (np.random.standard_normal(n)) and index the draws")
     created = {node.targets[0].id for node in ast.walk(ast.Module(loop.body, []))
                if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
                and isinstance(node.value, ast.Call)

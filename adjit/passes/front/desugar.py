@@ -17,7 +17,12 @@ Output: a `FunctionDef` in which
   flags (`_break_1 = True`, `_continue_1 = True`, `_returned = True`) and the
   statements they skip sit under `if not FLAG:` guards;
 * there is no `pass`, no docstring and no `assert`: an input check is
-  `if TEST: raise E("message")`, which the derivatives keep.
+  `if TEST: raise E("message")`, which the derivatives keep;
+* an expression statement is a call of the user's own function on its own
+  line (`fill(x, out)`, marked `discarded` for `inline`), or a call made
+  for its effect (`np.random.seed(s)`, a draw whose value is dropped:
+  `resolve` lets only those through), which assigns its value to a fresh
+  name (`_seed_1`, `_unused_1`).
 
 The flags turn every loop body into structured code whose iterations the
 reverse sweep can replay by count alone (docs/architecture.md, "Jumps").
@@ -181,6 +186,10 @@ class _Desugar:
     def statement_Expr(self, node):
         if not isinstance(node.value, ast.Call):
             return [], set()        # a docstring
+        spelled = ast.unparse(node.value.func)
+        if spelled.startswith("rt.draws."):     # np.random.seed(s) or a draw dropped
+            stem = "seed_" if spelled == "rt.draws.seed" else "unused_"
+            return [_assign(self.namer.fresh(stem), node.value, node)], set()
         if getattr(node.value, "callee", None) is None:
             self.error(node, "expression statement (a call whose value is unused)",
                        "assign the value to a variable, or remove the call "

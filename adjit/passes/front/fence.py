@@ -306,7 +306,8 @@ class _Fence(ast.NodeVisitor):
     def visit_Call(self, node: ast.Call):
         for keyword in node.keywords:
             # names are matched to parameters by `resolve` (NumPy's dtype=,
-            # axis=, keepdims=; any parameter of the user's own functions)
+            # axis=, keepdims=; SciPy's distributions and draws; any parameter
+            # of the user's own functions)
             if keyword.arg is None:
                 self.refuse(keyword, "`**` in a call", "pass the arguments one by one",
                             "calls")

@@ -21,6 +21,13 @@ Output: its `tree` rewritten so that
 * in a callee being inlined, a parameter every call passes as an int or
   bool constant, and that the callee never assigns, is that constant
   (`keepdims=keep`).
+* a call of one of SciPy's distributions or `logsumexp` is a call of the
+  Python function that computes it (`rules.scipy.definition_for`), its
+  keywords made positional, marked for `inline` like a user function;
+* a random draw is a call of the `rt.draws` helper of its rank, `normal`
+  and `uniform` scaled and shifted (`rules.random.draw_call`); a draw, or
+  `np.random.seed(s)`, may be a statement of its own (`desugar` makes it
+  an assignment).
 
 Anything else (an unknown function, a global list, an undefined name) is a
 located error. The constants read here are part of the cache key.
@@ -45,6 +52,8 @@ from adjit.passes.front.parse import ParsedFunction
 from adjit.passes.front.reductions import AXIS_FUNCTIONS, along_an_axis, keeping_dims
 from adjit.rules import REGISTRY
 from adjit.rules.numpy import CREATION, DTYPES
+from adjit.rules.random import DrawError, draw_call, is_random_function
+from adjit.rules.scipy import DefinitionError, definition_for
 from adjit.runtime.arrays import reshape_like
 
 # Array methods, as the NumPy functions they are.
@@ -187,13 +196,22 @@ class _Resolver(ast.NodeTransformer):
         return node
 
     def visit_Expr(self, node: ast.Expr):
-        """`print(...)`: left out of derivatives (docs/supported.md); any
-        other call on its own line is resolved like any call (`desugar`
-        keeps those of the user's own functions: `fill(x, out)`)."""
+        """`print(...)`: left out of derivatives (docs/supported.md);
+        `np.random.seed(s)` or a draw whose value is dropped (it advances the
+        generator): kept; any other call on its own line is resolved like any
+        call (`desugar` keeps those of the user's own functions: `fill(x, out)`)."""
         if isinstance(node.value, ast.Call):
             if self.try_lookup(node.value.func) is builtins.print:
                 return ast.copy_location(ast.Pass(), node)
             node.value = self.visit(node.value)
+            return node
+        if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            return node                              # a docstring
+        self.refuse(node, "expression statement", "assign the value to a variable, or "
+                    "remove the call (side effects are not supported)", "statements")
+
+    def visit_AnnAssign(self, node: ast.AnnAssign):
+        node.value = self.visit(node.value)   # the annotation is not evaluated
         return node
 
     def visit_For(self, node: ast.For):
@@ -246,6 +264,21 @@ class _Resolver(ast.NodeTransformer):
             self.refuse(node.func, f"call of the local variable `{node.func.id}`",
                         "call math/NumPy functions directly")
         callee = self.lookup(node.func)
+        if is_random_function(callee):
+            for keyword in node.keywords:
+                keyword.value = self.visit(keyword.value)
+            try:
+                return draw_call(callee, node)
+            except DrawError as error:
+                self.refuse(node, f"`{ast.unparse(node)}`: {error}",
+                            "see the supported draws", "randomness")
+        try:
+            defined = definition_for(callee, node)
+        except DefinitionError as error:
+            self.refuse(node, f"`{ast.unparse(node.func)}`: {error}", "see the supported "
+                        "SciPy functions", "scipy")
+        if defined is not None:          # a SciPy function adjit computes in Python
+            return self.user_call(self.keywords_in_place(node, defined), defined)
         primitive = REGISTRY.lookup(callee)
         written = ast.unparse(node.func)
         if primitive is None and getattr(callee, "__module__", "").startswith("adjit.runtime"):
@@ -416,6 +449,32 @@ class _Resolver(ast.NodeTransformer):
         if callable(value) and not isinstance(value, type):
             return value
         return None
+
+    def keywords_in_place(self, node: ast.Call, function) -> ast.Call:
+        """`f(x, scale=s)` -> `f(x, 0.0, s)`: keywords as positional
+        arguments of `function`, the defaults they skip filled in."""
+        parameters = list(inspect.signature(function).parameters.values())
+        names = [p.name for p in parameters]
+        written = ast.unparse(node.func)
+        if len(node.args) > len(parameters):
+            self.refuse(node, f"`{written}` called with {len(node.args)} arguments",
+                        f"its parameters: {', '.join(names)}", "calls")
+        slots = list(node.args) + [None] * (len(parameters) - len(node.args))
+        for keyword in node.keywords:
+            if keyword.arg not in names or slots[names.index(keyword.arg)] is not None:
+                self.refuse(keyword, f"`{keyword.arg}=` in `{written}`",
+                            f"its parameters: {', '.join(names)}", "calls")
+            slots[names.index(keyword.arg)] = self.visit(keyword.value)
+        while slots and slots[-1] is None:
+            slots.pop()
+        for slot, parameter in zip(slots, parameters):
+            if slot is None and parameter.default is inspect.Parameter.empty:
+                self.refuse(node, f"`{written}` called without its argument "
+                            f"`{parameter.name}`", "pass every argument", "calls")
+        node.args = [self.constant(node, parameter.default) if slot is None else slot
+                     for slot, parameter in zip(slots, parameters)]
+        node.keywords = []
+        return node
 
     def is_method(self, func: ast.expr) -> bool:
         """`x.sum` of a local `x`, or of any value that is not a name

@@ -28,7 +28,9 @@ Output: an equivalent `FunctionDef` where
 
 Only adjoint variables are constant-propagated: the primal code keeps the
 shape the user wrote. Statements are pure (tape writes are subscript stores,
-never removed), so removing a dead assignment never changes a result.
+never removed), so removing a dead assignment never changes a result - but
+for random draws (`rules.random.is_draw`), which stay, so that every later
+draw keeps its value.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import copy
 
 from adjit.passes.ir.fold import constant_value, fold
 from adjit.passes.analysis.statements import names_in
+from adjit.rules.random import is_draw
 
 
 def optimize(function: ast.FunctionDef, adjoints: set[str]) -> ast.FunctionDef:
@@ -281,7 +284,8 @@ def _dead_statement(node, live: set[str], scratch: set[str]):
     if isinstance(node, (ast.Assign, ast.AugAssign)):
         target = node.targets[0] if isinstance(node, ast.Assign) else node.target
         if isinstance(target, ast.Name):
-            if target.id not in live:
+            if target.id not in live and not is_draw(node.value):
+                # (a draw stays, unused: the draws after it keep their values)
                 return None, live
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) \
                     and node.value.id == target.id:

@@ -32,6 +32,8 @@ import copy
 from adjit.passes.analysis.statements import (adjoint_reads, assigned_name, is_break_test, names_in,
                                      reads, writes, writes_block)
 
+from adjit.rules.random import is_draw
+
 RECORD, RECOMPUTE = "record", "recompute"
 
 
@@ -107,7 +109,9 @@ class LoopPlan:
                        for node in ast.walk(loop))
         if id(loop) not in self.counters and not restores:
             body_slice, live_in = self.slice_block(loop.body, set(), with_adjoint=True)
-            if not live_in & (writes_block(loop.body) | self.mutable):
+            # a random draw run again draws another value: its loop records
+            if not live_in & (writes_block(loop.body) | self.mutable) \
+                    and not _draws(body_slice):
                 self.mode[key] = RECOMPUTE
                 if key in self.snapshots:
                     body_slice, live_in = self._slice_with_snapshot(loop)
@@ -298,6 +302,12 @@ class LoopPlan:
         sliced.original = _original(loop)
         sliced.records = adjoint_inside
         return (head - index) | loop_reads, sliced
+
+
+def _draws(statements: list[ast.stmt]) -> bool:
+    """Does running these statements again make a random draw?"""
+    return any(isinstance(node, ast.Assign) and is_draw(node.value)
+               for node in ast.walk(ast.Module(statements, [])))
 
 
 def _integer_step(node: ast.stmt, integers: set[str]) -> tuple[str, int] | None:
