@@ -49,6 +49,7 @@ from adjit.passes.optimize.lanes import sum_in_lanes
 from adjit.passes.front.resolve import resolve
 from adjit.passes.reverse.transform import ReverseTransformer
 from adjit.passes.optimize.scatter import split_shifted_increments
+from adjit.passes.analysis.slots import stack_rebound_arrays
 from adjit.passes.analysis.types import infer_types
 from adjit.passes.analysis.views import inline_views
 from adjit.passes.analysis.webs import split_by_type
@@ -95,6 +96,7 @@ def _typed(fn, parameter_types: dict[str, str], wrt: list[str], device: bool = F
     tree = parsed.tree
     split_by_type(parsed, parameter_types)
     types = infer_types(parsed, parameter_types)
+    stack_rebound_arrays(parsed, types)
     _dump("types", repr(types))
     check_shape_unpacking(parsed, tree, types)
     if device:

@@ -28,6 +28,7 @@ import ast
 
 from adjit.passes.front.parse import ParsedFunction
 from adjit.passes.analysis.types import infer_types
+from adjit.rules.registry import is_array
 
 
 def split_by_type(parsed: ParsedFunction, parameter_types: dict[str, str]) -> None:
@@ -52,8 +53,10 @@ def split_by_type(parsed: ParsedFunction, parameter_types: dict[str, str]) -> No
         for k, web in enumerate(found):
             # (a parameter never read has a web of no nodes: its own)
             kind = types.get(web[0].id) if web else parameter_types.get(name)
-            kept.setdefault(kind, name if k == 0 else web[0].id)
-            _rename(web, kept[kind])
+            # an array keeps one name per web: a new binding is a new object
+            key = (kind, k) if is_array(kind) else kind
+            kept.setdefault(key, name if k == 0 else web[0].id)
+            _rename(web, kept[key])
 
 
 def _rename(web: list[ast.Name], name: str) -> None:

@@ -1,0 +1,180 @@
+"""Programs that bind array names more than once: aliases, rebinding to new
+arrays, straight-line and loop-carried swaps, rotations and conditional
+swaps (tests/test_rebinding.py)."""
+
+import numpy as np
+
+
+def alias_then_rebind(x, y):
+    u = x
+    u = y
+    return np.sum(u * x)
+
+
+def swap_straight(x, y):
+    u = x * 1.0
+    v = y * 2.0
+    u, v = v, u
+    u[0] = u[0] * v[1]
+    return np.sum(u * u) + np.sum(v)
+
+
+def copy_of_itself(x):
+    u = x * 1.0
+    u = u.copy()
+    u[1] = u[1] * u[0]
+    return np.sum(u * x)
+
+
+def parameter_rebound(x):
+    x = x * 2
+    return np.sum(np.sin(x))
+
+
+def created_twice(x):
+    n = x.shape[0]
+    a = np.zeros(n)
+    for i in range(n):
+        a[i] = x[i] * x[i]
+    s = np.sum(a)
+    a = np.ones(n)
+    for i in range(n):
+        a[i] = a[i] * s * x[i]
+    return np.sum(a)
+
+
+def changes_type(x):
+    x = np.sum(x * x)
+    return x * 2.0
+
+
+def diffuse(u0, c, steps):
+    u = np.copy(u0)
+    u_new = np.zeros_like(u0)
+    for t in range(steps):
+        for i in range(1, len(u) - 1):
+            u_new[i] = u[i] + c * (u[i + 1] - 2.0 * u[i] + u[i - 1])
+        u_new[0] = u[0]
+        u_new[-1] = u[-1]
+        u, u_new = u_new, u
+    return np.sum(u * u)
+
+
+def diffuse_copying(u0, c, steps):
+    """`diffuse` with the new values copied back instead of swapped."""
+    u = np.copy(u0)
+    u_new = np.zeros_like(u0)
+    for t in range(steps):
+        for i in range(1, len(u) - 1):
+            u_new[i] = u[i] + c * (u[i + 1] - 2.0 * u[i] + u[i - 1])
+        u_new[0] = u[0]
+        u_new[-1] = u[-1]
+        for i in range(len(u)):
+            u[i] = u_new[i]
+    return np.sum(u * u)
+
+
+def nonlinear_swaps(x, c):
+    n = x.shape[0]
+    u = np.copy(x)
+    v = np.empty(n)
+    for t in range(3):
+        for i in range(n):
+            v[i] = np.sin(u[i]) * c + u[(i + 1) % n] * u[i]
+        u, v = v, u
+    return np.sum(u * u) + v[0]
+
+
+def rotates_three(x, y):
+    n = x.shape[0]
+    a = np.copy(x)
+    b = x * 0.5
+    c = np.zeros(n)
+    for t in range(4):
+        for i in range(n):
+            c[i] = a[i] * b[i] + 0.5 * c[i] + y[i]
+        a, b, c = b, c, a
+    return np.sum(a) + 2.0 * np.sum(b * b) + c[1]
+
+
+def swaps_when(x, flags):
+    n = x.shape[0]
+    u = np.copy(x)
+    v = x * 0.5
+    for t in range(flags.shape[0]):
+        for i in range(n):
+            u[i] = u[i] * v[i] + 0.1
+        if flags[t] > 0.0:
+            u, v = v, u
+    return np.sum(u) + 3.0 * np.sum(v)
+
+
+def swaps_once_when(x, w):
+    u = x * 1.0
+    v = x * w[1]
+    if w[0] > 0.0:
+        u, v = v, u
+    u[0] = u[0] * v[0]
+    return np.sum(u * v) + u[1]
+
+
+def rebinds_parameter_in_loop(x, c):
+    n = x.shape[0]
+    y = np.zeros(n)
+    for t in range(3):
+        for i in range(n):
+            y[i] = x[i] * c + x[(i + 2) % n]
+        x, y = y, x
+    return np.sum(x * x)
+
+
+def sums_before_swapping(x, c):
+    n = x.shape[0]
+    u = np.copy(x)
+    v = np.zeros(n)
+    s = u[1] * c
+    for t in range(3):
+        for i in range(n):
+            v[i] = u[i] * u[i] * c
+        u, v = v, u
+    return s + np.sum(u) + 2.0 * v[0]
+
+
+def returns_a_swapped_array(x, c):
+    u = np.copy(x)
+    v = np.zeros_like(x)
+    for t in range(2):
+        for i in range(x.shape[0]):
+            v[i] = np.cos(u[i]) * c
+        u, v = v, u
+    return u
+
+
+# refused: each a located DifferentiationError
+
+
+def swaps_different_shapes(x):
+    u = np.copy(x)
+    v = np.zeros(x.shape[0] + 1)
+    for t in range(2):
+        u[0] = v[0] + x[0]
+        u, v = v, u
+    return u[0]
+
+
+def swaps_a_view_with_its_base(x):
+    u = np.copy(x)
+    v = u[1:]
+    for t in range(2):
+        u[0] = v[0] * x[1]
+        u, v = v, u
+    return u[0]
+
+
+def creates_in_the_loop(x):
+    u = np.copy(x)
+    for t in range(2):
+        v = np.zeros_like(x)
+        v[0] = u[0] * x[0]
+        u = v
+    return u[0]
