@@ -1,7 +1,7 @@
 """The transformation pipeline, in order: the one place that lists the passes.
 
     front/     parse -> fence -> resolve -> desugar -> anf -> inline
-    analysis/  webs -> types -> (gpu/device checks, target="cuda") -> views
+    analysis/  webs -> types -> slots -> (gpu/device checks, target="cuda") -> views
                -> (rebind, generated code differentiated again) -> hoist
                -> parallel (checks) -> activity -> arrays
     reverse/   instrument, recompute, tbr, snapshot -> the two sweeps

@@ -9,7 +9,9 @@ arrays that adjit would otherwise differentiate wrongly:
 * an array variable is bound by one statement only (a creation call or an
   alias `b = a`); parameters are never rebound. The adjoint of an array
   follows the array object, and one binding per name makes name and object
-  the same thing (write into a preallocated array instead of rebinding);
+  the same thing; in user code `webs` (a name per web) and `slots` (names
+  passed among arrays in loops and branches become ints) have made it so,
+  and this check stands behind them;
 * an array created inside a loop has a shape that the loop does not change,
   so one adjoint buffer serves every iteration;
 * every element access names one element (`q[i, k]` of a 2-D `q`), and a
