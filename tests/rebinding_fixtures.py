@@ -178,3 +178,13 @@ def creates_in_the_loop(x):
         v[0] = u[0] * x[0]
         u = v
     return u[0]
+
+
+def swaps_int_arrays(x):
+    a = np.zeros(x.shape[0], np.int64)
+    b = np.ones(x.shape[0], np.int64)
+    s = 0.0
+    for t in range(2):
+        s += x[a[0]] * x[b[0]]
+        a, b = b, a
+    return s

@@ -102,6 +102,7 @@ def test_an_odd_number_of_swaps_ends_on_the_other_buffer():
     (fx.swaps_different_shapes, "cannot prove they all have one shape"),
     (fx.swaps_a_view_with_its_base, "binds a view to an array name"),
     (fx.creates_in_the_loop, "makes a new array in a loop"),
+    (fx.swaps_int_arrays, "not all arrays of floats"),
 ])
 @pytest.mark.parametrize("mode", ["rev", "fwd"])
 def test_rebinding_adjit_cannot_follow_is_a_located_error(fn, message, mode):
