@@ -150,6 +150,15 @@ def returns_a_swapped_array(x, c):
     return u
 
 
+def creates_in_the_loop(x):
+    u = np.copy(x)
+    for t in range(2):
+        v = np.zeros_like(x)
+        v[0] = u[0] * x[0]
+        u = v
+    return u[0]
+
+
 # refused: each a located DifferentiationError
 
 
@@ -171,15 +180,6 @@ def swaps_a_view_with_its_base(x):
     return u[0]
 
 
-def creates_in_the_loop(x):
-    u = np.copy(x)
-    for t in range(2):
-        v = np.zeros_like(x)
-        v[0] = u[0] * x[0]
-        u = v
-    return u[0]
-
-
 def swaps_int_arrays(x):
     a = np.zeros(x.shape[0], np.int64)
     b = np.ones(x.shape[0], np.int64)
@@ -188,3 +188,14 @@ def swaps_int_arrays(x):
         s += x[a[0]] * x[b[0]]
         a, b = b, a
     return s
+
+
+def fresh_buffer_each_step(u0, c):
+    u = np.copy(u0)
+    n = u0.shape[0]
+    for t in range(3):
+        u_new = np.empty_like(u0)
+        for i in range(n):
+            u_new[i] = u[i] + c * np.sin(u[i - 1] - u[i])
+        u = u_new
+    return np.sum(u * u)

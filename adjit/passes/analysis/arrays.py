@@ -348,6 +348,13 @@ class _Checker:
                 shared_loop = set(map(id, loops)) & set(map(id, store_loops))
                 if overlap and (later > position or shared_loop):
                     name = sorted(overlap)[0]
+                    if name in self.parsed.stacks:      # buffers the names pass among
+                        self.error(node, f"the arrays `{self.parsed.stacks[name]}`, "
+                                   "passed among names, are written after this "
+                                   "operation reads one, and its derivative needs the "
+                                   "values it read", "operate on a copy "
+                                   "(`u_before = np.copy(u)`), or read the elements "
+                                   "(`for i ...: e += u[i]`)")
                     self.error(node, f"`{name}` is written after this operation reads "
                                "it, and its derivative needs the values it read",
                                f"operate on a copy (`{name}_before = np.copy({name})`)")

@@ -28,10 +28,15 @@ shape; the adjoint of each object is its row, and a swap of two names
 swaps the rows both they and their adjoints refer to, which the reverse
 sweep replays backwards by restoring the ints.
 
+An array made inside a loop (`v = np.zeros_like(x)`, then `u = v`) is a
+new object each iteration: the stack then has one row more than the group
+has names, and each array made after the parameters takes the lowest row
+that no slot holds at that moment (an int computation, recorded like any
+other), so a row is reused only once no name reaches its object.
+
 Refused, with a located `DifferentiationError` naming the construct:
 arrays of a group whose shapes `slots` cannot prove equal (from parameter
-shapes, constants and int parameters), arrays of ints or bools, an object
-made inside a loop (each iteration would need a new row), and a view
+shapes, constants and int parameters), arrays of ints or bools, and a view
 (`q[i]`, `x.T`) bound to a name of a group.
 
 Why: reverse mode follows an array's adjoint by its name; a name that
@@ -43,6 +48,7 @@ accumulated into the wrong object, a wrong number. Names bound once
 from __future__ import annotations
 
 import ast
+import copy
 
 import numpy as np
 
@@ -133,6 +139,7 @@ class _Slots:
         """The bindings that make the group's arrays (parameters first, then
         in the order of the source), each checked."""
         made: list[ast.Assign | str] = [p for p in self.parameters if p in group]
+        self.made_in_loop = False
         for node in _in_order(self.tree.body):
             if not (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
                     and node.targets[0].id in group) or isinstance(node.value, ast.Name):
@@ -146,11 +153,7 @@ class _Slots:
                 self.error(node, f"`{name} = {text}` binds a view to an array name that "
                            "is also bound to other arrays", f"copy it (`{name} = "
                            f"np.copy({text})`), or give the view a name of its own")
-            if in_loop:
-                self.error(node, f"`{name} = {text}` makes a new array in a loop, under a "
-                           "name bound to other arrays too", "create the arrays before "
-                           "the loop and write into them (`a[i] = ...`), swapping the "
-                           "names (`u, v = v, u`)")
+            self.made_in_loop |= in_loop
             made.append(node)
         return made
 
@@ -270,9 +273,17 @@ class _Slots:
         stack = self.parsed.namer.unique(f"_stack_{first}")
         slots = {name: self.parsed.namer.unique(f"_slot_{name}") for name in sorted(group)}
         self.types[stack] = array_type(FLOAT, rank(kind) + 1)
+        self.parsed.stacks[stack] = named
         for slot in slots.values():
             self.types[slot] = INT
-        top = self.allocation(stack, len(objects), shapes[0], anchor)
+        # An array made in a loop takes, each time, a row no name of the group
+        # holds (there is one among len(group) + 1); then so does every array
+        # made after the parameters, which that loop may have taken rows from.
+        self.free_rows = len(group) + 1 if self.made_in_loop else 0
+        top = self.allocation(stack, self.free_rows or len(objects), shapes[0], anchor)
+        if self.free_rows:
+            top += [self.located(_assign(slots[name], ast.Constant(-1)), anchor)
+                    for name in sorted(group - set(self.parameters))]
         for row, made in enumerate(objects):
             if isinstance(made, str):
                 top += self.fill(stack, row, made, slots[made], rank(kind), anchor)
@@ -300,18 +311,59 @@ class _Slots:
         out.append(self.located(_assign(stack, call), anchor))
         return out
 
-    def fill(self, stack: str, row: int, source, slot: str, depth: int,
+    def free_row(self, slots: dict[str, str], node: ast.stmt, out: list) -> str:
+        """Statements appended to `out` that set a new int name to the lowest
+        row of the stack no slot of the group holds, as ANF:
+
+            _t1 = _slot_u - 2; _t2 = _slot_v - 2; _t3 = _t1 * _t2; _t4 = _t3 != 0
+            if _t4: _row = 2
+            ... (rows 1 and 0 likewise)
+        """
+        namer = self.parsed.namer
+        row = namer.unique("_row")
+        self.types[row] = INT
+        emitted: list[ast.stmt] = []
+        for candidate in range(self.free_rows - 1, -1, -1):
+            product = None
+            for slot in sorted(slots.values()):
+                difference = namer.temp()
+                self.types[difference] = INT
+                emitted.append(_assign(difference, ast.BinOp(
+                    ast.Name(slot, ast.Load()), ast.Sub(), ast.Constant(candidate))))
+                if product is None:
+                    product = difference
+                    continue
+                joined = namer.temp()
+                self.types[joined] = INT
+                emitted.append(_assign(joined, ast.BinOp(
+                    ast.Name(product, ast.Load()), ast.Mult(), ast.Name(difference, ast.Load()))))
+                product = joined
+            free = namer.temp()
+            self.types[free] = "bool"
+            emitted.append(_assign(free, ast.Compare(ast.Name(product, ast.Load()),
+                                                     [ast.NotEq()], [ast.Constant(0)])))
+            emitted.append(ast.If(ast.Name(free, ast.Load()),
+                                  [_assign(row, ast.Constant(candidate))], []))
+        for statement in emitted:
+            for inner in ast.walk(statement):
+                if isinstance(inner, ast.stmt):
+                    self.located(inner, node)
+        out.extend(emitted)
+        return row
+
+    def fill(self, stack: str, row: int | str, source, slot: str, depth: int,
              like: ast.AST) -> list[ast.stmt]:
         """Row `row` of the stack set element by element from the array
         named `source` (or to the number `source`; left as it is for
         `np.empty`, `source` False), then `slot = row`."""
+        row = ast.Name(row, ast.Load()) if isinstance(row, str) else ast.Constant(row)
         if source is False:
-            return [self.located(_assign(slot, ast.Constant(row)), like)]
+            return [self.located(_assign(slot, row), like)]
         indices = [self.parsed.namer.fresh("k") for _ in range(depth)]
         for index in indices:
             self.types[index] = INT
         store = ast.Subscript(ast.Name(stack, ast.Load()),
-                              _index([ast.Constant(row)] + indices), ast.Store())
+                              _index([row] + indices), ast.Store())
         if isinstance(source, str):
             value = self.parsed.namer.temp()
             self.types[value] = FLOAT
@@ -330,7 +382,7 @@ class _Slots:
                            ast.Call(ast.Name("range", ast.Load()),
                                     [ast.Name(size, ast.Load())], []), body, [])
             body = [loop]
-        out = sizes + body + [_assign(slot, ast.Constant(row))]
+        out = sizes + body + [_assign(slot, copy.copy(row))]
         for node in out:
             for inner in ast.walk(node):
                 if isinstance(inner, ast.stmt):
@@ -354,6 +406,8 @@ class _Slots:
                                             node))
                     continue
                 row = next(k for k, o in enumerate(objects) if o is node)
+                if self.free_rows:
+                    row = self.free_row(slots, node, out)
                 source = _filled_from(value, group)
                 if source is None:                 # any other array: made, then copied
                     source = self.parsed.namer.temp()

@@ -35,6 +35,8 @@ class ParsedFunction:
     generated: bool = False
     # the function object itself (`inline` refuses recursion)
     function: object = None
+    # filled by `slots`: each stack of arrays, with the user's names of them
+    stacks: dict[str, str] = field(default_factory=dict)
 
     def location(self, node: ast.AST) -> Location:
         return Location(self.filename, getattr(node, "lineno", self.tree.lineno),
