@@ -346,7 +346,7 @@ class _Views:
         w = self.w
         if self.float32:
             return self.copy()
-        form = w.choice(["new", "swap", "loop swap", "rotation", "conditional"])
+        form = w.choice(["new", "swap", "loop swap", "rotation", "conditional", "fresh"])
         a, b = self.vec(), self.vec()
         p, q, r = w.fresh("p"), w.fresh("q"), w.fresh("r")
         if form == "new":
@@ -363,6 +363,17 @@ class _Views:
             w.emit(f"{p}, {q} = {q}, {p}")
             w.emit(f"{p}[0] = {p}[0] * {q}[1]")
             self.add(f"np.sum({p} * {p}) + {w.coef()} * np.sum({q})")
+            return
+        if form == "fresh":
+            w.tag("array made afresh in each iteration u = u_new")
+            w.mark("adjoint in loop")
+            w.emit(f"{p} = np.copy({a})")
+            w.emit(f"for t in range({w.rng.randint(1, 4)}):")
+            w.emit(f"    {q} = {w.choice([f'np.empty_like({a})', f'np.zeros({a}.shape)'])}")
+            w.emit(f"    for i in range(x.shape[0]):")
+            w.emit(f"        {q}[i] = {self.elem_expr(p, b)} + {w.coef()} * {p}[i - 1]")
+            w.emit(f"    {p} = {q}")
+            self.add(f"np.sum({p} * {b}) * {w.coef()}")
             return
         w.emit(f"{p} = np.copy({a})")
         # every buffer made with `a`'s shape: adjit must prove the shapes equal
