@@ -159,6 +159,46 @@ def creates_in_the_loop(x):
     return u[0]
 
 
+def _step(u, c):
+    v = np.empty_like(u)
+    n = u.shape[0]
+    for i in range(n):
+        v[i] = u[i] + c * np.sin(u[i - 1])
+    return v
+
+
+def steps_through_a_helper(x, c):
+    u = np.copy(x)
+    for t in range(3):
+        u = _step(u, c)
+    return np.sum(u * u)
+
+
+def two_pairs_of_buffers(x, y):
+    a = np.copy(x)
+    b = np.zeros_like(x)
+    p = np.copy(y)
+    q = np.zeros_like(y)
+    for t in range(3):
+        for i in range(x.shape[0]):
+            b[i] = a[i] * a[i] * 0.5 + p[0]
+        for j in range(y.shape[0]):
+            q[j] = np.cos(p[j]) + a[1]
+        a, b = b, a
+        p, q = q, p
+    return np.sum(a) + np.sum(p * q)
+
+
+def swaps_an_alias_of_the_argument(x, c):
+    u = x
+    v = np.zeros_like(x)
+    for t in range(3):
+        for i in range(x.shape[0]):
+            v[i] = u[i] * c + x[i]
+        u, v = v, u
+    return np.sum(u * u) + x[0]
+
+
 # refused: each a located DifferentiationError
 
 
