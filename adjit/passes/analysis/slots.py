@@ -54,13 +54,10 @@ import numpy as np
 
 from adjit.errors import DifferentiationError
 from adjit.passes.front.parse import ParsedFunction
-from adjit.passes.analysis.statements import arguments_of
-from adjit.rules.arrays import is_elementwise, rank
-from adjit.rules.numpy import CREATION
+from adjit.passes.analysis.shapes import Shapes
+from adjit.rules.arrays import rank
 from adjit.rules.registry import FLOAT, INT, REGISTRY, array_type, element_type, is_array
 
-# operations whose result has its first operand's shape
-_SAME_SHAPE = {np.copy, np.zeros_like, np.ones_like, np.empty_like, np.full_like}
 # operations whose result may share its elements with an operand
 _SHARING = {"np.transpose", "np.reshape", "np.ravel", "np.expand_dims", "rt.reshape_like",
             "rt.keep_dims"}
@@ -83,9 +80,7 @@ class _Slots:
         # each array name's bindings: (statement, inside a loop)
         self.bindings: dict[str, list[tuple[ast.Assign, bool]]] = {}
         self.assigned: dict[str, list[ast.Assign]] = {}
-        # while a group's shapes are checked: its names, with the first
-        # object's shape
-        self.assumed: dict[str, tuple] = {}
+        self.shapes = Shapes(self.parameters, self.bindings, self.assigned, types)
         self._collect(self.tree.body, False)
 
     def error(self, node: ast.AST, message: str, hint: str):
@@ -157,85 +152,6 @@ class _Slots:
             made.append(node)
         return made
 
-    # -- shapes -------------------------------------------------------------
-    def shape_of_name(self, name: str, depth: int = 0):
-        """The shape of the one array `name` refers to, as a tuple of
-        dimension keys, or None when it is not known."""
-        if depth > 32:
-            return None
-        if name in self.assumed:
-            return self.assumed[name]
-        found = self.bindings.get(name, [])
-        if name in self.parameters:
-            if found:
-                return None
-            return tuple(("dim", name, j) for j in range(rank(self.types[name])))
-        if len(found) != 1:
-            return None
-        return self.shape_of_value(found[0][0].value, self.types[name], depth + 1)
-
-    def shape_of_value(self, value: ast.expr, kind: str, depth: int):
-        if isinstance(value, ast.Name):
-            return self.shape_of_name(value.id, depth)
-        if isinstance(value, ast.Call) and value.primitive is not None:
-            key = value.primitive.key
-            if key in _SAME_SHAPE and isinstance(value.args[0], ast.Name):
-                return self.shape_of_name(value.args[0].id, depth)
-            creation = CREATION.get(key) if _hashable(key) else None
-            if creation is not None and not creation.like and creation.shape_slot == 0:
-                return self.shape_argument(value.args[0], depth)
-            if not is_elementwise(value.primitive):
-                return None
-        elif not isinstance(value, (ast.BinOp, ast.UnaryOp)):
-            return None
-        # an elementwise operation: the shape of its array operands, all equal
-        shapes = set()
-        for operand in arguments_of(value):
-            if isinstance(operand, ast.Name) and is_array(self.types.get(operand.id)):
-                shapes.add(self.shape_of_name(operand.id, depth))
-            elif not isinstance(operand, (ast.Name, ast.Constant)):
-                return None
-        if len(shapes) != 1 or None in shapes:
-            return None
-        (shape,) = shapes
-        return shape if len(shape) == rank(kind) else None
-
-    def shape_argument(self, argument: ast.expr, depth: int):
-        if isinstance(argument, ast.Attribute) and argument.attr == "shape" \
-                and isinstance(argument.value, ast.Name):
-            return self.shape_of_name(argument.value.id, depth)
-        parts = argument.elts if isinstance(argument, ast.Tuple) else [argument]
-        dims = tuple(self.dimension(part, depth) for part in parts)
-        return None if None in dims else dims
-
-    def dimension(self, node: ast.expr, depth: int):
-        """A key for an int that stays fixed: a constant, an int parameter
-        never assigned, or a dimension of a parameter's shape."""
-        if isinstance(node, ast.Constant) and type(node.value) is int:
-            return ("const", node.value)
-        if not isinstance(node, ast.Name) or self.types.get(node.id) != INT or depth > 32:
-            return None
-        found = self.assigned.get(node.id, [])
-        if node.id in self.parameters:
-            return ("int", node.id) if not found else None
-        if len(found) != 1 or not isinstance(found[0], ast.Assign):
-            return None
-        value = found[0].value
-        if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Attribute) \
-                and value.value.attr == "shape" and isinstance(value.value.value, ast.Name) \
-                and isinstance(value.slice, ast.Constant):
-            shape = self.shape_of_name(value.value.value.id, depth + 1)
-            axis = value.slice.value
-        elif isinstance(value, ast.Call) and getattr(value.primitive, "spelling", None) \
-                == "len" and isinstance(value.args[0], ast.Name):
-            shape, axis = self.shape_of_name(value.args[0].id, depth + 1), 0
-        else:
-            return self.dimension(value, depth + 1) if isinstance(
-                value, (ast.Name, ast.Constant)) else None
-        if shape is None or not -len(shape) <= axis < len(shape):
-            return None
-        return shape[axis]
-
     # -- the rewrite -------------------------------------------------------
     def rewrite(self, group: set[str]) -> None:
         objects = self.objects(group)
@@ -257,11 +173,11 @@ class _Slots:
         shapes = []
         for made in objects:
             shape = tuple(("dim", made, j) for j in range(rank(kind))) \
-                if isinstance(made, str) else self.shape_of_value(made.value, kind, 0)
+                if isinstance(made, str) else self.shapes.of_value(made.value, kind, 0)
             shapes.append(shape)
             if len(shapes) == 1 and shape is not None:
-                self.assumed = {name: shape for name in group}
-        self.assumed = {}
+                self.shapes.assumed = {name: shape for name in group}
+        self.shapes.assumed = {}
         if not objects or None in shapes or len(set(shapes)) != 1:
             at = objects[shapes.index(None)] if None in shapes else anchor
             at = at if isinstance(at, ast.AST) else anchor
@@ -526,14 +442,6 @@ def _shape_at(array: str, axis: int) -> ast.Subscript:
 def _index(parts: list) -> ast.expr:
     parts = [ast.Name(p, ast.Load()) if isinstance(p, str) else p for p in parts]
     return parts[0] if len(parts) == 1 else ast.Tuple(parts, ast.Load())
-
-
-def _hashable(key) -> bool:
-    try:
-        hash(key)
-    except TypeError:
-        return False
-    return True
 
 
 def _in_order(statements):
