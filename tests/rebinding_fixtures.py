@@ -199,6 +199,15 @@ def swaps_an_alias_of_the_argument(x, c):
     return np.sum(u * u) + x[0]
 
 
+def copies_itself_in_a_loop(x, c):
+    u = np.copy(x)
+    for t in range(3):
+        u = u.copy()
+        for i in range(x.shape[0]):
+            u[i] = np.sin(u[i]) * c + u[i - 1]
+    return np.sum(u * u)
+
+
 # refused: each a located DifferentiationError
 
 
