@@ -45,6 +45,11 @@ CPU = {"diffuse", "fresh_buffer_each_step", "steps_through_a_helper", "rotates_t
        "rebinds_parameter_in_loop"}
 
 
+# a copy in a loop has a gradient that accumulates a whole-array adjoint in
+# the loop, which is not differentiated again (limitations.md#higher-order)
+FIRST_ORDER_ONLY = {"copies_itself_in_a_loop"}
+
+
 def _targets(fn):
     return TARGETS if fn.__name__ in CPU else ["python"]
 
@@ -58,6 +63,10 @@ def test_rebinding_matches_finite_differences_in_both_modes(fn, args, wrt):
 @pytest.mark.parametrize("fn, args, wrt", CASES, ids=IDS)
 def test_second_order_of_rebinding_matches_differences_of_the_gradient(fn, args, wrt):
     position = wrt[0]
+    if fn.__name__ in FIRST_ORDER_ONLY:
+        with pytest.raises(adjit.DifferentiationError, match="whole-array operation"):
+            jit.hvp(fn, wrt=position, target="python")(*args, np.ones_like(args[position]))
+        return
     gradient = jit.grad(fn, wrt=position, target="python")
     direction = np.random.default_rng(3).normal(size=np.shape(args[position]))
     h = 1e-6
