@@ -242,10 +242,12 @@ class _Slots:
         for candidate in range(self.free_rows - 1, -1, -1):
             product = None
             for slot in sorted(slots.values()):
-                difference = namer.temp()
-                self.types[difference] = INT
-                emitted.append(_assign(difference, ast.BinOp(
-                    ast.Name(slot, ast.Load()), ast.Sub(), ast.Constant(candidate))))
+                difference = slot
+                if candidate:
+                    difference = namer.temp()
+                    self.types[difference] = INT
+                    emitted.append(_assign(difference, ast.BinOp(
+                        ast.Name(slot, ast.Load()), ast.Sub(), ast.Constant(candidate))))
                 if product is None:
                     product = difference
                     continue
