@@ -2,6 +2,7 @@
 arrays, straight-line and loop-carried swaps, rotations and conditional
 swaps (tests/test_rebinding.py)."""
 
+import numba
 import numpy as np
 
 
@@ -247,4 +248,15 @@ def fresh_buffer_each_step(u0, c):
         for i in range(n):
             u_new[i] = u[i] + c * np.sin(u[i - 1] - u[i])
         u = u_new
+    return np.sum(u * u)
+
+
+def swaps_after_a_prange(u0):
+    u = np.copy(u0)
+    u_new = np.zeros_like(u0)
+    n = u0.shape[0]
+    for t in range(3):
+        for i in numba.prange(1, n - 1):
+            u_new[i] = u[i] + 0.2 * (u[i + 1] - 2.0 * u[i] + u[i - 1])
+        u, u_new = u_new, u
     return np.sum(u * u)

@@ -36,8 +36,9 @@ other), so a row is reused only once no name reaches its object.
 
 Refused, with a located `DifferentiationError` naming the construct:
 arrays of a group whose shapes `slots` cannot prove equal (from parameter
-shapes, constants and int parameters), arrays of ints or bools, and a view
-(`q[i]`, `x.T`) bound to a name of a group.
+shapes, constants and int parameters), arrays of ints or bools, a view
+(`q[i]`, `x.T`) bound to a name of a group, and a prange loop writing into
+one of its arrays.
 
 Why: reverse mode follows an array's adjoint by its name; a name that
 refers to different objects at different times would have its adjoint
@@ -54,6 +55,7 @@ import numpy as np
 
 from adjit.errors import DifferentiationError
 from adjit.passes.front.parse import ParsedFunction
+from adjit.passes.analysis.parallel import is_parallel
 from adjit.passes.analysis.shapes import Shapes
 from adjit.rules.arrays import rank
 from adjit.rules.registry import FLOAT, INT, REGISTRY, array_type, element_type, is_array
@@ -166,6 +168,17 @@ class _Slots:
                        "rebound among each other and are not all arrays of floats of "
                        "one rank", "rebind float arrays of one shape, or copy the "
                        "values (`a[:] = b`)")
+        for loop in ast.walk(self.tree):
+            if isinstance(loop, ast.For) and is_parallel(loop) and any(
+                    isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store)
+                    and isinstance(node.value, ast.Name) and node.value.id in group
+                    for node in ast.walk(loop)):
+                # all rows are one array: a prange could not tell its
+                # iterations' own elements from those other rows hold
+                self.error(loop, f"a prange loop writing into `{named}`, arrays passed "
+                           "among names", "use `range` for this loop, or copy the new "
+                           "values back (`for i ...: u[i] = u_new[i]`) instead of "
+                           "swapping the names")
         kind = next(iter(kinds))
         # Induction over the run: if every object is made with the shape the
         # first one has, whenever the group's names refer to arrays of that
