@@ -209,6 +209,18 @@ def copies_itself_in_a_loop(x, c):
     return np.sum(u * u)
 
 
+def views_a_buffer_then_swaps(x):
+    """`w` keeps viewing the array `u` named when `w` was bound."""
+    u = np.copy(x)
+    v = np.zeros_like(x)
+    w = u[1:]
+    for t in range(2):
+        for i in range(x.shape[0]):
+            v[i] = u[i] * u[i - 1] * 2.0
+        u, v = v, u
+    return np.sum(w * w) + u[0] + 3.0 * v[2]
+
+
 # refused: each a located DifferentiationError
 
 

@@ -39,6 +39,7 @@ CASES = [
     (fx.two_pairs_of_buffers, [X, Y[:3].copy()], (0, 1)),
     (fx.swaps_an_alias_of_the_argument, [X, 0.7], (0, 1)),
     (fx.copies_itself_in_a_loop, [X, 0.7], (0, 1)),
+    (fx.views_a_buffer_then_swaps, [X], (0,)),
 ]
 IDS = [f"{fn.__name__}-{k}" for k, (fn, _, _) in enumerate(CASES)]
 CPU = {"diffuse", "fresh_buffer_each_step", "steps_through_a_helper", "rotates_three", "swaps_when", "swap_straight", "parameter_rebound",

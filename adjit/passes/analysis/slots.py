@@ -19,6 +19,7 @@ array operation, a parameter on entry), and each name is an int *slot*
     e = u[i + 1]             e = _stack_u[_slot_u, _t1]
     u, v = v, u              _old_u = _slot_u; _slot_u = _slot_v; _slot_v = _old_u
     s = np.sum(u * u)        _t2 = _stack_u[_slot_u] * _stack_u[_slot_u]
+    w = u[1:]                _row_of_w = _slot_u; w = _stack_u[_row_of_w, 1:]
 
 Every read and write of the group's arrays is then an element access of
 one array with an int index, and a rebinding an int assignment: what the
@@ -358,7 +359,21 @@ class _Slots:
                 out.append(self.located(_assign(result, call), node))
                 node.value = ast.Name(result, ast.Load())
             elif not isinstance(node, (ast.If, ast.For, ast.While)):
-                self.replace(node, group, stack, slots, out)
+                view = node.value if isinstance(node, ast.Assign) else None
+                if isinstance(view, ast.Subscript) and isinstance(view.value, ast.Name) \
+                        and view.value.id in group and is_array(self.types.get(
+                            node.targets[0].id if isinstance(node.targets[0], ast.Name)
+                            else None)):
+                    # a named view of the array a name refers to now: its row
+                    # is the slot's value here, kept in a name bound once
+                    base = view.value.id
+                    row = self.parsed.namer.unique(f"_row_of_{node.targets[0].id}")
+                    self.types[row] = INT
+                    out.append(self.located(_assign(row, ast.Name(slots[base], ast.Load())),
+                                            node))
+                    self.replace(node, group, stack, {**slots, base: row}, out)
+                else:
+                    self.replace(node, group, stack, slots, out)
             out.append(node)
         return out
 
