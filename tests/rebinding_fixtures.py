@@ -221,6 +221,18 @@ def views_a_buffer_then_swaps(x):
     return np.sum(w * w) + u[0] + 3.0 * v[2]
 
 
+def rotates_buffers_shaped_like_a_result(x, Q, s):
+    v = np.sum(Q.T * x[:, None], axis=1)
+    p = np.copy(v)
+    q = v * s
+    r = np.ones_like(v)
+    for t in range(4):
+        for i in range(v.shape[0]):
+            q[i] = p[i] * v[i] - 0.7 * p[i - 1]
+        p, q, r = q, r, p
+    return np.sum(p * p) * 0.4 + q[1]
+
+
 # refused: each a located DifferentiationError
 
 

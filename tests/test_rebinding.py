@@ -40,9 +40,12 @@ CASES = [
     (fx.swaps_an_alias_of_the_argument, [X, 0.7], (0, 1)),
     (fx.copies_itself_in_a_loop, [X, 0.7], (0, 1)),
     (fx.views_a_buffer_then_swaps, [X], (0,)),
+    (fx.rotates_buffers_shaped_like_a_result,
+     [X[:3].copy(), np.outer(Y[:3], X[::-1]).T.copy(), 0.6], (0, 1, 2)),
 ]
 IDS = [f"{fn.__name__}-{k}" for k, (fn, _, _) in enumerate(CASES)]
-CPU = {"diffuse", "fresh_buffer_each_step", "steps_through_a_helper", "rotates_three", "swaps_when", "swap_straight", "parameter_rebound",
+CPU = {"diffuse", "fresh_buffer_each_step", "steps_through_a_helper",
+       "rotates_buffers_shaped_like_a_result", "rotates_three", "swaps_when", "swap_straight", "parameter_rebound",
        "rebinds_parameter_in_loop"}
 
 

@@ -3,8 +3,10 @@
 Input: a typed ANF `FunctionDef`'s array bindings and int assignments.
 Output: for an array name or an array-valued expression, its shape as a
 tuple of *dimension keys* - `("dim", p, k)`, axis k of the parameter `p`
-on entry; `("const", c)`; `("int", n)`, an int parameter never assigned -
-or None where it is not known. Two arrays whose keys are equal have equal
+on entry; `("const", c)`; `("int", n)`, an int parameter never assigned;
+`("of", a, k)`, axis k of an array `a` bound once, by a statement of the
+function body itself (readable after that statement) - or None where it is
+not known. Two arrays whose keys are equal have equal
 shapes whenever both exist.
 
 What it reads: a parameter never rebound; a name bound once; `np.copy`,
@@ -33,8 +35,9 @@ _SAME_SHAPE = {np.copy, np.zeros_like, np.ones_like, np.empty_like, np.full_like
 
 class Shapes:
     def __init__(self, parameters: list[str], bindings: dict, assigned: dict,
-                 types: dict[str, str]):
+                 types: dict[str, str], top_level: list[ast.stmt]):
         self.parameters = parameters
+        self.top_level = top_level        # the function body's own statements
         self.bindings = bindings          # array name -> [(statement, in a loop)]
         self.assigned = assigned          # name -> [statements binding it]
         self.types = types
@@ -55,7 +58,11 @@ class Shapes:
             return tuple(("dim", name, j) for j in range(rank(self.types[name])))
         if len(found) != 1:
             return None
-        return self.of_value(found[0][0].value, self.types[name], depth + 1)
+        shape = self.of_value(found[0][0].value, self.types[name], depth + 1)
+        if shape is None and any(node is found[0][0] for node in self.top_level):
+            # bound once, at the top level: its own shape, read after it
+            shape = tuple(("of", name, j) for j in range(rank(self.types[name])))
+        return shape
 
     def of_value(self, value: ast.expr, kind: str, depth: int):
         if isinstance(value, ast.Name):

@@ -83,7 +83,8 @@ class _Slots:
         # each array name's bindings: (statement, inside a loop)
         self.bindings: dict[str, list[tuple[ast.Assign, bool]]] = {}
         self.assigned: dict[str, list[ast.Assign]] = {}
-        self.shapes = Shapes(self.parameters, self.bindings, self.assigned, types)
+        self.shapes = Shapes(self.parameters, self.bindings, self.assigned, types,
+                             self.tree.body)
         self._collect(self.tree.body, False)
 
     def error(self, node: ast.AST, message: str, hint: str):
@@ -210,6 +211,14 @@ class _Slots:
         # holds (there is one among len(group) + 1); then so does every array
         # made after the parameters, which that loop may have taken rows from.
         self.free_rows = len(group) + 1 if self.made_in_loop else 0
+        # The stack is made where its shape can be read: at the top, or right
+        # after the array whose shape it takes. No name of the group is used
+        # before that: every object has that shape, so none is made earlier.
+        start = 0
+        for key in shapes[0]:
+            if key[0] == "of":
+                start = max(start, 1 + next(k for k, node in enumerate(self.tree.body)
+                                            if node is self.bindings[key[1]][0][0]))
         top = self.allocation(stack, self.free_rows or len(objects), shapes[0], anchor)
         if self.free_rows:
             top += [self.located(_assign(slots[name], ast.Constant(-1)), anchor)
@@ -217,8 +226,9 @@ class _Slots:
         for row, made in enumerate(objects):
             if isinstance(made, str):
                 top += self.fill(stack, row, made, slots[made], rank(kind), anchor)
-        self.tree.body = top + self.block(self.tree.body, group, stack, slots, objects,
-                                          rank(kind))
+        body = self.tree.body
+        self.tree.body = body[:start] + top + self.block(body[start:], group, stack, slots,
+                                                         objects, rank(kind))
         for name in group - set(self.parameters):
             self.types.pop(name, None)
 
@@ -228,6 +238,11 @@ class _Slots:
         for key in shape:
             if key[0] == "const":
                 dims.append(ast.Constant(key[1]))
+            elif key[0] == "of":
+                size = self.parsed.namer.temp()
+                self.types[size] = INT
+                out.append(self.located(_assign(size, _shape_at(key[1], key[2])), anchor))
+                dims.append(ast.Name(size, ast.Load()))
             elif key[0] == "int":
                 dims.append(ast.Name(key[1], ast.Load()))
             else:
