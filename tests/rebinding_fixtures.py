@@ -284,3 +284,17 @@ def swaps_after_a_prange(u0):
             u_new[i] = u[i] + 0.2 * (u[i + 1] - 2.0 * u[i] + u[i - 1])
         u, u_new = u_new, u
     return np.sum(u * u)
+
+
+def swaps_buffers_shaped_like_a_branch_result(x):
+    s = 0.0
+    if x[0] > 0.0:
+        v = np.copy(x[1:])
+        a = np.zeros_like(v)
+        b = np.ones_like(v)
+        for t in range(2):
+            for i in range(v.shape[0]):
+                b[i] = a[i] * x[0] + v[i]
+            a, b = b, a
+        s = np.sum(a)
+    return s

@@ -132,6 +132,7 @@ def test_an_array_made_in_a_loop_takes_a_row_no_name_holds():
     (fx.swaps_a_view_with_its_base, "binds a view to an array name"),
     (fx.swaps_int_arrays, "not all arrays of floats"),
     (fx.swaps_after_a_prange, "a prange loop writing into `u`, `u_new`"),
+    (fx.swaps_buffers_shaped_like_a_branch_result, "cannot prove they all have one shape"),
 ])
 @pytest.mark.parametrize("mode", ["rev", "fwd"])
 def test_rebinding_adjit_cannot_follow_is_a_located_error(fn, message, mode):
