@@ -36,8 +36,9 @@ that no slot holds at that moment (an int computation, recorded like any
 other), so a row is reused only once no name reaches its object.
 
 Refused, with a located `DifferentiationError` naming the construct:
-arrays of a group whose shapes `slots` cannot prove equal (from parameter
-shapes, constants and int parameters), arrays of ints or bools, a view
+arrays of a group whose shapes `shapes` cannot prove equal (from the shapes
+of parameters and of arrays bound once at the top level, constants and int
+parameters; the stack is then made at the top, or right after that array), arrays of ints or bools, a view
 (`q[i]`, `x.T`) bound to a name of a group, and a prange loop writing into
 one of its arrays.
 
@@ -198,9 +199,10 @@ class _Slots:
             at = at if isinstance(at, ast.AST) else anchor
             self.error(at, f"the arrays named `{named}` are rebound "
                        "among each other, and adjit cannot prove they all have one shape",
-                       "make each with a shape taken from an argument, a constant or an "
-                       "int argument (`np.zeros_like(u0)`, `np.copy(u0)`, "
-                       "`np.zeros(n)`), or copy the values (`a[:] = b`) instead")
+                       "make each with the shape of one argument or of one array bound "
+                       "once outside loops and branches (`np.zeros_like(u0)`, "
+                       "`np.copy(u0)`, `np.zeros(n)` with `n = u0.shape[0]`), or copy the "
+                       "values (`a[:] = b`) instead")
         stack = self.parsed.namer.unique(f"_stack_{first}")
         slots = {name: self.parsed.namer.unique(f"_slot_{name}") for name in sorted(group)}
         self.types[stack] = array_type(FLOAT, rank(kind) + 1)
