@@ -38,9 +38,9 @@ other), so a row is reused only once no name reaches its object.
 Refused, with a located `DifferentiationError` naming the construct:
 arrays of a group whose shapes `shapes` cannot prove equal (from the shapes
 of parameters and of arrays bound once at the top level, constants and int
-parameters; the stack is then made at the top, or right after that array), arrays of ints or bools, a view
-(`q[i]`, `x.T`) bound to a name of a group, and a prange loop writing into
-one of its arrays.
+parameters; the stack is then made at the top, or right after that array),
+arrays of ints or bools, a view (`q[i]`, `x.T`) bound to a name of a
+group, and a prange loop writing into one of its arrays.
 
 Why: reverse mode follows an array's adjoint by its name; a name that
 refers to different objects at different times would have its adjoint
