@@ -45,8 +45,8 @@ CASES = [
 ]
 IDS = [f"{fn.__name__}-{k}" for k, (fn, _, _) in enumerate(CASES)]
 CPU = {"diffuse", "fresh_buffer_each_step", "steps_through_a_helper",
-       "rotates_buffers_shaped_like_a_result", "rotates_three", "swaps_when", "swap_straight", "parameter_rebound",
-       "rebinds_parameter_in_loop"}
+       "rotates_buffers_shaped_like_a_result", "rotates_three", "swaps_when",
+       "swap_straight", "parameter_rebound", "rebinds_parameter_in_loop"}
 
 
 # a copy in a loop has a gradient that accumulates a whole-array adjoint in
