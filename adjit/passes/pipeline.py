@@ -55,7 +55,7 @@ from adjit.passes.analysis.views import inline_views
 from adjit.passes.analysis.webs import split_by_type
 from adjit.rules.registry import FLOAT, INT, is_array, is_float_like
 
-PASSES = ("parse", "fence", "resolve", "desugar", "anf", "inline", "types", "activity",
+PASSES = ("parse", "fence", "resolve", "desugar", "anf", "inline", "types", "slots", "activity",
           "reverse", "forward", "optimize")
 
 
@@ -96,8 +96,9 @@ def _typed(fn, parameter_types: dict[str, str], wrt: list[str], device: bool = F
     tree = parsed.tree
     split_by_type(parsed, parameter_types)
     types = infer_types(parsed, parameter_types)
-    stack_rebound_arrays(parsed, types)
     _dump("types", repr(types))
+    stack_rebound_arrays(parsed, types)
+    _dump("slots", tree)
     check_shape_unpacking(parsed, tree, types)
     if device:
         check_device_code(parsed, tree, types)
