@@ -2,7 +2,7 @@
 
     front/     parse -> tuples (iteration) -> fence -> resolve -> desugar -> anf
                -> inline
-    analysis/  webs -> types -> (gpu/device checks, target="cuda") -> views
+    analysis/  webs -> types -> slots -> (gpu/device checks, target="cuda") -> views
                -> (rebind, generated code differentiated again) -> hoist
                -> parallel (checks) -> activity -> arrays
     reverse/   instrument, recompute, tbr, snapshot -> the two sweeps
@@ -53,6 +53,7 @@ from adjit.passes.optimize.lanes import sum_in_lanes
 from adjit.passes.front.resolve import resolve
 from adjit.passes.reverse.transform import ReverseTransformer
 from adjit.passes.optimize.scatter import split_shifted_increments
+from adjit.passes.analysis.slots import stack_rebound_arrays
 from adjit.passes.analysis.types import infer_types
 from adjit.passes.analysis.views import inline_views
 from adjit.passes.analysis.webs import split_by_type
@@ -61,8 +62,8 @@ from adjit.rules.registry import BOOL, FLOAT, INT, array_type, is_array, is_floa
 # the element type adjit tracks for a global array of this dtype kind
 _ELEMENTS = {"f": FLOAT, "i": INT, "b": BOOL}
 
-PASSES = ("parse", "tuples", "fence", "resolve", "desugar", "anf", "inline", "types", "activity",
-          "reverse", "forward", "optimize")
+PASSES = ("parse", "tuples", "fence", "resolve", "desugar", "anf", "inline", "types", "slots",
+          "activity", "reverse", "forward", "optimize")
 
 
 def _dump(pass_name: str, tree: ast.AST, extra: str = "") -> None:
@@ -116,6 +117,8 @@ def _typed(parsed: ParsedFunction, parameter_types: dict[str, str], wrt: list[st
     split_by_type(parsed, parameter_types)
     types = infer_types(parsed, parameter_types)
     _dump("types", repr(types))
+    stack_rebound_arrays(parsed, types)
+    _dump("slots", tree)
     check_shape_unpacking(parsed, tree, types)
     if device:
         for node in ast.walk(tree):

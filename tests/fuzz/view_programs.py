@@ -13,7 +13,8 @@ drawn reaches the output: element loops (`x[i]`, `x[i - 1]`, `x[-1]`,
 `Q[i, k]`, `T[a, b, c]`, `x[idx[k]]`), views in expressions (`Q[i]`,
 `Q[:, j]`, `x[1:-1]`, `x[::2]`, `x[::-1]`, `Q[:, None, :]`, `np.newaxis`,
 `T[1]`), named views bound outside loops and read inside them, aliases
-(`b = a`, and of a view), copies (`np.copy(x)`, `x.copy()`, of a slice),
+(`b = a`, and of a view), names rebound to new arrays, swapped, rotated and
+swapped under an `if` round a time loop, copies (`np.copy(x)`, `x.copy()`, of a slice),
 element writes (`=`, `+=`, `-=`, `*=`, `/=`; 1-D, 2-D, 3-D) into local
 arrays, copies and arguments, slice writes, shapes (`x.shape[0]`, `len(x)`,
 `m, n = Q.shape`, `Q.T`, `np.zeros(x.shape)`), every creation function
@@ -58,6 +59,7 @@ class _Views:
         self.vectors = ["x", "y"]          # (N,) arrays to read
         self.rows = ["w0"]                 # (M,) arrays
         self.element_reads_of_views = False
+        self.float32 = False
 
     # ---------------------------------------------------------------- helpers
     def vec(self):
@@ -337,6 +339,66 @@ class _Views:
                 w.emit(f"    {c}[i] = {c}[i] * {w.coef()} + {c}[i - 1] * {w.coef(-0.5, 0.5)}")
         self.add(f"np.sum({w.smooth(c)})")
 
+    def rebinding(self):
+        """Names bound to several arrays: a rebinding to a new array, a
+        straight swap, buffers swapped or rotated round a time loop, a swap
+        under an `if` (docs/supported.md#elements-views-and-writes)."""
+        w = self.w
+        if self.float32:
+            return self.copy()
+        form = w.choice(["new", "swap", "loop swap", "rotation", "conditional", "fresh"])
+        # buffers passed among names take their shape from an argument
+        # (docs/limitations.md#arrays): `a` is one
+        a, b = w.choice(["x", "y"]), self.vec()
+        p, q, r = w.fresh("p"), w.fresh("q"), w.fresh("r")
+        if form == "new":
+            w.tag("array name rebound to a new array")
+            w.emit(f"{p} = np.sin({a}) * s")
+            w.emit(f"{p} = {w.choice([f'{p} * {w.coef()}', f'{p}.copy()', f'np.cos({p}) + {b}'])}")
+            w.emit(f"{p}[1] = {p}[1] * {p}[0]")
+            self.add(f"np.sum({p} * {b})")
+            return
+        if form == "swap":
+            w.tag("array alias b = a", "swap of two arrays u, v = v, u")
+            w.emit(f"{p} = {a} * s")
+            w.emit(f"{q} = np.cos({b})")
+            w.emit(f"{p}, {q} = {q}, {p}")
+            w.emit(f"{p}[0] = {p}[0] * {q}[1]")
+            self.add(f"np.sum({p} * {p}) + {w.coef()} * np.sum({q})")
+            return
+        if form == "fresh":
+            w.tag("array made afresh in each iteration u = u_new")
+            w.mark("adjoint in loop")
+            w.emit(f"{p} = np.copy({a})")
+            w.emit(f"for t in range({w.rng.randint(1, 4)}):")
+            w.emit(f"    {q} = {w.choice([f'np.empty_like({a})', f'np.zeros({a}.shape)'])}")
+            w.emit(f"    for i in range(x.shape[0]):")
+            w.emit(f"        {q}[i] = {self.elem_expr(p, b)} + {w.coef()} * {p}[i - 1]")
+            w.emit(f"    {p} = {q}")
+            self.add(f"np.sum({p} * {b}) * {w.coef()}")
+            return
+        w.emit(f"{p} = np.copy({a})")
+        # every buffer made with `a`'s shape: adjit must prove the shapes equal
+        w.emit(f"{q} = {w.choice([f'np.zeros_like({a})', f'np.zeros({a}.shape)', f'{a} * s'])}")
+        names = [p, q]
+        if form == "rotation":
+            w.tag("rotation of three arrays a, b, c = b, c, a")
+            w.emit(f"{r} = np.ones_like({a})")
+            names = [p, q, r]
+        w.mark("adjoint in loop")
+        w.emit(f"for t in range({w.rng.randint(1, 4)}):")
+        w.emit(f"    for i in range(x.shape[0]):")
+        w.emit(f"        {q}[i] = {self.elem_expr(p, b)} + {w.coef()} * {p}[i - 1]")
+        if form == "conditional":
+            w.tag("conditional swap if c: u, v = v, u")
+            w.emit(f"    if {p}[0] > {w.coef(-0.3, 0.3)}:")
+            w.emit(f"        {p}, {q} = {q}, {p}")
+        else:
+            w.tag("loop-carried swap of two buffers")
+            rotated = names[1:] + names[:1]
+            w.emit(f"    {', '.join(names)} = {', '.join(rotated)}")
+        self.add(f"np.sum({p} * {p}) * {w.coef()} + {q}[1]")
+
     def computed_then_written(self):
         """Element writes into the result of a whole-array expression."""
         w = self.w
@@ -524,13 +586,14 @@ class _Views:
 
     SNIPPETS = ("elem_loop", "neighbour", "elem2d", "index_array", "elem3d", "view_expr",
                 "view_expr", "named_view", "alias", "copy", "computed_then_written", "writes1d", "writes2d", "writes3d",
-                "slice_writes", "transpose", "data_arrays")
+                "slice_writes", "transpose", "data_arrays", "rebinding")
 
     def program(self, seed: int):
         w = self.w
         float32 = w.chance(0.12)
         if float32:
             w.tag("float32 arrays")
+        self.float32 = float32
         self.shapes()
         if w.chance(0.3):
             self.argument_writes()

@@ -9,7 +9,9 @@ arrays that adjit would otherwise differentiate wrongly:
 * an array variable is bound by one statement only (a creation call or an
   alias `b = a`); parameters are never rebound. The adjoint of an array
   follows the array object, and one binding per name makes name and object
-  the same thing (write into a preallocated array instead of rebinding);
+  the same thing; in user code `webs` (a name per web) and `slots` (names
+  passed among arrays in loops and branches become ints) have made it so,
+  and this check stands behind them;
 * an array created inside a loop has a shape that the loop does not change,
   so one adjoint buffer serves every iteration;
 * every element access names one element (`q[i, k]` of a 2-D `q`), and a
@@ -346,6 +348,13 @@ class _Checker:
                 shared_loop = set(map(id, loops)) & set(map(id, store_loops))
                 if overlap and (later > position or shared_loop):
                     name = sorted(overlap)[0]
+                    if name in self.parsed.stacks:      # buffers the names pass among
+                        self.error(node, f"the arrays `{self.parsed.stacks[name]}`, "
+                                   "passed among names, are written after this "
+                                   "operation reads one, and its derivative needs the "
+                                   "values it read", "operate on a copy "
+                                   "(`u_before = np.copy(u)`), or read the elements "
+                                   "(`for i ...: e += u[i]`)")
                     self.error(node, f"`{name}` is written after this operation reads "
                                "it, and its derivative needs the values it read",
                                f"operate on a copy (`{name}_before = np.copy({name})`)")

@@ -12,7 +12,11 @@ A *web* is a set of assignments of one name joined by the reads they reach
 (a read reached by two assignments joins them: `s = 0.0` before a loop
 and `s = s + e` in it are one web). Renaming webs apart never changes what
 the program computes. Webs of one name with the same type keep the name,
-so only a name that changes type is renamed.
+so only a name that changes type is renamed - except arrays: each web of an
+array name is a name of its own (`a = np.zeros(n)` ... `a2 = np.ones(n)`,
+`x2 = x * 2` of a parameter), since a new binding is a new array object
+with an adjoint of its own; a web that still has several bindings (a loop
+carries it, a branch merges it) is left to `slots`.
 
 Why: `types` gives each name one type, as Numba does, and every later
 pass follows values by name: the tape a name is recorded on, its adjoint,
@@ -28,6 +32,7 @@ import ast
 
 from adjit.passes.front.parse import ParsedFunction
 from adjit.passes.analysis.types import infer_types
+from adjit.rules.registry import is_array
 
 
 def split_by_type(parsed: ParsedFunction, parameter_types: dict[str, str]) -> None:
@@ -52,8 +57,10 @@ def split_by_type(parsed: ParsedFunction, parameter_types: dict[str, str]) -> No
         for k, web in enumerate(found):
             # (a parameter never read has a web of no nodes: its own)
             kind = types.get(web[0].id) if web else parameter_types.get(name)
-            kept.setdefault(kind, name if k == 0 else web[0].id)
-            _rename(web, kept[kind])
+            # an array keeps one name per web: a new binding is a new object
+            key = (kind, k) if is_array(kind) else kind
+            kept.setdefault(key, name if k == 0 else web[0].id)
+            _rename(web, kept[key])
 
 
 def _rename(web: list[ast.Name], name: str) -> None:

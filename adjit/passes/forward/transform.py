@@ -65,6 +65,12 @@ class ForwardTransformer:
             terms = [ast.BinOp(elementwise_partial(partial), ast.Mult(),
                                ast.parse(self.operand_tangent(operand), mode="eval").body)
                      for operand, partial in active]
+            if not terms:
+                # an active name bound here from inactive values only
+                # (`_b_v = _b_v + 1.0` after `_b_v = np.zeros_like(v)`)
+                statement = ast.parse(f"{tangent(target)} = np.zeros_like({target})").body[0]
+                statement.origin = getattr(node, "origin", None)
+                return statement
             value = terms[0]
             for term in terms[1:]:
                 value = ast.BinOp(value, ast.Add(), term)

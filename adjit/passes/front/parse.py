@@ -67,6 +67,8 @@ class ParsedFunction:
     structures_known: bool = True
     # filled by `tuples` for a function returning nested tuples: their variables
     returned_structure: list | None = None
+    # filled by `slots`: each stack of arrays, with the user's names of them
+    stacks: dict[str, str] = field(default_factory=dict)
 
     def location(self, node: ast.AST) -> Location:
         """Where `node` is in the user's code: for code inlined from another
