@@ -450,5 +450,5 @@ def array_parameter_rebound_to_a_float_in_a_loop(x):
 
 
 def copies_with_np_array(x):
-    v = np.array(x[1:])  # REFUSED
+    v = np.array(x[1:])
     return np.sum(v * v)

@@ -73,6 +73,7 @@ WORKING = [
     fixtures.copy_of_alias_of_view, fixtures.copy_of_row,
     fixtures.copy_of_view_with_new_axis, fixtures.copy_of_copy,
     fixtures.copy_of_slice_then_written, fixtures.copy_of_slice_in_a_loop,
+    fixtures.copies_with_np_array,
     # a name that changes type
     fixtures.float_then_array, fixtures.array_parameter_becomes_its_sum,
     fixtures.array_parameter_becomes_a_float_after_use,
@@ -194,7 +195,6 @@ REFUSED = [
     (fixtures.loop_indexes_rows_into_a_float, "`s` is a float at line"),
     (fixtures.array_parameter_rebound_to_a_float_in_a_loop,
      "`x` is an array of floats of rank 1 as an argument and a float at line"),
-    (fixtures.copies_with_np_array, "np.array"),
 ]
 
 
