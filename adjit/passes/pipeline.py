@@ -1,7 +1,8 @@
 """The transformation pipeline, in order: the one place that lists the passes.
 
     front/     parse -> fence -> resolve -> desugar -> anf -> inline
-    analysis/  webs -> types -> (gpu/device checks, target="cuda") -> views
+    analysis/  webs -> types -> (gpu/device checks, target="cuda" | lower)
+               -> views
                -> (rebind, generated code differentiated again) -> hoist
                -> parallel (checks) -> activity -> arrays
     reverse/   instrument, recompute, tbr, snapshot -> the two sweeps
@@ -33,6 +34,7 @@ from adjit.passes.gpu.device import check_device_code
 from adjit.passes.front.fence import fence
 from adjit.passes.analysis.hoist import hoist_invariants
 from adjit.passes.front.inline import inline_calls
+from adjit.passes.analysis.lower import lower_elementwise
 from adjit.passes.forward.transform import ForwardTransformer
 from adjit.passes.optimize.cleanup import optimize
 from adjit.passes.analysis.parallel import check_parallel_loops, render_parallel_loops
@@ -99,6 +101,9 @@ def _typed(fn, parameter_types: dict[str, str], wrt: list[str], device: bool = F
     check_shape_unpacking(parsed, tree, types)
     if device:
         check_device_code(parsed, tree, types)
+    elif lower_elementwise(parsed, types):
+        types = infer_types(parsed, parameter_types)
+        _dump("lower", tree)
     if parsed.generated:
         accumulate_through_views(parsed, types)
     inline_views(tree, types, parsed.namer.temporaries)

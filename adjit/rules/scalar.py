@@ -257,6 +257,8 @@ for _predicate in (math.isnan, math.isinf, math.isfinite):
 nondifferentiable(rt.sign, "rt.sign", result_type=joined_result)
 nondifferentiable(rt.stop_gradient, "rt.stop_gradient", result_type=joined_result)
 nondifferentiable(rt.trip_count, "rt.trip_count", arity=(3,), result_type=int_result)
+nondifferentiable(rt.clip_bound, "rt.clip_bound", arity=(2,), result_type=int_result)
+nondifferentiable(rt.common_extent, "rt.common_extent", arity=(2,), result_type=int_result)
 nondifferentiable(rt.grow, "rt.grow", arity=(2,), result_type=lambda tape, size: tape)
 
 
