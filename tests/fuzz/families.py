@@ -162,7 +162,7 @@ def _legacy(name, module_name, make_name, inputs_module=None):
 
         def make_inputs(attempt, seed=seed):
             return inputs(seed if attempt == 0 else seed * 7919 + attempt)
-        tags = ast_tags(program.source)
+        tags = ast_tags(program.source) | program.tags
         rng = random.Random(f"second:{name}:{seed}")
         second = rng.choice(["hvp", "hvp", "jvp_grad"]) if rng.random() < 0.25 else None
         tags = tags | {f"second order {second}" if second else "first order only"}

@@ -41,6 +41,7 @@ be inferred again.
 from __future__ import annotations
 
 import ast
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,8 +79,12 @@ class _Access:
     def rank(self) -> int:
         return sum(isinstance(part, ast.Slice) for part in self.parts)
 
-    def key(self) -> str:
-        return ast.unparse(ast.Subscript(ast.Name(self.base), ast.Tuple(self.parts)))
+    def key(self, spelled) -> str:
+        """Which elements the access reaches, given the extent: its base,
+        fixed indices, starts and steps (`spelled` writes an int atom out)."""
+        return "|".join([self.base] + [
+            f"{spelled(p.lower) if p.lower is not None else ''}:{ast.unparse(p.step or ast.Constant(1))}"
+            if isinstance(p, ast.Slice) else spelled(p) for p in self.parts])
 
 
 @dataclass
@@ -114,8 +119,18 @@ class _Lowering:
                 table = self.loads if isinstance(node.ctx, ast.Load) else self.stores
                 table[node.id] = table.get(node.id, 0) + 1
         self.aliased = self._aliased()
+        # an int bound once from `+ - *` of atoms (`_t5 = n - 1` of a slice
+        # bound): its expression, which a setup computes again where it goes
+        self.int_values: dict[str, ast.expr] = {
+            node.targets[0].id: node.value for node in ast.walk(parsed.tree)
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+            and self.stores.get(node.targets[0].id) == 1
+            and types.get(node.targets[0].id) == "int"
+            and isinstance(node.value, (ast.BinOp, ast.Name, ast.Constant))
+            and not isinstance(getattr(node.value, "op", None), (ast.Div, ast.Pow))}
         # a fresh result allocated before its loops -> its extents there
         self.extents_of: dict[str, list] = {}
+        self.loop_variables: list[str] = []
         # loop -> statements to place just before it
         self.before: dict[int, list[ast.stmt]] = {}
 
@@ -149,6 +164,14 @@ class _Lowering:
                         frontier.append(other)
             classes[name] = members
         return classes
+
+    def loop_variable(self, dim: int) -> str:
+        """The index of dimension `dim` of every element loop: one name per
+        dimension, as a person reuses `i`, so that loops over the same range
+        look alike to the rewrites that fuse them (`handoff`)."""
+        while len(self.loop_variables) <= dim:
+            self.loop_variables.append(self.namer.fresh("i"))
+        return self.loop_variables[dim]
 
     def error(self, node: ast.AST, message: str, hint: str):
         raise DifferentiationError(message, self.parsed.location(node), hint=hint,
@@ -349,11 +372,16 @@ class _Lowering:
                 if extent in checked[dim]:
                     continue
                 checked[dim].add(extent)
-                extents[dim] = writer.setup_value(
-                    _call(rt.common_extent, [_atom(extents[dim]), _atom(extent)]))
+                # in an order fixed by what they compute, so that two roots
+                # over the same extents compute them alike (`handoff` then
+                # sees their loops share a range)
+                pair = sorted([extents[dim], extent], key=writer.spelled)
+                extents[dim] = writer.setup_value(_call(rt.common_extent,
+                                                        [_atom(e) for e in pair]))
         hazard = kind == "write" and any(
             a.base in self.aliased.get(target.base, {target.base})
-            and (a.rank != rank or a.key() != target.key()) for a in accesses)
+            and (a.rank != rank or a.key(self.spelled) != target.key(self.spelled))
+            for a in accesses)
         for access in accesses + ([target] if kind == "write" else []):
             for dim, part in writer.slices(access):
                 writer.start(access, dim, part)
@@ -397,6 +425,16 @@ class _Lowering:
             return body
         return writer.setup + body
 
+    def spelled(self, atom: ast.expr) -> str:
+        """An int atom written out through `int_values` (`n - 1` for `_t5`)."""
+        if isinstance(atom, ast.Name) and atom.id in self.int_values:
+            value = self.int_values[atom.id]
+            if isinstance(value, ast.BinOp):
+                return f"({self.spelled(value.left)} {type(value.op).__name__} " \
+                       f"{self.spelled(value.right)})"
+            return self.spelled(value)
+        return ast.unparse(atom)
+
     def hoist_depth(self, reads: set[str], loops: list[ast.stmt]) -> int:
         """The index of the outermost loop in `loops` that assigns none of
         `reads` (the setup may go before it), or len(loops)."""
@@ -418,6 +456,17 @@ class _Writer:
         self.setup_reads: set[str] = set()
         self.setup_names: set[str] = set()
         self.cache: dict[str, object] = {}
+        # a setup name -> what it computes, spelled with the names outside the setup
+        self.spellings: dict[str, str] = {}
+
+    def spelled(self, value) -> str:
+        if isinstance(value, (int, str)):
+            return self.spellings.get(value, str(value))
+
+        class Expand(ast.NodeTransformer):
+            def visit_Name(inner, name):
+                return ast.Name(self.spellings.get(name.id, name.id), ast.Load())
+        return ast.unparse(Expand().visit(copy.deepcopy(value)))
 
     def assign(self, target, value: ast.expr) -> ast.Assign:
         store = _name(target, store=True) if isinstance(target, str) else target
@@ -436,6 +485,7 @@ class _Writer:
                                  and n.id not in ("np", "rt")}
             self.setup_names.add(name)
             self.cache[key] = name
+            self.spellings[name] = self.spelled(value)
         return self.cache[key]
 
     def same(self, a, b) -> bool:
@@ -507,7 +557,18 @@ class _Writer:
             shifted = self.setup_value(ast.BinOp(_atom(length), ast.Sub(),
                                                  ast.Constant(-constant)))
             return self.setup_value(_call(max, [_name(shifted), ast.Constant(0)]))
-        return self.setup_value(_call(rt.clip_bound, [_atom(length), bound]))
+        return self.setup_value(_call(rt.clip_bound, [_atom(length), self.recomputed(bound)]))
+
+    def recomputed(self, atom: ast.expr) -> ast.expr:
+        """An int atom, its value computed again in the setup when it is
+        one of `int_values` (so that the setup may sit before the loops)."""
+        value = self.lowering.int_values.get(getattr(atom, "id", None))
+        if value is None:
+            return atom
+        if isinstance(value, ast.BinOp):
+            return _name(self.setup_value(ast.BinOp(self.recomputed(value.left), value.op,
+                                                    self.recomputed(value.right))))
+        return self.recomputed(value)
 
     def start(self, access: _Access, dim: int, part: ast.Slice):
         step = 1 if part.step is None else integer_constant(part.step)
@@ -527,7 +588,7 @@ class _Writer:
         anchor = destination if isinstance(destination, _Access) else None
         variables, origins = [], []
         for dim in range(rank):
-            variables.append(self.namer.fresh("i"))
+            variables.append(self.lowering.loop_variable(dim))
             origin = 0
             if anchor is not None:
                 base_dim, part = self.slices(anchor)[dim]

@@ -123,10 +123,15 @@ def _allocations(function: ast.FunctionDef, ranks: dict[str, int]) -> dict[str, 
         if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) \
                 and node.value.id in made and _full_rank(node.slice, ranks[node.value.id]):
             allowed[node.value.id] = allowed.get(node.value.id, 0) + 1
-        elif isinstance(node, ast.AugAssign) and isinstance(node.value, ast.Name) \
-                and node.value.id in made:
+        elif isinstance(node, ast.AugAssign):
             # `_b_u0 += _b_u`: read whole into another array, no alias
-            allowed[node.value.id] = allowed.get(node.value.id, 0) + 1
+            if isinstance(node.value, ast.Name) and node.value.id in made:
+                allowed[node.value.id] = allowed.get(node.value.id, 0) + 1
+            # `_b_u += rt.unbroadcast(...)`: a whole-array increment outside
+            # the loops, from values that do not read the array
+            if isinstance(node.target, ast.Name) and node.target.id in made \
+                    and not mentions(node.value, node.target.id):
+                allowed[node.target.id] = allowed.get(node.target.id, 0) + 1
         elif isinstance(node, ast.Return) and node.value is not None:
             for element in (node.value.elts if isinstance(node.value, ast.Tuple)
                             else [node.value]):
