@@ -23,6 +23,8 @@ in the time loop, which adjit lowers to element loops:
     u[LO:n - HI] = v[LO:n - HI]; u[LO:n - HI] *= 1 - 0.01 s     (in-place, on a slice)
     w = np.tanh(v[LO:n - HI]); u[LO:n - HI] = w                 (a fresh array per step)
     u -= 0.01 * s * u                                           (in-place, on the array)
+    u[1:n] = 0.5 * (u[1:n] + u[0:n - 1])                        (reads what it writes, shifted)
+    total += 0.01 * np.sum(u[LO:n - HI] * v[LO:n - HI])         (or np.dot(u, y))
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ _SLICE_UPDATES = (
     (["u{w} += 0.5 * (v{w} - u{w})"], "in-place operator on a slice"),
     (["w = np.tanh(v{w})", "u{w} = w"], "fresh array result in a loop"),
     (["u{w} = v{w}", "u -= 0.01 * s * u"], "in-place operator on an array"),
+    (["u{w} = v{w}", "u[1:n] = 0.5 * (u[1:n] + u[0:n - 1])"],
+     "slice write reading the written array shifted"),
 )
 
 
@@ -122,22 +126,26 @@ def _slice(start: int, end: int) -> str:
 def _sliced_program(seed: int, rng: random.Random, low: int, high: int,
                     terms: list[str]) -> ArrayProgram:
     written = _slice(low, high)
-    lines, tag = random.Random(f"slice updates:{seed}").choice(_SLICE_UPDATES)
+    choices = random.Random(f"slice updates:{seed}")
+    lines, tag = choices.choice(_SLICE_UPDATES)
+    reduction = choices.choice([f"np.sum(u{written} * v{written})", "np.dot(u, y)"])
     body = [
         "n = x.shape[0]",
         "u = np.copy(x)",
         "v = np.zeros(n)",
+        "total = 0.0",
         f"for t in range({rng.randint(1, 4)}):",
         f"    v{written} = u{written} + 0.1 * s * ({' + '.join(terms)})",
         *("    " + line.format(w=written) for line in lines),
-        "total = 0.0",
+        f"    total += 0.01 * {reduction}",
         "for i in range(n):",
         "    total += y[i] * u[i] * u[i]",
         f"return total + {round(rng.uniform(0.01, 0.1), 2)} * np.sum(A * A)",
     ]
     source = "\n".join("    " + line for line in body)
     return ArrayProgram(seed, f"import math\n\nimport numpy as np\n\n\ndef f(x, y, A, s):\n"
-                              f"{source}\n", frozenset({tag}))
+                              f"{source}\n", frozenset({tag, "reduction of a written array in "
+                                                         "a loop"}))
 
 
 if __name__ == "__main__":                     # python tests/fuzz/stencil_programs.py 300 0 15

@@ -2,7 +2,8 @@
 
 Accepts: the front end's ANF tree and the argument types of one call.
 Guarantees: a name that changes type renamed per type (`webs`); every
-variable typed (`types`); views placed in the operations
+variable typed (`types`); elementwise statements inside loops and in-place
+array operators made element loops (`lower`); views placed in the operations
 that read them, loop-invariant int temporaries hoisted; the active
 variables (`activity`) and the array facts (`arrays`) the transformations
 need, or a located error where the uses cannot be differentiated; and the
