@@ -230,3 +230,60 @@ def mismatched(x, y):
 def test_operands_of_different_lengths_raise_instead_of_reading_past_an_end(target):
     with pytest.raises(ValueError, match="different shapes"):
         jit.grad(mismatched, target=target)(np.ones(5), np.ones(7))
+
+
+def fused_across_a_write(x, s):
+    u = np.copy(x)
+    v = np.zeros_like(x)
+    for k in range(2):
+        t = u * s
+        u[1:] = u[:-1] * 0.5
+        v[:] = t + v
+    return np.sum(v * v) + np.sum(u)
+
+
+def moving_window(x, s):
+    u = np.copy(x)
+    for k in range(x.shape[0] - 2):
+        u[k:k + 3] *= s
+        u[k + 1:] += 0.1 * u[k]
+    return np.sum(u * u)
+
+
+def fresh_result_with_computed_bounds(x, s):
+    n = x.shape[0]
+    u = np.copy(x)
+    for k in range(3):
+        w = np.tanh(u[1:n - 1] * s)
+        u[1:n - 1] = w + 0.5 * u[0:n - 2]
+    return np.sum(u * u)
+
+
+def kept_from_an_earlier_iteration(x, s):
+    total = 0.0
+    previous = np.zeros_like(x)
+    for k in range(3):
+        y = np.sin(x) * (s + k)
+        total += np.sum(y * previous)
+        previous[:] = y
+    return total
+
+
+SOUNDNESS = [
+    (fused_across_a_write, (RNG.normal(size=6), 0.8), (0, 1)),
+    (moving_window, (RNG.normal(size=6), 0.9), (0, 1)),
+    (fresh_result_with_computed_bounds, (RNG.normal(size=7), 0.7), (0, 1)),
+    (kept_from_an_earlier_iteration, (RNG.normal(size=5), 0.3), (0, 1)),
+]
+
+
+@pytest.mark.parametrize("fn, args, wrt", SOUNDNESS, ids=[c[0].__name__ for c in SOUNDNESS])
+def test_what_lowering_must_not_reorder(fn, args, wrt):
+    """A temporary read after a write that changes its operands, slice
+    bounds that change in the loop, bounds computed in the loop, a fresh
+    result copied into an array that outlives the iteration."""
+    test_lowered_statements_match_numpy_and_finite_differences(fn, args, wrt, "python")
+
+
+def test_a_sample_compiles():
+    test_lowered_statements_match_numpy_and_finite_differences(*SOUNDNESS[1], "cpu")
