@@ -41,16 +41,17 @@ be inferred again.
 from __future__ import annotations
 
 import ast
-import copy
-from dataclasses import dataclass
 
 import numpy as np
 
 from adjit.errors import DifferentiationError
 from adjit.passes.front.parse import ParsedFunction
+from adjit.passes.analysis.element_loops import (Access, LoopWriter, Operation,
+                                                 accesses_in, index_parts, int_atom,
+                                                 name_of, primitive_call)
 from adjit.passes.ir.fold import integer_constant
 from adjit.rules.numpy import _SAME_AS_MATH
-from adjit.rules.registry import REGISTRY, element_type, is_array
+from adjit.rules.registry import element_type, is_array
 from adjit.runtime import helpers as rt
 
 _ELEMENTWISE_CALLS = set(_SAME_AS_MATH) | {np.where, np.clip}
@@ -67,45 +68,8 @@ def lower_elementwise(parsed: ParsedFunction, types: dict[str, str]) -> bool:
     return lowering.changed
 
 
-@dataclass
-class _Access:
-    """An array read or written element by element: `base[parts]`, each
-    part an int atom (a fixed index) or a slice (lower, upper, step), the
-    slices in order walking the loop dimensions they are aligned to."""
-    base: str
-    parts: list
-
-    @property
-    def rank(self) -> int:
-        return sum(isinstance(part, ast.Slice) for part in self.parts)
-
-    def key(self, spelled) -> str:
-        """Which elements the access reaches, given the extent: its base,
-        fixed indices, starts and steps (`spelled` writes an int atom out)."""
-        return "|".join([self.base] + [
-            f"{spelled(p.lower) if p.lower is not None else ''}:{ast.unparse(p.step or ast.Constant(1))}"
-            if isinstance(p, ast.Slice) else spelled(p) for p in self.parts])
-
-
-@dataclass
-class _Op:
-    """An elementwise operation of the fused expression: the ANF value
-    (`a * b`, `np.sin(a)`, `a > b`) and the trees of its operands."""
-    value: ast.expr
-    operands: list
-
-
 class _Unlowerable(Exception):
     pass
-
-
-def _name(identifier: str, store: bool = False) -> ast.Name:
-    return ast.Name(identifier, ast.Store() if store else ast.Load())
-
-
-def _atom(value) -> ast.expr:
-    return ast.Constant(value) if isinstance(value, int) else _name(value) \
-        if isinstance(value, str) else value
 
 
 class _Lowering:
@@ -237,12 +201,12 @@ class _Lowering:
         try:
             if isinstance(target, ast.Subscript):
                 if not (loops or in_place) or not is_array(self.types.get(target.value.id)) \
-                        or not any(isinstance(p, ast.Slice) for p in _parts(target.slice)):
+                        or not any(isinstance(p, ast.Slice) for p in index_parts(target.slice)):
                     return None
-                access = self.access(target.value.id, _parts(target.slice))
+                access = self.access(target.value.id, index_parts(target.slice))
                 plan = ("write", access, self.tree(value, statements, k, taken))
             elif in_place and is_array(self.types.get(target.id)):
-                access = _Access(target.id, [ast.Slice()] * self.rank(target.id))
+                access = Access(target.id, [ast.Slice()] * self.rank(target.id))
                 plan = ("write", access, self.tree(value, statements, k, taken,
                                                    top=not isinstance(value, (ast.Name,
                                                                               ast.Constant))))
@@ -276,7 +240,7 @@ class _Lowering:
         kind = self.types.get(name)
         return kind.count(":") if is_array(kind) else 0
 
-    def access(self, base: str, parts: list) -> _Access:
+    def access(self, base: str, parts: list) -> Access:
         rank = self.rank(base)
         if len(parts) > rank or any(isinstance(p, ast.Constant) and p.value is None
                                     for p in parts):
@@ -287,7 +251,7 @@ class _Lowering:
                 if step is None or step == 0 or (step < 0 and not (
                         step == -1 and part.lower is None and part.upper is None)):
                     raise _Unlowerable("a slice step that is not a constant")
-        return _Access(base, list(parts) + [ast.Slice()] * (rank - len(parts)))
+        return Access(base, list(parts) + [ast.Slice()] * (rank - len(parts)))
 
     def fusable(self, name: str, statements, k) -> ast.Assign | None:
         """The definition of the temporary `name` in this block before
@@ -330,10 +294,10 @@ class _Lowering:
         if isinstance(value, ast.Subscript):
             if not is_array(self.types.get(value.value.id)):
                 raise _Unlowerable("an index of a non-array")
-            return self.access(value.value.id, _parts(value.slice))
+            return self.access(value.value.id, index_parts(value.slice))
         return self.operation(value, statements, j, taken)
 
-    def operation(self, value: ast.expr, statements, k, taken) -> _Op:
+    def operation(self, value: ast.expr, statements, k, taken) -> Operation:
         if not _elementwise(value):
             raise _Unlowerable(f"`{ast.unparse(value)}` is not elementwise")
         if isinstance(value, ast.BinOp):
@@ -344,12 +308,12 @@ class _Lowering:
             operands = [value.left, value.comparators[0]]
         else:
             operands = list(value.args)
-        return _Op(value, [self.tree(o, statements, k, taken) for o in operands])
+        return Operation(value, [self.tree(o, statements, k, taken) for o in operands])
 
     def check_ranks(self, plan) -> None:
         kind, target, trees = plan
         trees = trees if kind == "dot" else [trees]
-        ranks = [a.rank for tree in trees for a in _accesses(tree)]
+        ranks = [a.rank for tree in trees for a in accesses_in(tree)]
         if kind == "write" and any(r > target.rank for r in ranks):
             raise _Unlowerable("an operand of more dimensions than the written slice")
         if not ranks and kind != "write":
@@ -359,9 +323,9 @@ class _Lowering:
     def emit(self, node: ast.Assign, plan, loops) -> list[ast.stmt]:
         kind, target, trees = plan
         all_trees = trees if kind == "dot" else [trees]
-        accesses = [a for tree in all_trees for a in _accesses(tree)]
+        accesses = [a for tree in all_trees for a in accesses_in(tree)]
         rank = target.rank if kind == "write" else max(a.rank for a in accesses)
-        writer = _Writer(self, node)
+        writer = LoopWriter(self, node)
         # the extents: the written slice's, or the first operand of full rank's
         anchor = target if kind == "write" else next(a for a in accesses if a.rank == rank)
         extents = writer.extents(anchor, rank)
@@ -376,8 +340,8 @@ class _Lowering:
                 # over the same extents compute them alike (`handoff` then
                 # sees their loops share a range)
                 pair = sorted([extents[dim], extent], key=writer.spelled)
-                extents[dim] = writer.setup_value(_call(rt.common_extent,
-                                                        [_atom(e) for e in pair]))
+                extents[dim] = writer.setup_value(primitive_call(rt.common_extent,
+                                                        [int_atom(e) for e in pair]))
         hazard = kind == "write" and any(
             a.base in self.aliased.get(target.base, {target.base})
             and (a.rank != rank or a.key(self.spelled) != target.key(self.spelled))
@@ -388,27 +352,27 @@ class _Lowering:
         loop_depth = self.hoist_depth(writer.setup_reads, loops)
         body: list[ast.stmt] = []
         if kind == "fresh":
-            shape = [_atom(e) for e in extents]
+            shape = [int_atom(e) for e in extents]
             element = element_type(self.types[target])
             arguments = [shape[0] if rank == 1 else ast.Tuple(shape, ast.Load())]
             if element != "float":
-                arguments.append(ast.Attribute(_name("np"), {"int": "int64", "bool": "bool_"}
+                arguments.append(ast.Attribute(name_of("np"), {"int": "int64", "bool": "bool_"}
                                                [element], ast.Load()))
-            allocation = writer.assign(target, _call(np.empty, arguments))
+            allocation = writer.assign(target, primitive_call(np.empty, arguments))
             if loop_depth < len(loops):
                 writer.setup.append(allocation)
                 self.extents_of[target] = extents
             else:
                 body.append(allocation)
-            destination = _Access(target, [ast.Slice()] * rank)
+            destination = Access(target, [ast.Slice()] * rank)
             body += writer.nest(extents, destination, trees, accesses)
         elif kind == "write" and hazard:
             scratch = self.namer.fresh("scratch")
-            shape = [_atom(e) for e in extents]
-            allocation = writer.assign(scratch, _call(np.empty, [
+            shape = [int_atom(e) for e in extents]
+            allocation = writer.assign(scratch, primitive_call(np.empty, [
                 shape[0] if rank == 1 else ast.Tuple(shape, ast.Load())]))
             (writer.setup if loop_depth < len(loops) else body).append(allocation)
-            scratch_access = _Access(scratch, [ast.Slice()] * rank)
+            scratch_access = Access(scratch, [ast.Slice()] * rank)
             body += writer.nest(extents, scratch_access, trees, accesses)
             body += writer.nest(extents, target, scratch_access, [scratch_access])
         elif kind == "write":
@@ -416,10 +380,10 @@ class _Lowering:
         else:
             total = self.namer.fresh("sum")
             body.append(writer.assign(total, ast.Constant(0.0)))
-            tree = trees if kind == "sum" else _Op(
-                ast.BinOp(_name("a"), ast.Mult(), _name("b")), trees)
+            tree = trees if kind == "sum" else Operation(
+                ast.BinOp(name_of("a"), ast.Mult(), name_of("b")), trees)
             body += writer.nest(extents, total, tree, accesses)
-            body.append(writer.assign(target, _name(total)))
+            body.append(writer.assign(target, name_of(total)))
         if loop_depth < len(loops):
             self.before.setdefault(id(loops[loop_depth]), []).extend(writer.setup)
             return body
@@ -446,267 +410,6 @@ class _Lowering:
         return len(loops)
 
 
-class _Writer:
-    """The statements of one lowered root: `setup` (extents, starts: ints
-    fixed by shapes and bounds) and the loop nests."""
-
-    def __init__(self, lowering: _Lowering, node: ast.Assign):
-        self.lowering, self.node, self.namer = lowering, node, lowering.namer
-        self.setup: list[ast.stmt] = []
-        self.setup_reads: set[str] = set()
-        self.setup_names: set[str] = set()
-        self.cache: dict[str, object] = {}
-        # a setup name -> what it computes, spelled with the names outside the setup
-        self.spellings: dict[str, str] = {}
-
-    def spelled(self, value) -> str:
-        if isinstance(value, (int, str)):
-            return self.spellings.get(value, str(value))
-
-        class Expand(ast.NodeTransformer):
-            def visit_Name(inner, name):
-                return ast.Name(self.spellings.get(name.id, name.id), ast.Load())
-        return ast.unparse(Expand().visit(copy.deepcopy(value)))
-
-    def assign(self, target, value: ast.expr) -> ast.Assign:
-        store = _name(target, store=True) if isinstance(target, str) else target
-        statement = ast.copy_location(ast.Assign([store], value), self.node)
-        statement.origin = getattr(self.node, "origin", self.node.lineno)
-        return statement
-
-    def setup_value(self, value: ast.expr):
-        """A name holding the int `value` (computed once per root)."""
-        key = ast.unparse(value)
-        if key not in self.cache:
-            name = self.namer.fresh("n")
-            self.setup.append(self.assign(name, value))
-            self.setup_reads |= {n.id for n in ast.walk(value) if isinstance(n, ast.Name)
-                                 and n.id not in self.setup_names
-                                 and n.id not in ("np", "rt")}
-            self.setup_names.add(name)
-            self.cache[key] = name
-            self.spellings[name] = self.spelled(value)
-        return self.cache[key]
-
-    def same(self, a, b) -> bool:
-        return type(a) is type(b) and a == b
-
-    def length(self, base: str, dim: int):
-        known = self.lowering.extents_of.get(base)
-        if known is not None:
-            return known[dim]
-        return self.setup_value(ast.Subscript(ast.Attribute(_name(base), "shape", ast.Load()),
-                                              ast.Constant(dim), ast.Load()))
-
-    def slices(self, access: _Access):
-        """(base dim, slice) of each slice part of `access`."""
-        return [(dim, part) for dim, part in enumerate(access.parts)
-                if isinstance(part, ast.Slice)]
-
-    def extents(self, access: _Access, count: int) -> list:
-        """The extent of each of the last `count` slice dimensions."""
-        result = []
-        for dim, part in self.slices(access)[-count:] if count else []:
-            length = self.length(access.base, dim)
-            step = 1 if part.step is None else integer_constant(part.step)
-            if part.lower is None and part.upper is None and step in (1, -1):
-                result.append(length)
-                continue
-            lower = 0 if part.lower is None else integer_constant(part.lower)
-            upper = None if part.upper is None else integer_constant(part.upper)
-            if step == 1 and lower is not None and lower >= 0 and (
-                    part.upper is None or upper is not None):
-                result.append(self.short_extent(length, lower, part.upper, upper))
-                continue
-            start = self.bound(part.lower, length, clip_high=True) \
-                if part.lower is not None else 0
-            stop = self.bound(part.upper, length, clip_high=True) \
-                if part.upper is not None else length
-            if step == 1:
-                difference = self.setup_value(ast.BinOp(_atom(stop), ast.Sub(), _atom(start)))
-                result.append(self.setup_value(_call(max, [_name(difference),
-                                                           ast.Constant(0)])))
-            else:
-                result.append(self.setup_value(_call(rt.trip_count, [
-                    _atom(start), _atom(stop), ast.Constant(step)])))
-        return result
-
-    def short_extent(self, length, lower: int, upper_node, upper: int | None):
-        """The extent of `[lower:upper]` for constants `lower >= 0` and
-        `upper` (or no upper bound): `max(length - lower, 0)`,
-        `max(length - (lower - upper), 0)` for `upper < 0`, and
-        `max(min(upper, length) - lower, 0)` for `upper >= 0`."""
-        if upper_node is None:
-            stop, cut = length, lower
-        elif upper < 0:
-            stop, cut = length, lower - upper
-        else:
-            stop, cut = self.setup_value(_call(min, [ast.Constant(upper), _atom(length)])), lower
-        difference = self.setup_value(ast.BinOp(_atom(stop), ast.Sub(), ast.Constant(cut)))
-        return self.setup_value(_call(max, [_name(difference), ast.Constant(0)]))
-
-    def bound(self, bound: ast.expr, length, clip_high: bool):
-        """A slice bound normalised against `length`; a constant >= 0 is
-        itself where an element is read (the extent is then > 0, so it is
-        below the length), clipped only for the extent."""
-        constant = integer_constant(bound)
-        if constant is not None and constant >= 0:
-            return self.setup_value(_call(min, [ast.Constant(constant), _atom(length)])) \
-                if clip_high else constant
-        if constant is not None:
-            shifted = self.setup_value(ast.BinOp(_atom(length), ast.Sub(),
-                                                 ast.Constant(-constant)))
-            return self.setup_value(_call(max, [_name(shifted), ast.Constant(0)]))
-        return self.setup_value(_call(rt.clip_bound, [_atom(length), self.recomputed(bound)]))
-
-    def recomputed(self, atom: ast.expr) -> ast.expr:
-        """An int atom, its value computed again in the setup when it is
-        one of `int_values` (so that the setup may sit before the loops)."""
-        value = self.lowering.int_values.get(getattr(atom, "id", None))
-        if value is None:
-            return atom
-        if isinstance(value, ast.BinOp):
-            return _name(self.setup_value(ast.BinOp(self.recomputed(value.left), value.op,
-                                                    self.recomputed(value.right))))
-        return self.recomputed(value)
-
-    def start(self, access: _Access, dim: int, part: ast.Slice):
-        step = 1 if part.step is None else integer_constant(part.step)
-        if step == -1:
-            return self.setup_value(ast.BinOp(_atom(self.length(access.base, dim)),
-                                              ast.Sub(), ast.Constant(1)))
-        if part.lower is None:
-            return 0
-        return self.bound(part.lower, self.length(access.base, dim), clip_high=False)
-
-    # -- loop nests -------------------------------------------------------------
-    def nest(self, extents, destination, tree, accesses) -> list[ast.stmt]:
-        """One loop a dimension over `extents`, its body computing `tree`
-        element by element into `destination` (an access, or the name of a
-        float sum)."""
-        rank = len(extents)
-        anchor = destination if isinstance(destination, _Access) else None
-        variables, origins = [], []
-        for dim in range(rank):
-            variables.append(self.lowering.loop_variable(dim))
-            origin = 0
-            if anchor is not None:
-                base_dim, part = self.slices(anchor)[dim]
-                step = 1 if part.step is None else integer_constant(part.step)
-                if step == 1:
-                    origin = self.start(anchor, base_dim, part)
-            origins.append(origin)
-        body: list[ast.stmt] = []
-        indices: dict[str, ast.expr] = {}
-
-        def index_of(access: _Access) -> list[ast.expr]:
-            result, slice_dims = [], self.slices(access)
-            offset = rank - access.rank
-            slice_number = 0
-            for dim, part in enumerate(access.parts):
-                if not isinstance(part, ast.Slice):
-                    result.append(part)
-                    continue
-                loop = offset + slice_number
-                slice_number += 1
-                variable, origin = variables[loop], origins[loop]
-                step = 1 if part.step is None else integer_constant(part.step)
-                start = self.start(access, dim, part)
-                key = f"{variable}|{start}|{step}|{origin}"
-                if key not in indices:
-                    indices[key] = self.index(variable, origin, start, step, body)
-                result.append(indices[key])
-            del slice_dims
-            return result
-
-        def element(access: _Access) -> ast.expr:
-            index = index_of(access)
-            temp = self.namer.temp()
-            body.append(self.assign(temp, ast.Subscript(
-                _name(access.base), index[0] if len(index) == 1 else
-                ast.Tuple(index, ast.Load()), ast.Load())))
-            return _name(temp)
-
-        def compute(tree) -> ast.expr:
-            if isinstance(tree, _Access):
-                return element(tree)
-            if not isinstance(tree, _Op):
-                return tree
-            operands = [compute(operand) for operand in tree.operands]
-            value = tree.value
-            if isinstance(value, ast.BinOp):
-                new = ast.BinOp(operands[0], value.op, operands[1])
-            elif isinstance(value, ast.UnaryOp):
-                new = ast.UnaryOp(value.op, operands[0])
-            elif isinstance(value, ast.Compare):
-                new = ast.Compare(operands[0], value.ops, [operands[1]])
-            else:
-                new = ast.Call(value.func, operands, [])
-                new.primitive = value.primitive
-                new.callee = None
-            temp = self.namer.temp()
-            body.append(self.assign(temp, new))
-            return _name(temp)
-
-        result = compute(tree)
-        if isinstance(destination, _Access):
-            index = index_of(destination)
-            body.append(self.assign(ast.Subscript(
-                _name(destination.base), index[0] if len(index) == 1 else
-                ast.Tuple(index, ast.Load()), ast.Store()), result))
-        else:
-            body.append(self.assign(destination, ast.BinOp(_name(destination), ast.Add(),
-                                                           result)))
-        statements: list[ast.stmt] = []
-        for dim in range(rank - 1, -1, -1):
-            origin = origins[dim]
-            if origin == 0:
-                arguments = [_atom(extents[dim])]
-            else:
-                stop = self.setup_value(ast.BinOp(_atom(origin), ast.Add(),
-                                                  _atom(extents[dim])))
-                arguments = [_atom(origin), _name(stop)]
-            loop = ast.For(_name(variables[dim], store=True),
-                           ast.Call(_name("range"), arguments, []), statements or body, [])
-            ast.copy_location(loop, self.node)
-            loop.origin = getattr(self.node, "origin", self.node.lineno)
-            statements = [loop]
-        return statements
-
-    def index(self, variable: str, origin, start, step: int, body) -> ast.expr:
-        """The element index `start + step * (variable - origin)`."""
-        if step == 1:
-            if self.same(start, origin):
-                return _name(variable)
-            if isinstance(start, int) and isinstance(origin, int):
-                shift = start - origin
-                value = ast.BinOp(_name(variable), ast.Add() if shift > 0 else ast.Sub(),
-                                  ast.Constant(abs(shift)))
-            else:
-                delta = self.setup_value(ast.BinOp(_atom(start), ast.Sub(), _atom(origin)))
-                value = ast.BinOp(_name(variable), ast.Add(), _name(delta))
-        else:
-            position = _name(variable)
-            if not self.same(origin, 0):
-                relative = self.namer.temp()
-                body.append(self.assign(relative, ast.BinOp(position, ast.Sub(),
-                                                            _atom(origin))))
-                position = _name(relative)
-            scaled = self.namer.temp()
-            body.append(self.assign(scaled, ast.BinOp(ast.Constant(step), ast.Mult(),
-                                                      position)))
-            value = ast.BinOp(_atom(start), ast.Add(), _name(scaled)) \
-                if not self.same(start, 0) else None
-            if value is None:
-                return _name(scaled)
-        temp = self.namer.temp()
-        body.append(self.assign(temp, value))
-        return _name(temp)
-
-
-def _parts(index: ast.expr) -> list:
-    return list(index.elts) if isinstance(index, ast.Tuple) else [index]
-
 
 def _target_base(target: ast.expr) -> str:
     return target.value.id if isinstance(target, ast.Subscript) else target.id
@@ -724,21 +427,3 @@ def _elementwise(value: ast.expr) -> bool:
         and value.primitive.key in _ELEMENTWISE_CALLS
 
 
-def _accesses(tree) -> list[_Access]:
-    if isinstance(tree, _Access):
-        return [tree]
-    if isinstance(tree, _Op):
-        return [a for operand in tree.operands for a in _accesses(operand)]
-    return []
-
-
-def _call(function, arguments: list[ast.expr]) -> ast.Call:
-    primitive = REGISTRY.lookup(function)
-    spelling = primitive.spelling.split(".")
-    func: ast.expr = _name(spelling[0])
-    for attribute in spelling[1:]:
-        func = ast.Attribute(func, attribute, ast.Load())
-    call = ast.Call(func, arguments, [])
-    call.primitive = primitive
-    call.callee = None
-    return call
