@@ -4,6 +4,7 @@ NumPy's, reverse mode matches central differences along random directions,
 forward mode matches reverse, on target python and cpu; second order for a
 sample; what stays refused is a located error."""
 
+import numba
 import numpy as np
 import pytest
 
@@ -287,3 +288,20 @@ def test_what_lowering_must_not_reorder(fn, args, wrt):
 
 def test_a_sample_compiles():
     test_lowered_statements_match_numpy_and_finite_differences(*SOUNDNESS[1], "cpu")
+
+
+def fresh_result_in_a_prange(A, s):
+    B = np.zeros_like(A)
+    for i in numba.prange(A.shape[0]):
+        y = np.sin(A[i, :]) * s
+        B[i, :] = y * y
+    return np.sum(B)
+
+
+def test_a_fresh_result_in_a_parallel_loop_is_never_shared_by_its_iterations():
+    """Allocated per iteration there (one buffer before the loop would be
+    written by every thread); the reverse sweep then needs a tape, which a
+    prange refuses with a located error."""
+    with pytest.raises(adjit.AdjitError, match="parallel loop") as error:
+        jit.grad(fresh_result_in_a_prange, wrt=(0, 1), target="python")(np.ones((3, 2)), 0.5)
+    assert "test_array_loops.py:" in str(error.value)

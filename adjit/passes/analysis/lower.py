@@ -46,6 +46,7 @@ import numpy as np
 
 from adjit.errors import DifferentiationError
 from adjit.passes.front.parse import ParsedFunction
+from adjit.passes.analysis.parallel import is_parallel
 from adjit.passes.analysis.element_loops import (Access, LoopWriter, Operation,
                                                  accesses_in, index_parts, int_atom,
                                                  name_of, primitive_call)
@@ -350,6 +351,9 @@ class _Lowering:
             for dim, part in writer.slices(access):
                 writer.start(access, dim, part)
         loop_depth = self.hoist_depth(writer.setup_reads, loops)
+        # an array made before a prange loop would be shared by its iterations
+        hoisted_allocation = loop_depth < len(loops) and not any(
+            is_parallel(loop) for loop in loops[loop_depth:])
         body: list[ast.stmt] = []
         if kind == "fresh":
             shape = [int_atom(e) for e in extents]
@@ -359,7 +363,7 @@ class _Lowering:
                 arguments.append(ast.Attribute(name_of("np"), {"int": "int64", "bool": "bool_"}
                                                [element], ast.Load()))
             allocation = writer.assign(target, primitive_call(np.empty, arguments))
-            if loop_depth < len(loops):
+            if hoisted_allocation:
                 writer.setup.append(allocation)
                 self.extents_of[target] = extents
             else:
@@ -371,7 +375,7 @@ class _Lowering:
             shape = [int_atom(e) for e in extents]
             allocation = writer.assign(scratch, primitive_call(np.empty, [
                 shape[0] if rank == 1 else ast.Tuple(shape, ast.Load())]))
-            (writer.setup if loop_depth < len(loops) else body).append(allocation)
+            (writer.setup if hoisted_allocation else body).append(allocation)
             scratch_access = Access(scratch, [ast.Slice()] * rank)
             body += writer.nest(extents, scratch_access, trees, accesses)
             body += writer.nest(extents, target, scratch_access, [scratch_access])
