@@ -11,7 +11,8 @@ constructs it drew (`family.tags(program)`), and checks it on targets
                  second order (hessian, hvp, jvp(grad), grad(jvp),
                  vjp(grad), grad(grad), grad(grad(grad)))
     array        array_programs.py: whole-array expressions and element loops
-    stencil      stencil_programs.py: time-stepped stencils
+    stencil      stencil_programs.py: time-stepped stencils (element loops, or
+                 slice statements and in-place operators)
     nest         nest_programs.py: loop nests reading an outer element
     snapshot     snapshot_programs.py: nests inside a loop over components
     views        view_programs.py: elements, views, writes, aliases, copies,
@@ -293,7 +294,8 @@ def _families():
                lambda p: p.tags, lambda p: p.render()),
         _case_family("array", "array_programs.py", "whole-array expressions and element loops",
                      _legacy("array", "array_programs", "random_array_program")),
-        _case_family("stencil", "stencil_programs.py", "time-stepped stencils",
+        _case_family("stencil", "stencil_programs.py", "time-stepped stencils, as element "
+                     "loops or as slice statements and in-place operators",
                      _legacy("stencil", "stencil_programs", "random_stencil_program",
                              "stencil_programs")),
         _case_family("nest", "nest_programs.py", "loop nests reading an outer element",
