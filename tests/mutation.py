@@ -386,8 +386,8 @@ NAMED = [
         "a-recompute-ignores-arrays-written-after-a-loop",
         "recompute.py: a loop is recomputed although it reads an array written after it",
         [("adjit/passes/reverse/recompute.py",
-          "if not live_in & (writes_block(loop.body) | self.mutable):",
-          "if not live_in & writes_block(loop.body):")],
+          "if not live_in & (writes_block(loop.body) | self.mutable) \\",
+          "if not live_in & writes_block(loop.body) \\")],
         [REGRESSIONS + "test_loop_reading_an_array_overwritten_by_a_slice_after_it",
          "tests/test_private_arrays.py", "tests/test_snapshot.py"]),
     NamedMutant(

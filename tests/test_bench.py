@@ -37,3 +37,18 @@ def test_the_checkpointed_heat_gradient_agrees_with_the_stored_one(steps):
     checkpointed = heat.heat_gradient_checkpointed(u0, heat.DT, steps)
     np.testing.assert_allclose(checkpointed[0], stored[0], rtol=1e-12, atol=1e-14)
     assert checkpointed[1] == pytest.approx(stored[1], rel=1e-12, abs=1e-14)
+
+
+def test_the_slice_form_of_the_heat_stencil_is_the_same_function():
+    """`adjit (slices)` is compared with `adjit` (loops): the two forms must
+    compute the same value and gradient."""
+    import numpy as np
+    from adjit import jit
+    from bench.workloads import heat
+    u0 = np.random.default_rng(3).uniform(-1.0, 1.0, 12)
+    assert heat.heat_slices(u0, heat.DT, 7) == pytest.approx(heat.heat(u0, heat.DT, 7),
+                                                               rel=1e-13)
+    sliced = jit.grad(heat.heat_slices, wrt=(0, 1), target="python")(u0, heat.DT, 7)
+    looped = jit.grad(heat.heat, wrt=(0, 1), target="python")(u0, heat.DT, 7)
+    np.testing.assert_allclose(sliced[0], looped[0], rtol=1e-12, atol=1e-14)
+    assert sliced[1] == pytest.approx(looped[1], rel=1e-12)

@@ -2,7 +2,8 @@
 
     front/     parse -> tuples (iteration) -> fence -> resolve -> desugar -> anf
                -> inline
-    analysis/  webs -> types -> slots -> (gpu/device checks, target="cuda") -> views
+    analysis/  webs -> types -> slots -> (gpu/device checks, target="cuda" | lower)
+               -> views
                -> (rebind, generated code differentiated again) -> hoist
                -> parallel (checks) -> activity -> arrays
     reverse/   instrument, recompute, tbr, snapshot -> the two sweeps
@@ -37,6 +38,7 @@ from adjit.passes.front.tuples import element_parameters, flatten_tuples, pack_p
 from adjit.passes.analysis.hoist import hoist_invariants
 from adjit.passes.front.inline import inline_calls
 from adjit.passes.front.outputs import output_arguments, return_outputs, returns_nothing
+from adjit.passes.analysis.lower import lower_elementwise
 from adjit.passes.forward.transform import ForwardTransformer
 from adjit.passes.optimize.cleanup import optimize
 from adjit.passes.analysis.parallel import check_parallel_loops, render_parallel_loops
@@ -63,7 +65,7 @@ from adjit.rules.registry import BOOL, FLOAT, INT, array_type, is_array, is_floa
 _ELEMENTS = {"f": FLOAT, "i": INT, "b": BOOL}
 
 PASSES = ("parse", "tuples", "fence", "resolve", "desugar", "anf", "inline", "types", "slots",
-          "activity", "reverse", "forward", "optimize")
+          "lower", "activity", "reverse", "forward", "optimize")
 
 
 def _dump(pass_name: str, tree: ast.AST, extra: str = "") -> None:
@@ -134,6 +136,9 @@ def _typed(parsed: ParsedFunction, parameter_types: dict[str, str], wrt: list[st
                 "(target='cuda')", parsed.location(node), hint="pass it as an argument",
                 source_line=parsed.line_text(node), doc_anchor="parallel")
         check_device_code(parsed, tree, types)
+    elif lower_elementwise(parsed, types):
+        types = infer_types(parsed, parameter_types)
+        _dump("lower", tree)
     if parsed.generated:
         accumulate_through_views(parsed, types)
     inline_views(tree, types, parsed.namer.temporaries)

@@ -259,6 +259,8 @@ nondifferentiable(rt.stop_gradient, "rt.stop_gradient", result_type=joined_resul
 nondifferentiable(rt.trip_count, "rt.trip_count", arity=(3,), result_type=int_result)
 nondifferentiable(rt.chunk_count, "rt.chunk_count", arity=(1,), result_type=int_result)
 nondifferentiable(rt.chunk_start, "rt.chunk_start", arity=(4,), result_type=int_result)
+nondifferentiable(rt.clip_bound, "rt.clip_bound", arity=(2,), result_type=int_result)
+nondifferentiable(rt.common_extent, "rt.common_extent", arity=(2,), result_type=int_result)
 nondifferentiable(rt.grow, "rt.grow", arity=(2,), result_type=lambda tape, size: tape)
 
 

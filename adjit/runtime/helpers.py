@@ -74,6 +74,25 @@ def trip_count(start, stop, step):
     return max(0, (start - stop - step - 1) // (-step))
 
 
+@register_jitable
+def clip_bound(length, bound):
+    """A slice bound as Python normalises it for a positive step: counted
+    from the end when negative, then clipped to [0, length]."""
+    if bound < 0:
+        bound += length
+    return min(max(bound, 0), length)
+
+
+@register_jitable
+def common_extent(extent, other):
+    """`extent`, after checking that an operand of an element loop made
+    from a whole-array statement has that many elements along the dimension
+    (NumPy would broadcast or raise; the loop must not read past an end)."""
+    if extent != other:
+        raise ValueError("operands of an elementwise statement have different shapes")
+    return extent
+
+
 # Tape growth lives with the tape, the steps of array rules in `arrays`;
 # generated code reaches them as `rt.grow`, `rt.unbroadcast`, ...
 from adjit.runtime.arrays import (broadcast_like, cotangent_like, product_of_others,  # noqa: E402,F401

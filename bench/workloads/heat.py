@@ -4,7 +4,7 @@
 
 with the two ends fixed, `STEPS` steps from u0, objective sum(u^2) at the
 end. The loop form keeps the state in two local arrays and writes their
-elements; the hand-written adjoint stores every state in one preallocated
+elements; the slice form writes the same stencil as slice statements; the hand-written adjoint stores every state in one preallocated
 (steps + 1, n) array and sweeps back, as an expert would for 200 steps. The
 peers step whole arrays: a Python loop for torch and autograd,
 `lax.fori_loop` for JAX.
@@ -53,6 +53,16 @@ def heat(u0, dt, steps):
     for i in range(n):
         total += u[i] * u[i]
     return total
+
+
+def heat_slices(u0, dt, steps):
+    """The same stencil in slice form (adjit lowers it to the loops above)."""
+    u = np.copy(u0)
+    v = np.empty(u0.shape[0])
+    for step in range(steps):
+        v[1:-1] = u[1:-1] + dt * (u[:-2] - 2.0 * u[1:-1] + u[2:]) * (1.0 + 0.1 * u[1:-1] * u[1:-1])
+        u[1:-1] = v[1:-1]
+    return np.sum(u * u)
 
 
 @numba.njit
@@ -194,6 +204,8 @@ SYSTEMS = {
     "numba hand (checkpoints)": lambda args: systems.compiled_run(
         heat_gradient_checkpointed, args, f"loops, a state every {SEGMENT} steps"),
     "adjit": lambda args: systems.adjit_run([(heat, "loops, local arrays")], args, WRT),
+    "adjit (slices)": lambda args: systems.adjit_run([(heat_slices, "slices, local arrays")],
+                                                     args, WRT),
     "torch": _torch,
     "jax": _jax,
     "autograd": _autograd,

@@ -40,6 +40,7 @@ N, M = 5, 3
 class ArrayProgram:
     seed: int
     source: str
+    tags: frozenset = frozenset()       # constructs its source alone does not show
 
 
 class _Writer:

@@ -33,6 +33,7 @@ S, C, P, H = "supported.md", "calls.md", "parallel.md", "higher-order.md"
 ENFORCED = [
     (S, "Types"), (S, "Operators"), (S, "Functions"), (S, "Statements and control flow"),
     (S, "Elements, views and writes"), (S, "Whole-array operations"),
+    (S, "Whole-array statements in loops"),
     (C, "Calls between functions"), (P, "What a parallel loop may do"),
     (H, "Built on the two modes"),
 ]
@@ -303,6 +304,22 @@ CONSTRUCTS = [
        "wholearray: second order grad_jvp"),
     _c("reductions to a scalar inside loops", S, "Whole-array operations",
        "inside a loop, reductions to a scalar", "control: whole-array reduction in a loop"),
+    # ------------------------------------------- whole-array statements in loops
+    _c("slice writes of elementwise expressions in a loop", S,
+       "Whole-array statements in loops",
+       "`u_new[1:-1] = u[1:-1] + c * (u[2:] - 2.0 * u[1:-1] + u[:-2])`, "
+       "`B[i, :] = A[i, :] * s + np.sin(x)` in a loop", "stencil: slice statement in a loop"),
+    _c("a slice write reading the written array at other elements", S,
+       "Whole-array statements in loops", "`u[1:] = u[:-1] * s` in a loop",
+       "stencil: slice write reading the written array shifted"),
+    _c("a fresh elementwise result in a loop", S, "Whole-array statements in loops",
+       "`y = np.sin(x) * s` in a loop", "stencil: fresh array result in a loop"),
+    _c("in-place operators on arrays and slices", S, "Whole-array statements in loops",
+       "`x /= s`, `x += y`, `w -= lr * (w - t) * w`, `x[a:b] *= c`, `Y -= m` (`m` a row)",
+       "stencil: in-place operator on an array", "stencil: in-place operator on a slice"),
+    _c("sums and dots of a written array in a loop", S, "Whole-array statements in loops",
+       "`total += np.sum(u * u)`, `np.dot(u, w)` in a loop that writes `u`",
+       "stencil: reduction of a written array in a loop"),
     # --------------------------------------------------------------- calls
     _c("plain helpers, same module and imported", C, "Calls between functions",
        "plain Python functions", "calls: plain helper",

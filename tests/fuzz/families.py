@@ -11,7 +11,8 @@ constructs it drew (`family.tags(program)`), and checks it on targets
                  second order (hessian, hvp, jvp(grad), grad(jvp),
                  vjp(grad), grad(grad), grad(grad(grad)))
     array        array_programs.py: whole-array expressions and element loops
-    stencil      stencil_programs.py: time-stepped stencils
+    stencil      stencil_programs.py: time-stepped stencils (element loops, or
+                 slice statements and in-place operators)
     nest         nest_programs.py: loop nests reading an outer element
     snapshot     snapshot_programs.py: nests inside a loop over components
     views        view_programs.py: elements, views, writes, aliases, copies,
@@ -140,7 +141,7 @@ def _legacy(name, module_name, make_name, inputs_module=None):
 
         def make_inputs(attempt, seed=seed):
             return inputs(seed if attempt == 0 else seed * 7919 + attempt)
-        tags = ast_tags(program.source)
+        tags = ast_tags(program.source) | program.tags
         rng = random.Random(f"second:{name}:{seed}")
         second = rng.choice(["hvp", "hvp", "jvp_grad"]) if rng.random() < 0.25 else None
         tags = tags | {f"second order {second}" if second else "first order only"}
@@ -271,7 +272,8 @@ def _families():
                lambda p: p.tags, lambda p: p.render()),
         _case_family("array", "array_programs.py", "whole-array expressions and element loops",
                      _legacy("array", "array_programs", "random_array_program")),
-        _case_family("stencil", "stencil_programs.py", "time-stepped stencils",
+        _case_family("stencil", "stencil_programs.py", "time-stepped stencils, as element "
+                     "loops or as slice statements and in-place operators",
                      _legacy("stencil", "stencil_programs", "random_stencil_program",
                              "stencil_programs")),
         _case_family("nest", "nest_programs.py", "loop nests reading an outer element",

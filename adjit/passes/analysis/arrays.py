@@ -133,10 +133,11 @@ class _Checker:
         target, value = node.targets[0], node.value
         if loops and is_array_operation(node, self.types) \
                 and is_array(self.types.get(target.id)):
-            self.error(node, "a whole-array operation inside a loop", "write the loop "
-                       "element by element (`for i ...: y[i] = ...`), or move the "
-                       "operation out of the loop; inside loops adjit differentiates "
-                       "element reads and writes and reductions to a scalar")
+            self.error(node, f"a whole-array operation inside a loop ({_spelled(node.value)} "
+                       "with an array result)", "write the loop element by element "
+                       "(`for i ...: y[i] = ...`), or move the operation out of the loop; "
+                       "inside loops adjit differentiates element reads and writes, "
+                       "elementwise and slice statements, and reductions to a scalar")
         if isinstance(target, ast.Subscript):
             array = target.value.id
             self.element(target, array)
@@ -452,6 +453,15 @@ def _values_read(node: ast.Assign, active: set[str]) -> set[str]:
         return adjoint_reads(node, active)
     return set().union(*(names_in(partial) for operand, partial in operand_partials(node)
                          if operand_base(operand) in active))
+
+
+def _spelled(value: ast.expr) -> str:
+    """How the user wrote an operation: `@`, `np.linalg.solve`, ..."""
+    if isinstance(value, ast.BinOp) and isinstance(value.op, ast.MatMult):
+        return "a matrix product `@`"
+    if isinstance(value, ast.Call) and getattr(value, "primitive", None) is not None:
+        return f"`{value.primitive.spelling}`"
+    return f"`{ast.unparse(value)}`"
 
 
 def _assigned(loop: ast.stmt) -> set[str]:

@@ -158,36 +158,48 @@ def _chunk_indices(loop: ast.For) -> set[str]:
     run over its iteration's own chunk, `for i in range(rt.chunk_start(a,
     b, c, k), rt.chunk_start(a, b, c, k + 1))` with `k` the parallel index
     and `a` a constant >= 0 (the ranges of different `k` are disjoint and
-    never negative), and that nothing in the body rebinds."""
+    never negative), and that nothing else in the body binds. The bounds
+    may be names the body binds before the loop (ANF names them)."""
     index = loop.target.id
+    bound: dict[str, ast.expr] = {}
     found = set()
+
+    def spelled(expression: ast.expr) -> ast.expr:
+        seen = set()
+        while isinstance(expression, ast.Name) and expression.id in bound \
+                and expression.id not in seen:
+            seen.add(expression.id)
+            expression = bound[expression.id]
+        return expression
+
+    def text(expression: ast.expr) -> str:
+        if isinstance(expression, ast.BinOp):
+            return ast.unparse(ast.BinOp(spelled(expression.left), expression.op,
+                                         spelled(expression.right)))
+        return ast.unparse(spelled(expression))
+
     for node in loop.body:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            bound[node.targets[0].id] = node.value
         if not (isinstance(node, ast.For) and isinstance(node.target, ast.Name)
                 and isinstance(node.iter, ast.Call) and len(node.iter.args) == 2):
             continue
-        low, high = node.iter.args
-        if not all(isinstance(bound, ast.Call) and ast.unparse(bound.func) == "rt.chunk_start"
-                   and len(bound.args) == 4 for bound in (low, high)):
+        low, high = (spelled(argument) for argument in node.iter.args)
+        if not all(isinstance(limit, ast.Call) and ast.unparse(limit.func) == "rt.chunk_start"
+                   and len(limit.args) == 4 for limit in (low, high)):
             continue
-        if [ast.unparse(a) for a in low.args[:3]] != [ast.unparse(a) for a in high.args[:3]] \
-                or ast.unparse(low.args[3]) != index \
-                or ast.unparse(high.args[3]) != f"{index} + 1":
-            continue
-        start = low.args[0]
-        if not (isinstance(start, ast.Constant) and isinstance(start.value, int)
-                and start.value >= 0):
-            continue
-        found.add(node.target.id)
-    rebound = writes_block(loop.body)
-    return {name for name in found
-            if not any(isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.id == name
-                       and not _is_loop_target(loop, n) for n in ast.walk(ast.Module(loop.body, [])))
-            } if rebound else found
-
-
-def _is_loop_target(loop: ast.For, name: ast.Name) -> bool:
-    return any(isinstance(node, ast.For) and node.target is name
-               for node in ast.walk(loop))
+        start = spelled(low.args[0])
+        if [text(a) for a in low.args[:3]] == [text(a) for a in high.args[:3]] \
+                and text(low.args[3]) == index and text(spelled(high.args[3])) == f"{index} + 1" \
+                and isinstance(start, ast.Constant) and type(start.value) is int \
+                and start.value >= 0:
+            found.add(node.target.id)
+    targets = {id(node.target) for node in ast.walk(ast.Module(loop.body, []))
+               if isinstance(node, ast.For)}
+    stored = {node.id for node in ast.walk(ast.Module(loop.body, []))
+              if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+              and id(node) not in targets}
+    return found - stored
 
 
 def first_index_is(subscript: ast.Subscript, index: str) -> bool:

@@ -98,7 +98,8 @@ class _Slots:
             if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
                 name = node.targets[0].id
                 self.assigned.setdefault(name, []).append(node)
-                if is_array(self.types.get(name)):
+                # (`u -= e` writes the array `u` names: no new binding)
+                if is_array(self.types.get(name)) and not getattr(node, "in_place", False):
                     self.bindings.setdefault(name, []).append((node, in_loop))
             elif isinstance(node, ast.If):
                 self._collect(node.body, in_loop)
@@ -346,6 +347,17 @@ class _Slots:
                 if isinstance(node, ast.If):
                     node.orelse = self.block(node.orelse, group, stack, slots, objects,
                                              depth)
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) \
+                    and node.targets[0].id in group and getattr(node, "in_place", False):
+                # `u -= e` writes the array `u` names now: its row of the
+                # stack, in place (`lower` makes it an element loop)
+                name = node.targets[0].id
+                node.targets[0] = ast.copy_location(ast.Subscript(
+                    ast.Name(stack, ast.Load()), ast.Name(slots[name], ast.Load()),
+                    ast.Store()), node.targets[0])
+                self.replace(node, group, stack, slots, out)
+                out.append(node)
+                continue
             if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) \
                     and node.targets[0].id in group:
                 target, value = node.targets[0].id, node.value

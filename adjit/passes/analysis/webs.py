@@ -150,6 +150,13 @@ class _Webs:
         if isinstance(node, ast.Assign):
             target = node.targets[0]
             self.read(node.value, state)
+            if isinstance(target, ast.Name) and getattr(node, "in_place", False):
+                # `x -= e` (desugared `x = x - e`): on an array, a write into
+                # the same object (`lower`), so the same web as what it updates
+                reaching = state.get(target.id, frozenset())
+                updated = self.define(target, state)
+                self.union([id(target), *reaching])
+                return updated
             if isinstance(target, ast.Name):
                 return self.define(target, state)
             self.read(target, state)           # a[i] = v reads a and i

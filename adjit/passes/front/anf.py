@@ -19,7 +19,8 @@ Output: a `FunctionDef` whose statements are only
   tuple of names) last.
 
 Each statement made from a user statement keeps that statement's `lineno`,
-and carries `origin`: the user's source line it came from. An expression
+and carries `origin`: the user's source line it came from; the statement
+that stores an augmented assignment's result keeps its `in_place` mark. An expression
 node that occurs twice in one statement and is marked `evaluate_once` (the
 array of a reduction with `keepdims`, see `reductions`) is computed once.
 """
@@ -83,6 +84,9 @@ class _Normalizer:
         node = ast.Assign([ast.Name(target, ast.Store())], value)
         ast.copy_location(node, self.current)
         node.origin = getattr(self.current, "origin", self.current.lineno)
+        if getattr(self.current, "in_place", False) \
+                and getattr(self.current.targets[0], "id", None) == target:
+            node.in_place = True        # the write of an augmented assignment
         out.append(node)
 
     def statement(self, node: ast.stmt) -> list[ast.stmt]:
@@ -99,6 +103,7 @@ class _Normalizer:
             store = ast.Assign([target], value)
             ast.copy_location(store, node)
             store.origin = node.origin
+            store.in_place = getattr(node, "in_place", False)
             out.append(store)
         elif isinstance(node, ast.Assign):
             self.assign(node.targets[0].id, node.value, out)

@@ -4,7 +4,9 @@ Input: a resolved `ast.FunctionDef` (calls canonical, globals constant).
 Output: a `FunctionDef` in which
 
 * every assignment is `NAME = EXPR` (augmented, chained and
-  tuple assignments are spelled out, swaps through a saved old value);
+  tuple assignments are spelled out, swaps through a saved old value; an
+  augmented assignment's statement is marked `in_place`, since on an array
+  it writes the array's elements);
 * there is exactly one `return`, the last statement of the body, of a name
   (or of a tuple, when it was the function's only `return`); a function
   that returns nothing (its results are the arrays it writes into) ends
@@ -213,10 +215,13 @@ class _Desugar:
         if isinstance(node.target, ast.Subscript):      # tape[top] += v (generated code)
             read = ast.Subscript(node.target.value, node.target.slice, ast.Load())
             store = ast.Assign([node.target], ast.BinOp(read, node.op, node.value))
+            store.in_place = True       # on an array: a write (`lower`)
             return [ast.copy_location(store, node)], set()
         value = ast.copy_location(
             ast.BinOp(ast.Name(node.target.id, ast.Load()), node.op, node.value), node)
-        return [_assign(node.target.id, value, node)], set()
+        assignment = _assign(node.target.id, value, node)
+        assignment.in_place = True      # on an array: a write, not a new array (`lower`)
+        return [assignment], set()
 
     def statement_Assign(self, node: ast.Assign):
         if len(node.targets) > 1:     # a = b = value

@@ -268,7 +268,8 @@ def _allocation_rank(values: list[ast.expr], ranks: dict[str, int]) -> int | Non
 def _only_safe_uses(function: ast.FunctionDef, name: str, rank: int) -> bool:
     """Every mention of `name` is the target of its own binding, an element
     access of full rank, `.shape`, a call that reads it into something new,
-    a whole-array `+=` of another array, or the function's result."""
+    a whole-array `+=` of another array or of a sum of arrays, or the
+    function's result."""
     safe: set[int] = set()
     for node in ast.walk(function):
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) \
@@ -286,8 +287,8 @@ def _only_safe_uses(function: ast.FunctionDef, name: str, rank: int) -> bool:
                      or (node.func.value.id == "rt" and node.func.attr == "grow")):
             safe.update(id(argument) for argument in node.args
                         if isinstance(argument, ast.Name) and argument.id == name)
-        elif isinstance(node, ast.AugAssign):      # whole arrays: `_b_u0 += _b_u`
-            safe.update(id(side) for side in (node.target, node.value)
+        elif isinstance(node, ast.AugAssign):      # whole arrays: `_b_u0 += _b_v + _b_u`
+            safe.update(id(side) for side in [node.target] + _summed(node.value)
                         if isinstance(side, ast.Name) and side.id == name)
         elif isinstance(node, ast.Return) and node.value is not None:
             elements = node.value.elts if isinstance(node.value, ast.Tuple) else [node.value]
@@ -295,6 +296,13 @@ def _only_safe_uses(function: ast.FunctionDef, name: str, rank: int) -> bool:
                         if isinstance(element, ast.Name) and element.id == name)
     return all(id(node) in safe for node in ast.walk(function)
                if isinstance(node, ast.Name) and node.id == name)
+
+
+def _summed(value: ast.expr) -> list[ast.expr]:
+    """The terms of a sum of names (`_b_v + _b_u`): read into a new array."""
+    if isinstance(value, ast.BinOp) and isinstance(value.op, (ast.Add, ast.Sub)):
+        return _summed(value.left) + _summed(value.right)
+    return [value]
 
 
 def _full_rank(index: ast.expr, rank: int) -> bool:

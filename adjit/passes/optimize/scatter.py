@@ -67,6 +67,7 @@ from adjit.passes.analysis.loopforms import (add_origin, is_simple_loop, loops_w
                                     lowest_index, mentions, names_in, never_negative,
                                     nonnegative_names, stored_names)
 from adjit.passes.ir.fold import integer_constant
+from adjit.passes.optimize.ascending import _summed
 from adjit.passes.analysis.parallel import is_parallel
 from adjit.passes.ir.render import comment
 
@@ -123,10 +124,17 @@ def _allocations(function: ast.FunctionDef, ranks: dict[str, int]) -> dict[str, 
         if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) \
                 and node.value.id in made and _full_rank(node.slice, ranks[node.value.id]):
             allowed[node.value.id] = allowed.get(node.value.id, 0) + 1
-        elif isinstance(node, ast.AugAssign) and isinstance(node.value, ast.Name) \
-                and node.value.id in made:
-            # `_b_u0 += _b_u`: read whole into another array, no alias
-            allowed[node.value.id] = allowed.get(node.value.id, 0) + 1
+        elif isinstance(node, ast.AugAssign):
+            # `_b_u0 += _b_u`, `_b_u0 += _b_v + _b_u`: read whole into another
+            # array, no alias
+            for term in _summed(node.value):
+                if isinstance(term, ast.Name) and term.id in made:
+                    allowed[term.id] = allowed.get(term.id, 0) + 1
+            # `_b_u += rt.unbroadcast(...)`: a whole-array increment outside
+            # the loops, from values that do not read the array
+            if isinstance(node.target, ast.Name) and node.target.id in made \
+                    and not mentions(node.value, node.target.id):
+                allowed[node.target.id] = allowed.get(node.target.id, 0) + 1
         elif isinstance(node, ast.Return) and node.value is not None:
             for element in (node.value.elts if isinstance(node.value, ast.Tuple)
                             else [node.value]):
