@@ -42,6 +42,7 @@ from typing import Callable
 
 from adjit.errors import DifferentiationError
 from adjit.passes.front.calls import NestedFunction, underlying
+from adjit.passes.ir.build import Renamer as _Rename
 from adjit.passes.ir.fold import integer_constant
 from adjit.passes.front.outputs import output_arguments
 from adjit.passes.front.parse import ParsedFunction
@@ -353,13 +354,3 @@ def _elements(argument: ast.expr) -> list[ast.expr]:
     if isinstance(argument, ast.Tuple):
         return [part for element in argument.elts for part in _elements(element)]
     return [argument]
-
-
-class _Rename(ast.NodeTransformer):
-    def __init__(self, renamed: dict[str, str]):
-        self.renamed = renamed
-
-    def visit_Name(self, node: ast.Name):
-        if node.id in self.renamed:
-            return ast.copy_location(ast.Name(self.renamed[node.id], node.ctx), node)
-        return node

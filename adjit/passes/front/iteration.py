@@ -32,6 +32,9 @@ import copy
 import numpy as np
 
 from adjit.errors import UnsupportedSyntaxError
+from adjit.passes.ir.build import load as _load
+from adjit.passes.ir.build import located as _located
+from adjit.passes.ir.build import store as _store
 
 
 def lower_loop(node: ast.For, parsed, namer, is_builtin) -> list[ast.stmt] | None:
@@ -247,18 +250,3 @@ def _call(function: str, arguments: list[ast.expr], like: ast.AST) -> ast.Call:
 
 def _assign(name: str, value: ast.expr, like: ast.AST) -> ast.Assign:
     return _located(ast.Assign([_store(name)], value), like)
-
-
-def _load(name: str) -> ast.Name:
-    return ast.Name(name, ast.Load())
-
-
-def _store(name: str) -> ast.Name:
-    return ast.Name(name, ast.Store())
-
-
-def _located(node: ast.AST, like: ast.AST) -> ast.AST:
-    for inner in ast.walk(node):
-        if isinstance(inner, (ast.stmt, ast.expr)) and not hasattr(inner, "lineno"):
-            ast.copy_location(inner, like)
-    return node

@@ -55,6 +55,10 @@ from adjit.errors import UnsupportedSyntaxError
 from adjit.passes.front.calls import user_function
 from adjit.passes.front.iteration import lookup, lower_loop
 from adjit.passes.front.parse import ParsedFunction
+from adjit.passes.ir.build import Renamer as _Rename
+from adjit.passes.ir.build import load as _load
+from adjit.passes.ir.build import located as _located
+from adjit.passes.ir.build import store as _store
 from adjit.passes.ir.fold import integer_constant
 from adjit.passes.ir.naming import Namer
 
@@ -509,16 +513,6 @@ class _Reads(ast.NodeTransformer):
         return node
 
 
-class _Rename(ast.NodeTransformer):
-    def __init__(self, renamed: dict[str, str]):
-        self.renamed = renamed
-
-    def visit_Name(self, node: ast.Name):
-        if node.id in self.renamed:
-            return ast.copy_location(ast.Name(self.renamed[node.id], node.ctx), node)
-        return node
-
-
 def _own_jumps(body: list[ast.stmt]) -> list[ast.stmt]:
     """The `break`/`continue` statements of this loop (not of inner loops)."""
     found = []
@@ -554,23 +548,6 @@ def _value(value) -> ast.expr:
     numbers already)."""
     return _load(value) if isinstance(value, str) else copy.deepcopy(value)
 
-
-def _load(name: str) -> ast.Name:
-    return ast.Name(name, ast.Load())
-
-
-def _store(name: str) -> ast.Name:
-    return ast.Name(name, ast.Store())
-
-
-def _located(statement: ast.stmt, like: ast.AST) -> ast.stmt:
-    for node in ast.walk(statement):
-        if isinstance(node, (ast.stmt, ast.expr)) and not hasattr(node, "lineno"):
-            ast.copy_location(node, like)
-    return statement
-
-
-# -- the boundary of the generated function ---------------------------------------
 
 def _paths(value, path: str = "") -> list[tuple[str, str]]:
     """(variable, index path such as `[0][1]`) of each element of a tuple value."""

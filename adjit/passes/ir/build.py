@@ -22,3 +22,32 @@ def function_def(identifier: str, arguments: ast.arguments,
 def statement(text: str) -> ast.stmt:
     """The one statement `text` spells (generated code written as text)."""
     return ast.parse(text).body[0]
+
+
+def load(identifier: str) -> ast.Name:
+    return ast.Name(identifier, ast.Load())
+
+
+def store(identifier: str) -> ast.Name:
+    return ast.Name(identifier, ast.Store())
+
+
+def located(node: ast.AST, like: ast.AST) -> ast.AST:
+    """`node`, each of its statements and expressions without a position
+    given `like`'s (errors point at the user's line)."""
+    for inner in ast.walk(node):
+        if isinstance(inner, (ast.stmt, ast.expr)) and not hasattr(inner, "lineno"):
+            ast.copy_location(inner, like)
+    return node
+
+
+class Renamer(ast.NodeTransformer):
+    """Renames the names of `renamed`'s keys, loads and stores alike."""
+
+    def __init__(self, renamed: dict[str, str]):
+        self.renamed = renamed
+
+    def visit_Name(self, node: ast.Name):
+        if node.id in self.renamed:
+            return ast.copy_location(ast.Name(self.renamed[node.id], node.ctx), node)
+        return node
