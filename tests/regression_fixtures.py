@@ -252,3 +252,13 @@ def prange_stencil_and_own_elements(x, y, s):
     for i in prange(1, n - 1):
         t += 0.4 * (x[i - 1] - 2.0 * x[i] + x[i + 1]) ** 2 + math.tanh(y[i]) * s * x[i]
     return t
+
+
+def filled_copy_then_sums(y, x, a):
+    c = np.copy(y)
+    for i in range(c.shape[0]):
+        c[i] = c[i] * a
+    s = 0.0
+    for i in range(c.shape[0]):
+        s += c[i] * math.sin(a * x[i])
+    return s + np.sum(c * x) + 0.11 * np.sum(c)

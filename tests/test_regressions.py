@@ -367,3 +367,17 @@ def test_overwrite_after_a_load_that_a_recomputed_value_comes_from(target):
     only where a load that the reverse sweep needs may precede it.)"""
     check_first_order(fx.load_feeding_a_recomputed_value_then_overwritten,
                       (np.array([0.3, -0.5, 0.8, 0.1]), 0.7), (0, 1), target)
+
+
+def test_third_derivative_through_a_shape_only_read():
+    """The gradient's `rt.unbroadcast(g, c)` reads only the shape of `c`,
+    but differentiating it again refused the later writes into `c` ("`c`
+    is written after this operation reads it") in the gradient's reverse
+    sweep, so a third derivative was refused. Checked against differences
+    of the second derivative."""
+    fn = fx.filled_copy_then_sums
+    y, x = np.array([0.3, -0.5, 0.8]), np.array([1.2, 0.4, -0.3])
+    second = jit.grad(jit.grad(fn, wrt=2, target="python"), wrt=2, target="python")
+    third = jit.grad(second, wrt=2, target="python")(y, x, 0.7)
+    assert_matches("third derivative", third,
+                   lambda step: stencil(lambda t: np.asarray(second(y, x, 0.7 + t)), step))

@@ -196,16 +196,19 @@ class ArrayRule:
     # False where the adjoint never reads the result's values (so the
     # result may be written into afterwards)
     reads_result: bool = True
+    # the arguments whose values neither derivative reads, only their shape
+    # (an operand may then be written into afterwards)
+    shape_only: tuple[int, ...] = ()
 
 
 ARRAY_RULES: dict[object, ArrayRule] = {}
 
 
 def array_rule(key, spelling: str, arity, result_type, reverse, forward,
-               reads_result: bool = True) -> None:
+               reads_result: bool = True, shape_only: tuple[int, ...] = ()) -> None:
     """Register a structured operation: its rule here, and in the primitive
     table as a name `resolve` accepts (its derivative comes from here)."""
-    ARRAY_RULES[key] = ArrayRule(result_type, reverse, forward, reads_result)
+    ARRAY_RULES[key] = ArrayRule(result_type, reverse, forward, reads_result, shape_only)
     if REGISTRY.lookup(key) is None:
         REGISTRY.register(key, spelling, None, arity, result_type=lambda *t: FLOAT)
 

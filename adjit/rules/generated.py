@@ -40,10 +40,12 @@ from adjit.runtime import helpers as rt
 
 
 def linear_rule(helper, spelling: str, arity: tuple[int, ...], result_type,
-                moved: int, transpose, reads_result: bool = True) -> None:
+                moved: int, transpose, reads_result: bool = True,
+                shape_only: tuple[int, ...] = ()) -> None:
     """Register `helper`, linear in its argument `moved`: the tangent is the
     helper of the tangent, the adjoint `transpose(o)` (source text), which
-    reads the result unless `reads_result` is False."""
+    reads the result unless `reads_result` is False, and only the shape of
+    the arguments `shape_only`."""
     def forward(o: Operands) -> str:
         if o.derived[moved] is None:
             return f"np.zeros_like({o.target})" if _array_result(o, result_type) else "0.0"
@@ -55,7 +57,8 @@ def linear_rule(helper, spelling: str, arity: tuple[int, ...], result_type,
         if o.derived[moved] is None:
             return []
         return [f"{o.derived[moved]} += {transpose(o)}"]
-    array_rule(helper, spelling, arity, result_type, reverse, forward, reads_result)
+    array_rule(helper, spelling, arity, result_type, reverse, forward, reads_result,
+               shape_only)
 
 
 def _array_result(o: Operands, result_type) -> bool:
@@ -81,12 +84,17 @@ def _unbroadcast_back(o: Operands) -> str:
         f"rt.unbroadcast({adjoint}, {value})"
 
 
+# (these three read their operands' shapes only: the one they are linear in
+# is transposed by shape, the other gives the shape)
 linear_rule(rt.unbroadcast, "rt.unbroadcast", (2,), _like_second, 0,
-            lambda o: f"rt.broadcast_like({o.derived_target}, {o.arguments[0]})")
-linear_rule(rt.broadcast_like, "rt.broadcast_like", (2,), _widest, 0, _unbroadcast_back)
+            lambda o: f"rt.broadcast_like({o.derived_target}, {o.arguments[0]})",
+            shape_only=(0, 1))
+linear_rule(rt.broadcast_like, "rt.broadcast_like", (2,), _widest, 0, _unbroadcast_back,
+            shape_only=(0, 1))
 linear_rule(rt.reshape_like, "rt.reshape_like", (2,),
             lambda types, arguments: array_type(element_type(types[0]), rank(types[1])), 0,
-            lambda o: f"rt.reshape_like({o.derived_target}, {o.arguments[0]})")
+            lambda o: f"rt.reshape_like({o.derived_target}, {o.arguments[0]})",
+            shape_only=(0, 1))
 
 linear_rule(rt.take_at_extremum, "rt.take_at_extremum", (3,),
             lambda types, arguments: FLOAT, 0,

@@ -47,9 +47,9 @@ from adjit.passes.front.parse import ParsedFunction
 from adjit.passes.front.anf import is_shape
 from adjit.passes.analysis.statements import (adjoint_reads, arguments_of, is_array_operation,
                                      is_structured, names_in, operand_base,
-                                     operand_partials)
+                                     operand_partials, primitive_of)
 from adjit.passes.analysis.parallel import is_parallel
-from adjit.rules.arrays import index_parts
+from adjit.rules.arrays import ARRAY_RULES, index_parts
 from adjit.rules.numpy import CREATION
 from adjit.rules.registry import FLOAT, element_type, is_array
 
@@ -448,8 +448,16 @@ def _values_read(node: ast.Assign, active: set[str]) -> set[str]:
     except that the base of a view operand of an elementwise operation
     (`_b_a[:] + g`) counts only where a partial derivative reads it; the
     view is otherwise only where the operand's adjoint goes."""
-    if is_structured(node) or not any(isinstance(a, ast.Subscript)
-                                      for a in arguments_of(node.value)):
+    if is_structured(node):
+        # (an argument whose shape alone the rule reads: its values may change)
+        shape_only = ARRAY_RULES[primitive_of(node.value).key].shape_only
+        values = [argument for k, argument in enumerate(arguments_of(node.value))
+                  if k not in shape_only]
+        shapes = set().union(*(names_in(argument) for k, argument in
+                               enumerate(arguments_of(node.value)) if k in shape_only)) \
+            - set().union(set(), *(names_in(argument) for argument in values))
+        return adjoint_reads(node, active) - shapes
+    if not any(isinstance(a, ast.Subscript) for a in arguments_of(node.value)):
         return adjoint_reads(node, active)
     return set().union(*(names_in(partial) for operand, partial in operand_partials(node)
                          if operand_base(operand) in active))
