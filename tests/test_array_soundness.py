@@ -84,12 +84,12 @@ WORKING = [
 ]
 
 
-# Numba takes a minute or more to compile each of these (its broadcasting
-# loops of rank 4): the python target runs them all, the cpu one the rank-5
-# broadcast, and `test_unbroadcast_of_any_ranks_compiled` the helper itself
+# Numba takes half a minute or more to compile each of these (its
+# broadcasting loops of rank 4 and 5): the python target runs them all, and
+# `test_unbroadcast_of_any_ranks_compiled` the compiled helper itself
 _SLOW_TO_COMPILE = {fixtures.elementwise_rank4, fixtures.broadcast_rank4,
                     fixtures.reductions_rank4, fixtures.shapes_rank4,
-                    fixtures.views_and_elements_rank4}
+                    fixtures.views_and_elements_rank4, fixtures.broadcast_rank5}
 CASES = [(fn, target) for fn in WORKING for target in TARGETS
          if target == "python" or fn not in _SLOW_TO_COMPILE]
 
