@@ -109,35 +109,15 @@ from adjit.runtime.scans import (cumprod_along, cumprod_jvp, cumprod_second,  # 
                                  cumprod_second_vjp, cumprod_vjp, cumsum_along, diff_along,
                                  diff_transpose)
 from adjit.runtime.tape import grow  # noqa: E402,F401
+from adjit.runtime.special import scalar_trigamma  # noqa: E402
 from adjit.runtime import custom  # noqa: E402,F401  (rt.custom.NAME: user rules)
 from adjit.runtime.parallel import (add_chunk_copies, chunk_count,  # noqa: E402,F401
                                     chunk_start)
 
 
-@register_jitable
-def _trigamma_positive(x):
-    result = 0.0
-    while x < 10.0:
-        result += 1.0 / (x * x)
-        x += 1.0
-    inverse = 1.0 / x
-    inverse_square = inverse * inverse
-    series = inverse + 0.5 * inverse_square + inverse * inverse_square * (
-        1.0 / 6 - inverse_square * (1.0 / 30 - inverse_square * (
-            1.0 / 42 - inverse_square * (1.0 / 30))))
-    return result + series
-
-
-@register_jitable
-def trigamma(x):
-    """psi'(x), the derivative of digamma (second derivatives of lgamma)."""
-    if x <= 0.0 and x == math.floor(x):
-        return math.nan
-    if x < 0.0:
-        # reflection: psi'(1 - x) + psi'(x) = pi**2 / sin(pi x)**2
-        sine = math.sin(math.pi * x)
-        return math.pi * math.pi / (sine * sine) - _trigamma_positive(1.0 - x)
-    return _trigamma_positive(x)
+# psi'(x), the derivative of digamma (second derivatives of lgamma): the
+# scalar form of SciPy's polygamma(1, x) in `special`
+trigamma = scalar_trigamma
 
 
 @register_jitable

@@ -90,7 +90,7 @@ def _trigamma_above(x):
 
 
 @register_jitable
-def _trigamma(x):
+def scalar_trigamma(x):
     if x <= 0.0 and x == math.floor(x):
         return math.nan
     if x < 0.0:
@@ -137,7 +137,7 @@ def digamma(x):
 @vectorize(cache=True)
 def trigamma(x):
     """psi'(x) = d2 gammaln(x) / dx2."""
-    return _trigamma(x)
+    return scalar_trigamma(x)
 
 
 @vectorize(cache=True)
