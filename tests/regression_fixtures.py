@@ -262,3 +262,9 @@ def filled_copy_then_sums(y, x, a):
     for i in range(c.shape[0]):
         s += c[i] * math.sin(a * x[i])
     return s + np.sum(c * x) + 0.11 * np.sum(c)
+
+
+def element_of_a_named_view_and_the_whole_array(x):
+    w = x[1:]
+    v = w
+    return v[0] * v[0] + np.sum(np.sin(x)) + v[1] * x[0]

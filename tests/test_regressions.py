@@ -381,3 +381,23 @@ def test_third_derivative_through_a_shape_only_read():
     third = jit.grad(second, wrt=2, target="python")(y, x, 0.7)
     assert_matches("third derivative", third,
                    lambda step: stencil(lambda t: np.asarray(second(y, x, 0.7 + t)), step))
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_second_order_of_a_named_view_beside_a_whole_array_operation(target):
+    """The gradient writes the view's adjoint (`_b_v = _b_x[1:]`, then
+    `_b_v[0] += ...`) after adding into the whole base (`_b_x += ...`);
+    differentiated again, that `+=` rebound `_b_x` to a new array, so the
+    view's writes went into the old one: hvp and jvp(grad) lost the view's
+    terms (0.959 for 4.959), silently."""
+    fn = fx.element_of_a_named_view_and_the_whole_array
+    x, vector = np.array([0.3, -0.5, 0.8, 0.1]), np.array([1.0, 2.0, 3.0, 4.0])
+    gradient = derivative(jit.grad, fn, 0, "python")
+
+    def at(t):
+        return np.asarray(gradient(x + t * vector), dtype=np.float64)
+
+    expected = lambda step: stencil(at, step)  # noqa: E731
+    assert_matches("hvp", derivative(jit.hvp, fn, 0, target)(x, vector), expected)
+    tangent = jit.jvp(jit.grad(fn, target=target), target=target)(x, vector)[1]
+    assert_matches("jvp(grad)", tangent, expected)

@@ -139,6 +139,40 @@ def accumulate_through_views(parsed: ParsedFunction, types: dict[str, str]) -> N
     views = _rebound_views(tree, types)
     if views:
         tree.body = _through_views(tree.body, views, parsed, types)
+    bases = {node.value.value.id for node in ast.walk(tree) if isinstance(node, ast.Assign)
+             and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Subscript)
+             and isinstance(node.value.value, ast.Name)
+             and is_array(types.get(node.targets[0].id))}
+    if bases:
+        tree.body = _bases_in_place(tree.body, bases, parsed, types)
+
+
+def _bases_in_place(statements: list[ast.stmt], bases: set[str], parsed: ParsedFunction,
+                    types: dict[str, str]) -> list[ast.stmt]:
+    """`_b_x += g` on an array that a named view reaches (`_b_v = _b_x[1:]`),
+    which ANF reads as a rebinding (`_b_x = _b_x + g`), becomes a write of
+    all its elements (`_t7 = _b_x + g; _b_x[:] = _t7`), so that the view
+    still reaches the array the name holds."""
+    out: list[ast.stmt] = []
+    for node in statements:
+        for field in ("body", "orelse"):
+            block = getattr(node, field, None)
+            if isinstance(block, list) and block and not isinstance(node, ast.Assign):
+                setattr(node, field, _bases_in_place(block, bases, parsed, types))
+        target = node.targets[0] if isinstance(node, ast.Assign) else None
+        if isinstance(target, ast.Name) and target.id in bases \
+                and getattr(node, "in_place", False) and is_array(types.get(target.id)):
+            temporary = parsed.namer.temp()
+            types[temporary] = types[target.id]
+            out.append(_located(ast.Assign([ast.Name(temporary, ast.Store())], node.value),
+                                node))
+            whole = [ast.Slice() for _ in range(types[target.id].count(":"))]
+            index = whole[0] if len(whole) == 1 else ast.Tuple(whole, ast.Load())
+            store = ast.Subscript(ast.Name(target.id, ast.Load()), index, ast.Store())
+            out.append(_located(ast.Assign([store], ast.Name(temporary, ast.Load())), node))
+            continue
+        out.append(node)
+    return out
 
 
 def _rebound_views(tree: ast.FunctionDef, types: dict[str, str]) -> dict[str, ast.Assign]:
