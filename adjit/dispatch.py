@@ -359,6 +359,11 @@ class JVP(Derivative):
                              f"wrt argument {self.wrt_names}), got {len(tangents)}")
         args, compiled = self._compiled_for(args, kwargs)
         self.backend.check_tangents(args, tangents)
+        # a tangent takes its argument's float dtype (a float64 direction for
+        # float32 data: compiled `@` and `np.dot` need operands of one dtype)
+        parameters = list(self.function.signature.parameters)
+        tangents = tuple(_in_dtype_of(tangent, args[parameters.index(name)])
+                         for name, tangent in zip(self.wrt_names, tangents))
         value, tangent = self._run(compiled, args,
                                    *[self.backend.tangent(t) for t in tangents])
         if self.output_names is not None:
@@ -371,6 +376,17 @@ class JVP(Derivative):
         arguments = args_and_tangents[:-1] if len(args_and_tangents) > self._arity \
             else args_and_tangents
         return super().source_for(*arguments, **kwargs)
+
+
+def _in_dtype_of(tangent, argument):
+    """`tangent` as an array of `argument`'s float dtype, where both are
+    NumPy arrays of floats of different dtypes; otherwise as it is."""
+    if isinstance(tangent, np.ndarray) and isinstance(argument, np.ndarray) \
+            and tangent.dtype != argument.dtype \
+            and np.issubdtype(argument.dtype, np.floating) \
+            and np.issubdtype(tangent.dtype, np.floating):
+        return tangent.astype(argument.dtype)
+    return tangent
 
 
 # Numba settings that change the machine code of a compiled derivative and

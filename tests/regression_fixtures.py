@@ -268,3 +268,8 @@ def element_of_a_named_view_and_the_whole_array(x):
     w = x[1:]
     v = w
     return v[0] * v[0] + np.sum(np.sin(x)) + v[1] * x[0]
+
+
+def gram_energy(A, s):
+    S = A.transpose() @ A * 0.2
+    return np.sum(S / (2.0 + S * S)) * s

@@ -401,3 +401,15 @@ def test_second_order_of_a_named_view_beside_a_whole_array_operation(target):
     assert_matches("hvp", derivative(jit.hvp, fn, 0, target)(x, vector), expected)
     tangent = jit.jvp(jit.grad(fn, target=target), target=target)(x, vector)[1]
     assert_matches("jvp(grad)", tangent, expected)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_float64_tangent_for_float32_data(target):
+    """jvp of `A.T @ A` with float32 `A` and a float64 tangent: the compiled
+    product of the tangent and `A` mixed dtypes, which Numba's `@` refuses
+    (a TypingError on cpu); the tangent now takes its argument's dtype."""
+    A = np.random.default_rng(3).normal(size=(3, 4)).astype(np.float32)
+    direction = np.ones((3, 4))
+    _, tangent = derivative(jit.jvp, fx.gram_energy, 0, target)(A, 0.5, direction)
+    gradient = derivative(jit.grad, fx.gram_energy, 0, "python")(A, 0.5)
+    assert tangent == pytest.approx(float(np.sum(gradient * direction)), rel=1e-5)
