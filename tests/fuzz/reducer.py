@@ -135,7 +135,20 @@ def reduce_program(source: str, args, direction, targets=("python",), budget: in
     if first.status not in ("mismatch", "crash"):
         return source, first
     wanted = _kind(first)
-    best_tree, best = ast.parse(source), first
+
+    def same_failure(text):
+        outcome = harness.check(text, args, direction, targets)
+        return outcome if outcome.status == first.status and wanted & _kind(outcome) else None
+    best_tree, found = _shrink(ast.parse(source), budget, same_failure, log)
+    return ast.unparse(best_tree) + "\n", found or first
+
+
+def _shrink(tree: ast.Module, budget: int, accept, log=None):
+    """Greedy reduction: one-edit changes of `tree` that make its source
+    shorter, kept while `accept(text)` returns a result (not None), until
+    none is kept or `budget` edits were tried. Returns the smallest tree
+    and the last result kept (None if none was)."""
+    best_tree, best = tree, None
     tries = 0
     changed = True
     while changed and tries < budget:
@@ -152,16 +165,16 @@ def reduce_program(source: str, args, direction, targets=("python",), budget: in
                     continue
                 if len(text) >= len(ast.unparse(best_tree)) + 1:
                     continue
-                outcome = harness.check(text, args, direction, targets)
-                if outcome.status == first.status and wanted & _kind(outcome):
-                    best_tree, best = candidate, outcome
+                result = accept(text)
+                if result is not None:
+                    best_tree, best = candidate, result
                     changed = True
                     if log:
                         log(f"  reduced to {len(text)} characters")
                     break
             if changed:
                 break
-    return ast.unparse(best_tree) + "\n", best
+    return best_tree, best
 
 
 def _case_kind(outcome) -> set:
@@ -211,33 +224,15 @@ def reduce_case(case, targets=("python",), budget: int = 300, log=None):
     if first.status not in case_harness.FAILED:
         return case, first
     wanted = _case_kind(first)
-    best_tree, best, best_case = ast.parse(case.source), first, case
-    tries = 0
-    changed = True
-    while changed and tries < budget:
-        changed = False
-        for edits in (_statement_edits, _expression_edits):
-            for candidate in edits(best_tree):
-                tries += 1
-                if tries > budget:
-                    break
-                try:
-                    ast.fix_missing_locations(candidate)
-                    text = ast.unparse(candidate) + "\n"
-                except Exception:
-                    continue
-                if len(text) >= len(ast.unparse(best_tree)) + 1:
-                    continue
-                new_case, outcome = check(text)
-                if outcome.status == first.status and (wanted & _case_kind(outcome) or
-                                                       outcome.status != "mismatch"):
-                    best_tree, best, best_case = candidate, outcome, new_case
-                    changed = True
-                    if log:
-                        log(f"  reduced to {len(text)} characters")
-                    break
-            if changed:
-                break
+
+    def same_failure(text):
+        new_case, outcome = check(text)
+        if outcome.status == first.status and (wanted & _case_kind(outcome) or
+                                               outcome.status != "mismatch"):
+            return new_case, outcome
+        return None
+    best_tree, found = _shrink(ast.parse(case.source), budget, same_failure, log)
+    best_case, best = found or (case, first)
     try:
         text = _drop_unused_functions(ast.unparse(best_tree) + "\n")
         trimmed, outcome = check(text)
