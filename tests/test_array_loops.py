@@ -109,6 +109,43 @@ def selections(x, s):
     return total + np.sum(u * u)
 
 
+def descent_with_products(X, y, w0, lr):
+    n = X.shape[0]
+    w = np.copy(w0)
+    for it in range(3):
+        w -= lr * (X.T @ (X @ w - y)) / n
+    return np.sum(w * w)
+
+
+def products_of_rebound_matrices(A, B):
+    s = 0.0
+    for t in range(2):
+        C = A @ B
+        D = np.dot(C, B.T)
+        v = A[0] @ B
+        s += np.sum(D * D) + np.sum(v) + A[1] @ A[1]
+        A = A * 0.5
+    return s
+
+
+def outer_products_and_axis_sums(a, b, M):
+    s = 0.0
+    for t in range(2):
+        P = np.outer(a, b) * M
+        r = np.sum(P, axis=0)
+        c = np.sum(P, 1)
+        s += np.sum(r * r) + np.sum(c * np.sin(c)) + np.sum(M.T @ a)
+        a = a * 0.9
+    return s
+
+
+def rows_of_products(A, x):
+    B = np.zeros((A.shape[0], A.shape[0]))
+    for i in range(A.shape[0]):
+        B[i, :] = np.tanh(A @ (x * A[i, :]))
+    return np.sum(B * B)
+
+
 RNG = np.random.default_rng(20261207)
 CASES = [
     (heat, (RNG.normal(size=9), 0.2, 3), (0, 1)),
@@ -121,6 +158,12 @@ CASES = [
     (broadcast_rows, (RNG.normal(size=(3, 4)), RNG.normal(size=4), 0.9), (0, 1, 2)),
     (bounds_and_steps, (RNG.normal(size=8), 0.8, 2, 6), (0, 1)),
     (selections, (RNG.normal(size=7), 0.7), (0, 1)),
+    (descent_with_products, (RNG.normal(size=(5, 3)), RNG.normal(size=5), RNG.normal(size=3),
+                             0.1), (0, 1, 2)),
+    (products_of_rebound_matrices, (RNG.normal(size=(3, 4)), RNG.normal(size=(4, 4))), (0, 1)),
+    (outer_products_and_axis_sums, (RNG.normal(size=3), RNG.normal(size=4),
+                                    RNG.normal(size=(3, 4))), (0, 1, 2)),
+    (rows_of_products, (RNG.normal(size=(3, 4)), RNG.normal(size=4)), (0, 1)),
 ]
 IDS = [case[0].__name__ for case in CASES]
 
@@ -168,8 +211,9 @@ def test_slice_form_and_element_form_have_the_same_gradient_and_loops():
 
 
 @pytest.mark.parametrize("target", ["python", "cpu"])
-@pytest.mark.parametrize("fn, args, wrt", [CASES[0], CASES[5], CASES[4]],
-                         ids=["heat", "in_place_outside_loops", "shifted_self_write"])
+@pytest.mark.parametrize("fn, args, wrt", [CASES[0], CASES[5], CASES[4], CASES[10], CASES[12]],
+                         ids=["heat", "in_place_outside_loops", "shifted_self_write",
+                              "descent_with_products", "outer_products_and_axis_sums"])
 def test_second_order_of_lowered_statements(fn, args, wrt, target):
     position = wrt[0]
     v = np.random.default_rng(3).normal(size=np.shape(args[position]))
@@ -183,12 +227,12 @@ def test_second_order_of_lowered_statements(fn, args, wrt, target):
     assert np.allclose(product, numerical, rtol=1e-5, atol=1e-7)
 
 
-def descent_with_products(X, y, w0, lr):
-    n = X.shape[0]
-    w = np.copy(w0)
+def solves_in_a_loop(A, b):
+    s = 0.0
     for it in range(3):
-        w -= lr * (X.T @ (X @ w - y)) / n
-    return np.sum(w * w)
+        y = np.linalg.solve(A, b * it)
+        s += np.sum(y)
+    return s
 
 
 def in_place_with_a_step_known_at_run_time(x, k):
@@ -204,9 +248,8 @@ def in_place_with_a_new_axis(Y, x):
 
 
 @pytest.mark.parametrize("fn, args, message, line", [
-    (descent_with_products, (np.ones((4, 3)), np.ones(4), np.ones(3), 0.1),
-     "a whole-array operation inside a loop (a matrix product `@` with an array result)",
-     "w -= lr * (X.T @ (X @ w - y)) / n"),
+    (solves_in_a_loop, (np.eye(3) * 2.0, np.ones(3)),
+     "a whole-array operation inside a loop", "y = np.linalg.solve(A, b * it)"),
     (in_place_with_a_step_known_at_run_time, (np.ones(5), 2),
      "an in-place operator on the array `y` that cannot be written element by element "
      "(a slice step that is not a constant)", "y[::k] *= 2.0"),

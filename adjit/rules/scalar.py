@@ -261,6 +261,7 @@ nondifferentiable(rt.chunk_count, "rt.chunk_count", arity=(1,), result_type=int_
 nondifferentiable(rt.chunk_start, "rt.chunk_start", arity=(4,), result_type=int_result)
 nondifferentiable(rt.clip_bound, "rt.clip_bound", arity=(2,), result_type=int_result)
 nondifferentiable(rt.common_extent, "rt.common_extent", arity=(2,), result_type=int_result)
+nondifferentiable(rt.inner_extent, "rt.inner_extent", arity=(2,), result_type=int_result)
 nondifferentiable(rt.grow, "rt.grow", arity=(2,), result_type=lambda tape, size: tape)
 
 

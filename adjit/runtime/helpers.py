@@ -93,6 +93,15 @@ def common_extent(extent, other):
     return extent
 
 
+@register_jitable
+def inner_extent(extent, other):
+    """The shared inner dimension of a matrix product made into an element
+    loop (`A @ B`: columns of `A`, rows of `B`), checked to agree."""
+    if extent != other:
+        raise ValueError("matmul: the operands' inner dimensions differ")
+    return extent
+
+
 # Tape growth lives with the tape, the steps of array rules in `arrays`;
 # generated code reaches them as `rt.grow`, `rt.unbroadcast`, ...
 from adjit.runtime.arrays import (broadcast_like, cotangent_like, product_of_others,  # noqa: E402,F401
