@@ -5,9 +5,10 @@ refusing two shapes that do not broadcast, Numba refusing a matrix product
 of two dtypes) would point at a line of a generated file, or into Numba.
 The dispatchers (`dispatch`) pass such errors here:
 
-* `shape_mismatch`: a `ValueError` about shapes is raised again with the
-  line of the user's function where the same arguments fail (the function
-  is run in Python on copies of them, which NumPy reports at that line);
+* `shape_mismatch`: a `ValueError` about shapes, or an `IndexError` (an
+  index outside an array or a view), is raised again with the line of the
+  user's function where the same arguments fail (the function is run in
+  Python on copies of them, which NumPy reports at that line);
 * `mixed_dtype_product`: Numba's typing error for `@` or `np.dot` of a
   float32 and a float64 array becomes a `DifferentiationError` at the
   user's line (the `# from line N:` comment above the generated line).
@@ -36,12 +37,14 @@ _LIBRARIES = tuple(str(Path(module.__file__).resolve().parent)
 def shape_mismatch(error: Exception, py_func, args) -> Exception | None:
     """`error` with the user's line where `py_func(*args)` fails the same
     way, or None when it is no shape error or the function runs."""
-    if not isinstance(error, ValueError) or \
-            not any(word in str(error) for word in _SHAPE_WORDS):
+    if not isinstance(error, IndexError) and (not isinstance(error, ValueError) or not any(
+            word in str(error) for word in _SHAPE_WORDS)):
         return None
     try:
         py_func(*[np.copy(a) if isinstance(a, np.ndarray) else a for a in args])
-    except ValueError as primal_error:
+    except (ValueError, IndexError) as primal_error:
+        if not isinstance(primal_error, type(error)):
+            return None
         frames = [frame for frame in traceback.extract_tb(primal_error.__traceback__)
                   if not str(Path(frame.filename).resolve()).startswith(_LIBRARIES)]
         if not frames:

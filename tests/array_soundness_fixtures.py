@@ -338,20 +338,20 @@ def views_and_elements_rank4(q):
 def writes_through_an_alias_of_a_view(x):
     w = x[1:]
     v = w
-    v[0] = 3.0 * x[0]  # REFUSED
+    v[0] = 3.0 * x[0]
     return np.sum(x * x)
 
 
 def slice_write_through_an_alias_of_a_view(x):
     w = x[1:]
     v = w
-    v[1:3] = 2.0 * x[0]  # REFUSED
+    v[1:3] = 2.0 * x[0]
     return np.sum(x * x)
 
 
 def writes_through_a_helper_view(x):
     t = tail(x)
-    t[0] = 2.0 * x[0]  # REFUSED
+    t[0] = 2.0 * x[0]
     return np.sum(x * x)
 
 

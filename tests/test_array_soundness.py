@@ -58,6 +58,9 @@ WORKING = [
     fixtures.elements_of_alias_of_view_in_loop, fixtures.column_and_its_alias,
     fixtures.view_with_new_axis_and_alias, fixtures.view_of_transpose,
     fixtures.transpose_and_its_alias, fixtures.base_written_after_alias_of_view,
+    # writes through views go to the base
+    fixtures.writes_through_an_alias_of_a_view, fixtures.slice_write_through_an_alias_of_a_view,
+    fixtures.writes_through_a_helper_view,
     # helpers returning views
     fixtures.helper_returning_a_slice, fixtures.helper_returning_a_row,
     fixtures.helper_returning_a_row_in_a_loop,
@@ -175,9 +178,6 @@ def test_reverse_over_reverse_of_a_function_writing_its_argument():
 
 
 REFUSED = [
-    (fixtures.writes_through_an_alias_of_a_view, "writing into `v`, a view of `x`"),
-    (fixtures.slice_write_through_an_alias_of_a_view, "writing into `v`, a view of `x`"),
-    (fixtures.writes_through_a_helper_view, "a view of `x`"),
     (fixtures.writes_through_a_transpose, "shares its elements with `t = np.transpose(q)`"),
     (fixtures.writes_base_after_a_transpose, "shares its elements with `t = np.transpose(q)`"),
     (fixtures.writes_base_after_a_reshape, "shares its elements with `r = np.reshape(q"),
@@ -221,8 +221,8 @@ def test_refused_with_a_located_error(fn, construct, mode):
 
 
 def test_a_located_refusal_on_the_cpu_target_too():
-    with pytest.raises(adjit.DifferentiationError, match="a view of `x`"):
-        jit.grad(fixtures.writes_through_an_alias_of_a_view, target="cpu")(np.ones(6))
+    with pytest.raises(adjit.DifferentiationError, match="shares its elements with"):
+        jit.grad(fixtures.writes_through_a_transpose, target="cpu")(np.ones((3, 3)))
 
 
 def test_a_type_that_does_not_settle_names_the_variable_and_both_lines():

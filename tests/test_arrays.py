@@ -122,8 +122,8 @@ def rebinds(x):
 
 
 def writes_through_a_view(q):
-    row = q[0]
-    row[1] = 2.0 * q[1, 1]
+    row = q.T
+    row[1, 0] = 2.0 * q[1, 1]
     return q[0, 1]
 
 
@@ -153,7 +153,7 @@ def rebinds_parameter(x):
 
 
 @pytest.mark.parametrize("fn, message", [
-    (writes_through_a_view, "a view of `q`"),
+    (writes_through_a_view, "shares its elements with `row = np.transpose(q)`"),
     (float_into_ints, "storing a float"),
     (creates_from_active, "carries a derivative"),
     (shape_changes_in_loop, "shape the loop changes"),

@@ -2,8 +2,8 @@
 
     front/     parse -> tuples (iteration) -> fence -> resolve -> desugar -> anf
                -> inline
-    analysis/  webs -> types -> slots -> (gpu/device checks, target="cuda" | lower)
-               -> views
+    analysis/  webs -> types -> slots -> (gpu/device checks, target="cuda" | lower
+               -> view_writes) -> views
                -> (rebind, generated code differentiated again) -> hoist
                -> parallel (checks) -> activity -> arrays
     reverse/   instrument, recompute, tbr, snapshot -> the two sweeps
@@ -58,6 +58,7 @@ from adjit.passes.optimize.scatter import split_shifted_increments
 from adjit.passes.analysis.slots import stack_rebound_arrays
 from adjit.passes.analysis.types import infer_types
 from adjit.passes.analysis.views import inline_views
+from adjit.passes.analysis.view_writes import write_through_bases
 from adjit.passes.analysis.webs import split_by_type
 from adjit.rules.registry import BOOL, FLOAT, INT, array_type, is_array, is_float_like
 
@@ -65,7 +66,7 @@ from adjit.rules.registry import BOOL, FLOAT, INT, array_type, is_array, is_floa
 _ELEMENTS = {"f": FLOAT, "i": INT, "b": BOOL}
 
 PASSES = ("parse", "tuples", "fence", "resolve", "desugar", "anf", "inline", "types", "slots",
-          "lower", "activity", "reverse", "forward", "optimize")
+          "lower", "view_writes", "activity", "reverse", "forward", "optimize")
 
 
 def _dump(pass_name: str, tree: ast.AST, extra: str = "") -> None:
@@ -136,9 +137,13 @@ def _typed(parsed: ParsedFunction, parameter_types: dict[str, str], wrt: list[st
                 "(target='cuda')", parsed.location(node), hint="pass it as an argument",
                 source_line=parsed.line_text(node), doc_anchor="parallel")
         check_device_code(parsed, tree, types)
-    elif lower_elementwise(parsed, types):
-        types = infer_types(parsed, parameter_types)
-        _dump("lower", tree)
+    else:
+        if lower_elementwise(parsed, types):
+            types = infer_types(parsed, parameter_types)
+            _dump("lower", tree)
+        if write_through_bases(parsed, types):
+            types = infer_types(parsed, parameter_types)
+            _dump("view_writes", tree)
     if parsed.generated:
         accumulate_through_views(parsed, types)
     inline_views(tree, types, parsed.namer.temporaries)

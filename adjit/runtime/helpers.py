@@ -102,6 +102,49 @@ def inner_extent(extent, other):
     return extent
 
 
+@register_jitable
+def row_extent(extent, other):
+    """`extent`, after checking that an array bound to a name that a loop
+    or a branch rebinds has the extent of the name's first array."""
+    if extent != other:
+        raise ValueError("an array bound to a name that a loop or a branch rebinds has "
+                         "another shape than the name's first array; adjit keeps one "
+                         "shape for such names")
+    return extent
+
+
+@register_jitable
+def slice_extent(start, stop, length):
+    """The length of the slice `[start:stop]` of an array of length
+    `length`, by NumPy's rules."""
+    if start < 0:
+        start = max(start + length, 0)
+    elif start > length:
+        start = length
+    if stop < 0:
+        stop = max(stop + length, 0)
+    elif stop > length:
+        stop = length
+    return max(stop - start, 0)
+
+
+@register_jitable
+def slice_element(index, start, stop, length):
+    """The index into an array of length `length` of element `index` of its
+    slice `[start:stop]`, by NumPy's rules (negative bounds and indices
+    count from the end, bounds clip); an index outside the slice raises."""
+    extent = slice_extent(start, stop, length)
+    if start < 0:
+        start = max(start + length, 0)
+    elif start > length:
+        start = length
+    if index < 0:
+        index += extent
+    if index < 0 or index >= extent:
+        raise IndexError("index out of bounds for the view written through")
+    return start + index
+
+
 # Tape growth lives with the tape, the steps of array rules in `arrays`;
 # generated code reaches them as `rt.grow`, `rt.unbroadcast`, ...
 from adjit.runtime.arrays import (broadcast_like, cotangent_like, product_of_others,  # noqa: E402,F401

@@ -96,6 +96,44 @@ class _Control:
             w.emit(f"    {t} += np.dot({a}[i:], {a}[:-i]) * {w.coef()}")
         self.add(w.smooth_scalar(t))
 
+    def products_in_loop(self):
+        """Operations with array results inside a loop (lowered to element
+        loops): matrix products of a matrix and its transpose with vectors,
+        a product of matrices, outer products, sums along an axis - a few
+        steps of gradient descent, or a recurrence."""
+        w = self.w
+        w.tag("array-valued product in a loop")
+        w.mark("adjoint in loop")
+        form = w.choice(["descent", "matrix", "outer", "axis sum"])
+        v = w.fresh("v")
+        a = self.vec()
+        w.emit(f"{v} = {a} * {w.coef(0.5, 1.0)}")
+        w.emit(f"for it in range({w.rng.randint(2, 3)}):")
+        if form == "descent":
+            w.tag("matrix product Q @ v in a loop", "Q.T @ r in a loop")
+            op = w.choice(["-=", "= " + v + " -"])
+            step = f"0.1 * (Q.T @ np.tanh(Q @ {v} - {w.coef()} * s)) / Q.shape[0]"
+            w.emit(f"    {v} {op} {step}" if op == "-=" else f"    {v} {op} {step}")
+            self.add(f"np.sum({v} * {v})")
+        elif form == "matrix":
+            w.tag("matrix product of matrices in a loop")
+            P = w.fresh("P")
+            w.emit(f"    {P} = np.dot(Q * s, Q.T) * {w.coef(0.1, 0.3)}")
+            w.emit(f"    {v} = {v} + np.tanh(Q.T @ ({P} @ Q[:, 0]))")
+            self.add(f"np.sum({v} * {v})")
+        elif form == "outer":
+            w.tag("outer product in a loop")
+            P = w.fresh("P")
+            w.emit(f"    {P} = np.outer(Q[:, 1], {v}) * Q")
+            w.emit(f"    {v} = {v} * 0.5 + np.sin(np.sum({P}, axis=0)) * s")
+            self.add(f"np.sum({v} * {v})")
+        else:
+            w.tag("sum along an axis in a loop")
+            c = w.fresh("c")
+            w.emit(f"    {c} = np.sum(Q * {v}, {w.choice(['1', 'axis=1'])})")
+            w.emit(f"    {v} = {v} * s + 0.1 * np.sum(Q.T * np.tanh({c}), axis=1)")
+            self.add(f"np.sum({v} * {v}) + np.sum({c})")
+
     def early_exit(self):
         w = self.w
         w.mark("adjoint in loop", "adjoint in branch")
@@ -364,7 +402,8 @@ class _Control:
             w.emit(f"    {t} += adjit.stop_gradient({a}[i] * s) * {b}[i]")
         self.add(t)
 
-    SNIPPETS = ("reduction_in_loop", "early_exit", "early_exit", "branches", "while_loop",
+    SNIPPETS = ("reduction_in_loop", "products_in_loop", "early_exit", "early_exit", "branches",
+                "while_loop",
                 "runtime_trip", "branch_writes", "counters", "small_statements",
                 "small_statements", "stop", "tuples", "iteration", "iteration")
 

@@ -60,6 +60,7 @@ class _Views:
         self.rows = ["w0"]                 # (M,) arrays
         self.element_reads_of_views = False
         self.float32 = False
+        self.helpers: dict[str, str] = {}  # module-level helpers the program calls
 
     # ---------------------------------------------------------------- helpers
     def vec(self):
@@ -511,6 +512,89 @@ class _Views:
             w.emit(f"{a}[0] = np.sum({q}) * {w.coef()}")
         self.add(f"np.sum({w.smooth(a)})")
 
+    def view_writes(self):
+        """Writes into a local array through a view of it: a named row or
+        column, a slice (writes at fixed, negative and loop indices), an
+        alias of a view, a view of a view, in-place operators on a view, a
+        view given to a helper that fills it
+        (docs/supported.md#elements-views-and-writes)."""
+        w = self.w
+        w.tag("write through a view")
+        w.mark("adjoint in loop")
+        form = w.choice(["row", "column", "slice", "alias", "view of view", "in-place",
+                         "helper"])
+        if form in ("row", "column", "view of view", "helper") or \
+                (form == "in-place" and w.chance(0.5)):
+            C = w.fresh("C")
+            w.emit(f"{C} = Q * {w.coef(0.5, 1.5)}")
+            if form == "row":
+                w.tag("write through a named row")
+                r = w.fresh("r")
+                src = self.vec()
+                w.emit("for i in range(m):")
+                w.emit(f"    {r} = {C}[i]")
+                w.emit("    for j in range(n):")
+                op = w.choice(["=", "+=", "*="])
+                value = {"=": f"{r}[j] * {src}[j] + {w.coef()} * s",
+                         "+=": f"{w.coef()} * math.sin({r}[j]) * {src}[j]",
+                         "*=": f"0.5 + 0.3 * math.tanh({src}[j])"}[op]
+                w.emit(f"        {r}[j] {op} {value}")
+            elif form == "column":
+                w.tag("write through a named column")
+                col = w.fresh("col")
+                j = w.rng.randrange(N)
+                w.emit(f"{col} = {C}[:, {j}]")
+                w.emit(f"{col}[0] = {col}[1] * {col}[-1] * s")
+                w.emit(f"{col}[-1] = math.tanh({col}[0]) + {w.coef()}")
+            elif form == "view of view":
+                w.tag("write through a view of a view")
+                r, t = w.fresh("r"), w.fresh("t")
+                w.emit(f"{r} = {C}[{w.rng.randrange(M)}]")
+                w.emit(f"{t} = {r}[{w.rng.randrange(1, 3)}:]")
+                w.emit(f"{t}[0] = {t}[1] * {t}[0] + {w.coef()}")
+                w.emit(f"{t}[-1] *= {w.coef(0.5, 1.5)}")
+            elif form == "in-place":
+                w.tag("in-place operator on a view")
+                r = w.fresh("r")
+                w.emit("for i in range(m):")
+                w.emit(f"    {r} = {C}[i]")
+                w.emit(f"    {r} *= {w.coef(0.5, 1.5)} * s")
+                w.emit(f"    {r}[1:] += {r}[:-1] * {w.coef()}")
+            else:
+                w.tag("helper fills a view")
+                self.helpers["fill_row"] = (
+                    "def fill_row(source, out, c):\n"
+                    "    for k in range(out.shape[0]):\n"
+                    "        out[k] = source[k] * source[k] * c + out[k] * 0.5\n")
+                w.emit("for i in range(m):")
+                w.emit(f"    fill_row(Q[i], {C}[i], s)")
+            self.add(f"np.sum({w.smooth(C)})")
+            return
+        c = w.fresh("c")
+        a = self.vec()
+        w.emit(f"{c} = {a} * {w.coef(0.5, 1.5)}")
+        bounds = w.choice(["1:", "1:-1", "2:"])
+        v = w.fresh("v")
+        w.emit(f"{v} = {c}[{bounds}]")
+        length = {"1:": "n - 1", "1:-1": "n - 2", "2:": "n - 2"}[bounds]
+        if form == "alias":
+            w.tag("write through an alias of a view")
+            u = w.fresh("u")
+            w.emit(f"{u} = {v}")
+            w.emit(f"{u}[0] = {u}[1] * {v}[0] * s")
+        elif form == "in-place":
+            w.tag("in-place operator on a view")
+            w.emit(f"{v} *= {w.coef(0.5, 1.5)}")
+            w.emit(f"{v}[1:3] += {self.vec()}[:2] * s")
+        else:
+            w.tag("write through a slice view")
+            w.emit(f"{v}[0] = {v}[1] * s + {w.coef()}")
+            w.emit(f"{v}[-1] = {v}[0] * {v}[-1]")
+            if w.chance(0.6):
+                w.emit(f"for k in range(1, {length}):")
+                w.emit(f"    {v}[k] = {v}[k] * {w.coef()} + {v}[k - 1] * {w.coef(-0.5, 0.5)}")
+        self.add(f"np.sum({w.smooth(c)})")
+
     def transpose(self):
         w = self.w
         w.tag("x.T")
@@ -586,7 +670,8 @@ class _Views:
 
     SNIPPETS = ("elem_loop", "neighbour", "elem2d", "index_array", "elem3d", "view_expr",
                 "view_expr", "named_view", "alias", "copy", "computed_then_written", "writes1d", "writes2d", "writes3d",
-                "slice_writes", "transpose", "data_arrays", "rebinding")
+                "slice_writes", "transpose", "data_arrays", "rebinding", "view_writes",
+                "view_writes")
 
     def program(self, seed: int):
         w = self.w
@@ -608,8 +693,9 @@ class _Views:
             w.emit(f"return np.tanh({self.vec()}) * s + 0.1 * ({result})")
         else:
             w.emit(f"return {result}")
+        helpers = "".join(helper + "\n\n" for helper in self.helpers.values())
         source = ("import math\n\nimport numpy as np\n\n\n"
-                  f"def f(x, y, Q, T, s, idx):\n{w.body()}\n")
+                  f"{helpers}def f(x, y, Q, T, s, idx):\n{w.body()}\n")
         wrt = (0, 1, 2, 3, 4)
         second, second_wrt = None, None
         if output == "scalar" and not float32 and w.chance(0.3):

@@ -113,6 +113,12 @@ class LoopWriter:
         known = self.lowering.extents_of.get(base)
         if known is not None:
             return known[dim]
+        view = self.lowering.whole_views.get(base)
+        if view is not None:                    # `row = B[i]`: B's extents
+            return self.length(view[0], view[1][dim])
+        transposed = self.lowering.transposes.get(base)
+        if transposed is not None:              # `t = X.T`: X's, reversed
+            return self.length(transposed, self.lowering.rank(base) - 1 - dim)
         return self.setup_value(ast.Subscript(ast.Attribute(name_of(base), "shape", ast.Load()),
                                               ast.Constant(dim), ast.Load()))
 

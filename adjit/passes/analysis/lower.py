@@ -85,6 +85,45 @@ class _Lowering:
                 table = self.loads if isinstance(node.ctx, ast.Load) else self.stores
                 table[node.id] = table.get(node.id, 0) + 1
         self.aliased = self._aliased()
+        # a view bound once to fixed indices and whole dimensions of an array
+        # bound once (`row = B[i]`) -> (that array, the dimension of it each of
+        # the view's own is): its extents are the array's, fixed where the
+        # view is bound in a loop
+        self.whole_views: dict[str, tuple[str, list[int]]] = {}
+        in_place = {}                           # `row *= s` keeps the view
+        for node in ast.walk(parsed.tree):
+            if isinstance(node, ast.Assign) and getattr(node, "in_place", False) \
+                    and isinstance(node.targets[0], ast.Name):
+                in_place[node.targets[0].id] = in_place.get(node.targets[0].id, 0) + 1
+        for node in ast.walk(parsed.tree):
+            if not (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+                    and self.stores.get(node.targets[0].id, 0)
+                    - in_place.get(node.targets[0].id, 0) == 1
+                    and isinstance(node.value, ast.Subscript)
+                    and isinstance(node.value.value, ast.Name)
+                    and is_array(types.get(node.value.value.id))
+                    and self.stores.get(node.value.value.id, 0) <= 1):
+                continue
+            parts = index_parts(node.value.slice)
+            if any(isinstance(p, ast.Slice) and (p.lower or p.upper or p.step)
+                   or (isinstance(p, ast.Constant) and p.value is None) for p in parts):
+                continue
+            base = node.value.value.id
+            parts += [ast.Slice()] * (self.rank(base) - len(parts))
+            self.whole_views[node.targets[0].id] = (
+                base, [d for d, p in enumerate(parts) if isinstance(p, ast.Slice)])
+        # the array names bound to an index of an array (views; `view_writes`
+        # writes through them element by element, so their slices are lowered)
+        self.views = {node.targets[0].id for node in ast.walk(parsed.tree)
+                      if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+                      and isinstance(node.value, ast.Subscript)
+                      and is_array(types.get(node.targets[0].id))}
+        aliases = [(node.targets[0].id, node.value.id) for node in ast.walk(parsed.tree)
+                   if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+                   and isinstance(node.value, ast.Name)]
+        while any(source in self.views and alias not in self.views
+                  for alias, source in aliases):       # and their aliases
+            self.views |= {alias for alias, source in aliases if source in self.views}
         # an array bound once to the transpose of an array name -> that name
         self.transposes: dict[str, str] = {
             node.targets[0].id: node.value.args[0].id for node in ast.walk(parsed.tree)
@@ -210,7 +249,8 @@ class _Lowering:
         taken: set[int] = set()
         try:
             if isinstance(target, ast.Subscript):
-                if not (loops or in_place) or not is_array(self.types.get(target.value.id)) \
+                if not (loops or in_place or target.value.id in self.views) \
+                        or not is_array(self.types.get(target.value.id)) \
                         or not any(isinstance(p, ast.Slice) for p in index_parts(target.slice)):
                     return None
                 access = self.access(target.value.id, index_parts(target.slice))

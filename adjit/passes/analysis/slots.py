@@ -35,10 +35,16 @@ has names, and each array made after the parameters takes the lowest row
 that no slot holds at that moment (an int computation, recorded like any
 other), so a row is reused only once no name reaches its object.
 
+The stack takes the shape of the group's first object, which `shapes`
+must know (from the shapes of parameters and of arrays bound once at the
+top level, constants and int parameters; the stack is then made at the
+top, or right after that array). An object whose shape `shapes` cannot
+prove the same (`v = v * 0.5 + np.sum(P, axis=0)`) is checked, where it is
+copied into its row, to have the row's extents (`rt.row_extent`, a
+`ValueError` otherwise: adjit keeps one shape per group at run time).
+
 Refused, with a located `DifferentiationError` naming the construct:
-arrays of a group whose shapes `shapes` cannot prove equal (from the shapes
-of parameters and of arrays bound once at the top level, constants and int
-parameters; the stack is then made at the top, or right after that array),
+a group whose first object's shape `shapes` does not know,
 arrays of ints or bools, a view (`q[i]`, `x.T`) bound to a name of a
 group, and a prange loop writing into one of its arrays.
 
@@ -61,6 +67,7 @@ from adjit.passes.analysis.parallel import is_parallel
 from adjit.passes.analysis.shapes import Shapes
 from adjit.rules.arrays import rank
 from adjit.rules.registry import FLOAT, INT, REGISTRY, array_type, element_type, is_array
+from adjit.runtime import helpers as rt
 
 # operations whose result may share its elements with an operand
 _SHARING = {"np.transpose", "np.reshape", "np.ravel", "np.expand_dims", "rt.reshape_like",
@@ -195,9 +202,13 @@ class _Slots:
             if len(shapes) == 1 and shape is not None:
                 self.shapes.assumed = {name: shape for name in group}
         self.shapes.assumed = {}
-        if not objects or None in shapes or len(set(shapes)) != 1:
-            at = objects[shapes.index(None)] if None in shapes else anchor
-            at = at if isinstance(at, ast.AST) else anchor
+        # an object whose shape is not proven the first one's is checked to
+        # have it when it is copied into the stack (`rt.row_extent`): a
+        # different shape at run time is then an error, never a wrong row
+        self.checked = {id(made) for made, shape in zip(objects, shapes)
+                        if shape != shapes[0]}
+        if not objects or shapes[0] is None:
+            at = objects[0] if objects and isinstance(objects[0], ast.AST) else anchor
             self.error(at, f"the arrays named `{named}` are rebound "
                        "among each other, and adjit cannot prove they all have one shape",
                        "make each with the shape of one argument or of one array bound "
@@ -228,7 +239,8 @@ class _Slots:
                     for name in sorted(group - set(self.parameters))]
         for row, made in enumerate(objects):
             if isinstance(made, str):
-                top += self.fill(stack, row, made, slots[made], rank(kind), anchor)
+                top += self.fill(stack, row, made, slots[made], rank(kind), anchor,
+                                 checked=id(made) in self.checked)
         body = self.tree.body
         self.tree.body = body[:start] + top + self.block(body[start:], group, stack, slots,
                                                          objects, rank(kind))
@@ -302,10 +314,11 @@ class _Slots:
         return row
 
     def fill(self, stack: str, row: int | str, source, slot: str, depth: int,
-             like: ast.AST) -> list[ast.stmt]:
+             like: ast.AST, checked: bool = False) -> list[ast.stmt]:
         """Row `row` of the stack set element by element from the array
         named `source` (or to the number `source`; left as it is for
-        `np.empty`, `source` False), then `slot = row`."""
+        `np.empty`, `source` False), then `slot = row`. With `checked`, the
+        source's extents are first checked to be the row's."""
         row = ast.Name(row, ast.Load()) if isinstance(row, str) else ast.Constant(row)
         if source is False:
             return [self.located(_assign(slot, row), like)]
@@ -327,7 +340,17 @@ class _Slots:
         for axis, index in reversed(list(enumerate(indices))):
             size = self.parsed.namer.temp()
             self.types[size] = INT
-            sizes.insert(0, _assign(size, _shape_at(stack, axis + 1)))
+            if checked and isinstance(source, str):
+                own = self.parsed.namer.temp()
+                self.types[own] = INT
+                call = ast.Call(ast.Attribute(ast.Name("rt", ast.Load()), "row_extent",
+                                              ast.Load()),
+                                [_shape_at(stack, axis + 1), ast.Name(own, ast.Load())], [])
+                call.primitive = REGISTRY.lookup(rt.row_extent)
+                sizes.insert(0, _assign(size, call))
+                sizes.insert(0, _assign(own, _shape_at(source, axis)))
+            else:
+                sizes.insert(0, _assign(size, _shape_at(stack, axis + 1)))
             loop = ast.For(ast.Name(index, ast.Store()),
                            ast.Call(ast.Name("range", ast.Load()),
                                     [ast.Name(size, ast.Load())], []), body, [])
@@ -376,7 +399,8 @@ class _Slots:
                     node.targets[0] = ast.Name(source, ast.Store())
                     self.replace(node, group, stack, slots, out)
                     out.append(node)
-                out.extend(self.fill(stack, row, source, slots[target], depth, node))
+                out.extend(self.fill(stack, row, source, slots[target], depth, node,
+                                     checked=id(node) in self.checked))
                 continue
             if isinstance(node, ast.Return) and isinstance(node.value, ast.Name) \
                     and node.value.id in group:

@@ -44,7 +44,6 @@ from adjit.errors import DifferentiationError
 from adjit.passes.front.calls import NestedFunction, underlying
 from adjit.passes.ir.build import Renamer as _Rename
 from adjit.passes.ir.fold import integer_constant
-from adjit.passes.front.outputs import output_arguments
 from adjit.passes.front.parse import ParsedFunction
 
 # the functions being inlined right now, outermost first (recursion check)
@@ -90,12 +89,6 @@ class _Inliner:
         self.tuples: dict[str, list[str]] = {}
         # target of a call to a function returning nothing -> that function
         self.nothing: dict[str, object] = {}
-        # an `anf` temporary bound to a subscript (`_t2 = out[1]`) -> it
-        self.views: dict[str, ast.Subscript] = {
-            node.targets[0].id: node.value for node in ast.walk(parsed.tree)
-            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
-            and node.targets[0].id in parsed.namer.temporaries
-            and isinstance(node.value, ast.Subscript)}
 
     def block(self, statements: list[ast.stmt]) -> list[ast.stmt]:
         out: list[ast.stmt] = []
@@ -143,7 +136,6 @@ class _Inliner:
         parameters = [a.arg for a in tree.args.posonlyargs + tree.args.args]
         if structures is not None:
             call.args = [element for argument in call.args for element in _elements(argument)]
-        self.check_filled_arguments(statement, function, parameters, output_arguments(tree))
         assigned = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
                     and isinstance(n.ctx, ast.Store)}
         # a parameter the callee never assigns reads the caller's variable
@@ -188,21 +180,6 @@ class _Inliner:
                 if isinstance(inner, ast.stmt):
                     inner.origin = origin
         return code
-
-    def check_filled_arguments(self, statement: ast.Assign, function,
-                               parameters: list[str], filled: list[str]) -> None:
-        """Refuse a view (`out[i]`, `out[1:]`) given to a parameter the callee
-        fills: its writes would go through a view (docs/limitations.md#calls)."""
-        for parameter, argument in zip(parameters, statement.value.args):
-            if parameter not in filled or not isinstance(argument, ast.Name) \
-                    or argument.id not in self.views:
-                continue
-            view = ast.unparse(self.views[argument.id])
-            self.error(statement, f"`{function.__name__}` fills its parameter `{parameter}`, "
-                       f"given `{view}`, a view of an array: writes through views are "
-                       "not supported", "pass the array itself, and the index "
-                       f"(`{function.__name__}(..., {view.split('[')[0]}, i)`), and write "
-                       f"`{parameter}[i, k]` in `{function.__name__}`")
 
     def check_free_reads(self, call: ast.Call, function, callee: ParsedFunction) -> None:
         """A nested function reads variables of its enclosing function by
