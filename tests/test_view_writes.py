@@ -75,6 +75,8 @@ def test_the_write_goes_to_the_base_in_the_generated_code():
      "writing through `row`, a view, after `i` is bound again"),
     (fx.writes_through_a_view_bound_in_a_branch, [X, 1.0],
      "binds a view to an array name that is also bound to other"),
+    (fx.writes_through_a_view_bound_in_a_branch_of_a_loop, [M],
+     "writing through `row`, a view bound where this write does not follow it"),
     (fx.writes_a_slice_of_a_slice, [X], "a slice of a slice of `y`"),
 ])
 def test_writes_adjit_cannot_follow_are_located_errors(fn, args, message):

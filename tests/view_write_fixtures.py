@@ -140,6 +140,15 @@ def writes_through_a_view_bound_in_a_branch(x, flag):
     return np.sum(y)
 
 
+def writes_through_a_view_bound_in_a_branch_of_a_loop(A):
+    B = A * 1.0
+    for i in range(B.shape[0]):
+        if i % 2 == 0:
+            row = B[i]
+        row[1] = row[1] * 2.0
+    return np.sum(B * B)
+
+
 def writes_a_slice_of_a_slice(x):
     y = x * 1.0
     v = y[1:]

@@ -392,7 +392,9 @@ class _Slots:
                 row = next(k for k, o in enumerate(objects) if o is node)
                 if self.free_rows:
                     row = self.free_row(slots, node, out)
-                source = _filled_from(value, group)
+                # an unproven shape: the array is made, and checked as copied
+                source = _filled_from(value, group) if id(node) not in self.checked \
+                    else None
                 if source is None:                 # any other array: made, then copied
                     source = self.parsed.namer.temp()
                     self.types[source] = self.types[target]
