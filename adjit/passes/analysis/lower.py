@@ -15,6 +15,14 @@ Output: the same function in which
   such a loop writing the array's own elements;
 * inside loops, `np.sum` of an array or an elementwise expression and `np.dot` of two
   vectors are sums in an element loop;
+* inside loops, a matrix product with an array result (`t = A @ B`,
+  `np.dot`; matrix by matrix, by vector, vector by matrix), an outer
+  product `np.outer(a, b)` and `np.sum(A, axis)` with a constant axis are a
+  nest over the result's elements summing along the contracted dimension
+  (`emit_product`);
+* a slice write through a view (`v = y[1:]; v[1:3] = e`), inside loops or
+  not, is an element loop, so that `view_writes` finds only element writes
+  through views;
 * a fresh result inside a loop is allocated once before the outermost loop
   whose iterations keep its shape (the extents depend on nothing that loop
   assigns and no other name reaches the array), else in the loop;
@@ -41,13 +49,14 @@ be inferred again.
 from __future__ import annotations
 
 import ast
-import copy
 
 import numpy as np
 
 from adjit.errors import DifferentiationError
 from adjit.passes.front.parse import ParsedFunction
 from adjit.passes.analysis.parallel import is_parallel
+from adjit.passes.analysis.contractions import (Unlowerable, emit_contraction,
+                                                is_contraction, plan_contraction, product)
 from adjit.passes.analysis.element_loops import (Access, LoopWriter, Operation,
                                                  accesses_in, index_parts, int_atom,
                                                  name_of, primitive_call)
@@ -70,8 +79,7 @@ def lower_elementwise(parsed: ParsedFunction, types: dict[str, str]) -> bool:
     return lowering.changed
 
 
-class _Unlowerable(Exception):
-    pass
+_Unlowerable = Unlowerable
 
 
 class _Lowering:
@@ -268,34 +276,14 @@ class _Lowering:
                     and not value.keywords and isinstance(value.args[0], ast.Name) \
                     and is_array(self.types.get(value.args[0].id)):
                 plan = ("sum", target.id, self.tree(value.args[0], statements, k, taken))
-            elif loops and self.types.get(target.id) == "float" and _product(value) \
-                    and all(self.rank(getattr(a, "id", None)) == 1 for a in _product(value)):
+            elif loops and self.types.get(target.id) == "float" and product(value) \
+                    and all(self.rank(getattr(a, "id", None)) == 1 for a in product(value)):
                 plan = ("dot", target.id, [self.tree(a, statements, k, taken)
-                                           for a in _product(value)])
-            elif loops and is_array(self.types.get(target.id)) and _product(value) \
+                                           for a in product(value)])
+            elif loops and is_array(self.types.get(target.id)) and is_contraction(value) \
                     and len(self.aliased.get(target.id, {target.id})) == 1:
-                operands = [self.product_operand(a, statements, k, taken)
-                            for a in _product(value)]
-                ranks = tuple(len(dims) for _, _, dims in operands)
-                if ranks not in ((2, 2), (2, 1), (1, 2)):
-                    raise _Unlowerable(f"a product of arrays of {ranks[0]} and {ranks[1]} "
-                                       "dimensions")
-                plan = ("product", target.id, ("matmul", operands, None))
-            elif loops and is_array(self.types.get(target.id)) and _outer(value) \
-                    and len(self.aliased.get(target.id, {target.id})) == 1:
-                operands = [self.product_operand(a, statements, k, taken)
-                            for a in value.args]
-                if any(len(dims) != 1 for _, _, dims in operands):
-                    raise _Unlowerable("an outer product of other than vectors")
-                plan = ("product", target.id, ("outer", operands, None))
-            elif loops and is_array(self.types.get(target.id)) and _axis_sum(value) is not None \
-                    and len(self.aliased.get(target.id, {target.id})) == 1:
-                operand = self.product_operand(value.args[0], statements, k, taken)
-                axis = _axis_sum(value)
-                rank = len(operand[2])
-                if not -rank <= axis < rank:
-                    raise _Unlowerable("an axis out of range")
-                plan = ("product", target.id, ("sum", [operand], axis % rank))
+                plan = ("product", target.id,
+                        plan_contraction(self, value, statements, k, taken))
             else:
                 return None
             self.check_ranks(plan)
@@ -406,7 +394,7 @@ class _Lowering:
     def emit(self, node: ast.Assign, plan, loops) -> list[ast.stmt]:
         kind, target, trees = plan
         if kind == "product":
-            return self.emit_product(node, target, trees, loops)
+            return emit_contraction(self, node, target, trees, loops)
         all_trees = trees if kind == "dot" else [trees]
         accesses = [a for tree in all_trees for a in accesses_in(tree)]
         rank = target.rank if kind == "write" else max(a.rank for a in accesses)
@@ -477,133 +465,6 @@ class _Lowering:
             return body
         return writer.setup + body
 
-    def product_operand(self, atom: ast.expr, statements, k, taken: set[int]):
-        """An operand of a matrix product as (base, index parts, the base
-        dimension of each of its own dimensions): `A` -> (A, [:, :], [0, 1]);
-        `X.T` bound once to `_t3` -> (X, [:, :], [1, 0]); a row of a stack
-        of slots `_stack_A[_slot_A]` -> (_stack_A, [_slot_A, :, :], [1, 2]).
-        A view temporary read only here (`_t2 = q[i]`) is read through."""
-        if isinstance(atom, ast.Name):
-            definition = self.fusable(atom.id, statements, k)
-            if definition is not None and isinstance(definition.value, ast.Subscript):
-                taken.add(id(definition))
-                atom = definition.value
-        if isinstance(atom, ast.Name) and atom.id in self.transposes:
-            base = self.transposes[atom.id]
-            if self.rank(base) != 2:
-                raise _Unlowerable("a transpose of other than a matrix")
-            return base, [ast.Slice(), ast.Slice()], [1, 0]
-        if isinstance(atom, ast.Name) and is_array(self.types.get(atom.id)):
-            rank = self.rank(atom.id)
-            return atom.id, [ast.Slice()] * rank, list(range(rank))
-        if isinstance(atom, ast.Subscript) and isinstance(atom.value, ast.Name) \
-                and is_array(self.types.get(atom.value.id)):
-            base = atom.value.id
-            parts = index_parts(atom.slice)
-            parts += [ast.Slice()] * (self.rank(base) - len(parts))
-            if len(parts) > self.rank(base) or any(
-                    isinstance(p, ast.Constant) and p.value is None for p in parts) or any(
-                    isinstance(p, ast.Slice) and (p.lower or p.upper or p.step)
-                    for p in parts):
-                raise _Unlowerable("an operand that is a part of an array")
-            return base, parts, [d for d, p in enumerate(parts) if isinstance(p, ast.Slice)]
-        raise _Unlowerable("an operand that is not an array")
-
-    def emit_product(self, node: ast.Assign, target: str, contraction,
-                     loops) -> list[ast.stmt]:
-        """A contraction with an array result as a loop over each element of
-        the result whose body sums the terms along the contracted dimension:
-
-        * `t = A @ B` (or `np.dot`; matrix by matrix, matrix by vector,
-          vector by matrix): `t[i, j] = sum over k of A[i, k] * B[k, j]`,
-          the inner extents checked to agree (`rt.inner_extent`, a
-          `ValueError` like NumPy's);
-        * `t = np.outer(a, b)`: `t[i, j] = a[i] * b[j]`, no sum;
-        * `t = np.sum(A, axis)`: `t[i] = sum over k of A[i, k]` (axis 1)."""
-        kind, operands, axis = contraction
-        writer = LoopWriter(self, node)
-
-        def length(operand, dim: int):
-            # through a transpose (`_t3 = X.T`), the extent is read from `X`,
-            # which the loops around may not rebind even where they bind `_t3`
-            base, _, dims = operand
-            return writer.length(base, dims[dim])
-
-        position = name_of(self.namer.fresh("k"))
-        if kind == "matmul":
-            left, right = operands
-            left_rank, right_rank = len(left[2]), len(right[2])
-            inner = writer.setup_value(primitive_call(rt.inner_extent, [
-                int_atom(length(left, left_rank - 1)), int_atom(length(right, 0))]))
-            extents = ([length(left, 0)] if left_rank == 2 else []) \
-                + ([length(right, 1)] if right_rank == 2 else [])
-        elif kind == "outer":
-            inner = None
-            extents = [length(operands[0], 0), length(operands[1], 0)]
-        else:
-            rank = len(operands[0][2])
-            inner = length(operands[0], axis)
-            extents = [length(operands[0], dim) for dim in range(rank) if dim != axis]
-        variables = [name_of(self.loop_variable(dim)) for dim in range(len(extents))]
-        terms: list[ast.stmt] = []
-
-        def element(operand, positions: list[ast.expr]) -> ast.expr:
-            base, parts, dims = operand
-            index = list(parts)
-            for dim, place in zip(dims, positions):
-                index[dim] = place
-            index = [copy.deepcopy(part) for part in index]
-            temp = self.namer.temp()
-            terms.append(writer.assign(temp, ast.Subscript(
-                name_of(base), index[0] if len(index) == 1 else ast.Tuple(index, ast.Load()),
-                ast.Load())))
-            return name_of(temp)
-
-        if kind == "sum":
-            term = element(operands[0], variables[:axis] + [position] + variables[axis:])
-        else:
-            if kind == "matmul":
-                a = element(left, variables[:1] * (left_rank == 2) + [position])
-                b = element(right, [position] + variables[-1:] * (right_rank == 2))
-            else:
-                a, b = element(operands[0], variables[:1]), element(operands[1], variables[1:])
-            product = self.namer.temp()
-            terms.append(writer.assign(product, ast.BinOp(a, ast.Mult(), b)))
-            term = name_of(product)
-        store = ast.Subscript(name_of(target), variables[0] if len(variables) == 1 else
-                              ast.Tuple(variables, ast.Load()), ast.Store())
-        if inner is None:
-            body = terms + [writer.assign(store, term)]
-        else:
-            total = self.namer.fresh("sum")
-            terms.append(writer.assign(total, ast.BinOp(name_of(total), ast.Add(), term)))
-            body = [writer.assign(total, ast.Constant(0.0)),
-                    self.loop(node, position.id, inner, terms),
-                    writer.assign(store, name_of(total))]
-        for dim in range(len(extents) - 1, -1, -1):
-            body = [self.loop(node, variables[dim].id, extents[dim], body)]
-        shape = [int_atom(e) for e in extents]
-        allocation = writer.assign(target, primitive_call(np.empty, [
-            shape[0] if len(shape) == 1 else ast.Tuple(shape, ast.Load())]))
-        loop_depth = self.hoist_depth(writer.setup_reads, loops)
-        if loop_depth < len(loops) and not any(is_parallel(loop)
-                                               for loop in loops[loop_depth:]):
-            writer.setup.append(allocation)
-            self.extents_of[target] = extents
-        else:
-            body.insert(0, allocation)
-        if loop_depth < len(loops):
-            self.before.setdefault(id(loops[loop_depth]), []).extend(writer.setup)
-            return body
-        return writer.setup + body
-
-    def loop(self, node: ast.Assign, variable: str, extent, body) -> ast.For:
-        loop = ast.For(name_of(variable, store=True),
-                       ast.Call(name_of("range"), [int_atom(extent)], []), body, [])
-        ast.copy_location(loop, node)
-        loop.origin = getattr(node, "origin", node.lineno)
-        return loop
-
     def spelled(self, atom: ast.expr) -> str:
         """An int atom written out through `int_values` (`n - 1` for `_t5`)."""
         if isinstance(atom, ast.Name) and atom.id in self.int_values:
@@ -632,41 +493,6 @@ class _Lowering:
 
 def _target_base(target: ast.expr) -> str:
     return target.value.id if isinstance(target, ast.Subscript) else target.id
-
-
-def _product(value: ast.expr) -> list[ast.Name] | None:
-    """The two operands of `a @ b` or `np.dot(a, b)` (names, or indexed
-    names), or None."""
-    if isinstance(value, ast.BinOp) and isinstance(value.op, ast.MatMult):
-        operands = [value.left, value.right]
-    elif isinstance(value, ast.Call) and getattr(value, "primitive", None) is not None \
-            and value.primitive.key is np.dot and len(value.args) == 2 and not value.keywords:
-        operands = list(value.args)
-    else:
-        return None
-    return operands if all(isinstance(a, ast.Name) or (
-        isinstance(a, ast.Subscript) and isinstance(a.value, ast.Name)) for a in operands) \
-        else None
-
-
-def _outer(value: ast.expr) -> bool:
-    """`np.outer(a, b)` of two names (or indexed names)."""
-    return isinstance(value, ast.Call) and getattr(value, "primitive", None) is not None \
-        and value.primitive.key is np.outer and len(value.args) == 2 and not value.keywords \
-        and all(isinstance(a, (ast.Name, ast.Subscript)) for a in value.args)
-
-
-def _axis_sum(value: ast.expr) -> int | None:
-    """The constant axis of `np.sum(A, axis)` (`axis=` spelled or not),
-    or None."""
-    if not (isinstance(value, ast.Call) and getattr(value, "primitive", None) is not None
-            and value.primitive.key is np.sum and len(value.args) >= 1
-            and isinstance(value.args[0], (ast.Name, ast.Subscript))):
-        return None
-    axes = value.args[1:] + [k.value for k in value.keywords if k.arg == "axis"]
-    if len(axes) != 1 or len(value.args) + len(value.keywords) != 2:
-        return None
-    return integer_constant(axes[0])
 
 
 def _elementwise(value: ast.expr) -> bool:
