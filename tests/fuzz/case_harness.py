@@ -227,39 +227,62 @@ def frozen(case: Case, fn):
 # values
 
 
+# Arguments, directions and gradients are tuples whose entries are floats,
+# arrays, or tuples of those (a tuple argument, and its tuple of gradients).
+
+def leaves(values) -> list:
+    """The floats and arrays of a (nested) tuple, in order."""
+    if isinstance(values, (tuple, list)):
+        return [leaf for value in values for leaf in leaves(value)]
+    return [values]
+
+
 def copies(args):
-    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
+    return tuple(copies(a) if isinstance(a, tuple) else
+                 a.copy() if isinstance(a, np.ndarray) else a for a in args)
 
 
 def as_float64(args):
-    return tuple(a.astype(np.float64) if isinstance(a, np.ndarray) and a.dtype == np.float32
+    return tuple(as_float64(a) if isinstance(a, tuple) else
+                 a.astype(np.float64) if isinstance(a, np.ndarray) and a.dtype == np.float32
                  else a for a in args)
 
 
 def is_float32(args) -> bool:
-    return any(isinstance(a, np.ndarray) and a.dtype == np.float32 for a in args)
+    return any(isinstance(a, np.ndarray) and a.dtype == np.float32 for a in leaves(args))
+
+
+def _moved(value, direction, t):
+    if isinstance(value, tuple):
+        return tuple(_moved(v, d, t) for v, d in zip(value, direction))
+    return value + t * direction
 
 
 def shifted(args, wrt, direction, t):
     moved = list(args)
     for k, d in zip(wrt, direction):
-        moved[k] = args[k] + t * d
+        moved[k] = _moved(args[k], d, t)
     return tuple(moved)
 
 
 def inner(a, b) -> float:
     """Sum of the products of matching entries of two tuples of floats/arrays."""
     return float(sum(float(np.sum(np.asarray(p, dtype=np.float64) * np.asarray(q, dtype=np.float64)))
-                     for p, q in zip(a, b)))
+                     for p, q in zip(leaves(a), leaves(b))))
 
 
 def magnitude(a) -> float:
-    return float(sum(float(np.sum(np.abs(np.asarray(p, dtype=np.float64)))) for p in a))
+    return float(sum(float(np.sum(np.abs(np.asarray(p, dtype=np.float64)))) for p in leaves(a)))
+
+
+def _random_like(rng, value):
+    if isinstance(value, tuple):
+        return tuple(_random_like(rng, v) for v in value)
+    return rng.normal(size=value.shape) if isinstance(value, np.ndarray) else float(rng.normal())
 
 
 def random_like(rng, args, wrt):
-    return tuple(rng.normal(size=args[k].shape) if isinstance(args[k], np.ndarray)
-                 else float(rng.normal()) for k in wrt)
+    return tuple(_random_like(rng, args[k]) for k in wrt)
 
 
 def _as_tuple(value, wrt):
@@ -268,17 +291,17 @@ def _as_tuple(value, wrt):
 
 def _max_abs(values) -> float:
     return max([float(np.max(np.abs(np.asarray(v, dtype=np.float64)))) if np.size(v) else 0.0
-                for v in values] + [0.0])
+                for v in leaves(values)] + [0.0])
 
 
 def _max_diff(a, b) -> float:
     return max([float(np.max(np.abs(np.asarray(p, dtype=np.float64)
                                     - np.asarray(q, dtype=np.float64)))) if np.size(p) else 0.0
-                for p, q in zip(a, b)] + [0.0])
+                for p, q in zip(leaves(a), leaves(b))] + [0.0])
 
 
 def _finite(values) -> bool:
-    return all(np.all(np.isfinite(np.asarray(v, dtype=np.float64))) for v in values)
+    return all(np.all(np.isfinite(np.asarray(v, dtype=np.float64))) for v in leaves(values))
 
 
 # --------------------------------------------------------------------------
@@ -359,8 +382,7 @@ class _Derivatives:
         result = function(*given)
         originals = tuple(args) + tuple(extra)
         for k, (before, after) in enumerate(zip(originals, given)):
-            pairs = zip(before, after) if isinstance(before, tuple) else [(before, after)]
-            for p, q in pairs:
+            for p, q in zip(leaves(before), leaves(after)):
                 if isinstance(p, np.ndarray) and not np.array_equal(p, q, equal_nan=True):
                     what = f"argument {k}" if k < len(args) else "its tangent/cotangent argument"
                     self.mutations.append(f"[{self.target}] {name} modified {what}: "
@@ -580,7 +602,12 @@ def _check_point(fn, case: Case, args, derivs, attempt) -> Outcome:
         tag = f"[{target}]"
         for k, g in zip(wrt, gradient):
             a = args[k]
-            if isinstance(a, np.ndarray):
+            if isinstance(a, tuple):
+                if _structure(g) != _structure(a):
+                    mismatch = True
+                    messages.append(f"{tag} gradient of tuple argument {k} is shaped "
+                                    f"{_structure(g)}, the argument {_structure(a)}")
+            elif isinstance(a, np.ndarray):
                 if np.shape(g) != a.shape or np.asarray(g).dtype != a.dtype:
                     mismatch = True
                     messages.append(f"{tag} gradient of argument {k}: shape {np.shape(g)} dtype "
@@ -618,7 +645,7 @@ def _check_point(fn, case: Case, args, derivs, attempt) -> Outcome:
             messages.append(f"{tag} jacobian mode=fwd {vg_gradient} != mode=rev {gradient}")
         dot = inner(gradient, direction)
         size = max(magnitude([np.asarray(g, dtype=np.float64) * np.asarray(d) for g, d in
-                              zip(gradient, direction)]), 1e-300)
+                              zip(leaves(gradient), leaves(direction))]), 1e-300)
         if case.output == "array":
             forward = float(np.sum(np.asarray(tangent, dtype=np.float64) * cotangent))
         elif case.output == "tuple":
@@ -740,6 +767,13 @@ def _check_second(fn, case: Case, args, derivs, results, messages, rng, notes,
     return status
 
 
+def _structure(value):
+    """A (nested) tuple's shape: the shapes of its floats and arrays."""
+    if isinstance(value, (tuple, list)):
+        return tuple(_structure(v) for v in value)
+    return np.shape(value)
+
+
 def _short(values) -> str:
     return "(" + ", ".join(np.array2string(np.asarray(v, dtype=np.float64), precision=6,
-                                           threshold=12) for v in values) + ")"
+                                           threshold=12) for v in leaves(values)) + ")"

@@ -140,7 +140,10 @@ CONSTRUCTS = [
     _c("tuples as values, loops over tuples", S, "Statements and control flow",
        "Tuples as values", "control: tuple value", "control: tuple indexed by a constant",
        "control: loop over a tuple of arrays", "control: enumerate a tuple",
-       "control: tuple passed to a helper"),
+       "control: tuple passed to a helper", "control: wrt a tuple argument",
+       "control: tuple argument unpacked", "control: tuple argument indexed",
+       "control: nested tuple argument unpacked",
+       "control: tuple of tuples of arrays argument"),
     _c("loops over arrays (elements, rows, enumerate, zip, np.ndindex, flat)", S,
        "Statements and control flow", "Loops over arrays",
        *[f"control: for over an array: {form}" for form in (

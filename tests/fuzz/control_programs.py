@@ -25,7 +25,10 @@ conditional expressions, `min`/`max` (of two or more) and `abs` of elements,
 
 One program in five is instead a function of three floats and an int
 returning a tuple of two or three floats, checked through `jit.jvp` (a
-tuple of tangents) and `jit.jacobian` in both modes.
+tuple of tangents) and `jit.jacobian` in both modes. One in twelve or so
+is `f(params, x, s)` with a tuple argument (a pair, a nested pair, a tuple
+of layers) differentiated with respect to it as well: a tuple of
+gradients, a tuple of tangents.
 """
 
 from __future__ import annotations
@@ -462,10 +465,74 @@ class _Control:
                     frozenset(w.tags), output="tuple")
 
 
+def make_tuple_argument_inputs(seed: int, form: str):
+    def inputs(attempt: int):
+        rng = np.random.default_rng([seed, attempt, 23])
+        x = rng.uniform(-1, 1, N)
+        s = float(rng.uniform(0.5, 1.5))
+        if form == "layers":
+            params = ((rng.uniform(-0.6, 0.6, (M, N)), rng.uniform(-0.5, 0.5, M)),
+                      (rng.uniform(-0.6, 0.6, (3, M)), rng.uniform(-0.5, 0.5, 3)))
+        elif form == "nested":
+            params = (float(rng.uniform(0.5, 1.5)), (rng.uniform(-1, 1, N),
+                                                     float(rng.uniform(-1, 1))))
+        else:
+            params = (rng.uniform(-1, 1, N), float(rng.uniform(-1, 1)))
+        return (params, x, s)
+    return inputs
+
+
+def tuple_argument_program(w: Writer, seed: int) -> Case:
+    """`f(params, x, s)` whose first argument is a tuple - a pair of an
+    array and a float, unpacked or indexed; a float and a nested pair,
+    unpacked in one statement; a tuple of (weights, bias) layers looped
+    over - differentiated with respect to it too (a tuple of gradients)."""
+    w.tag("tuple argument", "wrt a tuple argument")
+    w.mark("adjoint in loop")
+    form = w.choice(["pair", "nested", "layers"])
+    if form == "pair":
+        if w.chance(0.5):
+            w.tag("tuple argument unpacked")
+            w.emit("u, c = params")
+        else:
+            w.tag("tuple argument indexed")
+            w.emit("u = params[0]")
+            w.emit("c = params[1]")
+        w.emit(f"t = np.sum(np.tanh(u * x + c)) * s + {w.coef()} * c * c")
+        if w.chance(0.5):
+            w.tag("element loop over a tuple argument's array")
+            w.emit("for i in range(x.shape[0]):")
+            w.emit(f"    t += u[i] * x[i] * {w.coef()}")
+    elif form == "nested":
+        w.tag("nested tuple argument unpacked")
+        w.emit("a, (u, c) = params")
+        w.emit(f"t = a * np.sum(u * x) + math.sin(c * s) + {w.coef()} * a * c")
+    else:
+        w.tag("tuple of tuples of arrays argument", "loop over a tuple of arrays")
+        w.emit("h = x")
+        w.emit("for W, b in params:")
+        w.emit(f"    h = np.tanh(W @ h + b * {w.coef(0.5, 1.5)})")
+        w.emit("t = np.sum(h * h) * s")
+    w.emit("return t")
+    source = ("import math\n\nimport numpy as np\n\n\n"
+              f"def f(params, x, s):\n{w.body()}\n")
+    second = None
+    if w.chance(0.3):
+        second = "hvp"
+        w.tag("second order hvp")
+    else:
+        w.tag("first order only")
+    return Case("control", seed, source, make_tuple_argument_inputs(seed, form), (0, 1, 2),
+                frozenset(w.tags), second=second, second_wrt=(1,) if second else None,
+                refusable=refusable(w.marks))
+
+
 def random_control_program(seed: int, avoid=frozenset()) -> Case:
     maker = _Control(seed, avoid)
     if maker.w.chance(0.2):
         return maker.tuple_program(seed)
+    if maker.w.chance(0.1):
+        return tuple_argument_program(maker.w, seed)
     return maker.program(seed)
 
 
