@@ -1,4 +1,5 @@
-"""The command line: ``python -m adjit demo`` and ``python -m adjit show``.
+"""The command line: ``python -m adjit demo``, ``python -m adjit show`` and
+``python -m adjit cache`` (where derivatives are cached; ``--clear``).
 
 ``show`` prints the derivative source that adjit generates for a function in
 a file, for the signature given by ``--sig`` (default: every parameter a
@@ -216,6 +217,21 @@ def run_show(options: argparse.Namespace) -> int:
     return 0
 
 
+def run_cache(options: argparse.Namespace) -> int:
+    from adjit.runtime import compile as compiler
+    directory = compiler.cache_dir()
+    files = compiler.cached_files()
+    modules = sum(1 for path in files if path.suffix == ".py")
+    size = sum(path.stat().st_size for path in files)
+    print(f"adjit cache: {directory}")
+    print(f"  generated modules: {modules}, files: {len(files)}, {size / 1e6:.1f} MB")
+    if options.clear:
+        for path in files:
+            path.unlink(missing_ok=True)
+        print(f"  cleared: {len(files)} files removed")
+    return 0
+
+
 def run_demo(options: argparse.Namespace) -> int:
     from adjit import demo
 
@@ -258,6 +274,14 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--mode", default="rev",
                       help="rev (reverse mode, jit.grad) or fwd (forward mode, jit.jvp)")
     show.set_defaults(run=run_show)
+
+    cache = commands.add_parser(
+        "cache", help="show where derivatives are cached, and how much; --clear empties it",
+        description="Prints the cache directory (ADJIT_CACHE_DIR, else ~/.cache/adjit), "
+                    "how many derivatives it holds and their size; with --clear, removes "
+                    "them (adjit's own files only).")
+    cache.add_argument("--clear", action="store_true", help="remove the cached derivatives")
+    cache.set_defaults(run=run_cache)
     return parser
 
 

@@ -110,3 +110,72 @@ def test_a_thread_count_never_reuses_code_compiled_for_another(tmp_path):
     assert len(list(tmp_path.glob("adjit_kernel_norm_parallel_*.py"))) == 2
     for one, two in zip(*results):
         np.testing.assert_allclose(one, two, rtol=1e-12)
+
+
+def _probe_with_log(directory: Path, cache: Path, **environment) -> tuple[dict, str]:
+    env = dict(os.environ, ADJIT_CACHE_DIR=str(cache), **environment)
+    output = subprocess.run([sys.executable, "-c", PROBE, str(directory)], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert output.returncode == 0, output.stderr
+    return json.loads(output.stdout.strip().splitlines()[-1]), output.stderr
+
+
+@pytest.mark.parametrize("kind", ["nbi", "nbc"])
+@pytest.mark.parametrize("damage", [b"garbage\n", b"", b"\0" * 10])
+def test_unreadable_machine_code_is_removed_and_compiled_again(project, kind, damage):
+    """Numba raised a raw UnpicklingError, EOFError or ValueError, in every
+    later process, for a truncated or overwritten index or data file."""
+    directory, cache = project
+    first = run_probe(directory, cache)
+    (damaged,) = (cache / "__pycache__").glob(f"adjit_loop_*.{kind}")
+    damaged.write_bytes(damage)
+    healed, log = _probe_with_log(directory, cache)
+    assert healed["gradient"] == first["gradient"]
+    assert "cannot be read" in log and "compiled again" in log
+    again, log = _probe_with_log(directory, cache)        # and the cache works again
+    assert again["gradient"] == first["gradient"] and again["cache_hits"] == 1 and not log
+
+
+def test_a_cache_path_that_cannot_be_a_directory_falls_back_to_a_temporary_one(project):
+    directory, _ = project
+    blocker = directory / "a_file"
+    blocker.write_text("not a directory")
+    result, log = _probe_with_log(directory, blocker / "cache")
+    assert result["gradient"] == run_probe(directory, directory / "cache")["gradient"]
+    assert "cannot be used" in log and "NotADirectoryError" in log
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
+                    reason="root writes into a read-only directory")
+def test_a_read_only_cache_directory_falls_back_to_a_temporary_one(project):
+    directory, cache = project
+    cache.mkdir()
+    cache.chmod(0o555)
+    try:
+        result, log = _probe_with_log(directory, cache)
+    finally:
+        cache.chmod(0o755)
+    assert "cannot be used" in log and result["transformed"] == 1
+
+
+def test_a_slow_compile_is_logged_with_adjit_verbose(project):
+    directory, cache = project
+    _, log = _probe_with_log(directory, cache, ADJIT_VERBOSE="2")     # every compile
+    assert "adjit: compiling loop_grad(float64, float64, int64)" in log
+    assert "adjit: compiled loop_grad" in log and str(cache) in log
+    _, quiet = _probe_with_log(directory, cache / "other")    # not verbose: silent
+    assert "compiling" not in quiet and "compiled" not in quiet
+
+
+def test_the_cache_command_shows_and_clears_the_cache(project):
+    directory, cache = project
+    run_probe(directory, cache)
+    environment = dict(os.environ, ADJIT_CACHE_DIR=str(cache))
+    shown = subprocess.run([sys.executable, "-m", "adjit", "cache"], env=environment,
+                           capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0 and str(cache) in shown.stdout
+    assert "generated modules: 1," in shown.stdout
+    cleared = subprocess.run([sys.executable, "-m", "adjit", "cache", "--clear"],
+                             env=environment, capture_output=True, text=True, timeout=120)
+    assert "cleared" in cleared.stdout
+    assert not list(cache.glob("adjit_*")) and not list(cache.glob("__pycache__/adjit_*"))

@@ -7,6 +7,15 @@ half-written by a crashed process) is rebuilt, never trusted. Files are
 written to a temporary name and renamed, so readers never see a partial
 file. `numba.njit(cache=True)` then keeps its machine code beside the file,
 so a new process neither transforms nor compiles again.
+
+The cache heals itself. A directory that cannot be made or written (a path
+under a regular file, a read-only directory) is replaced, for the process,
+by a temporary directory, with one warning. A machine-code file Numba
+cannot read (truncated, garbage) is removed and the derivative compiled
+again, with one warning (`CompiledDerivative`). The first call of each
+compiled derivative is timed: one that takes longer than `SLOW_SECONDS` is
+logged (logger `adjit`, level INFO: `ADJIT_VERBOSE=1` shows it) when it
+starts and when it is done (every first call with `ADJIT_VERBOSE=2`).
 """
 
 from __future__ import annotations
@@ -14,10 +23,23 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
+import logging
 import os
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
+
+log = logging.getLogger("adjit")
+
+# a first call (a compile, or a load from the cache) this slow is logged;
+# with ADJIT_VERBOSE=2, every first call is
+SLOW_SECONDS = 1.0
+
+
+def _slow_seconds() -> float:
+    return 0.0 if os.environ.get("ADJIT_VERBOSE") == "2" else SLOW_SECONDS
 
 _CHECKSUM_PREFIX = "# adjit-checksum: "
 
@@ -33,14 +55,37 @@ from adjit.runtime import helpers as rt
 """
 
 
-def cache_dir() -> Path:
+# a cache directory that could not be used -> the temporary one used instead
+_replaced: dict[Path, Path] = {}
+
+
+def configured_cache_dir() -> Path:
+    """`ADJIT_CACHE_DIR`, else `$XDG_CACHE_HOME/adjit`, else `~/.cache/adjit`."""
     configured = os.environ.get("ADJIT_CACHE_DIR")
     if configured:
-        path = Path(configured)
-    else:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
-        path = Path(base) / "adjit"
-    path.mkdir(parents=True, exist_ok=True)
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
+    return Path(base) / "adjit"
+
+
+def cache_dir() -> Path:
+    """The directory generated modules and machine code go to: the
+    configured one, or a temporary one where it cannot be made or written."""
+    path = configured_cache_dir()
+    if path in _replaced:
+        return _replaced[path]
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(dir=path, suffix=".probe")
+        os.close(handle)
+        os.remove(probe)
+    except OSError as error:
+        _replaced[path] = Path(tempfile.mkdtemp(prefix="adjit-cache-"))
+        log.warning("adjit: the cache directory %s cannot be used (%s: %s); derivatives "
+                    "are compiled into %s for this process (set ADJIT_CACHE_DIR to a "
+                    "writable directory to keep them)", path, type(error).__name__,
+                    error, _replaced[path])
+        return _replaced[path]
     return path
 
 
@@ -105,8 +150,11 @@ def load_module(module_name: str):
     return module
 
 
-def compile_function(module_name: str, function_name: str, target: str):
-    """The generated function, jitted for `target` ("cpu") or plain ("python")."""
+def compile_function(module_name: str, function_name: str, target: str,
+                     description: str | None = None):
+    """The generated function, jitted for `target` ("cpu": a
+    `CompiledDerivative`) or plain ("python"). `description` names it in
+    the log (default: its name)."""
     function = getattr(load_module(module_name), function_name)
     if target == "python":
         return function
@@ -115,4 +163,78 @@ def compile_function(module_name: str, function_name: str, target: str):
     # not a ZeroDivisionError, and a branch not taken discards it.
     # a derivative with `prange` loops imports it (see passes/analysis/parallel.py)
     parallel = hasattr(load_module(module_name), "prange")
-    return numba.njit(cache=True, error_model="numpy", parallel=parallel)(function)
+    return CompiledDerivative(
+        module_name, description or function_name,
+        lambda: numba.njit(cache=True, error_model="numpy", parallel=parallel)(function))
+
+
+class CompiledDerivative:
+    """A Numba dispatcher of a generated function (`dispatcher`; its other
+    attributes are read through) whose first call is watched: logged when
+    slow, and, when Numba cannot read the machine code cached for it, run
+    again after that code is removed."""
+
+    def __init__(self, module_name: str, description: str, make):
+        self.module_name, self.description, self._make = module_name, description, make
+        self.dispatcher = make()
+        self._watch = True
+
+    def __getattr__(self, name):
+        return getattr(self.__dict__["dispatcher"], name)
+
+    def __call__(self, *args):
+        if not self._watch:
+            return self.dispatcher(*args)
+        started = time.perf_counter()
+        slow = _slow_seconds()
+        announce = threading.Timer(slow, log.info, (
+            "adjit: compiling %s (cache: %s) ...", self.description, cache_dir()))
+        announce.daemon = True
+        announce.start()
+        try:
+            try:
+                result = self.dispatcher(*args)
+            except Exception as error:
+                if not _raised_reading_the_cache(error):
+                    raise
+                log.warning("adjit: the machine code cached for %s cannot be read (%s: %s); "
+                            "it is removed and compiled again", self.description,
+                            type(error).__name__, error)
+                remove_machine_code(self.module_name)
+                self.dispatcher = self._make()
+                result = self.dispatcher(*args)
+        finally:
+            announce.cancel()
+        self._watch = False
+        elapsed = time.perf_counter() - started
+        if elapsed > slow:
+            log.info("adjit: compiled %s in %.1f s (cache: %s)", self.description, elapsed,
+                     cache_dir() / f"{self.module_name}.py")
+        return result
+
+
+def _raised_reading_the_cache(error: BaseException) -> bool:
+    """Whether `error` comes from Numba reading its cache files."""
+    frames = []
+    trace = error.__traceback__
+    while trace is not None:
+        frames.append(trace.tb_frame.f_code.co_filename)
+        trace = trace.tb_next
+    return any(Path(name).parts[-3:] == ("numba", "core", "caching.py") for name in frames)
+
+
+def cached_files() -> list[Path]:
+    """adjit's files in the cache directory: generated modules and the
+    machine code Numba keeps for them."""
+    directory = cache_dir()
+    return sorted(list(directory.glob("adjit_*.py"))
+                  + list((directory / "__pycache__").glob("adjit_*")))
+
+
+def remove_machine_code(module_name: str) -> None:
+    """Remove Numba's cache files (index and data) of a generated module."""
+    for path in (cache_dir() / "__pycache__").glob(f"{module_name}.*"):
+        try:
+            path.unlink()
+        except OSError:
+            pass

@@ -25,5 +25,8 @@ def grow(tape, needed):
     """A copy of `tape` with room for at least `needed` entries (doubling)."""
     capacity = max(2 * tape.shape[0], needed, 16)
     grown = np.empty(capacity, dtype=tape.dtype)
-    grown[:tape.shape[0]] = tape
+    # a loop, not `grown[:n] = tape`: Numba compiles the slice copy in
+    # seconds, in every process that compiles a derivative with a tape
+    for k in range(tape.shape[0]):
+        grown[k] = tape[k]
     return grown

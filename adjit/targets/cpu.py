@@ -28,7 +28,9 @@ class CpuTarget(PythonTarget):
                 raise self._located(f"{custom.python_only[name]} has custom derivative "
                                     "rules but Numba cannot compile it, so target='cpu' "
                                     "cannot call it", user_line)
-        compiled = compiler.compile_function(module_name, function_name, "cpu")
+        compiled = compiler.compile_function(
+            module_name, function_name, "cpu",
+            f"{function_name}({', '.join(str(kind) for _, kind in signature)})")
         if not calls:
             return compiled
 

@@ -116,7 +116,7 @@ class _Control:
             w.tag("matrix product Q @ v in a loop", "Q.T @ r in a loop")
             op = w.choice(["-=", "= " + v + " -"])
             step = f"0.1 * (Q.T @ np.tanh(Q @ {v} - {w.coef()} * s)) / Q.shape[0]"
-            w.emit(f"    {v} {op} {step}" if op == "-=" else f"    {v} {op} {step}")
+            w.emit(f"    {v} {op} {step}")
             self.add(f"np.sum({v} * {v})")
         elif form == "matrix":
             w.tag("matrix product of matrices in a loop")
