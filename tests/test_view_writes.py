@@ -32,11 +32,13 @@ CASES = [
     (fx.negative_index_through_a_column, [M], (0,)),
     (fx.view_of_a_rebound_buffer, [X, 0.2], (0, 1)),
     (fx.writes_through_a_view_after_its_base_is_swapped, [X], (0,)),
+    (fx.writes_through_reversed_and_strided_views, [X], (0,)),
 ]
 IDS = [fn.__name__ for fn, _, _ in CASES]
 CPU = {"scales_rows_through_a_named_row", "writes_through_a_slice",
        "in_place_operators_on_views", "fills_rows_through_a_helper",
-       "view_of_a_rebound_buffer", "writes_through_a_view_after_its_base_is_swapped"}
+       "view_of_a_rebound_buffer", "writes_through_a_view_after_its_base_is_swapped",
+       "writes_through_reversed_and_strided_views"}
 
 
 def _copies(args):
@@ -93,3 +95,22 @@ def test_an_index_outside_the_view_raises_as_numpy_does(target):
     with pytest.raises(IndexError) as error:
         jit.grad(fx.reads_past_the_end_of_a_view, target=target)(X.copy())
     assert "view_write_fixtures.py:" in str(error.value)
+
+
+def test_the_index_a_view_element_reaches_follows_python_slices():
+    """`rt.slice_element` against Python's own slices, every bound and step
+    (an omitted bound given as the one that means it)."""
+    from adjit.runtime import helpers as rt
+    for length in range(0, 7):
+        for step in (-3, -2, -1, 1, 2, 3):
+            omitted = (0, length) if step > 0 else (length - 1, -length - 1)
+            for start in [None] + list(range(-9, 10)):
+                for stop in [None] + list(range(-9, 10)):
+                    reached = list(range(length))[slice(start, stop, step)]
+                    a = omitted[0] if start is None else start
+                    b = omitted[1] if stop is None else stop
+                    assert rt.slice_extent(a, b, step, length) == len(reached)
+                    for k in range(-len(reached), len(reached)):
+                        assert rt.slice_element(k, a, b, step, length) == reached[k]
+                    with pytest.raises(IndexError):
+                        rt.slice_element(len(reached), a, b, step, length)

@@ -121,6 +121,16 @@ def writes_through_a_view_after_its_base_is_swapped(x):
     return np.sum(u * w)
 
 
+def writes_through_reversed_and_strided_views(x):
+    y = x * 1.0
+    r = y[::-1]
+    r[0] = r[1] * r[-1]
+    e = y[1::2]
+    for k in range(e.shape[0]):
+        e[k] = e[k] * 3.0 + r[k]
+    return np.sum(y * np.sin(y))
+
+
 # ---- refused -----------------------------------------------------------------------------
 def writes_after_the_index_changes(A):
     B = A.copy()

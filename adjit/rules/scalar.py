@@ -262,8 +262,8 @@ nondifferentiable(rt.chunk_start, "rt.chunk_start", arity=(4,), result_type=int_
 nondifferentiable(rt.clip_bound, "rt.clip_bound", arity=(2,), result_type=int_result)
 nondifferentiable(rt.common_extent, "rt.common_extent", arity=(2,), result_type=int_result)
 nondifferentiable(rt.inner_extent, "rt.inner_extent", arity=(2,), result_type=int_result)
-nondifferentiable(rt.slice_element, "rt.slice_element", arity=(4,), result_type=int_result)
-nondifferentiable(rt.slice_extent, "rt.slice_extent", arity=(3,), result_type=int_result)
+nondifferentiable(rt.slice_element, "rt.slice_element", arity=(5,), result_type=int_result)
+nondifferentiable(rt.slice_extent, "rt.slice_extent", arity=(4,), result_type=int_result)
 nondifferentiable(rt.row_extent, "rt.row_extent", arity=(2,), result_type=int_result)
 nondifferentiable(rt.grow, "rt.grow", arity=(2,), result_type=lambda tape, size: tape)
 

@@ -114,35 +114,47 @@ def row_extent(extent, other):
 
 
 @register_jitable
-def slice_extent(start, stop, length):
-    """The length of the slice `[start:stop]` of an array of length
-    `length`, by NumPy's rules."""
+def slice_bounds(start, stop, step, length):
+    """(first index, extent) of the slice `[start:stop:step]` of an array of
+    length `length`, by Python's rules (`slice.indices`): negative bounds
+    count from the end, bounds clip. An omitted bound is given as the one
+    that means it: 0 and `length` for a positive step, `length - 1` and
+    `-length - 1` for a negative one."""
+    if step == 0:
+        raise ValueError("slice step cannot be zero")
+    lower, upper = (0, length) if step > 0 else (-1, length - 1)
     if start < 0:
-        start = max(start + length, 0)
-    elif start > length:
-        start = length
+        start = max(start + length, lower)
+    else:
+        start = min(start, upper)
     if stop < 0:
-        stop = max(stop + length, 0)
-    elif stop > length:
-        stop = length
-    return max(stop - start, 0)
+        stop = max(stop + length, lower)
+    else:
+        stop = min(stop, upper)
+    if step > 0:
+        extent = (stop - start + step - 1) // step if stop > start else 0
+    else:
+        extent = (start - stop - step - 1) // (-step) if start > stop else 0
+    return start, extent
 
 
 @register_jitable
-def slice_element(index, start, stop, length):
+def slice_extent(start, stop, step, length):
+    """The length of the slice `[start:stop:step]` (see `slice_bounds`)."""
+    return slice_bounds(start, stop, step, length)[1]
+
+
+@register_jitable
+def slice_element(index, start, stop, step, length):
     """The index into an array of length `length` of element `index` of its
-    slice `[start:stop]`, by NumPy's rules (negative bounds and indices
-    count from the end, bounds clip); an index outside the slice raises."""
-    extent = slice_extent(start, stop, length)
-    if start < 0:
-        start = max(start + length, 0)
-    elif start > length:
-        start = length
+    slice `[start:stop:step]` (see `slice_bounds`; a negative index counts
+    from the slice's end); an index outside the slice raises IndexError."""
+    first, extent = slice_bounds(start, stop, step, length)
     if index < 0:
         index += extent
     if index < 0 or index >= extent:
         raise IndexError("index out of bounds for the view written through")
-    return start + index
+    return first + index * step
 
 
 # Tape growth lives with the tape, the steps of array rules in `arrays`;

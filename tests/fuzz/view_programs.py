@@ -573,10 +573,13 @@ class _Views:
         c = w.fresh("c")
         a = self.vec()
         w.emit(f"{c} = {a} * {w.coef(0.5, 1.5)}")
-        bounds = w.choice(["1:", "1:-1", "2:"])
+        bounds = w.choice(["1:", "1:-1", "2:", "::-1", "1::2"])
+        if bounds in ("::-1", "1::2"):
+            w.tag("write through a reversed or strided view")
         v = w.fresh("v")
         w.emit(f"{v} = {c}[{bounds}]")
-        length = {"1:": "n - 1", "1:-1": "n - 2", "2:": "n - 2"}[bounds]
+        length = {"1:": "n - 1", "1:-1": "n - 2", "2:": "n - 2", "::-1": "n",
+                  "1::2": "n // 2"}[bounds]
         if form == "alias":
             w.tag("write through an alias of a view")
             u = w.fresh("u")

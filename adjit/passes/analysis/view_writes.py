@@ -14,9 +14,10 @@ the base array at the index it reaches there:
                                               x[_e] = e
 
 A dimension the view keeps whole (`B[i]`, `B[:, j]`) passes the index on
-as it is; one it slices maps it with `rt.slice_element`, which follows
-NumPy (negative bounds and indices count from the end, bounds clip) and
-raises `IndexError` for an index outside the view, where NumPy would.
+as it is; one it slices (`x[a:b]`, `x[::2]`, `x[::-1]`) maps it with
+`rt.slice_element`, which follows NumPy (negative bounds and indices count
+from the end, bounds clip, steps of either sign) and raises `IndexError`
+for an index outside the view, where NumPy would.
 
 Why: every analysis after this one (what is written, what a reverse sweep
 must restore, what a parallel loop shares) follows an array by the name it
@@ -42,6 +43,7 @@ from dataclasses import dataclass
 from adjit.errors import DifferentiationError
 from adjit.passes.analysis.element_loops import index_parts, primitive_call
 from adjit.passes.front.parse import ParsedFunction
+from adjit.passes.ir.fold import integer_constant
 from adjit.rules.registry import INT, is_array
 from adjit.runtime import helpers as rt
 
@@ -120,6 +122,9 @@ class _Rewriter:
                        "once and was bound to a view of an array", "write into the array "
                        "itself, or give the view a name of its own")
         reads = {n.id for part in index for n in ast.walk(part) if isinstance(n, ast.Name)}
+        if any(isinstance(part, ast.Constant) and part.value in (None, Ellipsis)
+               for part in index):
+            return None                 # a new axis: the `arrays` checks refuse it
         if inner is None:
             rank = self.types[source].count(":")
             if len(index) > rank:
@@ -129,8 +134,8 @@ class _Rewriter:
         parts = self.compose(inner, index, write, setup=None)
         if parts is None:
             self.error(write, f"writing through `{self.shown(name)}`, a slice of a slice of "
-                       f"`{self.shown(inner.base)}`", "write into the array itself, or "
-                       "slice it once")
+                       f"`{self.shown(inner.base)}` (or a view of a slice with a step)",
+                       "write into the array itself, or slice it once")
         return _View(inner.base, parts, inner.bindings + [node], inner.reads | reads)
 
     def compose(self, view: _View, index: list, write, setup: list | None):
@@ -150,7 +155,7 @@ class _Rewriter:
             elif isinstance(part, ast.Slice):
                 if part.lower is not None or part.upper is not None or part.step is not None:
                     return None
-            elif setup is None or own.step is not None:
+            elif setup is None:
                 return None
             else:
                 parts[dim] = self.element_of_slice(view.base, dim, own, part, write, setup)
@@ -164,13 +169,41 @@ class _Rewriter:
             ast.Attribute(ast.Name(base, ast.Load()), "shape", ast.Load()),
             ast.Constant(dim), ast.Load())), write))
         element = namer.temp()
-        start = copy.deepcopy(own.lower) if own.lower is not None else ast.Constant(0)
-        stop = copy.deepcopy(own.upper) if own.upper is not None else ast.Name(length, ast.Load())
-        setup.append(_located(ast.Assign([ast.Name(element, ast.Store())], primitive_call(
-            rt.slice_element, [copy.deepcopy(index), start, stop,
-                               ast.Name(length, ast.Load())])), write))
         self.types[length] = self.types[element] = INT
+        setup.append(_located(ast.Assign([ast.Name(element, ast.Store())], primitive_call(
+            rt.slice_element, [copy.deepcopy(index)] + self.bounds(own, length, setup, write)
+            + [ast.Name(length, ast.Load())])), write))
         return ast.Name(element, ast.Load())
+
+    def bounds(self, own: ast.Slice, length: str, setup: list, write) -> list[ast.expr]:
+        """[start, stop, step] of a slice, an omitted bound spelled as the
+        one that means it (`rt.slice_bounds`): for a step that is not a
+        constant, chosen at run time by its sign."""
+        step = copy.deepcopy(own.step) if own.step is not None else ast.Constant(1)
+        if own.lower is not None and own.upper is not None:
+            return [copy.deepcopy(own.lower), copy.deepcopy(own.upper), step]
+        constant = integer_constant(step)
+        if constant is not None:
+            first = ast.Constant(0) if constant > 0 else \
+                ast.BinOp(ast.Name(length, ast.Load()), ast.Sub(), ast.Constant(1))
+            last = ast.Name(length, ast.Load()) if constant > 0 else \
+                ast.BinOp(ast.UnaryOp(ast.USub(), ast.Name(length, ast.Load())), ast.Sub(),
+                          ast.Constant(1))
+        else:
+            self.error(write, "writing through a view whose step is not a constant and "
+                       "whose bounds are omitted", "give the view's bounds, or a constant "
+                       "step")
+        defaults = []
+        for value in (first, last):                 # ANF: each bound an atom
+            if isinstance(value, (ast.Name, ast.Constant)):
+                defaults.append(value)
+                continue
+            name = self.parsed.namer.temp()
+            self.types[name] = INT
+            setup.append(_located(ast.Assign([ast.Name(name, ast.Store())], value), write))
+            defaults.append(ast.Name(name, ast.Load()))
+        return [copy.deepcopy(own.lower) if own.lower is not None else defaults[0],
+                copy.deepcopy(own.upper) if own.upper is not None else defaults[1], step]
 
     # -- the rewrite ------------------------------------------------------------
     def run(self) -> bool:
@@ -235,17 +268,16 @@ class _Rewriter:
         if own.lower is None and own.upper is None and own.step is None:
             node.value = length
             return [node]
-        if own.step is not None:
-            return [node]
         temporary = self.parsed.namer.temp()
         self.types[temporary] = INT
-        start = copy.deepcopy(own.lower) if own.lower is not None else ast.Constant(0)
-        stop = copy.deepcopy(own.upper) if own.upper is not None \
-            else ast.Name(temporary, ast.Load())
-        node.value = primitive_call(rt.slice_extent, [start, stop,
-                                                      ast.Name(temporary, ast.Load())])
+        setup = [_located(ast.Assign([ast.Name(temporary, ast.Store())], length), node)]
+        try:
+            bounds = self.bounds(own, temporary, setup, node)
+        except DifferentiationError:
+            return [node]
+        node.value = primitive_call(rt.slice_extent, bounds + [ast.Name(temporary, ast.Load())])
         self.changed = True
-        return [_located(ast.Assign([ast.Name(temporary, ast.Store())], length), node), node]
+        return setup + [node]
 
     def rewrite(self, node: ast.Assign, target: ast.Subscript, view: _View) -> list[ast.stmt]:
         name = target.value.id
@@ -254,10 +286,11 @@ class _Rewriter:
         setup: list[ast.stmt] = []
         parts = self.compose(view, index_parts(target.slice), node, setup)
         if parts is None:
-            self.error(node, f"writing a slice through `{self.shown(name)}`, a slice of "
-                       f"`{self.shown(view.base)}`", "write element by element "
-                       f"(`for k ...: {self.shown(name)}[k] = ...`), or into "
-                       f"`{self.shown(view.base)}` itself")
+            self.error(node, f"writing through `{self.shown(name)}`, a slice of "
+                       f"`{self.shown(view.base)}` with a step, or a slice of it",
+                       "write element by element (`for k ...: "
+                       f"{self.shown(name)}[k] = ...`) through a slice of step one, or "
+                       f"into `{self.shown(view.base)}` itself")
         index = parts[0] if len(parts) == 1 else ast.Tuple(parts, ast.Load())
         node.targets = [ast.Subscript(ast.Name(view.base, ast.Load()), index, ast.Store())]
         self.changed = True
