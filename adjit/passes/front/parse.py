@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import ast
 import copy
-import dis
 import inspect
 import textwrap
-import types
 from dataclasses import dataclass, field
 
 from adjit.errors import DifferentiationError, Location, UnsupportedSyntaxError
@@ -93,44 +91,6 @@ class ParsedFunction:
         return self.source_lines.get(getattr(node, "lineno", -1))
 
 
-def _source_runs_as(source: str, code: types.CodeType) -> bool:
-    """Whether `source` (a function's text as its file holds it now) still
-    compiles to the function's code `code`: the same instructions, names and
-    constants, nested code objects too. A function with free variables (a closure) is
-    compiled differently on its own and is taken as it is."""
-    if code.co_freevars:
-        return True
-    try:
-        module = compile(source, code.co_filename, "exec", dont_inherit=True)
-    except SyntaxError:
-        return False
-    return any(isinstance(const, types.CodeType) and const.co_name == code.co_name
-               and _same_code(const, code) for const in module.co_consts)
-
-
-def _instructions(code: types.CodeType) -> list:
-    # a function that has run may report a specialised `LOAD_METHOD` as
-    # `LOAD_ATTR` (CPython 3.11), whose inline cache has another size: the
-    # two count as one, and jumps are compared by kind, not by offset
-    jumps = set(dis.hasjrel) | set(dis.hasjabs)
-    return [("LOAD_ATTR" if i.opname == "LOAD_METHOD" else i.opname,
-             None if i.opcode in jumps or isinstance(i.argval, types.CodeType)
-             else i.argval)
-            for i in dis.get_instructions(code)]
-
-
-def _same_code(a: types.CodeType, b: types.CodeType) -> bool:
-    if len(a.co_consts) != len(b.co_consts) or _instructions(a) != _instructions(b):
-        return False
-    for p, q in zip(a.co_consts, b.co_consts):
-        if isinstance(p, types.CodeType) and isinstance(q, types.CodeType):
-            if not _same_code(p, q):
-                return False
-        elif type(p) is not type(q) or p != q:
-            return False
-    return True
-
-
 def parse_function(fn) -> ParsedFunction:
     """Read `fn`'s source and return it as a located `ast.FunctionDef`
     (`fn` a Python function, or a callee `resolve` made: a nested function,
@@ -152,13 +112,6 @@ def parse_function(fn) -> ParsedFunction:
             hint="define the function in a .py file (not in an interactive "
                  "prompt or through exec)") from None
     source = textwrap.dedent("".join(lines))
-    if not _source_runs_as(source, code):
-        raise DifferentiationError(
-            f"the source of `{fn.__qualname__}` in {code.co_filename} has changed since the "
-            "function was defined: adjit would differentiate the new source while the "
-            "function runs the old code",
-            hint="reload the module (importlib.reload), or run again the code that "
-                 "defines the function")
     module = ast.parse(source)
     ast.increment_lineno(module, first_line - 1)
     # Dedenting shifted columns; restore them so carets land under the code.
