@@ -120,8 +120,8 @@ def _probe_with_log(directory: Path, cache: Path, **environment) -> tuple[dict, 
     return json.loads(output.stdout.strip().splitlines()[-1]), output.stderr
 
 
-@pytest.mark.parametrize("kind", ["nbi", "nbc"])
-@pytest.mark.parametrize("damage", [b"garbage\n", b"", b"\0" * 10])
+@pytest.mark.parametrize("kind, damage", [("nbi", b"garbage\n"), ("nbc", b""),
+                                          ("nbi", b"\0" * 10)])
 def test_unreadable_machine_code_is_removed_and_compiled_again(project, kind, damage):
     """Numba raised a raw UnpicklingError, EOFError or ValueError, in every
     later process, for a truncated or overwritten index or data file."""
