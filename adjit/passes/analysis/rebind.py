@@ -30,6 +30,7 @@ import copy
 
 from adjit.errors import DifferentiationError
 from adjit.passes.front.parse import ParsedFunction
+from adjit.passes.ir.build import in_place_of
 from adjit.passes.analysis.statements import arguments_of, is_array_operation, is_structured
 from adjit.rules.arrays import index_parts
 from adjit.rules.registry import is_array
@@ -164,12 +165,12 @@ def _bases_in_place(statements: list[ast.stmt], bases: set[str], parsed: ParsedF
                 and getattr(node, "in_place", False) and is_array(types.get(target.id)):
             temporary = parsed.namer.temp()
             types[temporary] = types[target.id]
-            out.append(_located(ast.Assign([ast.Name(temporary, ast.Store())], node.value),
+            out.append(in_place_of(ast.Assign([ast.Name(temporary, ast.Store())], node.value),
                                 node))
             whole = [ast.Slice() for _ in range(types[target.id].count(":"))]
             index = whole[0] if len(whole) == 1 else ast.Tuple(whole, ast.Load())
             store = ast.Subscript(ast.Name(target.id, ast.Load()), index, ast.Store())
-            out.append(_located(ast.Assign([store], ast.Name(temporary, ast.Load())), node))
+            out.append(in_place_of(ast.Assign([store], ast.Name(temporary, ast.Load())), node))
             continue
         out.append(node)
     return out
@@ -206,7 +207,7 @@ def _through_views(statements: list[ast.stmt], views: dict[str, ast.Assign],
         for name in sorted(_names_read(node) & set(views)):
             fresh = parsed.namer.temp()
             types[fresh] = types[name]
-            out.append(_located(ast.Assign([ast.Name(fresh, ast.Store())],
+            out.append(in_place_of(ast.Assign([ast.Name(fresh, ast.Store())],
                                            copy.deepcopy(views[name].value)), node))
             _replace_reads(node, name, fresh)
         target = node.targets[0]
@@ -216,12 +217,12 @@ def _through_views(statements: list[ast.stmt], views: dict[str, ast.Assign],
             if not isinstance(value, ast.Name):
                 temporary = parsed.namer.temp()
                 types[temporary] = types[target.id]
-                out.append(_located(ast.Assign([ast.Name(temporary, ast.Store())], value),
+                out.append(in_place_of(ast.Assign([ast.Name(temporary, ast.Store())], value),
                                     node))
                 value = ast.Name(temporary, ast.Load())
             store = ast.Subscript(ast.Name(view.value.id, ast.Load()),
                                   copy.deepcopy(view.slice), ast.Store())
-            out.append(_located(ast.Assign([store], value), node))
+            out.append(in_place_of(ast.Assign([store], value), node))
             continue
         out.append(node)
     return out
@@ -237,9 +238,3 @@ def _replace_reads(node: ast.Assign, name: str, replacement: str) -> None:
         if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Load) \
                 and inner.id == name:
             inner.id = replacement
-
-
-def _located(new: ast.stmt, like: ast.stmt) -> ast.stmt:
-    ast.copy_location(new, like)
-    new.origin = getattr(like, "origin", None)
-    return new

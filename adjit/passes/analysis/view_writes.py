@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from adjit.errors import DifferentiationError
 from adjit.passes.analysis.element_loops import index_parts, primitive_call
 from adjit.passes.front.parse import ParsedFunction
+from adjit.passes.ir.build import in_place_of, without
 from adjit.passes.ir.fold import integer_constant
 from adjit.rules.registry import INT, is_array
 from adjit.runtime import helpers as rt
@@ -165,12 +166,12 @@ class _Rewriter:
                          write: ast.stmt, setup: list) -> ast.Name:
         namer = self.parsed.namer
         length = namer.temp()
-        setup.append(_located(ast.Assign([ast.Name(length, ast.Store())], ast.Subscript(
+        setup.append(in_place_of(ast.Assign([ast.Name(length, ast.Store())], ast.Subscript(
             ast.Attribute(ast.Name(base, ast.Load()), "shape", ast.Load()),
             ast.Constant(dim), ast.Load())), write))
         element = namer.temp()
         self.types[length] = self.types[element] = INT
-        setup.append(_located(ast.Assign([ast.Name(element, ast.Store())], primitive_call(
+        setup.append(in_place_of(ast.Assign([ast.Name(element, ast.Store())], primitive_call(
             rt.slice_element, [copy.deepcopy(index)] + self.bounds(own, length, setup, write)
             + [ast.Name(length, ast.Load())])), write))
         return ast.Name(element, ast.Load())
@@ -200,7 +201,7 @@ class _Rewriter:
                 continue
             name = self.parsed.namer.temp()
             self.types[name] = INT
-            setup.append(_located(ast.Assign([ast.Name(name, ast.Store())], value), write))
+            setup.append(in_place_of(ast.Assign([ast.Name(name, ast.Store())], value), write))
             defaults.append(ast.Name(name, ast.Load()))
         return [copy.deepcopy(own.lower) if own.lower is not None else defaults[0],
                 copy.deepcopy(own.upper) if own.upper is not None else defaults[1], step]
@@ -225,7 +226,7 @@ class _Rewriter:
                 return
             for name in [n for n, (node, _, _) in self.bindings.items() if id(node) in dead]:
                 del self.bindings[name]
-            self.parsed.tree.body = _without(self.parsed.tree.body, dead)
+            self.parsed.tree.body = without(self.parsed.tree.body, dead)
 
     def block(self, statements: list[ast.stmt]) -> list[ast.stmt]:
         out: list[ast.stmt] = []
@@ -270,7 +271,7 @@ class _Rewriter:
             return [node]
         temporary = self.parsed.namer.temp()
         self.types[temporary] = INT
-        setup = [_located(ast.Assign([ast.Name(temporary, ast.Store())], length), node)]
+        setup = [in_place_of(ast.Assign([ast.Name(temporary, ast.Store())], length), node)]
         try:
             bounds = self.bounds(own, temporary, setup, node)
         except DifferentiationError:
@@ -328,22 +329,3 @@ def _shape_read(value: ast.expr) -> tuple[str, int] | None:
             and isinstance(value.slice, ast.Constant) and isinstance(value.slice.value, int):
         return value.value.value.id, value.slice.value
     return None
-
-
-def _without(statements: list[ast.stmt], dead: set[int]) -> list[ast.stmt]:
-    kept = []
-    for node in statements:
-        if id(node) in dead:
-            continue
-        for field in ("body", "orelse"):
-            inner = getattr(node, field, None)
-            if isinstance(inner, list) and inner:
-                setattr(node, field, _without(inner, dead) or [ast.Pass()])
-        kept.append(node)
-    return kept
-
-
-def _located(new: ast.stmt, like: ast.stmt) -> ast.stmt:
-    ast.copy_location(new, like)
-    new.origin = getattr(like, "origin", getattr(like, "lineno", None))
-    return new

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 
+from adjit.passes.ir.build import without
 from adjit.rules.registry import is_array
 
 
@@ -59,16 +60,4 @@ def inline_views(tree: ast.FunctionDef, types: dict[str, str],
 
     Inline().visit(tree)
 
-    def prune(statements: list[ast.stmt]) -> list[ast.stmt]:
-        kept = []
-        for node in statements:
-            if id(node) in inlined:
-                continue
-            for field in ("body", "orelse"):
-                block = getattr(node, field, None)
-                if isinstance(block, list) and block:
-                    setattr(node, field, prune(block) or [ast.Pass()])
-            kept.append(node)
-        return kept
-
-    tree.body = prune(tree.body)
+    tree.body = without(tree.body, inlined)

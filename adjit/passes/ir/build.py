@@ -41,6 +41,29 @@ def located(node: ast.AST, like: ast.AST) -> ast.AST:
     return node
 
 
+def in_place_of(new: ast.stmt, like: ast.stmt) -> ast.stmt:
+    """`new`, a statement made for `like`, at its position and user line
+    (`origin`, the `# from line N` of the generated code)."""
+    ast.copy_location(new, like)
+    new.origin = getattr(like, "origin", None)
+    return new
+
+
+def without(statements: list[ast.stmt], removed: set[int]) -> list[ast.stmt]:
+    """`statements` without those whose `id` is in `removed`, in nested
+    blocks too (a block left empty holds `pass`)."""
+    kept = []
+    for node in statements:
+        if id(node) in removed:
+            continue
+        for field in ("body", "orelse"):
+            block = getattr(node, field, None)
+            if isinstance(block, list) and block:
+                setattr(node, field, without(block, removed) or [ast.Pass()])
+        kept.append(node)
+    return kept
+
+
 class Renamer(ast.NodeTransformer):
     """Renames the names of `renamed`'s keys, loads and stores alike."""
 
