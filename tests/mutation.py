@@ -81,7 +81,8 @@ EQUIVALENT: dict[str, str] = {
 class Mutant:
     id: str
     kind: str
-    key: object                                   # the rule's key (REGISTRY / ARRAY_RULES)
+    key: object                                   # the rule's key (ARRAY_RULES), or the
+                                                  # tuple of keys sharing a scalar template
     apply: Callable[[], Callable[[], None]]       # makes the change; returns its undo
     reached: Callable[[], bool] = lambda: True    # did the change take effect anywhere?
 
@@ -134,13 +135,24 @@ def _is_zero(expression: ast.expr) -> bool:
 
 
 def scalar_mutants() -> list[Mutant]:
+    """One mutant per change of a partial template. A template registered
+    under several keys (`np.sin` and `math.sin`; `scipy.special.gammaln`
+    and the `rt.special.gammaln` that generated code calls) is changed in
+    every primitive that shares it, as a wrong line in the template would
+    be: changing one of the copies alone models no bug anyone could make,
+    and the copy used only by second-order code then survives unless a
+    check happens to reach it through the primal's value."""
     from adjit.rules import REGISTRY
     import test_rules
-    mutants = []
+    sharing: dict[int, list] = {}
     for primitive in REGISTRY.primitives():
-        if not primitive.differentiable:
-            continue
+        if primitive.differentiable:
+            sharing.setdefault(id(primitive.partials), []).append(primitive)
+    mutants = []
+    for group in sharing.values():
+        primitive = group[0]
         name = test_rules.primitive_name(primitive)
+        keys = tuple(member.key for member in group)
         partials = primitive.partial_expressions
         for position, partial in enumerate(partials):
             if _is_zero(partial):
@@ -156,21 +168,24 @@ def scalar_mutants() -> list[Mutant]:
                 mutated[position] = ast.fix_missing_locations(
                     ast.Expression(replacement)).body
                 mutants.append(Mutant(f"scalar:{name}[{position}]:{how}",
-                                      f"scalar {how.split('-')[0]}", primitive.key,
-                                      _setter(primitive, tuple(mutated))))
+                                      f"scalar {how.split('-')[0]}", keys,
+                                      _setter(group, tuple(mutated))))
         if len(partials) == 2 and ast.dump(partials[0]) != ast.dump(partials[1]):
-            mutants.append(Mutant(f"scalar:{name}:swap", "scalar swap", primitive.key,
-                                  _setter(primitive, (partials[1], partials[0]))))
+            mutants.append(Mutant(f"scalar:{name}:swap", "scalar swap", keys,
+                                  _setter(group, (partials[1], partials[0]))))
     return mutants
 
 
-def _setter(primitive, expressions):
+def _setter(group, expressions):
+    """Sets the partials of every primitive in `group`; returns the undo."""
     def apply():
-        saved = primitive.partial_expressions
-        primitive.partial_expressions = expressions
+        saved = [primitive.partial_expressions for primitive in group]
+        for primitive in group:
+            primitive.partial_expressions = expressions
 
         def undo():
-            primitive.partial_expressions = saved
+            for primitive, expressions_before in zip(group, saved):
+                primitive.partial_expressions = expressions_before
         return undo
     return apply
 
@@ -326,7 +341,8 @@ def run_checks(checks, stop_at_first=True):
 def ordered_checks(checks, key):
     """The checks meant for `key` first, then the scalar checks, then the
     array checks."""
-    mine = [c for c in checks if any(key is k for k in c.keys)]
+    keys = key if isinstance(key, tuple) else (key,)
+    mine = [c for c in checks if any(k is mutated for k in c.keys for mutated in keys)]
     chosen = {c.id for c in mine}
     rest = [c for c in checks if c.id not in chosen]
     return mine, sorted(rest, key=lambda c: c.kind != "scalar")

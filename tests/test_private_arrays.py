@@ -64,6 +64,21 @@ def read_before_the_fill(x, w, n):
     return total
 
 
+def read_before_the_fill_of_a_filled_array(x, w, n):
+    d = x.shape[0]
+    buffer = np.empty(d)
+    for j in range(d):
+        buffer[j] = math.cos(x[j])           # read by the first iteration only
+    total = 0.0
+    for t in range(n):
+        total += buffer[0] * buffer[1] * w[0]
+        for j in range(d):
+            buffer[j] = x[j] * (t + 1.0) - w[j]
+        for j in range(d):
+            total += math.sin(buffer[j]) * buffer[j]
+    return total
+
+
 def filled_partly(x, w, n):
     d = x.shape[0]
     buffer = np.zeros(d)
@@ -94,7 +109,7 @@ def written_again_after_a_read(x, w, n):
 
 
 CASES = [private_scratch, filled_with_a_break, read_after_the_loop, read_before_the_fill,
-         filled_partly, written_again_after_a_read]
+         read_before_the_fill_of_a_filled_array, filled_partly, written_again_after_a_read]
 ARGS = (np.array([0.3, -0.5, 0.8, 0.1]), np.array([0.2, 0.4, -0.3, 0.6]), 3)
 
 
@@ -121,7 +136,8 @@ def analysed(fn):
 
 def test_which_arrays_the_analysis_calls_private():
     assert set(analysed(private_scratch)[0]) == {"buffer"}
-    for fn in (filled_with_a_break, read_after_the_loop, read_before_the_fill, filled_partly,
+    for fn in (filled_with_a_break, read_after_the_loop, read_before_the_fill,
+               read_before_the_fill_of_a_filled_array, filled_partly,
                written_again_after_a_read):     # a read the later write would change
         assert analysed(fn)[0] == {}, fn.__name__
 
