@@ -233,11 +233,12 @@ def _unaliased_fresh_arrays(function: ast.FunctionDef, ranks: dict[str, int]) ->
     parameters = {a.arg for a in function.args.posonlyargs + function.args.args}
     fresh = {name for name, values in bindings.items()
              if name not in parameters and all(_creates(value) for value in values)}
-    for name in list(fresh):
+    candidates = {}
+    for name in fresh:
         rank = ranks.get(name, _allocation_rank(bindings[name], ranks))
-        if rank is None or not _only_safe_uses(function, name, rank):
-            fresh.discard(name)
-    return fresh
+        if rank is not None:
+            candidates[name] = rank
+    return _only_safe_uses(function, candidates)
 
 
 def _creates(value: ast.expr) -> bool:
@@ -265,37 +266,42 @@ def _allocation_rank(values: list[ast.expr], ranks: dict[str, int]) -> int | Non
     return found.pop() if len(found) == 1 else None
 
 
-def _only_safe_uses(function: ast.FunctionDef, name: str, rank: int) -> bool:
-    """Every mention of `name` is the target of its own binding, an element
-    access of full rank, `.shape`, a call that reads it into something new,
-    a whole-array `+=` of another array or of a sum of arrays, or the
-    function's result."""
+def _only_safe_uses(function: ast.FunctionDef, ranks: dict[str, int]) -> set[str]:
+    """The names of `ranks` whose every mention is the target of its own
+    binding, an element access of full rank (the rank given), `.shape`, a
+    call that reads it into something new, a whole-array `+=` of another
+    array or of a sum of arrays, or the function's result. (One walk over
+    the function for all the names.)"""
     safe: set[int] = set()
+
+    def mark(node) -> None:
+        if isinstance(node, ast.Name) and node.id in ranks:
+            safe.add(id(node))
+
     for node in ast.walk(function):
-        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) \
-                and node.targets[0].id == name:
-            safe.add(id(node.targets[0]))
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            mark(node.targets[0])
         elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) \
-                and node.value.id == name and _full_rank(node.slice, rank):
-            safe.add(id(node.value))
-        elif isinstance(node, ast.Attribute) and node.attr == "shape" \
-                and isinstance(node.value, ast.Name) and node.value.id == name:
-            safe.add(id(node.value))
+                and node.value.id in ranks and _full_rank(node.slice, ranks[node.value.id]):
+            mark(node.value)
+        elif isinstance(node, ast.Attribute) and node.attr == "shape":
+            mark(node.value)
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
                 and isinstance(node.func.value, ast.Name) \
                 and ((node.func.value.id == "np" and node.func.attr in _READING)
                      or (node.func.value.id == "rt" and node.func.attr == "grow")):
-            safe.update(id(argument) for argument in node.args
-                        if isinstance(argument, ast.Name) and argument.id == name)
+            for argument in node.args:
+                mark(argument)
         elif isinstance(node, ast.AugAssign):      # whole arrays: `_b_u0 += _b_v + _b_u`
-            safe.update(id(side) for side in [node.target] + _summed(node.value)
-                        if isinstance(side, ast.Name) and side.id == name)
+            for side in [node.target] + _summed(node.value):
+                mark(side)
         elif isinstance(node, ast.Return) and node.value is not None:
-            elements = node.value.elts if isinstance(node.value, ast.Tuple) else [node.value]
-            safe.update(id(element) for element in elements
-                        if isinstance(element, ast.Name) and element.id == name)
-    return all(id(node) in safe for node in ast.walk(function)
-               if isinstance(node, ast.Name) and node.id == name)
+            for element in node.value.elts if isinstance(node.value, ast.Tuple) \
+                    else [node.value]:
+                mark(element)
+    unsafe = {node.id for node in ast.walk(function)
+              if isinstance(node, ast.Name) and node.id in ranks and id(node) not in safe}
+    return set(ranks) - unsafe
 
 
 def _summed(value: ast.expr) -> list[ast.expr]:

@@ -120,7 +120,7 @@ class _Constants:
             head = dict(known)
             while True:   # the state at the top of every iteration
                 end = dict(head)
-                self.block(copy.deepcopy(node.body), end, rewrite=False)
+                self.block(node.body, end, rewrite=False)    # (changes nothing)
                 updated = dict(head)
                 _meet(updated, end)
                 if updated == head:
@@ -267,20 +267,22 @@ def _used(node: ast.AST, scratch: set[str]) -> set[str]:
     return names | {_contents(name) for name in contents}
 
 
-def _remove_dead(statements: list, live_after: set[str],
-                 scratch: set[str] = frozenset()) -> tuple[list, set[str]]:
-    """Backward liveness; returns the kept statements and what is live before."""
+def _remove_dead(statements: list, live_after: set[str], scratch: set[str] = frozenset(),
+                 rewrite: bool = True) -> tuple[list, set[str]]:
+    """Backward liveness; returns the kept statements and what is live before.
+    With `rewrite` false the statements are left as they are (a loop's
+    fixpoint asks only what is live)."""
     live = set(live_after)
     kept = []
     for node in reversed(statements):
-        node, live = _dead_statement(node, live, scratch)
+        node, live = _dead_statement(node, live, scratch, rewrite)
         if node is not None:
             kept.append(node)
     kept.reverse()
     return kept, live
 
 
-def _dead_statement(node, live: set[str], scratch: set[str]):
+def _dead_statement(node, live: set[str], scratch: set[str], rewrite: bool = True):
     if isinstance(node, (ast.Assign, ast.AugAssign)):
         target = node.targets[0] if isinstance(node, ast.Assign) else node.target
         if isinstance(target, ast.Name):
@@ -305,10 +307,12 @@ def _dead_statement(node, live: set[str], scratch: set[str]):
             return node, live | reads
         return node, live | _used(node.value, scratch) | _used(target, scratch)
     if isinstance(node, ast.If):
-        body, live_body = _remove_dead(node.body, live, scratch)
-        orelse, live_else = _remove_dead(node.orelse, live, scratch)
+        body, live_body = _remove_dead(node.body, live, scratch, rewrite)
+        orelse, live_else = _remove_dead(node.orelse, live, scratch, rewrite)
         if not body and not orelse:
             return None, live
+        if not rewrite:
+            return node, live_body | live_else | _used(node.test, scratch)
         if not body:
             node.test = ast.UnaryOp(ast.Not(), node.test)
             body, orelse = orelse, []
@@ -321,18 +325,19 @@ def _dead_statement(node, live: set[str], scratch: set[str]):
         refilled = {_contents(name) for name in getattr(node, "private_arrays", ())} - live
         head = set(live)
         while True:
-            _, live_in = _remove_dead(copy.deepcopy(node.body), head, scratch)
+            _, live_in = _remove_dead(node.body, head, scratch, rewrite=False)
             grown = head | ((live_in - index) - refilled) \
                 | (header if isinstance(node, ast.While) else set())
             if grown == head:
                 break
             head = grown
-        body, live_in = _remove_dead(node.body, head, scratch)
+        body, live_in = _remove_dead(node.body, head, scratch, rewrite)
         body = [s for s in body if not isinstance(s, ast.Pass)]
         # a loop whose body is dead still sets its index, if that is read after
         if isinstance(node, ast.For) and not _has_effect(body) and not (index & live):
             return None, live
-        node.body = body or [ast.Pass()]
+        if rewrite:
+            node.body = body or [ast.Pass()]
         return node, (head - index) | header
     if isinstance(node, (ast.Return, ast.Expr)):    # Expr: a helper that updates an array
         return node, live | _used(node.value, scratch)
