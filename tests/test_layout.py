@@ -148,3 +148,17 @@ def test_no_text_numbers_the_work_that_produced_it():
             if pattern.search(line):
                 found.append(f"{name}:{number}: {line.strip()[:100]}")
     assert found == []
+
+
+def test_importing_adjit_leaves_the_optional_libraries_unimported():
+    """SciPy's statistics and special functions cost half a second to import,
+    and were imported by every `import adjit` for rules that only code
+    calling SciPy needs; PyTorch, JAX and Dask belong to their bridges."""
+    import subprocess
+    import sys
+    probe = ("import sys, adjit; print(sorted(m for m in ('scipy.stats', 'scipy.special', "
+             "'scipy.optimize', 'torch', 'jax', 'dask') if m in sys.modules))")
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                               timeout=120, cwd=PACKAGE.parent)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "[]"

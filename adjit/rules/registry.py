@@ -25,7 +25,9 @@ error.
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
+import sys
 import textwrap
 from dataclasses import dataclass, field
 from typing import Callable
@@ -106,6 +108,30 @@ class Registry:
     def __init__(self):
         self._by_key: dict[object, Primitive] = {}
         self.version = 0
+        # rule modules registered on demand: (module, trigger modules, owner modules)
+        self._deferred: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = []
+
+    def defer(self, module: str, triggers: tuple[str, ...], owners: tuple[str, ...] = ()):
+        """Imports the rule module `module` (whose import registers its
+        rules) only once it may be needed: when one of the modules
+        `triggers` has been imported (the user's code can name their
+        functions only then), or a lookup asks for a key defined in one of
+        `owners`. SciPy's rules cost half a second to import, which a user
+        who never calls SciPy should not pay."""
+        self._deferred.append((module, triggers, owners))
+
+    def load_deferred(self, key=None, everything: bool = False) -> bool:
+        """Imports the deferred rule modules now needed (all of them with
+        `everything`); says whether any was imported."""
+        owner = getattr(key, "__module__", None) if key is not None else None
+        loaded = False
+        for entry in list(self._deferred):
+            module, triggers, owners = entry
+            if everything or owner in owners or any(name in sys.modules for name in triggers):
+                self._deferred.remove(entry)
+                importlib.import_module(module)
+                loaded = True
+        return loaded
 
     def register(self, key, spelling: str, partials: Callable | None,
                  arity: tuple[int, ...] = (1,), result_type: Callable = float_result):
@@ -124,14 +150,18 @@ class Registry:
 
     def lookup(self, key) -> Primitive | None:
         try:
-            return self._by_key.get(_hashable(key))
+            found = self._by_key.get(_hashable(key))
         except TypeError:
             return None
+        if found is None and self._deferred and self.load_deferred(key):
+            return self.lookup(key)
+        return found
 
     def __contains__(self, key) -> bool:
         return self.lookup(key) is not None
 
     def primitives(self):
+        self.load_deferred(everything=True)
         return list(self._by_key.values())
 
 
@@ -192,3 +222,9 @@ def _default_spelling(key) -> str:
     if module == "builtins":
         return name
     raise ValueError(f"give a spelling for {key!r}")
+
+
+class DefinitionError(Exception):
+    """A call of a library function adjit computes from a Python definition
+    (SciPy's distributions, `logsumexp`) with arguments adjit does not
+    support; the message says which."""

@@ -23,7 +23,7 @@ import scipy.stats
 
 from adjit.rules import scipy_definitions as defined
 from adjit.rules.arrays import ELEMENTWISE_HELPERS, ELEMENTWISE_SPELLINGS
-from adjit.rules.registry import REGISTRY
+from adjit.rules.registry import REGISTRY, DefinitionError  # noqa: F401  (raised below)
 from adjit.runtime import helpers as rt  # noqa: F401  (templates call rt.special)
 from adjit.runtime import special
 
@@ -126,11 +126,6 @@ DEFINITIONS = {
 }
 
 _ALONG: dict[int, object] = {}
-
-
-class DefinitionError(Exception):
-    """A call of a defined SciPy function with arguments adjit does not
-    support; the message says which."""
 
 
 def definition_for(callee, call: ast.Call):

@@ -22,7 +22,7 @@ Output: its `tree` rewritten so that
   bool constant, and that the callee never assigns, is that constant
   (`keepdims=keep`).
 * a call of one of SciPy's distributions or `logsumexp` is a call of the
-  Python function that computes it (`rules.scipy.definition_for`), its
+  Python function that computes it (`rules.library_definition`), its
   keywords made positional, marked for `inline` like a user function;
 * a random draw is a call of the `rt.draws` helper of its rank, `normal`
   and `uniform` scaled and shifted (`rules.random.draw_call`); a draw, or
@@ -50,10 +50,9 @@ from adjit.passes.ir.fold import integer_constant
 from adjit.passes.ir.naming import RESERVED
 from adjit.passes.front.parse import ParsedFunction
 from adjit.passes.front.reductions import AXIS_FUNCTIONS, along_an_axis, keeping_dims
-from adjit.rules import REGISTRY
+from adjit.rules import REGISTRY, DefinitionError, library_definition
 from adjit.rules.numpy import CREATION, DTYPES
 from adjit.rules.random import DrawError, draw_call, is_random_function
-from adjit.rules.scipy import DefinitionError, definition_for
 from adjit.runtime.arrays import reshape_like
 
 # Array methods, as the NumPy functions they are.
@@ -273,7 +272,7 @@ class _Resolver(ast.NodeTransformer):
                 self.refuse(node, f"`{ast.unparse(node)}`: {error}",
                             "see the supported draws", "randomness")
         try:
-            defined = definition_for(callee, node)
+            defined = library_definition(callee, node)
         except DefinitionError as error:
             self.refuse(node, f"`{ast.unparse(node.func)}`: {error}", "see the supported "
                         "SciPy functions", "scipy")
