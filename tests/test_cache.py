@@ -179,3 +179,24 @@ def test_the_cache_command_shows_and_clears_the_cache(project):
                              env=environment, capture_output=True, text=True, timeout=120)
     assert "cleared" in cleared.stdout
     assert not list(cache.glob("adjit_*")) and not list(cache.glob("__pycache__/adjit_*"))
+
+
+def test_a_function_whose_file_changed_since_it_was_defined_is_refused(tmp_path, monkeypatch):
+    """The derivative was generated from the edited file while the function
+    object still ran the old code: a derivative of other code."""
+    import importlib
+
+    import adjit
+    from adjit import jit
+    (tmp_path / "edited_module.py").write_text(USER_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)   # reload reads the file
+    module = importlib.import_module("edited_module")
+    assert module.loop(0.5, 1.2, 10) == pytest.approx(module.loop(0.5, 1.2, 10))
+    (tmp_path / "edited_module.py").write_text(USER_MODULE.replace("0.9", "0.8"))
+    with pytest.raises(adjit.DifferentiationError, match="has changed since the "
+                                                         "function was defined"):
+        jit.grad(module.loop, target="python")(0.5, 1.2, 10)
+    module = importlib.reload(module)                   # the remedy the hint gives
+    assert jit.grad(module.loop, target="python")(0.5, 1.2, 10) == pytest.approx(
+        jit.grad(module.loop, target="python")(0.5, 1.2, 10))

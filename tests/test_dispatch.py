@@ -110,3 +110,42 @@ def test_stop_gradient_passes_the_value_and_blocks_the_derivative(target):
     _, tangent = jit.jvp(uses_stop_gradient, wrt=(0, 1), target=target)(1.5, 2.0, (1.0, 1.0))
     assert tangent == 4.0
     assert adjit.differentiable(uses_stop_gradient)(1.5, 2.0) == 1.5 * 3.0 + 2.0
+
+
+def _writes_its_first_argument(x, y):
+    x[0] = y[0] * 7.0
+    return x[0] * y[0]
+
+
+def _writes_through_a_view(x, y):
+    v = x[1:]
+    v[0] += y[1]
+    return v[0] * y[1]
+
+
+def _reads_both(x, y):
+    return np.sum(x * y)
+
+
+@pytest.mark.parametrize("target", ["python", "cpu"])
+def test_the_same_array_for_a_written_parameter_and_another_is_refused(target):
+    """With one array passed for both parameters, Python reads back what f
+    wrote into `x` through `y` (49.0); the derivative, which works on a copy
+    of `x`, reported 7.0 with a gradient of another computation."""
+    a = np.array([1.0, 2.0, 3.0])
+    assert _writes_its_first_argument(a.copy(), a.copy()) == 7.0
+    for function in (_writes_its_first_argument, _writes_through_a_view):
+        for derivative in (jit.value_and_grad(function, wrt=(0, 1), target=target),
+                           jit.vjp(function, wrt=1, target=target)):
+            same = a.copy()
+            extra = (1.0,) if isinstance(derivative, adjit.dispatch.VJP) else ()
+            with pytest.raises(adjit.AdjitError, match="passed for `x` and `y` share memory"):
+                derivative(same, same, *extra)
+            with pytest.raises(adjit.AdjitError, match="share memory"):
+                derivative(same, same[::-1], *extra)         # a view sharing elements
+    gradient = jit.value_and_grad(_writes_its_first_argument, wrt=(0, 1), target=target)
+    base = np.arange(1.0, 7.0)
+    value, _ = gradient(base[0::2], base[1::2])              # interleaved, disjoint: fine
+    assert value == pytest.approx(_writes_its_first_argument(base[0::2].copy(), base[1::2]))
+    # nothing written: the same array for both parameters is simply two arguments
+    assert jit.grad(_reads_both, wrt=(0, 1), target=target)(a, a)[0] == pytest.approx(a)

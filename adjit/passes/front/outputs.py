@@ -11,6 +11,9 @@ signature; `return_outputs(tree, names)` makes the tree end with
 transformations then differentiate like returned arrays: a derivative
 copies a parameter it writes on entry (`arrays.written_parameters`), so
 its results are the contents of the copies on exit.
+`parameters_maybe_written(tree)` over-approximates the parameters whose
+memory the function may change (through any name computed from them), for
+the dispatcher's check that no other argument shares that memory.
 Independent of argument types: the dispatcher asks it before any call.
 """
 
@@ -48,6 +51,55 @@ def output_arguments(tree: ast.FunctionDef) -> list[str]:
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript) \
                 and isinstance(node.targets[0].value, ast.Name):
             written |= stands_for.get(node.targets[0].value.id, set())
+    return [p for p in parameters if p in written]
+
+
+# methods and functions that change the array they are given
+_CHANGING_METHODS = {"fill", "sort", "put", "itemset", "resize", "partition", "setfield"}
+
+
+def parameters_maybe_written(tree: ast.FunctionDef) -> list[str]:
+    """The parameters whose memory the function may write, in the order of
+    the signature: a name stands for every parameter its value mentions
+    (`v = x[1:]`, `w = x.T`, `r = x.reshape(n)`, and, erring on the safe
+    side, `s = x[0] * 2`), and a parameter counts as written when a name
+    standing for it is written into (`v[0] = e`, `v[0] += e`), has a
+    changing method called (`v.fill(0.0)`), or is given as `out=`.
+    More than `output_arguments` finds, never less: the dispatcher only
+    checks the memory of these at a call."""
+    parameters = [a.arg for a in tree.args.posonlyargs + tree.args.args]
+    stands_for: dict[str, set[str]] = {p: {p} for p in parameters}
+    bindings = [(node.targets[0].id, node.value) for node in ast.walk(tree)
+                if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)]
+    changed = True
+    while changed:
+        changed = False
+        for target, value in bindings:
+            reached = set()
+            for inner in ast.walk(value):
+                if isinstance(inner, ast.Name):
+                    reached |= stands_for.get(inner.id, set())
+            reached -= stands_for.get(target, set())
+            if reached:
+                stands_for.setdefault(target, set()).update(reached)
+                changed = True
+
+    def base(node) -> set[str]:
+        while isinstance(node, (ast.Subscript, ast.Attribute)):
+            node = node.value
+        return stands_for.get(node.id, set()) if isinstance(node, ast.Name) else set()
+    written: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AugAssign)):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                if isinstance(target, ast.Subscript):
+                    written |= base(target)
+        elif isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Attribute) and node.func.attr in _CHANGING_METHODS:
+                written |= base(node.func.value)
+            for keyword in node.keywords:
+                if keyword.arg == "out":
+                    written |= base(keyword.value)
     return [p for p in parameters if p in written]
 
 

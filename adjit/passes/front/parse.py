@@ -15,11 +15,13 @@ from __future__ import annotations
 import ast
 import copy
 import inspect
+import linecache
 import textwrap
 from dataclasses import dataclass, field
 
 from adjit.errors import DifferentiationError, Location, UnsupportedSyntaxError
 from adjit.passes.front.calls import Bound, NestedFunction
+from adjit.passes.front.stale import file_changed_since_defined
 
 
 @dataclass
@@ -91,6 +93,32 @@ class ParsedFunction:
         return self.source_lines.get(getattr(node, "lineno", -1))
 
 
+def _source_lines(fn, code) -> tuple[list[str], int]:
+    """`inspect.getsourcelines`; where it fails, the source a derivative
+    carried when pickled (`__adjit_source__`: a function sent by value to
+    another process has no file there), else the block at the code's
+    first line of its file (a function whose `__main__` module is not its
+    own)."""
+    try:
+        return inspect.getsourcelines(fn)
+    except OSError:
+        carried = getattr(fn, "__adjit_source__", None)    # unpickled with its source
+        if carried is not None:
+            return carried
+        linecache.checkcache(code.co_filename)
+        lines = linecache.getlines(code.co_filename)
+        if not lines or code.co_firstlineno > len(lines):
+            raise
+        first = code.co_firstlineno
+        return inspect.getblock(lines[first - 1:]), first
+
+
+def source_text(fn) -> str:
+    """The text of `fn`'s definition, as `parse_function` reads it (OSError
+    or TypeError where there is none)."""
+    return "".join(_source_lines(fn, fn.__code__)[0])
+
+
 def parse_function(fn) -> ParsedFunction:
     """Read `fn`'s source and return it as a located `ast.FunctionDef`
     (`fn` a Python function, or a callee `resolve` made: a nested function,
@@ -105,12 +133,19 @@ def parse_function(fn) -> ParsedFunction:
             f"{fn!r} is not a Python function, so adjit cannot read its source",
             hint="pass a function defined with `def` in a .py file")
     try:
-        lines, first_line = inspect.getsourcelines(fn)
+        lines, first_line = _source_lines(fn, code)
     except (OSError, TypeError) as error:
         raise DifferentiationError(
             f"cannot read the source of {fn.__qualname__}: {error}",
             hint="define the function in a .py file (not in an interactive "
                  "prompt or through exec)") from None
+    if file_changed_since_defined(fn):
+        raise DifferentiationError(
+            f"the file of `{fn.__qualname__}` ({code.co_filename}) has changed since the "
+            "function was defined: adjit would differentiate the new text while the "
+            "function runs the old code",
+            hint="reload the module (importlib.reload), or run again the code that "
+                 "defines the function")
     source = textwrap.dedent("".join(lines))
     module = ast.parse(source)
     ast.increment_lineno(module, first_line - 1)
