@@ -76,11 +76,23 @@ class Composite:
     """An operator built from others (`hvp`, `hessian`, `jacobian`): calling
     it runs them; its source is the source of the derivative it runs."""
 
-    def __init__(self, name: str, run, shown, example_arity: int):
+    def __init__(self, name: str, run, shown, example_arity: int, recipe: tuple = ()):
         self.name = name
         self._run = run
         self._shown = shown                 # the Derivative whose source we show
         self._example_arity = example_arity  # arguments of f in the examples
+        self._recipe = recipe               # (operator, its arguments): how to make it again
+
+    def __reduce__(self):
+        # pickled (to a Dask worker, a process pool) as the call that makes
+        # it: the receiving process compiles (or reads its cache) at first use
+        operator, arguments = self._recipe
+        return operator, arguments
+
+    def __dask_tokenize__(self):
+        from adjit.dispatch import _identity
+        operator, (function, *rest) = self._recipe
+        return (operator.__name__, _identity(function), repr(rest))
 
     def __call__(self, *args, **kwargs):
         return self._run(*args, **kwargs)
@@ -126,28 +138,46 @@ def hvp(f, wrt=0, target: str = "cpu") -> Composite:
     def run(*args_and_vector):
         return tangent_of_gradient(*args_and_vector)[1]
     arity = len(tangent_of_gradient.function.parameters)
-    return Composite("hvp", run, tangent_of_gradient, arity)
+    return Composite("hvp", run, tangent_of_gradient, arity, (hvp, (f, wrt, target)))
 
 
 def hessian(f, wrt=0, target: str = "cpu") -> Composite:
-    """Second derivatives of the scalar `f`: a number for one `wrt`, a tuple
-    of tuples `H[i][j] = d2f / dwrt_i dwrt_j` for a tuple `wrt` (one
-    forward-over-reverse pass per column)."""
+    """Second derivatives of the scalar `f`, one forward-over-reverse pass
+    per element of `wrt` (a column of H). For one scalar `wrt` a number; for
+    one array `x` of shape S an array of shape S + S (`H[i, j] = d2f /
+    dx[i] dx[j]`; for a vector, the matrix `scipy.optimize.minimize(hess=)`
+    takes); for a tuple `wrt`, a tuple of rows of blocks, `H[a][b]` of shape
+    S_a + S_b (a number where both are scalars)."""
     _no_cuda("hessian", target)
     tangent_of_gradient = jvp(grad(f, wrt, target), wrt, target)
     names, is_tuple = _resolve_wrt(as_differentiable(f), wrt)
-
     function = as_differentiable(f)
 
     def run(*args):
-        _scalar_wrt_only("hessian", function, names, args)
-        if not is_tuple:
-            return tangent_of_gradient(*args, 1.0)[1]
-        columns = [tangent_of_gradient(*args, _basis(len(names), k))[1]
-                   for k in range(len(names))]
-        return tuple(tuple(column[i] for column in columns) for i in range(len(names)))
+        bound = function.signature.bind(*args)
+        bound.apply_defaults()
+        points = [bound.arguments[name] for name in names]
+        shapes = [np.shape(point) for point in points]
+        blocks = [[np.zeros(shapes[a] + shapes[b]) for b in range(len(names))]
+                  for a in range(len(names))]
+        for b, point in enumerate(points):
+            for element in np.ndindex(*shapes[b]):
+                tangents = [np.zeros_like(p, dtype=float) if isinstance(p, np.ndarray)
+                            else 0.0 for p in points]
+                if isinstance(point, np.ndarray):
+                    tangents[b][element] = 1.0
+                else:
+                    tangents[b] = 1.0
+                column = tangent_of_gradient(
+                    *args, tuple(tangents) if is_tuple else tangents[0])[1]
+                for a, part in enumerate(column if is_tuple else (column,)):
+                    # d(grad_a)/d(point_b[element]): the trailing index is `element`
+                    blocks[a][b][(Ellipsis,) + element] = part
+        blocks = [[block if block.shape else float(block) for block in row]
+                  for row in blocks]
+        return tuple(tuple(row) for row in blocks) if is_tuple else blocks[0][0]
     arity = len(tangent_of_gradient.function.parameters)
-    return Composite("hessian", run, tangent_of_gradient, arity)
+    return Composite("hessian", run, tangent_of_gradient, arity, (hessian, (f, wrt, target)))
 
 
 def jacobian(f, wrt=0, mode: str = "rev", target: str = "cpu") -> Composite:
@@ -175,7 +205,7 @@ def jacobian(f, wrt=0, mode: str = "rev", target: str = "cpu") -> Composite:
                 return tuple(columns)
             return tuple(tuple(column[i] for column in columns)
                          for i in range(len(columns[0])))
-        return Composite("jacobian", run, forward, arity)
+        return Composite("jacobian", run, forward, arity, (jacobian, (f, wrt, mode, target)))
 
     rows: dict[int | None, Derivative] = {}
 
@@ -190,7 +220,7 @@ def jacobian(f, wrt=0, mode: str = "rev", target: str = "cpu") -> Composite:
         if outputs is None:
             return row(None)(*args)
         return tuple(row(k)(*args) for k in range(outputs))
-    return Composite("jacobian", run, row(None), arity)
+    return Composite("jacobian", run, row(None), arity, (jacobian, (f, wrt, mode, target)))
 
 
 def source(derivative, *example_args, **example_kwargs) -> str:
