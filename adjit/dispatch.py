@@ -23,7 +23,9 @@ from adjit import custom
 from adjit.function import Differentiable, as_differentiable
 from adjit.located import mixed_dtype_product, shape_mismatch
 from adjit.passes.front.calls import callee_functions, global_names
-from adjit.passes.front.outputs import output_arguments, returns_nothing
+from adjit.passes.front.parse import source_text
+from adjit.passes.front.outputs import (output_arguments, parameters_maybe_written,
+                                        returns_nothing)
 from adjit.runtime import compile as compiler
 from adjit.targets import TARGETS, DerivativeSpec, check_like, target_named  # noqa: F401
 
@@ -47,6 +49,8 @@ class Derivative:
 
     def __init__(self, function, wrt, target: str, returns_value: bool, operator: str,
                  output: int | None = None, outputs=None):
+        # how to make it again in another process (`__reduce__`)
+        self._arguments = (function, wrt, target, returns_value, operator, output, outputs)
         # the Target compiling and running it (refusing, first, an operator
         # it does not offer or a target that cannot run here)
         self.backend = target_named(target)(operator, output)
@@ -82,6 +86,8 @@ class Derivative:
                            py_func=self.function.py_func, wrt=tuple(self.wrt_names),
                            mode=self.mode, cotangent=self.seed is not None),
             tree, inner.backend if inner is not None else None)
+        # parameters f may write into: no other argument may share their memory
+        self._written = parameters_maybe_written(tree) if tree is not None else []
         self._compiled: dict[tuple, object] = {}
         self._sources: dict[tuple, str] = {}
         self._names: dict[tuple, tuple[str, str]] = {}    # (module, function) per key
@@ -109,6 +115,24 @@ class Derivative:
         if isinstance(values, tuple):
             return tuple([as_result(v) for v in values])
         return (as_result(values),) if self.outputs_tuple else as_result(values)
+
+    def __reduce__(self):
+        """Pickled (to a Dask worker, a process pool) as the call that makes
+        it, without its compiled functions: the receiving process compiles
+        at its first call, or reads the shared cache (`ADJIT_CACHE_DIR`).
+        The source of the function and of its callees goes along: a
+        function of a `__main__` script travels by value (cloudpickle) and
+        arrives without a file to read it from."""
+        functions = [self.function.root, *self._callees] \
+            if isinstance(self.function, Differentiable) else []
+        return _rebuilt, (type(self), self._arguments, _sources(functions))
+
+    def __dask_tokenize__(self):
+        """Dask's key for it: the derivative it is, deterministic (Dask
+        otherwise hashes its pickle, which holds the function by value when
+        its module cannot be imported by name)."""
+        function, *rest = self._arguments
+        return (type(self).__qualname__, _identity(function), repr(rest))
 
     def __repr__(self) -> str:
         return (f"<adjit.jit.{self.operator} of {self.function.py_func_name} "
@@ -140,6 +164,9 @@ class Derivative:
     def _run(self, compiled, args, *extra):
         """Run a compiled derivative; an error it raises about the user's
         code says where in that code (`located`)."""
+        if self._written:
+            _refuse_shared_memory(self.function.py_func_name, self.function.parameters,
+                                  self._written, args)
         try:
             return compiled(*args, *extra)
         except Exception as error:
@@ -225,7 +252,7 @@ class Derivative:
         py_func = self.function.py_func_for(signature)
         file_key = compiler.cache_key(
             VERSION, compiler.adjit_fingerprint(), custom.fingerprint(), py_func.__module__,
-            py_func.__qualname__, inspect.getsource(py_func),
+            py_func.__qualname__, source_text(py_func),
             [_source_or_name(callee) for callee in self._callees], global_numbers, signature,
             self.wrt_names, self.wrt_is_tuple, self.mode, self.returns_value, self.output,
             self.seed, self.output_names, *(("device",) if self.backend.device_code else ()),
@@ -395,7 +422,7 @@ def _in_dtype_of(tangent, argument):
 # NUMBA_BOUNDSCHECK=1 adds index checks, the others change what LLVM emits.
 NUMBA_SETTINGS = ("NUMBA_NUM_THREADS", "BOUNDSCHECK", "OPT", "LOOP_VECTORIZE",
                   "SLP_VECTORIZE", "ENABLE_AVX", "DEBUGINFO_DEFAULT",
-                  "EXTEND_VARIABLE_LIFETIMES")
+                  "EXTEND_VARIABLE_LIFETIMES", "CPU_NAME", "CPU_FEATURES")
 
 
 def numba_settings() -> tuple:
@@ -403,13 +430,16 @@ def numba_settings() -> tuple:
     derivative: a derivative first compiled under other settings is
     generated under a new name, and compiled anew under these."""
     import numba
-    return tuple((name, str(getattr(numba.config, name, None))) for name in NUMBA_SETTINGS)
+    # (Numba's own cache index holds its version and the CPU it compiled for
+    # too; here they also give the generated module another name)
+    return (("numba", numba.__version__),) + tuple(
+        (name, str(getattr(numba.config, name, None))) for name in NUMBA_SETTINGS)
 
 
 def _source_or_name(function) -> str:
     try:
-        return inspect.getsource(function)
-    except (OSError, TypeError):
+        return source_text(function)
+    except (OSError, TypeError, AttributeError):
         return function.__qualname__
 
 
@@ -504,6 +534,78 @@ def _resolve_outputs(function, parsed, outputs, operator: str,
             raise AdjitError(f"outputs names `{output}`, but {name} never writes into it; "
                              f"the parameters it fills are {written}")
     return names, is_tuple
+
+
+def _sources(functions) -> dict:
+    """qualified name -> (source lines, first line) of each function."""
+    found = {}
+    for function in functions:
+        try:
+            found[function.__qualname__] = inspect.getsourcelines(function)
+        except (OSError, TypeError):
+            continue
+    return found
+
+
+def _rebuilt(kind, arguments, sources: dict):
+    """The derivative `kind(*arguments)`, its function and callees given the
+    sources they travelled with where their own cannot be read."""
+    function = as_differentiable(arguments[0])
+    if isinstance(function, Differentiable):
+        for py_func in [function.root, *callee_functions(function.root)]:
+            if py_func.__qualname__ in sources and not hasattr(py_func, "__adjit_source__"):
+                try:
+                    inspect.getsourcelines(py_func)
+                except (OSError, TypeError):
+                    py_func.__adjit_source__ = sources[py_func.__qualname__]
+    return kind(*arguments)
+
+
+def _identity(function) -> tuple:
+    """A function (or a derivative to differentiate again) by its module,
+    name and code: what makes a derivative of it the same one."""
+    inner = getattr(function, "_arguments", None)
+    if inner is not None:
+        return (type(function).__qualname__, _identity(inner[0]), repr(inner[1:]))
+    code = getattr(getattr(function, "py_func", function), "__code__", None)
+    return (getattr(function, "__module__", None), getattr(function, "__qualname__", None),
+            code.co_code if code is not None else None)
+
+
+def _refuse_shared_memory(name: str, parameters: list[str], written: list[str],
+                          args) -> None:
+    """Raises when an array argument shares memory with a parameter `name`
+    may write into. The derivative copies such a parameter on entry (it
+    never changes its caller's arrays), so another parameter sharing its
+    memory would not see the writes that f itself sees: the value and the
+    derivative would be of a different computation."""
+    def arrays(value):
+        if isinstance(value, np.ndarray):
+            yield value
+        elif isinstance(value, tuple):
+            for element in value:
+                yield from arrays(element)
+    given = list(zip(parameters, args))
+    for parameter, value in given:
+        if parameter not in written:
+            continue
+        for array in arrays(value):
+            for other, other_value in given:
+                if other == parameter:
+                    continue
+                for other_array in arrays(other_value):
+                    if not np.may_share_memory(array, other_array):
+                        continue
+                    try:
+                        shared = np.shares_memory(array, other_array, max_work=100_000)
+                    except np.exceptions.TooHardError:
+                        shared = True
+                    if shared:
+                        raise AdjitError(
+                            f"the arrays passed for `{parameter}` and `{other}` share memory, "
+                            f"and {name} writes into `{parameter}`: adjit's derivative works "
+                            f"on a copy of `{parameter}`, so `{other}` would not see those "
+                            f"writes. Pass separate arrays (`{other}.copy()`)")
 
 
 def _described(value) -> str:

@@ -89,6 +89,22 @@ def _autograd(args):
     return systems.autograd_grad_run(lambda q, p, s: kernel_norm_dense(anp, q, p, s), args, WRT)
 
 
+def _torch_compiled(args):
+    """The dense form compiled by `torch.compile` (inductor), gradient by autograd."""
+    torch = systems.torch()
+    compiled = torch.compile(lambda q, p, s: kernel_norm_dense(torch, q, p, s))
+    return systems.torch_grad_run(compiled, args, WRT, "whole arrays, torch.compile")
+
+
+def _adjit_torch_op(args):
+    """The loops as a PyTorch operation (`adjit.torch.function`), gradient
+    by `torch.autograd.grad`: what a PyTorch model using it pays."""
+    systems.torch()
+    import adjit.torch
+    operation = adjit.torch.function(kernel_norm, wrt=WRT)
+    return systems.torch_grad_run(operation, args, WRT, "loops, adjit.torch.function")
+
+
 def _torch_cuda(args):
     torch = systems.torch()
     return systems.torch_grad_run(lambda q, p, s: kernel_norm_dense(torch, q, p, s), args, WRT,
@@ -98,9 +114,14 @@ def _torch_cuda(args):
 GPU_SYSTEMS = ("adjit (cuda)", "torch (cuda)")
 
 
+TORCH_SYSTEMS = ("torch (compile)", "adjit (torch op)")
+
+
 def not_applicable(system: str, n: int) -> str | None:
     if system in GPU_SYSTEMS and not systems.gpu_present():
         return "no NVIDIA GPU on this machine"
+    if system in TORCH_SYSTEMS and not systems.installed("torch"):
+        return "torch is not installed"
     return None
 
 
@@ -117,7 +138,9 @@ SYSTEMS = {
         [(kernel_norm_parallel, _parallel_form())], args, WRT),
     "adjit (cuda)": lambda args: systems.adjit_run(
         [(kernel_norm_parallel, "loops, outer prange as the CUDA grid")], args, WRT, "cuda"),
+    "adjit (torch op)": _adjit_torch_op,
     "torch": _torch,
+    "torch (compile)": _torch_compiled,
     "torch (cuda)": _torch_cuda,
     "jax": _jax,
     "autograd": _autograd,
