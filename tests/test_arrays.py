@@ -179,10 +179,14 @@ def test_wrt_an_integer_array_is_a_clear_error():
         jit.grad(gather, wrt=1, target="python")(np.ones(3), np.array([0, 1]), 1.0)
 
 
-def test_hessian_with_respect_to_an_array_says_to_use_hvp():
+def test_hessian_with_respect_to_an_array_is_its_hvp_column_by_column():
     q, p, s = CASES[0][1]
-    with pytest.raises(adjit.AdjitError, match="jit.hvp"):
-        jit.hessian(kernel_norm, wrt=0, target="python")(q, p, s)
+    hessian = jit.hessian(kernel_norm, wrt=0, target="python")(q, p, s)
+    assert hessian.shape == q.shape + q.shape
+    direction = np.random.default_rng(5).normal(size=q.shape)
+    product = jit.hvp(kernel_norm, wrt=0, target="python")(q, p, s, direction)
+    np.testing.assert_allclose(np.tensordot(hessian, direction, axes=2), product,
+                               rtol=1e-10, atol=1e-12)
 
 
 def aliases_its_argument(x, w):

@@ -200,3 +200,22 @@ def test_a_function_whose_file_changed_since_it_was_defined_is_refused(tmp_path,
     module = importlib.reload(module)                   # the remedy the hint gives
     assert jit.grad(module.loop, target="python")(0.5, 1.2, 10) == pytest.approx(
         jit.grad(module.loop, target="python")(0.5, 1.2, 10))
+
+
+def test_an_unreadable_cache_of_a_runtime_helper_is_removed_and_compiled_again(project):
+    """The tape's growth is compiled once into Numba's cache for every
+    derivative; a damaged entry of it raised inside every later compile of
+    a derivative with a tape (with NUMBA_CACHE_DIR set, the derivatives'
+    own machine code lives there too)."""
+    directory, cache = project
+    numba_cache = directory / "numba-cache"
+    first, _ = _probe_with_log(directory, cache, NUMBA_CACHE_DIR=str(numba_cache))
+    (damaged,) = numba_cache.rglob("tape._grow-*.nbi")
+    damaged.write_bytes(b"garbage\n")
+    for path in numba_cache.rglob("adjit_loop_*"):       # the derivative compiles again
+        path.unlink()
+    healed, log = _probe_with_log(directory, cache, NUMBA_CACHE_DIR=str(numba_cache))
+    assert healed["gradient"] == first["gradient"]
+    assert "cannot be read" in log and "compiled again" in log
+    again, log = _probe_with_log(directory, cache, NUMBA_CACHE_DIR=str(numba_cache))
+    assert again["gradient"] == first["gradient"] and not log

@@ -26,7 +26,7 @@ def replaced_partial(key, position, source, checked_as):
     partials = list(primitive.partial_expressions)
     partials[position] = ast.parse(source, mode="eval").body
     return mutation.Mutant(f"self-check:{source}", "self-check", checked_as,
-                           mutation._setter(primitive, tuple(partials)))
+                           mutation._setter([primitive], tuple(partials)))
 
 
 def test_a_second_order_factor_lost_from_a_power_is_killed(tmp_path):
@@ -60,12 +60,13 @@ def test_a_negated_tangent_of_a_matrix_product_is_killed(tmp_path):
 def test_an_unchanged_rule_survives(tmp_path):
     primitive = REGISTRY.lookup(ast.Mod)
     mutant = mutation.Mutant("self-check:unchanged", "self-check", ast.Mod,
-                             mutation._setter(primitive, primitive.partial_expressions))
+                             mutation._setter([primitive], primitive.partial_expressions))
     assert outcome_of(mutant, tmp_path).status == "survived"
 
 
 def test_every_differentiable_primitive_has_mutants():
-    mutated = {m.id.split(":")[1].split("[")[0] for m in mutation.scalar_mutants()}
+    mutated = {name for m in mutation.scalar_mutants()
+               for name in m.id.split(":")[1].split("[")[0].split("|")}
     named = {test_rules.primitive_name(p) for p in REGISTRY.primitives() if p.differentiable}
     assert named <= mutated, named - mutated
 

@@ -201,6 +201,7 @@ class CompiledDerivative:
                             "it is removed and compiled again", self.description,
                             type(error).__name__, error)
                 remove_machine_code(self.module_name)
+                _remove_unreadable(error)       # a runtime helper's own cache, if it was that
                 self.dispatcher = self._make()
                 result = self.dispatcher(*args)
         finally:
@@ -221,6 +222,24 @@ def _raised_reading_the_cache(error: BaseException) -> bool:
         frames.append(trace.tb_frame.f_code.co_filename)
         trace = trace.tb_next
     return any(Path(name).parts[-3:] == ("numba", "core", "caching.py") for name in frames)
+
+
+def _remove_unreadable(error: BaseException) -> None:
+    """Remove the Numba index (and its data files) whose reading raised
+    `error`: the derivative's own, or that of a helper compiled into the
+    cache once for every derivative (`runtime.tape._grow`)."""
+    trace = error.__traceback__
+    while trace is not None:
+        cache_file = trace.tb_frame.f_locals.get("self")
+        index = getattr(cache_file, "_index_path", None)
+        if isinstance(index, str) and index.endswith(".nbi"):
+            stem = Path(index).name[:-len(".nbi")]
+            for path in Path(index).parent.glob(f"{stem}.*"):
+                try:
+                    path.unlink()
+                except OSError:
+                    pass
+        trace = trace.tb_next
 
 
 def cached_files() -> list[Path]:

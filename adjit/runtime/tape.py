@@ -16,17 +16,35 @@ Device code (target="cuda") cannot grow one: its tapes are
 `cuda.local.array`s of a size fixed when generated (`passes/gpu/device_tapes.py`).
 """
 
+import numba
 import numpy as np
-from numba.extending import register_jitable
+from numba.extending import overload
 
 
-@register_jitable
 def grow(tape, needed):
-    """A copy of `tape` with room for at least `needed` entries (doubling)."""
+    """A copy of `tape` with room for at least `needed` entries (doubling).
+    Plain Python under target="python"; compiled code calls `_grow`."""
     capacity = max(2 * tape.shape[0], needed, 16)
     grown = np.empty(capacity, dtype=tape.dtype)
-    # a loop, not `grown[:n] = tape`: Numba compiles the slice copy in
-    # seconds, in every process that compiles a derivative with a tape
+    grown[:tape.shape[0]] = tape
+    return grown
+
+
+@numba.njit(cache=True)
+def _grow(tape, needed):
+    # compiled once per dtype into Numba's cache and called by every
+    # derivative with a tape, instead of compiled into each of them (0.2 s
+    # of every cold compile); a loop, not `grown[:n] = tape`, which Numba
+    # compiles in seconds
+    capacity = max(2 * tape.shape[0], needed, 16)
+    grown = np.empty(capacity, dtype=tape.dtype)
     for k in range(tape.shape[0]):
         grown[k] = tape[k]
     return grown
+
+
+@overload(grow)
+def _grow_in_compiled_code(tape, needed):
+    def call(tape, needed):
+        return _grow(tape, needed)
+    return call

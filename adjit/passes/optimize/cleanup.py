@@ -52,7 +52,7 @@ def optimize(function: ast.FunctionDef, adjoints: set[str]) -> ast.FunctionDef:
         # names that write through to another array (the adjoint of a view)
         # are live to the end
         function.body = _remove_dead(function.body, set(getattr(
-            function, "writes_through", ())), set(getattr(function, "scratch_arrays", ())))[0] \
+            function, "writes_through", ())), _Scratch(getattr(function, "scratch_arrays", ())))[0] \
             or [ast.Pass()]
         if ast.dump(function) == before:
             break
@@ -77,6 +77,10 @@ class _Constants:
         return out if rewrite else statements
 
     def substitute(self, expression: ast.expr, known: dict) -> ast.expr:
+        if not known or not names_in(expression).intersection(known):
+            # nothing to substitute: folding in place keeps the value, so the
+            # expression need not be copied (in a loop's trial rounds too)
+            return fold(expression)
         class Substitute(ast.NodeTransformer):
             def visit_Name(self, node):
                 if isinstance(node.ctx, ast.Load) and node.id in known:
@@ -131,8 +135,9 @@ class _Constants:
             known.clear()
             known.update(head)   # zero iterations, or after the last one
             return [node]
-        for name in _stores(node):
-            known.pop(name, None)
+        if known:
+            for name in _stores(node):
+                known.pop(name, None)
         return [node]
 
     def assign(self, target: str, value: ast.expr, known: dict):
@@ -199,10 +204,11 @@ def _propagate_copies(statements: list, adjoints: set[str]) -> None:
             inner = getattr(node, field, None)
             if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
                 _propagate_copies(inner, adjoints)
-        assigned = _stores(node)
-        for target, source in list(copies.items()):
-            if target in assigned or source in assigned:
-                del copies[target]
+        if copies:
+            assigned = _stores(node)
+            for target, source in list(copies.items()):
+                if target in assigned or source in assigned:
+                    del copies[target]
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) \
                 and node.targets[0].id in adjoints and isinstance(node.value, ast.Name) \
                 and node.value.id != node.targets[0].id:
@@ -248,7 +254,28 @@ def _contents(name: str) -> str:
 _SHAPE_ONLY = {"zeros_like", "empty_like", "ones_like"}
 
 
+class _Scratch(frozenset):
+    """The scratch arrays, and what `_used` found for each expression in
+    this round of dead-store removal (a loop's fixpoint asks again for the
+    same expressions; the removal changes statements, never expressions)."""
+
+    def __new__(cls, names=()):
+        made = super().__new__(cls, names)
+        made.memo = {}
+        return made
+
+
 def _used(node: ast.AST, scratch: set[str]) -> set[str]:
+    memo = getattr(scratch, "memo", None)
+    if memo is None:
+        return _reads(node, scratch)
+    entry = memo.get(id(node))
+    if entry is None or entry[0] is not node:       # (an id outlives its node)
+        entry = memo[id(node)] = (node, _reads(node, scratch))
+    return entry[1]
+
+
+def _reads(node: ast.AST, scratch: set[str]) -> set[str]:
     """Names `node` reads, and the contents of the scratch arrays it reads
     (`a.shape` and `np.zeros_like(a)` read no contents)."""
     names = names_in(node)
