@@ -325,6 +325,12 @@ def _index_seen_after(function: ast.FunctionDef, loop: ast.For) -> bool:
     read must lie in a loop binding the same name, and the innermost such
     loop must be `loop` itself or one that does not contain `loop`."""
     index = loop.target.id
+    contains: dict[int, bool] = {}       # binder -> whether `loop` is inside it
+
+    def inside(binder: ast.For) -> bool:
+        if id(binder) not in contains:
+            contains[id(binder)] = any(inner is loop for inner in ast.walk(binder))
+        return contains[id(binder)]
 
     def visit(node: ast.AST, binder: ast.For | None) -> bool:
         if isinstance(node, ast.For) and isinstance(node.target, ast.Name) \
@@ -335,7 +341,7 @@ def _index_seen_after(function: ast.FunctionDef, loop: ast.For) -> bool:
         if isinstance(node, ast.Name) and node.id == index and isinstance(node.ctx, ast.Load):
             if binder is None:
                 return True
-            return binder is not loop and id(loop) in {id(inner) for inner in ast.walk(binder)}
+            return binder is not loop and inside(binder)
         return any(visit(child, binder) for child in ast.iter_child_nodes(node))
 
     return any(visit(statement, None) for statement in function.body)

@@ -11,11 +11,12 @@ Output: the same function where a *simple loop* (`loopforms`) of the form
         u[i] = _tape_f[_top_f]                    # restores the old u[i]
         _b_v[i] += _b_t21
 
-has its pops taken out and done before it, in one slice copy:
+has its pops taken out and done before it, in one block copy:
 
     _count1 = max(_t20 - 1, 0)
     _top_f -= _count1
-    u[1:1 + _count1] = _tape_f[_top_f:_top_f + _count1]
+    for _k1 in range(_count1):
+        u[1 + _k1] = _tape_f[_top_f + _k1]
     for i in range(_t20 - 1, 0, -1):
         _b_t21 = _b_u[i]
         _b_u[i] = 0.0
@@ -37,8 +38,9 @@ when
 * no read of the loop index after the loop can see its last value.
 
 Why: the forward sweep pushed `A[i]` for i = a, a+1, ..., b-1, so the
-tape holds those elements in that order just below `TOP`. One slice copy
-is a `memcpy` where the loop did a scalar load and store per iteration,
+tape holds those elements in that order just below `TOP`. One block copy
+is a `memcpy` (LLVM recognises the loop) where the loop did a scalar load
+and store interleaved with the adjoint's work per iteration,
 and the rest of the loop, now free of the tape, can run upwards
 (`ascending`) and be fused with the next one (`handoff`). In the heat
 stencil's gradient this is the loop undoing `u[i] = v[i]` in every step.
@@ -166,16 +168,20 @@ def _block_copy(restore: ast.Assign, start: ast.expr, stop: ast.expr, top: str,
     count = namer.fresh("count")
     first = integer_constant(start)
     trips = ast.unparse(_difference(stop, start))
-    end = count if first == 0 else f"{ast.unparse(start)} + {count}"
-    window = f"{ast.unparse(start) if first != 0 else ''}:{end}"
-    parts = [ast.unparse(part) for part in _parts(element.slice)[:-1]] + [window]
     array = element.value.id
     # a range that runs backwards from its start is empty: no pops
     known = trips if never_negative(_difference(stop, start), 0, nonnegative) \
         else f"max({trips}, 0)"
+    offset = namer.fresh("k")
+    target = f"{ast.unparse(start)} + {offset}" if first != 0 else offset
+    parts = [ast.unparse(part) for part in _parts(element.slice)[:-1]] + [target]
+    # a loop, not a slice assignment: Numba compiles a slice copy (with its
+    # broadcasting checks and their messages) in seconds, a loop in
+    # milliseconds, and LLVM makes the same memcpy of both
     code = [statement(f"{count} = {known}"),
             statement(f"{top} -= {count}"),
-            statement(f"{array}[{', '.join(parts)}] = {tape}[{top}:{top} + {count}]")]
+            statement(f"for {offset} in range({count}):\n"
+                      f"    {array}[{', '.join(parts)}] = {tape}[{top} + {offset}]")]
     return add_origin(code, getattr(restore, "origin", None))
 
 

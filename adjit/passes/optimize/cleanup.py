@@ -346,31 +346,45 @@ def _dead_statement(node, live: set[str], scratch: set[str], rewrite: bool = Tru
         node.body, node.orelse = body, orelse
         return node, live_body | live_else | _used(node.test, scratch)
     if isinstance(node, (ast.For, ast.While)):
-        index = {node.target.id} if isinstance(node, ast.For) else set()
-        header = _used(node.iter if isinstance(node, ast.For) else node.test, scratch)
-        # (read after the loop after all: then not treated as refilled)
-        refilled = {_contents(name) for name in getattr(node, "private_arrays", ())} - live
-        head = set(live)
-        while True:
-            _, live_in = _remove_dead(node.body, head, scratch, rewrite=False)
-            grown = head | ((live_in - index) - refilled) \
-                | (header if isinstance(node, ast.While) else set())
-            if grown == head:
-                break
-            head = grown
-        body, live_in = _remove_dead(node.body, head, scratch, rewrite)
-        body = [s for s in body if not isinstance(s, ast.Pass)]
-        # a loop whose body is dead still sets its index, if that is read after
-        if isinstance(node, ast.For) and not _has_effect(body) and not (index & live):
-            return None, live
-        if rewrite:
-            node.body = body or [ast.Pass()]
-        return node, (head - index) | header
+        memo = getattr(scratch, "memo", None)
+        if rewrite or memo is None:
+            return _dead_loop(node, live, scratch, rewrite)
+        # an inner loop is asked again at every round of each enclosing
+        # loop's fixpoint, mostly with the same live set
+        key = ("loop", id(node), frozenset(live))
+        entry = memo.get(key)
+        if entry is None or entry[0] is not node:
+            entry = memo[key] = (node, *_dead_loop(node, live, scratch, rewrite))
+        return entry[1], entry[2]
     if isinstance(node, (ast.Return, ast.Expr)):    # Expr: a helper that updates an array
         return node, live | _used(node.value, scratch)
     if isinstance(node, ast.Pass):
         return None, live
     return node, live   # break
+
+
+def _dead_loop(node, live: set[str], scratch: set[str], rewrite: bool):
+    """A loop: its fixpoint of what is live at its head, then its body."""
+    index = {node.target.id} if isinstance(node, ast.For) else set()
+    header = _used(node.iter if isinstance(node, ast.For) else node.test, scratch)
+    # (read after the loop after all: then not treated as refilled)
+    refilled = {_contents(name) for name in getattr(node, "private_arrays", ())} - live
+    head = set(live)
+    while True:
+        _, live_in = _remove_dead(node.body, head, scratch, rewrite=False)
+        grown = head | ((live_in - index) - refilled) \
+            | (header if isinstance(node, ast.While) else set())
+        if grown == head:
+            break
+        head = grown
+    body, live_in = _remove_dead(node.body, head, scratch, rewrite)
+    body = [s for s in body if not isinstance(s, ast.Pass)]
+    # a loop whose body is dead still sets its index, if that is read after
+    if isinstance(node, ast.For) and not _has_effect(body) and not (index & live):
+        return None, live
+    if rewrite:
+        node.body = body or [ast.Pass()]
+    return node, (head - index) | header
 
 
 def _has_effect(body) -> bool:

@@ -206,11 +206,12 @@ class LoopPlan:
                     offsets.pop(name, None)
                     blocked.add(name)
         result.reverse()
-        for position, node in enumerate(body):
+        later: set[str] = set()          # what the statements after `position` write
+        for position in range(len(body) - 1, -1, -1):
             # ints written nowhere after a position are at their end value there
-            later = writes_block(body[position + 1:])
             for name in self.integers - later:
                 result[position].setdefault(name, 0)
+            later |= writes(body[position])
         return result
 
     def _rereadable_element(self, value: ast.expr, written: set[str]) -> bool:
