@@ -344,6 +344,9 @@ class VJP(Derivative):
                 return value, tuple([as_result(g) for g in result[1:]])
             return value, as_result(result[1])
         result = self._run(compiled, args, self.backend.cotangent(cotangent))
+        if not self.returns_value:        # the cotangents alone (the bridges' backward)
+            return tuple([as_result(g) for g in result]) if self.wrt_is_tuple \
+                else as_result(result)
         if self.wrt_is_tuple:
             return as_result(result[0]), tuple([as_result(g) for g in result[1:]])
         return as_result(result[0]), as_result(result[1])

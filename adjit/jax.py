@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 
 from adjit import jit
-from adjit.dispatch import _resolve_wrt
+from adjit.dispatch import VJP, _resolve_wrt
 from adjit.errors import AdjitError
 from adjit.function import Differentiable, as_differentiable
 
@@ -68,7 +68,8 @@ class JaxFunction:
         self.wrt_positions = tuple(self.parameters.index(name) for name in names)
         self.result_shape = result_shape
         self._shapes: dict[tuple, jax.ShapeDtypeStruct] = {}
-        self._vjp = jit.vjp(f, wrt=self.wrt_names)
+        # the cotangents without the value (the forward computed it already)
+        self._vjp = VJP(f, self.wrt_names, "cpu", returns_value=False, operator="vjp")
         self._second = None
 
     def __repr__(self) -> str:
@@ -80,8 +81,7 @@ class JaxFunction:
 
     def _gradients_host(self, *arrays_and_cotangent):
         *arrays, cotangent = arrays_and_cotangent
-        _, gradients = self._vjp(*[_host(a) for a in arrays], _host(cotangent))
-        return gradients
+        return self._vjp(*[_host(a) for a in arrays], _host(cotangent))
 
     def _second_host(self, *values):
         """(arrays..., directions per wrt..., cotangent) -> (J @ directions,

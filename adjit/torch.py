@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from adjit import jit
-from adjit.dispatch import _resolve_wrt
+from adjit.dispatch import VJP, _resolve_wrt
 from adjit.errors import AdjitError
 from adjit.function import Differentiable, as_differentiable
 
@@ -61,7 +61,8 @@ class TorchFunction:
         self.wrt_names = tuple(names)
         self.wrt_positions = tuple(self.parameters.index(name) for name in names)
         self._primal = None
-        self._vjp = jit.vjp(f, wrt=self.wrt_names)
+        # the cotangents without the value (the forward computed it already)
+        self._vjp = VJP(f, self.wrt_names, "cpu", returns_value=False, operator="vjp")
         self._second = None
 
     def __repr__(self) -> str:
@@ -133,8 +134,7 @@ class TorchFunction:
         return self._primal(*arrays)
 
     def gradients(self, arrays, cotangent):
-        _, gradients = self._vjp(*arrays, cotangent)
-        return gradients
+        return self._vjp(*arrays, cotangent)
 
     def second(self, arrays, directions, cotangent):
         """(J @ directions, d/d wrt of <cotangent, J @ directions>)."""
