@@ -31,10 +31,8 @@ import numpy as np
 import jax
 import jax.numpy as jnp
 
-from adjit import jit
-from adjit.dispatch import VJP, _resolve_wrt
+from adjit.bridge import Bridged
 from adjit.errors import AdjitError
-from adjit.function import Differentiable, as_differentiable
 
 __all__ = ["function", "JaxFunction"]
 
@@ -53,43 +51,31 @@ def _host(value):
     return value
 
 
-class JaxFunction:
+class JaxFunction(Bridged):
     """A callable on JAX arrays; see the module's docstring."""
 
     def __init__(self, f, wrt=0, result_shape=None):
-        self.function = as_differentiable(f)
-        if not isinstance(self.function, Differentiable):
-            raise AdjitError("adjit.jax.function takes a Python function (not a derivative "
-                             "made by adjit.jit: JAX differentiates the function itself)")
-        names, _ = _resolve_wrt(self.function, wrt)
-        self.name = self.function.py_func.__name__
-        self.parameters = self.function.parameters
-        self.wrt_names = tuple(names)
-        self.wrt_positions = tuple(self.parameters.index(name) for name in names)
+        super().__init__(f, wrt, "jax")
         self.result_shape = result_shape
         self._shapes: dict[tuple, jax.ShapeDtypeStruct] = {}
-        # the cotangents without the value (the forward computed it already)
-        self._vjp = VJP(f, self.wrt_names, "cpu", returns_value=False, operator="vjp")
-        self._second = None
 
     def __repr__(self) -> str:
         return f"<adjit.jax.function {self.name} wrt {list(self.wrt_names)}>"
 
-    # -- host computations (numpy in, numpy out) --------------------------------------
+    # -- host computations (numpy in, numpy out; a 0-d array as a number) ----------------
     def _primal_host(self, *arrays):
-        return self.function.compiled()(*[_host(a) for a in arrays])
+        return self.primal([_host(a) for a in arrays])
 
     def _gradients_host(self, *arrays_and_cotangent):
         *arrays, cotangent = arrays_and_cotangent
-        return self._vjp(*[_host(a) for a in arrays], _host(cotangent))
+        return self.gradients([_host(a) for a in arrays], _host(cotangent))
 
     def _second_host(self, *values):
         """(arrays..., directions per wrt..., cotangent) -> (J @ directions,
         the second-order terms per wrt)."""
-        if self._second is None:
-            self._second = jit.vjp(jit.jvp(self.function.py_func, wrt=self.wrt_names),
-                                   wrt=self.wrt_names)
-        return self._second(*[_host(v) for v in values])
+        values = [_host(v) for v in values]
+        count = len(self.parameters)
+        return self.second(values[:count], values[count:-1], values[-1])
 
     # -- shapes -----------------------------------------------------------------------
     def _result_struct(self, args) -> jax.ShapeDtypeStruct:

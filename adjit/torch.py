@@ -33,10 +33,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from adjit import jit
-from adjit.dispatch import VJP, _resolve_wrt
+from adjit.bridge import Bridged
 from adjit.errors import AdjitError
-from adjit.function import Differentiable, as_differentiable
 
 __all__ = ["function", "TorchFunction"]
 
@@ -47,23 +45,11 @@ def function(f, wrt=0) -> "TorchFunction":
     return TorchFunction(f, wrt)
 
 
-class TorchFunction:
+class TorchFunction(Bridged):
     """A callable on tensors; see the module's docstring."""
 
     def __init__(self, f, wrt=0):
-        self.function = as_differentiable(f)
-        if not isinstance(self.function, Differentiable):
-            raise AdjitError("adjit.torch.function takes a Python function (not a derivative "
-                             "made by adjit.jit: PyTorch differentiates the op itself)")
-        names, _ = _resolve_wrt(self.function, wrt)
-        self.name = self.function.py_func.__name__
-        self.parameters = self.function.parameters
-        self.wrt_names = tuple(names)
-        self.wrt_positions = tuple(self.parameters.index(name) for name in names)
-        self._primal = None
-        # the cotangents without the value (the forward computed it already)
-        self._vjp = VJP(f, self.wrt_names, "cpu", returns_value=False, operator="vjp")
-        self._second = None
+        super().__init__(f, wrt, "torch")
 
     def __repr__(self) -> str:
         return f"<adjit.torch.function {self.name} wrt {list(self.wrt_names)}>"
@@ -126,22 +112,6 @@ class TorchFunction:
         if like is not None and isinstance(like, torch.Tensor) and tensor.shape != like.shape:
             tensor = tensor.reshape(like.shape)
         return tensor
-
-    # -- the three computations -------------------------------------------------------
-    def primal(self, arrays):
-        if self._primal is None:
-            self._primal = self.function.compiled()
-        return self._primal(*arrays)
-
-    def gradients(self, arrays, cotangent):
-        return self._vjp(*arrays, cotangent)
-
-    def second(self, arrays, directions, cotangent):
-        """(J @ directions, d/d wrt of <cotangent, J @ directions>)."""
-        if self._second is None:
-            self._second = jit.vjp(jit.jvp(self.function.py_func, wrt=self.wrt_names),
-                                   wrt=self.wrt_names)
-        return self._second(*arrays, *directions, cotangent)
 
 
 class _Primal(torch.autograd.Function):

@@ -136,6 +136,8 @@ def test_bad_inputs_are_clear_errors():
         SINE(torch.ones(3, dtype=torch.int64))
     with pytest.raises(adjit.AdjitError, match="takes 3 arguments"):
         KERNEL(torch.ones(3, 3))
+    with pytest.raises(adjit.DifferentiationError, match="2 indices for an array of rank 1"):
+        KERNEL(torch.ones(4, dtype=torch.float64), torch.ones(4, 3, dtype=torch.float64), 0.5)
     x = _tensor(3)
     # a third derivative would miss the op's part next to the x ** 4 one
     value = SINE(x).sum() + (x ** 4).sum()
