@@ -21,6 +21,7 @@ import numpy as np
 from adjit.errors import AdjitError, DifferentiationError
 from adjit import custom
 from adjit.function import Differentiable, as_differentiable
+from adjit.pickling import identity, rebuilt, sources
 from adjit.located import mixed_dtype_product, shape_mismatch
 from adjit.passes.front.calls import callee_functions, global_names
 from adjit.passes.front.parse import source_text
@@ -125,14 +126,14 @@ class Derivative:
         arrives without a file to read it from."""
         functions = [self.function.root, *self._callees] \
             if isinstance(self.function, Differentiable) else []
-        return _rebuilt, (type(self), self._arguments, _sources(functions))
+        return rebuilt, (type(self), self._arguments, sources(functions))
 
     def __dask_tokenize__(self):
         """Dask's key for it: the derivative it is, deterministic (Dask
         otherwise hashes its pickle, which holds the function by value when
         its module cannot be imported by name)."""
         function, *rest = self._arguments
-        return (type(self).__qualname__, _identity(function), repr(rest))
+        return (type(self).__qualname__, identity(function), repr(rest))
 
     def __repr__(self) -> str:
         return (f"<adjit.jit.{self.operator} of {self.function.py_func_name} "
@@ -537,42 +538,6 @@ def _resolve_outputs(function, parsed, outputs, operator: str,
             raise AdjitError(f"outputs names `{output}`, but {name} never writes into it; "
                              f"the parameters it fills are {written}")
     return names, is_tuple
-
-
-def _sources(functions) -> dict:
-    """qualified name -> (source lines, first line) of each function."""
-    found = {}
-    for function in functions:
-        try:
-            found[function.__qualname__] = inspect.getsourcelines(function)
-        except (OSError, TypeError):
-            continue
-    return found
-
-
-def _rebuilt(kind, arguments, sources: dict):
-    """The derivative `kind(*arguments)`, its function and callees given the
-    sources they travelled with where their own cannot be read."""
-    function = as_differentiable(arguments[0])
-    if isinstance(function, Differentiable):
-        for py_func in [function.root, *callee_functions(function.root)]:
-            if py_func.__qualname__ in sources and not hasattr(py_func, "__adjit_source__"):
-                try:
-                    inspect.getsourcelines(py_func)
-                except (OSError, TypeError):
-                    py_func.__adjit_source__ = sources[py_func.__qualname__]
-    return kind(*arguments)
-
-
-def _identity(function) -> tuple:
-    """A function (or a derivative to differentiate again) by its module,
-    name and code: what makes a derivative of it the same one."""
-    inner = getattr(function, "_arguments", None)
-    if inner is not None:
-        return (type(function).__qualname__, _identity(inner[0]), repr(inner[1:]))
-    code = getattr(getattr(function, "py_func", function), "__code__", None)
-    return (getattr(function, "__module__", None), getattr(function, "__qualname__", None),
-            code.co_code if code is not None else None)
 
 
 def _refuse_shared_memory(name: str, parameters: list[str], written: list[str],

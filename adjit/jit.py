@@ -90,9 +90,9 @@ class Composite:
         return operator, arguments
 
     def __dask_tokenize__(self):
-        from adjit.dispatch import _identity
+        from adjit.pickling import identity
         operator, (function, *rest) = self._recipe
-        return (operator.__name__, _identity(function), repr(rest))
+        return (operator.__name__, identity(function), repr(rest))
 
     def __call__(self, *args, **kwargs):
         return self._run(*args, **kwargs)
