@@ -404,6 +404,8 @@ NAMED = [
           "if not live_in & (writes_block(loop.body) | self.mutable) \\",
           "if not live_in & writes_block(loop.body) \\")],
         [REGRESSIONS + "test_loop_reading_an_array_overwritten_by_a_slice_after_it",
+         "tests/test_array_loops.py::"
+         "test_a_loop_reading_an_array_its_successor_rescales_in_place",
          "tests/test_private_arrays.py", "tests/test_snapshot.py"]),
     NamedMutant(
         "b-tbr-does-not-record-an-overwritten-value",

@@ -351,3 +351,30 @@ def test_a_fresh_result_in_a_parallel_loop_is_never_shared_by_its_iterations():
     with pytest.raises(adjit.AdjitError, match="parallel loop") as error:
         jit.grad(fresh_result_in_a_prange, wrt=(0, 1), target="python")(np.ones((3, 2)), 0.5)
     assert "test_array_loops.py:" in str(error.value)
+
+
+def _rows_read_then_rescaled(x, A):
+    B = A * x
+    s = 0.0
+    for i in range(B.shape[0]):
+        for j in range(B.shape[1]):
+            s += np.tanh(B[i, j]) * x
+    for i in range(B.shape[0]):
+        B[i, 0] *= 0.25                    # after the loop that read B
+    return s + np.sum(B * B)
+
+
+@pytest.mark.parametrize("target", ["python", "cpu"])
+def test_a_loop_reading_an_array_its_successor_rescales_in_place(target):
+    """The nest reading `B[i, j]` writes nothing, so the reverse sweep may
+    recompute it; but the loop after it rescales B's first column in
+    place, and a recomputation would read the rescaled values: the
+    record-or-recompute decision must count arrays written after the loop."""
+    A = np.array([[0.3, -1.2, 0.8], [1.1, 0.4, -0.6]])
+    x = 0.7
+    gradient = jit.grad(_rows_read_then_rescaled, wrt=0, target=target)(x, A)
+    h = 1e-6
+    numerical = (_rows_read_then_rescaled(x + h, A) - _rows_read_then_rescaled(x - h, A)) / (2 * h)
+    assert gradient == pytest.approx(numerical, rel=1e-7)
+    _, tangent = jit.jvp(_rows_read_then_rescaled, wrt=0, target=target)(x, A, 1.0)
+    assert tangent == pytest.approx(gradient, rel=1e-10)
