@@ -277,9 +277,9 @@ def test_summed_increments_never_move_past_a_write_of_what_they_read():
     """`_b_a[i] += _b_t[j]` must not be summed into a later increment once
     `_b_t[j]` has been overwritten in between (that gave a wrong gradient);
     increments with nothing in between are summed."""
-    from adjit.passes.optimize.cleanup import _coalesce_block
+    from adjit.passes.optimize.increments import coalesce_block
     code = ast.parse("_b_a[i] += _b_t[j]\n_b_t[j] = 0.0\n_b_a[i] += 1.0\n"
                      "_b_a[k] += 2.0\n_b_a[k] += _b_s\n").body
-    merged = ast.unparse(ast.Module(_coalesce_block(code, {"_b_a", "_b_t"}, set()), []))
+    merged = ast.unparse(ast.Module(coalesce_block(code, {"_b_a", "_b_t"}, set()), []))
     assert merged.splitlines() == ["_b_a[i] += _b_t[j]", "_b_t[j] = 0.0", "_b_a[i] += 1.0",
                                    "_b_a[k] += 2.0 + _b_s"]

@@ -437,7 +437,7 @@ def test_shifted_increments_stay_when_an_index_can_wrap_around(target):
     ("t = a[i]\na[i] = 0.0\na[i] += t * 2.0", None),
 ])
 def test_reset_and_restore_of_one_element(code, expected):
-    from adjit.passes.optimize.cleanup import _keep_unchanged_elements
+    from adjit.passes.optimize.increments import keep_unchanged_elements
     statements = ast.parse(code).body
-    _keep_unchanged_elements(statements, {"a", "t", "b", "c", "u"}, set())
+    keep_unchanged_elements(statements, {"a", "t", "b", "c", "u"}, set())
     assert ast.unparse(ast.Module(statements, [])) == (expected or code)
