@@ -219,3 +219,24 @@ def test_an_unreadable_cache_of_a_runtime_helper_is_removed_and_compiled_again(p
     assert "cannot be read" in log and "compiled again" in log
     again, log = _probe_with_log(directory, cache, NUMBA_CACHE_DIR=str(numba_cache))
     assert again["gradient"] == first["gradient"] and not log
+
+
+def test_processes_compiling_one_derivative_into_one_cache_at_once(project):
+    """Three processes start with the same empty cache and generate, write
+    and compile the same derivative at the same time (writes are renamed
+    into place): each gets the gradient, and a fourth reads the cache."""
+    directory, cache = project
+    environment = dict(os.environ, ADJIT_CACHE_DIR=str(cache))
+    running = [subprocess.Popen([sys.executable, "-c", PROBE, str(directory)], env=environment,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for _ in range(3)]
+    results = []
+    for process in running:
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    assert all(result["gradient"] == results[0]["gradient"] for result in results)
+    later = run_probe(directory, cache)
+    assert later["gradient"] == results[0]["gradient"]
+    assert later["transformed"] == 0 and later["cache_hits"] == 1
+    assert len(list(cache.glob("adjit_loop_*.py"))) == 1
