@@ -240,3 +240,46 @@ def test_processes_compiling_one_derivative_into_one_cache_at_once(project):
     assert later["gradient"] == results[0]["gradient"]
     assert later["transformed"] == 0 and later["cache_hits"] == 1
     assert len(list(cache.glob("adjit_loop_*.py"))) == 1
+
+
+def _threaded_model(x, y):
+    total = 0.0
+    for i in range(x.shape[0]):
+        total += np.sin(x[i] * y) ** 2 + x[i] * np.cos(y)
+    return total
+
+
+def test_threads_making_one_derivative_at_once(tmp_path, monkeypatch):
+    """Dask workers in threads (processes=False) called one derivative at
+    once: a thread found the generated module in sys.modules while another
+    was still executing it, and failed with "module has no attribute
+    `..._grad`"."""
+    import threading
+
+    from adjit import jit
+    x = np.linspace(0.1, 1.0, 5)
+    expected = None
+    for attempt in range(4):
+        monkeypatch.setenv("ADJIT_CACHE_DIR", str(tmp_path / f"cache{attempt}"))
+        for name in [name for name in sys.modules if name.startswith("adjit__threaded_model")]:
+            del sys.modules[name]
+        start = threading.Barrier(6)
+        results, errors = [], []
+
+        def run():
+            gradient = jit.grad(_threaded_model, wrt=(0, 1), target="python")
+            start.wait()
+            try:
+                results.append(gradient(x, 0.7))
+            except Exception as error:          # what the race raised
+                errors.append(error)
+        threads = [threading.Thread(target=run) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert not errors, errors
+        expected = expected or results[0]
+        for gradient_x, gradient_y in results:
+            np.testing.assert_allclose(gradient_x, expected[0], rtol=1e-14)
+            assert gradient_y == pytest.approx(expected[1], rel=1e-14)

@@ -138,16 +138,31 @@ def store_source(module_name: str, text: str) -> Path:
     return path
 
 
+# one import of a generated module at a time: a thread finding a module in
+# sys.modules that another is still executing would miss its function
+_LOADING = threading.RLock()
+
+
 def load_module(module_name: str):
     """Import the cached module `module_name` (already stored)."""
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    path = cache_dir() / f"{module_name}.py"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
+    module = sys.modules.get(module_name)
+    if module is not None and getattr(module, "__adjit_loaded__", False):
+        return module
+    with _LOADING:
+        module = sys.modules.get(module_name)
+        if module is not None and getattr(module, "__adjit_loaded__", False):
+            return module
+        path = cache_dir() / f"{module_name}.py"
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(module_name, None)
+            raise
+        module.__adjit_loaded__ = True
+        return module
 
 
 def compile_function(module_name: str, function_name: str, target: str,
