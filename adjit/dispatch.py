@@ -145,11 +145,16 @@ class Derivative:
         for their types), by the fast key when it was seen before."""
         if kwargs or len(args) != self._arity:
             args = self._bind(tuple(args), kwargs)
-        fast_key = (self.backend.dispatch_key(args), self._global_values())
+        fast_key = (self.backend.dispatch_key(args),
+                    self._global_values() if self._number_names or self._reads_arrays else ())
         compiled = self._by_python_types.get(fast_key)
         if compiled is None:
             compiled = self._specialise(list(args))
             self._by_python_types[fast_key] = compiled
+        elif getattr(compiled, "_watch", True) is False:
+            # called once: Numba's dispatcher itself from now on, one Python
+            # call less (the wrapper only watches the first call)
+            compiled = self._by_python_types[fast_key] = compiled.dispatcher
         return args, compiled
 
     def __call__(self, *args, **kwargs):

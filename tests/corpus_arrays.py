@@ -2101,6 +2101,144 @@ _add("spring_chain_scratch", spring_chain_scratch,
 
 
 # --------------------------------------------------------------------------
+# Elements read again in the reverse sweep without a record: a recurrence
+# whose element i - 1 no later iteration writes, and its near misses, which
+# must record (an element read ahead, read then written in one iteration, a
+# time loop around the recurrence, a later pass rescaling in place).
+# --------------------------------------------------------------------------
+
+def exponential_smoothing(x, a):
+    n = x.shape[0]
+    s = np.empty(n)
+    s[0] = x[0]
+    for i in range(1, n):
+        s[i] = a * x[i] + (1.0 - a) * s[i - 1]
+    total = 0.0
+    for i in range(n):
+        total += s[i] * s[i]
+    return total
+
+
+_add("exponential_smoothing", exponential_smoothing,
+     lambda rng: (rng.normal(size=7), 0.3), (0, 1), ("recurrence", "no-record"))
+
+
+def nonlinear_recurrence_descending(x, c):
+    n = x.shape[0]
+    s = np.zeros(n)
+    s[n - 1] = x[n - 1]
+    for i in range(n - 2, -1, -1):
+        s[i] = x[i] + c * math.sin(s[i + 1]) * s[i + 1]
+    return np.sum(s * s)
+
+
+_add("nonlinear_recurrence_descending", nonlinear_recurrence_descending,
+     lambda rng: (rng.normal(size=6), 0.7), (0, 1), ("recurrence", "descending", "no-record"))
+
+
+def recurrence_reading_ahead(x, c):
+    s = np.copy(x)
+    n = s.shape[0]
+    for i in range(n - 1):
+        s[i] = 0.5 * s[i] * s[i] + c * s[i + 1] * s[i + 1]
+    return np.sum(s * s)
+
+
+_add("recurrence_reading_ahead", recurrence_reading_ahead,
+     lambda rng: (rng.normal(size=6) * 0.5, 0.4), (0, 1), ("recurrence", "near-miss"))
+
+
+def recurrence_in_a_time_loop(x, c, steps):
+    s = np.copy(x)
+    n = s.shape[0]
+    for t in range(steps):
+        for i in range(1, n):
+            s[i] = c * math.tanh(s[i - 1]) + 0.5 * s[i]
+    return np.sum(s * s)
+
+
+_add("recurrence_in_a_time_loop", recurrence_in_a_time_loop,
+     lambda rng: (rng.normal(size=5), 0.8, 3), (0, 1), ("recurrence", "time-loop", "near-miss"))
+
+
+def recurrence_then_rescaled_in_place(x, w, a):
+    n = x.shape[0]
+    s = np.empty(n)
+    s[0] = x[0]
+    for i in range(1, n):
+        s[i] = a * x[i] + (1.0 - a) * s[i - 1] * s[i - 1]
+    for i in range(n):
+        s[i] = s[i] * w[i]
+    return np.sum(s * s)
+
+
+_add("recurrence_then_rescaled_in_place", recurrence_then_rescaled_in_place,
+     lambda rng: (rng.normal(size=6) * 0.5, rng.normal(size=6), 0.6), (0, 1, 2),
+     ("recurrence", "near-miss"))
+
+
+def grid_recurrence(a, c):
+    n = a.shape[0]
+    m = a.shape[1]
+    r = np.zeros((n, m))
+    for j in range(m):
+        r[0, j] = a[0, j]
+    for i in range(1, n):
+        r[i, 0] = a[i, 0]
+        for j in range(1, m):
+            r[i, j] = a[i, j] + c * math.tanh(r[i - 1, j] + r[i, j - 1]) * r[i - 1, j - 1]
+    return np.sum(r * r)
+
+
+_add("grid_recurrence", grid_recurrence,
+     lambda rng: (rng.normal(size=(4, 5)) * 0.5, 0.7), (0, 1), ("recurrence", "2-D", "no-record"))
+
+
+def index_set_in_a_branch(x, c):
+    s = np.copy(x)
+    for i in range(s.shape[0] - 1):
+        if i % 2 == 0:
+            j = i + 1
+        t = s[i]
+        s[j] = c * math.sin(t) * t
+    return np.sum(s * s)
+
+
+_add("index_set_in_a_branch", index_set_in_a_branch,
+     lambda rng: (rng.normal(size=7), 0.8), (0, 1), ("recurrence", "branch", "near-miss"))
+
+
+def priced_through_short_names(spot, strike, rate):
+    S = spot
+    K = strike
+    value = np.empty(len(S))
+    for i in range(len(S)):
+        d = math.log(S[i] / K[i]) + rate
+        value[i] = S[i] * math.tanh(d) - K[i] * math.exp(-rate) * math.tanh(d - 0.5)
+    return np.sum(value)
+
+
+_add("priced_through_short_names", priced_through_short_names,
+     lambda rng: (rng.uniform(1.0, 2.0, 6), rng.uniform(1.0, 2.0, 6), 0.05), (0, 1, 2),
+     ("alias", "independent-iterations", "no-record"))
+
+
+def short_name_of_an_argument_written_later(x, c):
+    X = x
+    total = 0.0
+    for i in range(x.shape[0]):
+        total += math.sin(X[i] * c) * X[i]
+    x[0] = c * total
+    for i in range(x.shape[0]):
+        total += X[i] * X[i]
+    return total
+
+
+_add("short_name_of_an_argument_written_later", short_name_of_an_argument_written_later,
+     lambda rng: (rng.normal(size=5), 0.9), (0, 1), ("alias", "near-miss"))
+
+
+# --------------------------------------------------------------------------
 # Size sweep: a few functions at every size / trip count 0..SWEEP_MAX_N
 # (tapes and adjoint buffers sized at run time, loops that run zero times).
 # Each entry: (fn, make_args(rng, n), wrt, smallest n).

@@ -395,14 +395,16 @@ class NamedMutant:
 
 REGRESSIONS = "tests/test_regressions.py::"
 RULES = "tests/test_rules.py::"
+DEPENDENCE = "tests/test_dependence.py"
+ARRAY_CORPUS = "tests/test_array_corpus.py::test_grad_python["
 
 NAMED = [
     NamedMutant(
         "a-recompute-ignores-arrays-written-after-a-loop",
         "recompute.py: a loop is recomputed although it reads an array written after it",
         [("adjit/passes/reverse/recompute.py",
-          "if not live_in & (writes_block(loop.body) | self.mutable) \\",
-          "if not live_in & writes_block(loop.body) \\")],
+          "if not live_in & (changed | self.mutable) \\",
+          "if not live_in & changed \\")],
         [REGRESSIONS + "test_loop_reading_an_array_overwritten_by_a_slice_after_it",
          "tests/test_array_loops.py::"
          "test_a_loop_reading_an_array_its_successor_rescales_in_place",
@@ -520,6 +522,48 @@ NAMED = [
         [RULES + "test_scalar_rule", RULES + "test_scalar_rule_compiled",
          RULES + "test_array_rule", REGRESSIONS + "test_remainder_by_a_variable",
          REGRESSIONS + "test_elementwise_remainder_by_a_variable"]),
+    NamedMutant(
+        "i1-dependence-ignores-the-direction",
+        "dependence.py: a write one iteration ahead of the element read counts as before it",
+        [("adjit/passes/analysis/dependence.py",
+          "            return gap * step > 0\n", "            return False\n")],
+        [DEPENDENCE, ARRAY_CORPUS + "recurrence_reading_ahead]"]),
+    NamedMutant(
+        "i2-dependence-ignores-loops-that-do-not-fix-the-element",
+        "dependence.py: a loop around both whose iteration the element does not fix "
+        "(a time loop) is passed over",
+        [("adjit/passes/analysis/dependence.py",
+          "                return True                     # a later iteration may\n",
+          "                continue\n")],
+        [DEPENDENCE, ARRAY_CORPUS + "recurrence_in_a_time_loop]"]),
+    NamedMutant(
+        "i3-dependence-ignores-the-order-of-statements",
+        "dependence.py: a write after the read in the same iteration counts as before it",
+        [("adjit/passes/analysis/dependence.py",
+          "        return write.order > read.order\n", "        return False\n")],
+        [DEPENDENCE, ARRAY_CORPUS + "recurrence_reading_ahead]"]),
+    NamedMutant(
+        "i4-dependence-trusts-an-index-set-in-a-branch",
+        "dependence.py: an index assigned under an `if` is read as its assignment",
+        [("adjit/passes/analysis/dependence.py",
+          "(node, None if guarded else loops, order))", "(node, loops, order))")],
+        [DEPENDENCE, ARRAY_CORPUS + "index_set_in_a_branch]"]),
+    NamedMutant(
+        "i5-recompute-rereads-loads-no-write-was-checked-against",
+        "recompute.py: a loop writing a restored array is recomputed although its slice "
+        "reads the array through loads the writes were not checked against",
+        [("adjit/passes/reverse/recompute.py",
+          "                    and not _unchecked_loads(body_slice, rewritten) \\\n", "")],
+        [ARRAY_CORPUS + "rk4_pendulum_scratch]", ARRAY_CORPUS + "euler_nbody]"]),
+    NamedMutant(
+        "i6-short-names-of-written-arguments-read-again",
+        "arrays.py: a local name for an argument array that is written counts as the "
+        "caller's unchanged data",
+        [("adjit/passes/analysis/arrays.py",
+          "        data = {name for name in self.parameters if name not in stored}\n",
+          "        data = set(self.parameters)\n")],
+        [ARRAY_CORPUS + "short_name_of_an_argument_written_later]",
+         "tests/test_array_soundness.py"]),
 ]
 
 NAMED_TIMEOUT_S = 3600

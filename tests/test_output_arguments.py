@@ -175,11 +175,11 @@ def test_second_order_with_two_outputs_and_an_early_return():
 def test_the_helper_appears_inlined_without_a_result():
     source = jit.grad(smoothed_energy, target="python").source_for(X, 0.3)
     assert "# from line" in source and "smooth_into(x, a, y)" in source
-    assert "_smooth_into_i" in source and "_unused" not in source
+    assert "smooth_into_i" in source and "_unused" not in source
     # a value returned to a call on its own line is bound to nothing
     from adjit.passes.pipeline import front_end
     inlined = ast.unparse(front_end(value_dropped).tree)
-    assert "_unused" not in inlined and "_fill_and_total_total = " in inlined
+    assert "_unused" not in inlined and "fill_and_total_total = " in inlined
 
 
 # -- functions returning nothing, differentiated for what they fill ------------

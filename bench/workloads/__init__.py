@@ -28,7 +28,7 @@ import importlib
 from types import ModuleType
 from typing import Callable, NamedTuple
 
-NAMES = ("kernel_norm", "gmm", "lstm", "heat", "scalar_loop")
+NAMES = ("kernel_norm", "gmm", "lstm", "heat", "scalar_loop", "options", "smoothing", "jacobi")
 
 PRIMAL = "numba primal"
 HAND = "numba hand"

@@ -23,6 +23,9 @@ constructs it drew (`family.tags(program)`), and checks it on targets
                  in loops, tuple results, stop_gradient
     calls        call_programs.py: helpers, closures, custom rules
     prange       parallel_programs.py: parallel loops
+    recurrences  recurrence_programs.py: recurrences over 1-D arrays and grids
+                 (and their near misses), items calling helpers, long time
+                 loops (checkpointed on cpu)
 
 `KNOWN_WRONG` lists, per family, the constructs that give wrong results or
 wrong refusals today, each with its minimal program: a failing program that
@@ -265,6 +268,7 @@ def _families():
     import control_programs
     import op_programs
     import parallel_programs
+    import recurrence_programs
     import view_programs
     return [
         Family("scalar", "generator.py", "the scalar subset: arithmetic, math functions, "
@@ -292,11 +296,14 @@ def _families():
                      call_programs.random_call_program),
         _case_family("prange", "parallel_programs.py", "parallel loops",
                      parallel_programs.random_parallel_program),
+        _case_family("recurrences", "recurrence_programs.py", "recurrences over arrays and "
+                     "grids and their near misses, items calling helpers, long time loops",
+                     recurrence_programs.random_recurrence_program),
     ]
 
 
 FAMILIES = {family.name: family for family in _families()}
-NEW_FAMILIES = ("views", "wholearray", "control", "calls", "prange")
+NEW_FAMILIES = ("views", "wholearray", "control", "calls", "prange", "recurrences")
 
 
 # --------------------------------------------------------------------------

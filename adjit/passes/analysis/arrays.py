@@ -110,10 +110,30 @@ class _Checker:
         # mutable, only unwritten parameters are data a reverse sweep re-reads.
         # (The tapes of generated code keep their own discipline: a slot is
         # read back only after being written in the same sweep.)
-        local = {name for name in self.bindings if name not in self.parameters}
+        local = {name for name in self.bindings if name not in self.parameters} \
+            - self.caller_data(stored)
         tapes = {name for name in stored | local if self.parsed.generated
                  and any(member.startswith("_tape") for member in classes.get(name, {name}))}
         return ArrayFacts((stored | local) - tapes, written, stored)
+
+    def caller_data(self, stored: set[str]) -> set[str]:
+        """Local names that only ever hold the caller's unchanged data: each
+        binding is another name for, or a view of, a parameter or such a
+        name (`S = spot`, `row = x[i]`), and no write reaches their class
+        (`stored` is closed over aliases). Their elements hold the same
+        values all through the call, so a reverse sweep may read them again
+        like the parameter itself."""
+        data = {name for name in self.parameters if name not in stored}
+        changed = True
+        while changed:
+            changed = False
+            for name, nodes in self.bindings.items():
+                if name in data:
+                    continue
+                if all(_base_name(node.value) in data for node in nodes):
+                    data.add(name)
+                    changed = True
+        return data - set(self.parameters)
 
     # -- walking ------------------------------------------------------------
     def visit(self, statements: list[ast.stmt], loops: list[ast.stmt],
@@ -525,3 +545,10 @@ def loop_view_indices(tree: ast.FunctionDef, loops: list[ast.stmt],
     if not all(fixed(name, 0) for name in names_in(binding.value.slice)):
         return None
     return sorted(statements, key=lambda node: next(k for k, s in enumerate(body) if s is node))
+
+
+def _base_name(value: ast.expr) -> str | None:
+    """`b` for a binding's value `b` or `b[...]`; None for anything else."""
+    if isinstance(value, ast.Subscript):
+        value = value.value
+    return value.id if isinstance(value, ast.Name) else None

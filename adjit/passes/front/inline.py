@@ -223,17 +223,28 @@ class _Inliner:
 
     def renaming(self, prefix: str, tree: ast.FunctionDef, parameters: list[str],
                  callee: ParsedFunction) -> dict[str, str]:
-        """Each of the callee's variables -> a fresh name in the caller."""
+        """Each of the callee's variables -> a fresh name in the caller: a
+        temporary a new `_t` name, a user variable its function's name and
+        its own (`normal_cdf_k`; `normal_cdf_k2` for a second call), the
+        function being the one that wrote it however deep it was inlined
+        (not `price_normal_cdf_k`)."""
         variables = set(parameters) | {n.id for n in ast.walk(tree)
                                        if isinstance(n, ast.Name)
                                        and isinstance(n.ctx, ast.Store)}
         namer = self.parsed.namer
         renamed = {}
         for name in sorted(variables):
-            renamed[name] = namer.unique(f"_{prefix}_{name.lstrip('_')}")
-            self.parsed.user_names[renamed[name]] = callee.user_names.get(name, name)
-            if name in callee.namer.temporaries:
-                namer.temporaries.add(renamed[name])
+            user = callee.user_names.get(name, name)
+            if name in callee.namer.made:
+                # a name adjit made there (`_t3`, `_c1`): a new one of its kind
+                renamed[name] = namer.fresh(callee.namer.made[name])
+                if name in callee.namer.temporaries:
+                    namer.temporaries.add(renamed[name])
+            else:
+                owner = callee.owners.get(name, prefix)
+                renamed[name] = namer.unique(f"{owner}_{user.lstrip('_')}")
+                self.parsed.owners[renamed[name]] = owner
+            self.parsed.user_names[renamed[name]] = user
         return renamed
 
 

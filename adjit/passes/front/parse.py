@@ -56,6 +56,9 @@ class ParsedFunction:
 
     # filled by `inline`: the name given to each inlined variable -> the user's
     user_names: dict = field(default_factory=dict)
+    # filled by `inline`: the name given to each inlined user variable -> the
+    # function whose variable it is (the callee's callee's, when inlined twice)
+    owners: dict = field(default_factory=dict)
     # filled by `inline`: variables of an enclosing function that inlined
     # nested functions read here -> that enclosing ParsedFunction
     free_reads: dict = field(default_factory=dict)

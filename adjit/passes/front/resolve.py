@@ -60,8 +60,8 @@ _ARRAY_METHODS = {"sum": "sum", "mean": "mean", "max": "max", "min": "min", "cop
                   "dot": "dot", "transpose": "transpose", "prod": "prod",
                   "reshape": "reshape", "ravel": "ravel"}
 
-# Tape growth: what only adjit's own generated code calls.
-_GENERATED_ONLY = {"rt.grow"}
+# Tape growth and checkpoint segments: what only adjit's own generated code calls.
+_GENERATED_ONLY = {"rt.grow", "rt.checkpoint_stride", "rt.segment_count"}
 
 
 def spelling_node(spelling: str) -> ast.expr:

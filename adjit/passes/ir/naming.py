@@ -24,6 +24,7 @@ class Namer:
         self.counters: dict[str, int] = {}
         self.temporaries: set[str] = set()     # the `_t` names of `anf`
         self.derived: dict[tuple[str, str], str] = {}
+        self.made: dict[str, str] = {}          # each name `fresh` made -> its stem
 
     def fresh(self, stem: str) -> str:
         """A new name `_{stem}{k}` (k counting per stem from 1)."""
@@ -34,6 +35,7 @@ class Namer:
             # `_t1` and a user's `t1` would share the adjoint name `_b_t1`
             if name not in self.taken and name[1:] not in self.taken:
                 self.taken.add(name)
+                self.made[name] = stem
                 return name
 
     def unique(self, name: str) -> str:

@@ -28,6 +28,7 @@ import numpy as np
 
 from adjit.errors import DifferentiationError
 from adjit.passes.analysis.arrays import loop_view_indices
+from adjit.passes.analysis.dependence import Accesses
 from adjit.passes.front.desugar import is_break_test
 from adjit.passes.ir.build import name as name_node
 from adjit.passes.ir.build import statement
@@ -41,17 +42,10 @@ from adjit.rules.numpy import CREATION
 from adjit.rules.registry import is_array
 
 
-def _mark_restoring_writes(body: list[ast.stmt], restored: set[str], needed: set[str]) -> None:
-    """Mark each element write into a `restored` array that must record the
-    element it replaces (`restores_element`): one that a needed load of the
-    same array may have preceded in the forward sweep - a load earlier in
-    the program, or one in a loop around both. The reverse sweep reaches
-    such a load after undoing the write, so the write must be undone. A
-    write that no needed load precedes (an array filled by a loop and read
-    only by later loops) leaves the values it wrote, which nothing before it
-    reads back: its loop stays free of a tape, and may run in parallel."""
-    # what an adjoint reads, and what those values are computed from: a
-    # recomputed value may come from a load through other names
+def _computed_from(body: list[ast.stmt], needed: set[str]) -> set[str]:
+    """`needed` and every name its values are computed from: a value
+    recomputed in the reverse sweep may come from a load through other
+    names (`_t30 = centre[d]; _t28 = _t29 - _t30`, `_t28` read by `**`)."""
     sources: dict[str, set[str]] = {}
     for node in ast.walk(ast.Module(body, [])):
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
@@ -64,33 +58,96 @@ def _mark_restoring_writes(body: list[ast.stmt], restored: set[str], needed: set
             if source not in needed:
                 needed.add(source)
                 pending.append(source)
-    loads: list[tuple[str, tuple[int, ...]]] = []     # (array, enclosing loops)
-    writes: list[tuple[ast.Assign, tuple[int, ...], int]] = []
+    return needed
 
-    def visit(statements, loops: tuple[int, ...]):
+
+def _mark_restoring_writes(body: list[ast.stmt], restored: set[str], needed: set[str],
+                           parameters=()) -> None:
+    """Mark each element write into a `restored` array that must record the
+    element it replaces (`restores_element`): one that may store into an
+    element a needed load of the same array read before it in the forward
+    sweep (`dependence.Accesses.overwrites`: a load earlier in the program,
+    or in an earlier iteration of a loop around both, of an element the
+    write may reach). The reverse sweep reaches such a load after undoing
+    the write, so the write must be undone. A write that stores into no
+    element a needed load read before it (an array filled by a loop and
+    read only by later loops; a recurrence `s[i] = ... s[i - 1]`, whose
+    element `i - 1` no later iteration writes) leaves the values it wrote,
+    which nothing before it reads back: its loop stays free of a tape, and
+    may run in parallel."""
+    accesses = Accesses(body, parameters)
+    loads: list = []                  # the needed loads of restored arrays
+    writes: list[ast.Assign] = []
+
+    def visit(statements):
         for node in statements:
             if isinstance(node, ast.Assign):
                 target = node.targets[0]
-                if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
-                        and target.value.id in restored:
-                    writes.append((node, loops, len(loads)))
-                elif isinstance(target, ast.Name) and target.id in needed \
-                        and isinstance(node.value, ast.Subscript) \
-                        and isinstance(node.value.value, ast.Name) \
-                        and node.value.value.id in restored:
-                    loads.append((node.value.value.id, loops))
-            elif isinstance(node, ast.If):
-                visit(node.body, loops)
-                visit(node.orelse, loops)
-            elif isinstance(node, (ast.For, ast.While)):
-                visit(node.body, loops + (id(node),))
+                if isinstance(target, ast.Subscript) and target.value.id in restored:
+                    writes.append(node)
+                elif isinstance(target, ast.Name) and target.id in needed:
+                    check(node)
+            elif isinstance(node, (ast.If, ast.For, ast.While)):
+                visit(node.body)
+                visit(node.orelse)
 
-    visit(body, ())
-    for node, loops, loads_before in writes:
-        array = node.targets[0].value.id
-        node.restores_element = any(
-            name == array and (position < loads_before or set(around) & set(loops))
-            for position, (name, around) in enumerate(loads))
+    def check(node):
+        """Protect the loads of `node` from restored arrays; mark it
+        `loads_checked`: the reverse sweep may run it again."""
+        loads.extend(access for access in accesses.read_accesses(node)
+                     if access.array in restored)
+        node.loads_checked = True
+
+    visit(body)
+    for node in writes:
+        write = accesses.write_access(node)
+        node.restores_element = any(accesses.overwrites(load, write) for load in loads)
+
+
+def contents_tracked(function: ast.FunctionDef, types: dict[str, str]) -> set[str]:
+    """Arrays of the generated `function` whose contents the dead-store
+    removal (`optimize.cleanup`) may track like a variable: made once by a
+    creation call, and read only element by element (every index given,
+    none a slice), measured (`a.shape`, `np.zeros_like(a)`), or whole by an
+    operation with a scalar result (`np.sum(a)`) - never bound to another
+    name, viewed, returned or passed on. An element store into one of them
+    that nothing reads after is dead (the forward loop filling `call[i]`,
+    read only by the value `np.sum(call)` that a gradient does not return)."""
+    made: dict[str, int] = {}
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            target = node.targets[0].id
+            made[target] = made.get(target, 0) + 1 if isinstance(node.value, ast.Call) \
+                and getattr(getattr(node.value, "primitive", None), "key", None) in CREATION \
+                else 2
+    candidates = {name for name, count in made.items()
+                  if count == 1 and is_array(types.get(name))}
+    allowed: set[int] = set()        # ids of the Name nodes used in allowed ways
+    for node in ast.walk(function):
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) \
+                and node.value.id in candidates:
+            parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            if len(parts) == rank(types[node.value.id]) \
+                    and not any(isinstance(part, ast.Slice) for part in parts):
+                allowed.add(id(node.value))
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                and node.attr == "shape":
+            allowed.add(id(node.value))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in ("zeros_like", "empty_like", "ones_like"):
+            allowed.update(id(argument) for argument in node.args)
+        elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) \
+                and not is_array(types.get(node.targets[0].id)) \
+                and isinstance(node.value, ast.Call):
+            allowed.update(id(argument) for argument in node.value.args
+                           if isinstance(argument, ast.Name))
+        elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) \
+                and node.targets[0].id in candidates:
+            allowed.add(id(node.targets[0]))
+    for node in ast.walk(function):
+        if isinstance(node, ast.Name) and node.id in candidates and id(node) not in allowed:
+            candidates.discard(node.id)
+    return candidates
 
 
 class ArrayAdjoints:
@@ -99,7 +156,7 @@ class ArrayAdjoints:
     def restored_arrays(self) -> set[str]:
         """Arrays whose overwritten elements the reverse sweep puts back:
         active arrays, made once (not in a loop), whose loaded values an
-        adjoint reads. Each element write records the element it replaces
+        adjoint reads, or computes what it reads from. Each element write records the element it replaces
         and the reverse sweep restores it, so that at every point of the
         reverse sweep the array holds what it held at that point going
         forward: loads from it can be recomputed instead of recorded (the
@@ -120,12 +177,14 @@ class ArrayAdjoints:
             elif isinstance(node.value, ast.Subscript) and isinstance(node.value.value, ast.Name):
                 loaded.setdefault(node.value.value.id, set()).add(target.id)
             needed |= adjoint_reads(node, self.active)
+        needed = _computed_from(self.tree.body, needed)
         made_in_loops = {node.targets[0].id for node in ast.walk(self.tree)
                          if id(node) in self.created_in_loops}
         restored = {name for name in stored - sliced
                     if name in self.active and name not in made_in_loops
                     and not name.startswith("_tape") and loaded.get(name, set()) & needed}
-        _mark_restoring_writes(self.tree.body, restored, needed)
+        _mark_restoring_writes(self.tree.body, restored, needed,
+                               [a.arg for a in self.tree.args.args])
         return restored
 
     def check_allocations(self) -> None:

@@ -109,8 +109,15 @@ class LoopPlan:
                        for node in ast.walk(loop))
         if id(loop) not in self.counters and not restores:
             body_slice, live_in = self.slice_block(loop.body, set(), with_adjoint=True)
+            # restored arrays it writes without recording: no write stores
+            # into an element a needed load read before it, so every load
+            # re-run in the reverse sweep reads what it read going forward
+            # (`loads_checked`: the writes were checked against that load)
+            changed = writes_block(loop.body) - self.restored
+            rewritten = writes_block(loop.body) & self.restored
             # a random draw run again draws another value: its loop records
-            if not live_in & (writes_block(loop.body) | self.mutable) \
+            if not live_in & (changed | self.mutable) \
+                    and not _unchecked_loads(body_slice, rewritten) \
                     and not _draws(body_slice):
                 self.mode[key] = RECOMPUTE
                 if key in self.snapshots:
@@ -154,6 +161,8 @@ class LoopPlan:
         stepped int is read there as its end value minus the steps after the
         statement (`icf[ik, index - 1]`)."""
         written = writes_block(loop.body)
+        written -= {array for array in self.restored - _restoring_writes(loop)
+                    if not _unchecked_loads(loop.body, {array})}
         assignments: dict[str, int] = {}
         for node in ast.walk(ast.Module(loop.body, [])):
             if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
@@ -215,9 +224,11 @@ class LoopPlan:
         return result
 
     def _rereadable_element(self, value: ast.expr, written: set[str]) -> bool:
-        """`x[i, j]` of an array the loop does not write and whose elements,
-        at every point of the reverse sweep, are what they were going
-        forward (unchanged, or restored: see `reverse.restored_arrays`)."""
+        """`x[i, j]` of an array whose elements, at every point of the
+        reverse sweep, are what they were going forward (unchanged, or
+        restored: see `reverse.restored_arrays`), and which the loop does
+        not write, or writes only where no needed load read before
+        (`written` leaves those out)."""
         return isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) \
             and value.value.id not in written and value.value.id not in self.mutable
 
@@ -303,6 +314,35 @@ class LoopPlan:
         sliced.original = _original(loop)
         sliced.records = adjoint_inside
         return (head - index) | loop_reads, sliced
+
+
+def _restoring_writes(loop: ast.stmt) -> set[str]:
+    """The arrays `loop` writes with element writes that record the element
+    they replace (see `reverse.arrays._mark_restoring_writes`)."""
+    return {node.targets[0].value.id for node in ast.walk(loop)
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript)
+            and isinstance(node.targets[0].value, ast.Name)
+            and getattr(node, "restores_element", True)}
+
+
+def _unchecked_loads(statements: list[ast.stmt], arrays: set[str]) -> bool:
+    """Does a statement of `statements` (or a test or bound) read one of
+    `arrays` without the check that no later write changes what it read
+    (`loads_checked`, set by `reverse.arrays._mark_restoring_writes`)?"""
+    for node in ast.walk(ast.Module(statements, [])):
+        if isinstance(node, ast.Assign):
+            parts = [node.value] + ([node.targets[0].slice]
+                                    if isinstance(node.targets[0], ast.Subscript) else [])
+        elif isinstance(node, (ast.If, ast.While)):
+            parts = [node.test]
+        elif isinstance(node, ast.For):
+            parts = [node.iter]
+        else:
+            continue
+        if any(names_in(part) & arrays for part in parts) \
+                and not getattr(_original(node), "loads_checked", False):
+            return True
+    return False
 
 
 def _draws(statements: list[ast.stmt]) -> bool:

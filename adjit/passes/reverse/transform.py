@@ -35,6 +35,8 @@ from adjit.passes.ir.naming import Namer
 from adjit.passes.ir.fold import constant_value, fold
 from adjit.passes.analysis.parallel import is_parallel, race_free_reverse, sum_reductions
 from adjit.passes.analysis.private import private_arrays, stable_arrays
+from adjit.passes.reverse.checkpoints import Checkpoints
+from adjit.passes.reverse.arrays import contents_tracked
 from adjit.passes.reverse.recompute import RECOMPUTE, is_anchor
 from adjit.passes.reverse.reserve import Reservations
 from adjit.passes.reverse.arrays import ArrayAdjoints
@@ -92,6 +94,12 @@ class ReverseTransformer(ReversePlanning, ArrayAdjoints):
         self.view_adjoints: dict[str, ast.Subscript] = {}
         self.array_adjoint, self.array_allocations = self.array_adjoints()
         self.check_allocations()
+        self.checkpoints = Checkpoints(tree, types, self.plan, self.tbr, self.counters,
+                                       self.private,
+                                       self.snapshot_owner, namer,
+                                       not tape_free and not (parsed is not None
+                                                              and parsed.generated),
+                                       self.restores)
         self.top_of = {float_tape[0]: float_tape[1], int_tape[0]: int_tape[1]}
         self.reserves = Reservations(self.top_of)
         self.dtype_of = {float_tape[0]: float_tape[2], int_tape[0]: int_tape[2]}
@@ -172,33 +180,41 @@ class ReverseTransformer(ReversePlanning, ArrayAdjoints):
                 out.append(with_origin([branch], origin)[0])
             elif isinstance(node, (ast.For, ast.While)) and self.plan.has_adjoint(node) \
                     and self.plan.mode_of(node) != RECOMPUTE and getattr(node, "records", True):
-                loop = copy.copy(node)
-                loop.user_loop = getattr(node, "original", node)
-                self.loops.append(node)
-                body = self.forward(node.body, context)
-                self.loops.pop()
-                nested = any(isinstance(inner, (ast.For, ast.While))
-                             for statement in body for inner in ast.walk(statement))
-                if self.tape_free:       # a fixed tape: nothing to reserve
-                    loop.body = body
-                elif isinstance(node, ast.For) and not nested:
-                    # The trip count is known before the loop: reserve once.
-                    # (A capacity check inside the loop would cost Numba a
-                    # reload of the tape every iteration: 40% of a small loop.)
-                    out.extend(with_origin(self.reserves.before_loop(node, body), origin))
-                    loop.body = body
+                if context == MAIN and self.checkpoints.covers(node):
+                    out.extend(with_origin(self.checkpoints.forward(node), origin))
                 else:
-                    loop.body = self.reserves.with_reserves(body)
-                    if isinstance(node, ast.For):
-                        out.extend(with_origin(
-                            self.reserves.before_nest(node, loop.body) or [], origin))
-                out.append(with_origin([self.mark_private(loop, node)], origin)[0])
+                    out.extend(with_origin(self.recorded_loop(node, context), origin))
             elif isinstance(node, (ast.For, ast.While)):
                 emitted = self.mark_private(copy.deepcopy(node), node)
                 emitted.user_loop = getattr(node, "original", node)
                 out.append(emitted)
             else:
                 out.append(copy.deepcopy(node))
+        return out
+
+    def recorded_loop(self, node: ast.stmt, context) -> list[ast.stmt]:
+        """`node` with its pushes, and the tape reservations before it."""
+        out = []
+        loop = copy.copy(node)
+        loop.user_loop = getattr(node, "original", node)
+        self.loops.append(node)
+        body = self.forward(node.body, context)
+        self.loops.pop()
+        nested = any(isinstance(inner, (ast.For, ast.While))
+                     for statement in body for inner in ast.walk(statement))
+        if self.tape_free:       # a fixed tape: nothing to reserve
+            loop.body = body
+        elif isinstance(node, ast.For) and not nested:
+            # The trip count is known before the loop: reserve once.
+            # (A capacity check inside the loop would cost Numba a
+            # reload of the tape every iteration: 40% of a small loop.)
+            out.extend(self.reserves.before_loop(node, body))
+            loop.body = body
+        else:
+            loop.body = self.reserves.with_reserves(body)
+            if isinstance(node, ast.For):
+                out.extend(self.reserves.before_nest(node, loop.body) or [])
+        out.append(self.mark_private(loop, node))
         return out
 
     def mark_private(self, emitted: ast.stmt, loop: ast.stmt) -> ast.stmt:
@@ -255,8 +271,16 @@ class ReverseTransformer(ReversePlanning, ArrayAdjoints):
 
     def reverse_loop(self, loop, context) -> list[ast.stmt]:
         """The loop run backwards (for a parallel loop: in parallel, with the
-        statements `parallel.race_free_reverse` puts around it)."""
+        statements `parallel.race_free_reverse` puts around it; for a
+        checkpointed one, segment by segment, each run again first)."""
         key = id(getattr(loop, "original", loop))
+        if context == MAIN and self.checkpoints.covers(loop) \
+                and not getattr(loop, "segment", False):
+            def segment_reversed(segment):
+                segment.segment = True
+                return self.reverse_loop(segment, context)
+            return self.checkpoints.reverse(
+                loop, lambda segment: self.recorded_loop(segment, context), segment_reversed)
         if is_parallel(loop) and self.plan.mode[key] != RECOMPUTE:
             self.refuse(loop, "the reverse sweep of this parallel loop would need values "
                         "recorded on a tape", "the body of a prange must be recomputable "
@@ -459,7 +483,8 @@ class ReverseTransformer(ReversePlanning, ArrayAdjoints):
         function.writes_through = set(self.view_adjoints) | {
             self.array_adjoint[view.value.id] for view in self.view_adjoints.values()
             if view.value.id in self.array_adjoint}
-        function.scratch_arrays = set(self.private) | set(self.snapshot_owner)
+        function.scratch_arrays = set(self.private) | set(self.snapshot_owner) | \
+            contents_tracked(function, self.types)
         return function
 
     def value_before_reverse(self, returned: str, forward: list[ast.stmt],

@@ -1,0 +1,57 @@
+"""One gradient of the heat stencil over many steps, outside the harness:
+its time and its peak memory growth, against what recording every step
+would hold.
+
+    python bench/heat_long.py 100000 15000      # steps, points
+
+`jit.grad` of the bench's loop form (`bench/workloads/heat.py`), compiled
+first on a small input of the same signature; the peak is the process's
+VmHWM after the call (reset just before it through /proc/self/clear_refs)
+less its resident memory before the call. Recording every step would hold
+one float per point per step (`steps * (n - 2) * 8` bytes); the
+checkpointed gradient holds a state per segment of about sqrt(steps)
+steps, and one segment's record.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from adjit import jit                                   # noqa: E402
+from bench.workloads.heat import DT, heat               # noqa: E402
+
+
+def _status(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field):
+                return int(line.split()[1]) * 1024
+    raise KeyError(field)
+
+
+def main(steps: int, n: int) -> None:
+    u0 = np.random.default_rng(0).uniform(-1.0, 1.0, n)
+    gradient = jit.grad(heat, wrt=(0, 1))
+    gradient(u0[:10], DT, 3)                          # compiles (same signature)
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")                              # resets VmHWM
+    before = _status("VmRSS")
+    start = time.perf_counter()
+    d_u0, d_dt = gradient(u0, DT, steps)
+    elapsed = time.perf_counter() - start
+    growth = _status("VmHWM") - before
+    record = steps * (n - 2) * 8
+    print(f"steps={steps}, n={n}: gradient {elapsed:.1f} s, peak memory growth "
+          f"{growth / 2**20:.1f} MB (recording every step: {record / 2**30:.1f} GiB), "
+          f"|d/du0| {np.linalg.norm(d_u0):.6e}, d/ddt {d_dt:.6e}")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000,
+         int(sys.argv[2]) if len(sys.argv) > 2 else 15_000)
