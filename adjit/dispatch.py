@@ -439,9 +439,13 @@ def numba_settings() -> tuple:
     derivative: a derivative first compiled under other settings is
     generated under a new name, and compiled anew under these."""
     import numba
+
+    from adjit.runtime import checkpoints
     # (Numba's own cache index holds its version and the CPU it compiled for
-    # too; here they also give the generated module another name)
-    return (("numba", numba.__version__),) + tuple(
+    # too; here they also give the generated module another name; the
+    # checkpoint budget is a constant in the machine code)
+    return (("numba", numba.__version__),
+            ("checkpoint budget", checkpoints.CHECKPOINT_BUDGET)) + tuple(
         (name, str(getattr(numba.config, name, None))) for name in NUMBA_SETTINGS)
 
 

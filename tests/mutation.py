@@ -564,6 +564,21 @@ NAMED = [
           "        data = set(self.parameters)\n")],
         [ARRAY_CORPUS + "short_name_of_an_argument_written_later]",
          "tests/test_array_soundness.py"]),
+    NamedMutant(
+        "j1-checkpoints-forget-scalars-read-before-assigned",
+        "checkpoints.py: a scalar a step reads before assigning it is not saved per segment",
+        [("adjit/passes/reverse/checkpoints.py",
+          "        carried = (exposed(loop.body, {loop.target.id}) | pushed) & written\n",
+          "        carried = pushed & written\n")],
+        ["tests/test_checkpoints.py"]),
+    NamedMutant(
+        "j2-checkpoints-forget-arrays",
+        "checkpoints.py: the arrays a loop writes are not saved per segment",
+        [("adjit/passes/reverse/checkpoints.py",
+          "                        if is_array(self.types.get(name)) and name not in created "
+          "| refilled)\n",
+          "                        if False)\n")],
+        ["tests/test_checkpoints.py"]),
 ]
 
 NAMED_TIMEOUT_S = 3600

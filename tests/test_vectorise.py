@@ -300,12 +300,15 @@ def test_stencil_adjoint_splits_shifted_increments_and_sums_dt_in_lanes():
     assert "_b_u[i + 1] += _b_u_at_m1_p1[i - 1]" in source
     assert "_b_u[i - 1] += _b_u_at_m1_p1[i - 1]" in source
     assert "_b_dt_lanes[i] += " in source and "_b_dt += np.sum(_b_dt_lanes)" in source
-    # the step loop is checkpointed: each segment's states are reserved
-    # once, before the segment runs again recording (the first copy into
-    # `u`, which no needed load precedes, records nothing)
-    assert source.count("rt.grow") == 1
+    # the 200 states are reserved once, before the step loop recorded whole
+    # (the first copy into `u`, which no needed load precedes, records
+    # nothing); beyond the checkpoint budget, once per segment, before the
+    # segment runs again recording
+    assert source.count("rt.grow") == 2
+    step_loop = source.index("\n        for step in range(steps):")
+    assert "rt.grow(_tape_f, _top_f + steps * (_t20 - 1))" in source[:step_loop]
     reverse_sweep = source.index("# reverse sweep")
-    rerun = source.index("\n        for step in range(_first1, _last1):", reverse_sweep)
+    rerun = source.index("\n            for step in range(_first1, _last1):", reverse_sweep)
     assert "rt.grow(_tape_f, _top_f + (_last1 - _first1) * (_t20 - 1))" in \
         source[reverse_sweep:rerun]
 
@@ -372,11 +375,13 @@ def test_parameters_used_at_every_element_are_summed_in_lanes():
 
 def test_a_nest_with_branches_reserves_once_for_both_tapes():
     source = _source("branchy_nest")
-    # (the step loop is checkpointed: the reservation is per segment, before
-    # the segment runs again recording)
+    first_loop = source.index("\n        for step in range(steps):")
+    assert source.count("rt.grow") == 4
+    assert "rt.grow(_tape_f, _top_f + steps * (n * 7))" in source[:first_loop]
+    assert "rt.grow(_tape_i, _top_i + steps * n)" in source[:first_loop]
+    # beyond the checkpoint budget: per segment, before it runs again recording
     reverse_sweep = source.index("# reverse sweep")
-    rerun = source.index("\n        for step in range(_first1, _last1):", reverse_sweep)
-    assert source.count("rt.grow") == 2
+    rerun = source.index("\n            for step in range(_first1, _last1):", reverse_sweep)
     assert "rt.grow(_tape_f, _top_f + (_last1 - _first1) * (n * 7))" in \
         source[reverse_sweep:rerun]
     assert "rt.grow(_tape_i, _top_i + (_last1 - _first1) * n)" in source[reverse_sweep:rerun]

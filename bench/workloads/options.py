@@ -1,8 +1,8 @@
 """European options priced one by one, gradient wrt every input.
 
 A loop over `n` options, as a quant writes it for Numba: each iteration
-calls a cumulative-normal helper (a rational approximation with a branch)
-twice, writes the option's call and put prices into arrays created for
+calls a cumulative-normal helper (a rational approximation with a branch,
+itself `@numba.njit`) twice, writes the option's call and put prices into arrays created for
 them, and reads its inputs through short local names for the argument
 arrays. The objective is the book's value, sum(call) + 0.5 sum(put).
 Nothing carries from one option to the next: the iterations are
@@ -42,6 +42,7 @@ def make_inputs(n: int, seed: int):
             0.02, 0.30)
 
 
+@numba.njit
 def normal_cdf(d):
     k = 1.0 / (1.0 + GAIN * math.fabs(d))
     series = k * (0.31938153 + k * (-0.356563782 + k * (1.781477937

@@ -39,6 +39,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 os.environ.setdefault("ADJIT_CACHE_DIR", tempfile.mkdtemp(prefix="adjit-fuzz-cache-"))
+# every loop that can be checkpointed is: the small programs drawn would
+# otherwise always fit the budget and be recorded whole
+os.environ.setdefault("ADJIT_CHECKPOINT_MB", "0")
 
 import case_harness  # noqa: E402
 import families  # noqa: E402

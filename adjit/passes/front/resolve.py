@@ -61,7 +61,7 @@ _ARRAY_METHODS = {"sum": "sum", "mean": "mean", "max": "max", "min": "min", "cop
                   "reshape": "reshape", "ravel": "ravel"}
 
 # Tape growth and checkpoint segments: what only adjit's own generated code calls.
-_GENERATED_ONLY = {"rt.grow", "rt.checkpoint_stride", "rt.segment_count"}
+_GENERATED_ONLY = {"rt.grow", "rt.checkpoint_stride", "rt.segment_count", "rt.saved_states"}
 
 
 def spelling_node(spelling: str) -> ast.expr:

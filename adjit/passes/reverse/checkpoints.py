@@ -6,24 +6,29 @@ Output: `Checkpoints`, which says which loops it takes (`covers`) and
 writes their code in place of a recorded loop's: the forward sweep's
 (`forward`) and the reverse sweep's (`reverse`).
 
-A loop is checkpointed when recording it whole would keep every
-iteration's values: a `for ... in range(...)` loop at the top of the
-function whose iterations must be recorded (`RECORD`) and push values (or
-record the elements they overwrite), with a loop inside it (a time loop
-over array work), not parallel, not left by `break`, in code for the CPU,
-and not itself generated code. Its forward sweep runs
-the primal body with nothing recorded, and at the start of each segment of
-`stride` iterations (`rt.checkpoint_stride`: the square root of the trip
-count, rounded up) saves the state the loop carries: every scalar it
-assigns and every array it writes element by element, except arrays it
-creates and arrays every iteration refills before reading them
-(`private.private_arrays`). The reverse sweep, from the last segment to the
-first, puts that segment's state back, runs the segment forward again
-recording what its reverse reads (the loop's own recorded form, over the
-segment's range), and then runs that segment's reverse. The tape holds one
-segment at a time; the states, one per segment: memory about 2 sqrt(n)
-iterations' worth where recording takes n, for one more run of the primal
-loop.
+A loop is checkpointed when recording it whole could keep too much: a
+`for ... in range(...)` loop at the top of the function whose iterations
+must be recorded (`RECORD`), with a loop inside it that records (pushes
+values, or records the elements it overwrites: a time loop over array
+work, whose record grows with the work of each iteration), not parallel,
+not left by `break`, in code for the CPU, and not itself generated code.
+At run time, `rt.checkpoint_stride` compares the state the loop carries
+times its trip count with the budget (`ADJIT_CHECKPOINT_MB`, see
+`runtime/checkpoints.py`). Within it, the loop is recorded whole, as any
+recorded loop, and its reverse sweep is one segment. Beyond it, the
+forward sweep runs the primal body with nothing recorded, and at the start
+of each segment of `stride` iterations (the square root of the trip
+count, rounded up) saves the state the loop carries: the scalars it reads
+before assigning them (or whose value before the loop the reverse sweep of
+earlier code needs back, pushed inside it) and every array it writes
+element by element, except arrays it creates and arrays every iteration
+refills before reading them (`private.private_arrays`). The reverse sweep,
+from the last segment to the first, puts that segment's state back, runs
+the segment forward again recording what its reverse reads (the loop's
+own recorded form, over the segment's range), and then runs that
+segment's reverse. The tape holds one segment at a time; the states, one
+per segment: memory about 2 sqrt(n) iterations' worth where recording
+takes n, for one more run of the primal loop.
 
 Why it is exact: the rerun starts from the state the forward run had at
 that segment's start, reads nothing else the loop changes, and is the same
@@ -69,9 +74,11 @@ class Checkpoints:
                     and not is_parallel(node) and _has_inner_loop(node):
                 inside = [inner for statement_ in node.body for inner in ast.walk(statement_)]
                 pushed = {name for inner in inside for name in tbr.pushed(MAIN, inner)}
-                # (a loop that records nothing, such as one that only steps
-                # an int the reverse sweep undoes, has nothing to bound)
-                if pushed or any(restores(inner) for inner in inside):
+                # only where an inner loop records: a record that grows with
+                # the work of an iteration, not a few values per iteration
+                # (a loop that only steps an int the reverse sweep undoes, or
+                # pushes the slot numbers of a swap, keeps its small tape)
+                if _records_in_inner_loops(node, tbr, restores):
                     self.state[id(node)] = self._state(node, pushed)
 
     def covers(self, loop: ast.stmt) -> bool:
@@ -94,25 +101,33 @@ class Checkpoints:
         return scalars, arrays
 
     # -- the forward sweep ----------------------------------------------------
-    def forward(self, loop: ast.For) -> list[ast.stmt]:
-        """The primal loop in segments, each segment's state saved first."""
+    def forward(self, loop: ast.For, recorded) -> list[ast.stmt]:
+        """The loop recorded whole (`recorded(loop)`, statements) when its
+        record fits the budget; else in segments, each segment's state
+        saved first, nothing recorded."""
         key = id(getattr(loop, "original", loop))
         scalars, arrays = self.state[key]
         names = {part: self.namer.fresh(part) for part in
-                 ("trips", "stride", "segments", "segment", "first", "last")}
+                 ("trips", "stride", "segments", "saved", "segment", "first", "last")}
         self.names[key] = names
-        for part in ("trips", "stride", "segments", "segment", "first", "last"):
+        for part in names:
             self.types[names[part]] = INT
         start, stop, step = _range_parts(loop.iter)
+        state = " + ".join([" * ".join(f"{name}.shape[{axis}]"
+                                        for axis in range(_rank(self.types[name])))
+                            for name in arrays] + ([str(len(scalars))] if scalars else [])) \
+            or "1"
         code = [statement(f"{names['trips']} = rt.trip_count({start}, {stop}, {step})"),
-                statement(f"{names['stride']} = rt.checkpoint_stride({names['trips']})"),
+                statement(f"{names['stride']} = rt.checkpoint_stride({names['trips']}, "
+                          f"{state})"),
                 statement(f"{names['segments']} = rt.segment_count({names['trips']}, "
-                          f"{names['stride']})")]
+                          f"{names['stride']})"),
+                statement(f"{names['saved']} = rt.saved_states({names['segments']})")]
         saves = []
         for name in scalars:
             states = self._states_name(key, name)
             self.types[states] = array_type(self.types[name], 1)
-            code.append(statement(f"{states} = np.empty({names['segments']}, "
+            code.append(statement(f"{states} = np.empty({names['saved']}, "
                                   f"{_DTYPES[self.types[name]]})"))
             saves.append(statement(f"{states}[{names['segment']}] = {name}"))
         for name in arrays:
@@ -120,22 +135,26 @@ class Checkpoints:
             kind = self.types[name]
             self.types[states] = array_type(element_type(kind), _rank(kind) + 1)
             extents = ", ".join(f"{name}.shape[{axis}]" for axis in range(_rank(kind)))
-            code.append(statement(f"{states} = np.empty(({names['segments']}, {extents}), "
+            code.append(statement(f"{states} = np.empty(({names['saved']}, {extents}), "
                                   f"{_DTYPES[element_type(kind)]})"))
             saves.append(self._copy(f"{states}[{names['segment']}, {{}}]", f"{name}[{{}}]",
                                     name, _rank(kind)))
         primal = self.segment_loop(loop, names)
         primal.body = copy.deepcopy(loop.body)
-        code.append(ast.For(name_node(names["segment"], store=True),
-                            ast.Call(name_node("range"), [name_node(names["segments"])], []),
-                            saves + self.bounds(loop, names) + [primal], []))
-        return code
+        segments = ast.For(name_node(names["segment"], store=True),
+                           ast.Call(name_node("range"), [name_node(names["segments"])], []),
+                           saves + self.bounds(loop, names) + [primal], [])
+        choice = statement(f"if {names['segments']} < 2:\n    pass\nelse:\n    pass")
+        choice.body = recorded(loop)
+        choice.orelse = [segments]
+        return code + [choice]
 
     # -- the reverse sweep ----------------------------------------------------
     def reverse(self, loop: ast.For, recorded, reversed_loop) -> list[ast.stmt]:
         """From the last segment to the first: its state back, the segment
         run again by `recorded(segment_loop)` (statements), then swept back
-        by `reversed_loop(segment_loop)` (statements)."""
+        by `reversed_loop(segment_loop)` (statements); a loop recorded
+        whole is one segment, swept back at once."""
         key = id(getattr(loop, "original", loop))
         names = self.names[key]
         scalars, arrays = self.state[key]
@@ -145,7 +164,9 @@ class Checkpoints:
                                 f"{self._states_name(key, name)}[{names['segment']}, {{}}]",
                                 name, _rank(self.types[name])) for name in arrays]
         segment = self.segment_loop(loop, names)
-        body = restores + self.bounds(loop, names) + recorded(segment) + reversed_loop(segment)
+        rerun = statement(f"if {names['segments']} > 1:\n    pass")
+        rerun.body = restores + recorded(segment)
+        body = self.bounds(loop, names) + [rerun] + reversed_loop(segment)
         header = statement(f"for {names['segment']} in range({names['segments']} - 1, -1, -1):"
                            "\n    pass")
         header.body = body
@@ -262,3 +283,15 @@ def _surely_assigned(statements: list[ast.stmt], assigned: set[str]) -> set[str]
             assigned |= _surely_assigned(node.body, assigned) & \
                 _surely_assigned(node.orelse, assigned)
     return assigned
+
+
+def _records_in_inner_loops(loop: ast.For, tbr, restores) -> bool:
+    """Does a loop inside `loop` push a value, or record an element it
+    overwrites, in its body?"""
+    for statement_ in loop.body:
+        for inner in ast.walk(statement_):
+            if isinstance(inner, (ast.For, ast.While)) and any(
+                    tbr.pushed(MAIN, node) or restores(node)
+                    for body_statement in inner.body for node in ast.walk(body_statement)):
+                return True
+    return False

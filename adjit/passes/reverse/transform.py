@@ -181,7 +181,8 @@ class ReverseTransformer(ReversePlanning, ArrayAdjoints):
             elif isinstance(node, (ast.For, ast.While)) and self.plan.has_adjoint(node) \
                     and self.plan.mode_of(node) != RECOMPUTE and getattr(node, "records", True):
                 if context == MAIN and self.checkpoints.covers(node):
-                    out.extend(with_origin(self.checkpoints.forward(node), origin))
+                    out.extend(with_origin(self.checkpoints.forward(
+                        node, lambda whole: self.recorded_loop(whole, context)), origin))
                 else:
                     out.extend(with_origin(self.recorded_loop(node, context), origin))
             elif isinstance(node, (ast.For, ast.While)):
