@@ -16,7 +16,6 @@ steps, and one segment's record.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -24,28 +23,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adjit import jit                                   # noqa: E402
+from bench.peak import measured                         # noqa: E402
 from bench.workloads.heat import DT, heat               # noqa: E402
-
-
-def _status(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field):
-                return int(line.split()[1]) * 1024
-    raise KeyError(field)
 
 
 def main(steps: int, n: int) -> None:
     u0 = np.random.default_rng(0).uniform(-1.0, 1.0, n)
     gradient = jit.grad(heat, wrt=(0, 1))
     gradient(u0[:10], DT, 3)                          # compiles (same signature)
-    with open("/proc/self/clear_refs", "w") as clear:
-        clear.write("5")                              # resets VmHWM
-    before = _status("VmRSS")
-    start = time.perf_counter()
-    d_u0, d_dt = gradient(u0, DT, steps)
-    elapsed = time.perf_counter() - start
-    growth = _status("VmHWM") - before
+    (d_u0, d_dt), elapsed, growth = measured(lambda: gradient(u0, DT, steps))
     record = steps * (n - 2) * 8
     print(f"steps={steps}, n={n}: gradient {elapsed:.1f} s, peak memory growth "
           f"{growth / 2**20:.1f} MB (recording every step: {record / 2**30:.1f} GiB), "

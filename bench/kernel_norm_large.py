@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -24,14 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adjit import jit                                   # noqa: E402
 from adjit.demo import kernel_norm_parallel             # noqa: E402
-
-
-def _status(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field):
-                return int(line.split()[1]) * 1024
-    raise KeyError(field)
+from bench.peak import measured                         # noqa: E402
 
 
 def main(n: int) -> None:
@@ -39,13 +31,7 @@ def main(n: int) -> None:
     q, p = rng.normal(size=(n, 3)), rng.normal(size=(n, 3))
     gradient = jit.grad(kernel_norm_parallel, wrt=(0, 1))
     gradient(q[:100], p[:100], 2.5)                  # compiles (same signature)
-    with open("/proc/self/clear_refs", "w") as clear:
-        clear.write("5")                             # resets VmHWM
-    before = _status("VmRSS")
-    start = time.perf_counter()
-    gq, gp = gradient(q, p, 2.5)
-    elapsed = time.perf_counter() - start
-    growth = _status("VmHWM") - before
+    (gq, gp), elapsed, growth = measured(lambda: gradient(q, p, 2.5))
     print(f"N={n}, NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', 'all cores')}: "
           f"gradient {elapsed:.1f} s, peak memory growth {growth / 2**20:.1f} MB, "
           f"max |dH/dq| {np.abs(gq).max():.4e}, max |dH/dp| {np.abs(gp).max():.4e}")

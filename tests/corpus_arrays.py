@@ -2223,6 +2223,19 @@ _add("priced_through_short_names", priced_through_short_names,
      ("alias", "independent-iterations", "no-record"))
 
 
+def copy_of_the_state_per_step(x, c, steps):
+    u = np.copy(x)
+    for t in range(steps):
+        previous = np.copy(u)
+        for i in range(1, u.shape[0] - 1):
+            u[i] = previous[i] + c * math.sin(previous[i - 1] - previous[i + 1]) * previous[i]
+    return np.sum(u * u)
+
+
+_add("copy_of_the_state_per_step", copy_of_the_state_per_step,
+     lambda rng: (rng.normal(size=6), 0.4, 3), (0, 1), ("copy-in-loop", "time-loop", "near-miss"))
+
+
 def short_name_of_an_argument_written_later(x, c):
     X = x
     total = 0.0

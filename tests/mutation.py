@@ -556,14 +556,23 @@ NAMED = [
           "                    and not _unchecked_loads(body_slice, rewritten) \\\n", "")],
         [ARRAY_CORPUS + "rk4_pendulum_scratch]", ARRAY_CORPUS + "euler_nbody]"]),
     NamedMutant(
-        "i6-short-names-of-written-arguments-read-again",
-        "arrays.py: a local name for an argument array that is written counts as the "
-        "caller's unchanged data",
+        "i6-local-arrays-read-again-as-data",
+        "arrays.py: every local array counts as the caller's unchanged data, not only "
+        "names for the arguments",
         [("adjit/passes/analysis/arrays.py",
-          "        data = {name for name in self.parameters if name not in stored}\n",
-          "        data = set(self.parameters)\n")],
-        [ARRAY_CORPUS + "short_name_of_an_argument_written_later]",
+          "                if all(_base_name(node.value) in data for node in nodes):\n",
+          "                if True:\n")],
+        [ARRAY_CORPUS + "copy_of_the_state_per_step]",
+         ARRAY_CORPUS + "short_name_of_an_argument_written_later]",
          "tests/test_array_soundness.py"]),
+    NamedMutant(
+        "i7-dependence-reads-a-measured-array",
+        "dependence.py: `np.zeros_like(a)` and `len(a)` count as reads of every element",
+        [("adjit/passes/analysis/dependence.py",
+          "            if _measures(node.func) and node.args and isinstance(node.args[0], "
+          "ast.Name):\n",
+          "            if False:\n")],
+        [DEPENDENCE]),
     NamedMutant(
         "j1-checkpoints-forget-scalars-read-before-assigned",
         "checkpoints.py: a scalar a step reads before assigning it is not saved per segment",

@@ -5,13 +5,16 @@ must answer "yes"; then what the reverse sweep makes of the answers (a
 recurrence recorded on no tape, its near misses recorded)."""
 
 import ast
+import math
 import textwrap
 
 import numpy as np
 import pytest
 
 import adjit
+from adjit import jit
 from adjit.passes.analysis.dependence import Accesses
+from numba import prange
 
 
 def overwrites(code: str, parameters=("x", "n", "s", "r", "c")) -> bool:
@@ -71,6 +74,11 @@ NO = {
         s[0] = c  # W
         for i in range(n):
             t = s[0]  # R
+        """,
+    "only the shape measured": """
+        t = np.zeros_like(s)  # R
+        for i in range(n):
+            s[i] = c  # W
         """,
     "a name fixed through the call, two offsets": """
         m = n - 1
@@ -193,3 +201,33 @@ def test_a_recurrence_rescaled_in_place_after_it_records():
     text = adjit.source(adjit.jit.grad(smoothing_rescaled_after, wrt=(0, 1)), x, 0.6)
     assert "_tape" in text, text
     assert adjit.gradcheck(smoothing_rescaled_after, (x, 0.6), wrt=(0, 1))
+
+
+def filled_in_parallel_then_read(x, y, s):
+    n = x.shape[0]
+    out = np.zeros(n)
+    for i in prange(n):
+        v = math.tanh(x[i] - y[i]) * s
+        out[i] = v * v - 0.08 * x[i]
+    total = 0.0
+    for i in range(n):
+        total += out[i] * out[i]
+    return total
+
+
+def test_a_shape_read_is_not_an_element_read():
+    """Differentiating the forward-mode derivative of a prange loop that
+    fills an array was refused ("would need values recorded on a tape"):
+    its tangent's allocation, `_d_out = np.zeros_like(out)`, before the
+    loop, counted as a read of every element of `out`, so the loop's
+    writes recorded what they replaced."""
+    rng = np.random.default_rng(8)
+    x, y, v = rng.normal(size=5), rng.normal(size=5), rng.normal(size=5)
+    tangent = jit.jvp(filled_in_parallel_then_read, wrt=0)
+    gradient = jit.grad(tangent, wrt=0, target="python")(x, y, 0.7, v)
+    step = 1e-6
+    for k in range(5):
+        e = np.zeros(5)
+        e[k] = step
+        difference = (tangent(x + e, y, 0.7, v)[1] - tangent(x - e, y, 0.7, v)[1]) / (2 * step)
+        assert abs(gradient[k] - difference) < 1e-6 * max(1.0, abs(difference))

@@ -111,19 +111,19 @@ class _Checker:
         # (The tapes of generated code keep their own discipline: a slot is
         # read back only after being written in the same sweep.)
         local = {name for name in self.bindings if name not in self.parameters} \
-            - self.caller_data(stored)
+            - self.caller_data()
         tapes = {name for name in stored | local if self.parsed.generated
                  and any(member.startswith("_tape") for member in classes.get(name, {name}))}
         return ArrayFacts((stored | local) - tapes, written, stored)
 
-    def caller_data(self, stored: set[str]) -> set[str]:
-        """Local names that only ever hold the caller's unchanged data: each
-        binding is another name for, or a view of, a parameter or such a
-        name (`S = spot`, `row = x[i]`), and no write reaches their class
-        (`stored` is closed over aliases). Their elements hold the same
-        values all through the call, so a reverse sweep may read them again
-        like the parameter itself."""
-        data = {name for name in self.parameters if name not in stored}
+    def caller_data(self) -> set[str]:
+        """Local names that only ever hold the caller's data: each binding
+        is another name for, or a view of, a parameter or such a name
+        (`S = spot`, `row = x[i]`). Taken out of the locals, which are all
+        mutable; one that a write reaches stays mutable through `stored`
+        (closed over aliases), so that only names for unchanged data are
+        read again by a reverse sweep, like the parameter itself."""
+        data = set(self.parameters)
         changed = True
         while changed:
             changed = False

@@ -235,10 +235,22 @@ def _array_uses(expression: ast.AST):
         elif isinstance(node, ast.Call):
             for inner in ast.walk(node.func):
                 inside.add(id(inner))
+            if _measures(node.func) and node.args and isinstance(node.args[0], ast.Name):
+                inside.add(id(node.args[0]))  # `np.zeros_like(a)`, `len(a)`: the shape
     for node in ast.walk(expression):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) \
                 and id(node) not in inside:
             yield node.id, None
+
+
+_MEASURING = {"len", "zeros_like", "empty_like", "ones_like", "full_like"}
+
+
+def _measures(function: ast.expr) -> bool:
+    """Does a call of `function` read only its first argument's shape?"""
+    name = function.attr if isinstance(function, ast.Attribute) else \
+        function.id if isinstance(function, ast.Name) else None
+    return name in _MEASURING
 
 
 def _common_prefix(first, second) -> tuple[ast.stmt, ...]:
