@@ -2232,6 +2232,13 @@ def copy_of_the_state_per_step(x, c, steps):
     return np.sum(u * u)
 
 
+# Cases whose second derivative is refused as documented
+# (limitations.md#higher-order): case name -> why.
+SECOND_ORDER_REFUSED = {
+    "copy_of_the_state_per_step": "a copy made in a loop: its gradient accumulates the "
+                                  "whole-array adjoint `_b_u += _b_previous` in the loop",
+}
+
 _add("copy_of_the_state_per_step", copy_of_the_state_per_step,
      lambda rng: (rng.normal(size=6), 0.4, 3), (0, 1), ("copy-in-loop", "time-loop", "near-miss"))
 

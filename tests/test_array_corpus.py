@@ -38,7 +38,7 @@ import zlib
 import numpy as np
 import pytest
 
-from corpus_arrays import CASES, SWEEP, SWEEP_MAX_N, Case
+from corpus_arrays import CASES, SECOND_ORDER_REFUSED, SWEEP, SWEEP_MAX_N, Case
 
 import adjit
 from adjit import jit
@@ -256,7 +256,9 @@ def test_corpus_is_large_and_names_are_unique():
 _HVP_CASES = [case for case in CASES if not is_float32(case)][::4]
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in _HVP_CASES])
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.name, marks=[pytest.mark.xfail(
+    strict=True, raises=adjit.DifferentiationError, reason=SECOND_ORDER_REFUSED[c.name])]
+    if c.name in SECOND_ORDER_REFUSED else []) for c in _HVP_CASES])
 def test_hvp_python(case):
     args = example_args(case)
     w = case.wrt[0]
