@@ -16,6 +16,8 @@ from adjit import jit
 from adjit.passes.analysis.dependence import Accesses
 from numba import prange
 
+from corpus_arrays import exponential_smoothing
+
 
 def overwrites(code: str, parameters=("x", "n", "s", "r", "c")) -> bool:
     """Does the write marked `# W` overwrite what the read marked `# R`
@@ -167,15 +169,6 @@ def test_may_overwrite(code):
     assert overwrites(code)
 
 
-def smoothing(x, a):
-    n = x.shape[0]
-    s = np.empty(n)
-    s[0] = x[0]
-    for i in range(1, n):
-        s[i] = a * x[i] + (1.0 - a) * s[i - 1]
-    return np.sum(s * s)
-
-
 def smoothing_rescaled_after(x, a):
     n = x.shape[0]
     s = np.empty(n)
@@ -190,7 +183,7 @@ def smoothing_rescaled_after(x, a):
 def test_a_recurrence_is_reversed_without_a_tape():
     """Each element of `s` is read by the next iteration and never written
     again: the reverse sweep reads `s` as the forward sweep left it."""
-    text = adjit.source(adjit.jit.grad(smoothing, wrt=(0, 1)), np.ones(5), 0.3)
+    text = adjit.source(adjit.jit.grad(exponential_smoothing, wrt=(0, 1)), np.ones(5), 0.3)
     assert "_tape" not in text, text
 
 
