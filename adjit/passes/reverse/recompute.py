@@ -103,10 +103,7 @@ class LoopPlan:
         self.needs[key] = self.header_needs(loop)
         if not isinstance(loop, ast.For) or not self.has_adjoint(loop):
             return
-        restores = any(isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript)
-                       and node.targets[0].value.id in self.restored
-                       and getattr(node, "restores_element", True)
-                       for node in ast.walk(loop))
+        restores = bool(_restoring_writes(loop) & self.restored)
         if id(loop) not in self.counters and not restores:
             body_slice, live_in = self.slice_block(loop.body, set(), with_adjoint=True)
             # restored arrays it writes without recording: no write stores

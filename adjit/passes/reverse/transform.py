@@ -36,7 +36,7 @@ from adjit.passes.ir.fold import constant_value, fold
 from adjit.passes.analysis.parallel import is_parallel, race_free_reverse, sum_reductions
 from adjit.passes.analysis.private import private_arrays, stable_arrays
 from adjit.passes.reverse.checkpoints import Checkpoints
-from adjit.passes.reverse.arrays import contents_tracked
+from adjit.passes.reverse.contents import contents_tracked
 from adjit.passes.reverse.recompute import RECOMPUTE, is_anchor
 from adjit.passes.reverse.reserve import Reservations
 from adjit.passes.reverse.arrays import ArrayAdjoints
