@@ -28,6 +28,7 @@ from adjit.passes.front.parse import source_text
 from adjit.passes.front.outputs import (output_arguments, parameters_maybe_written,
                                         returns_nothing)
 from adjit.runtime import compile as compiler
+from adjit.runtime.checkpoints import CheckpointsNeeded
 from adjit.targets import TARGETS, DerivativeSpec, check_like, target_named  # noqa: F401
 
 VERSION = "0.1.0"
@@ -39,6 +40,33 @@ def as_result(value):
     if isinstance(value, tuple):          # the gradient of a tuple argument
         return tuple([as_result(element) for element in value])
     return value if isinstance(value, np.ndarray) else float(value)
+
+
+def _as_returned(value) -> bool:
+    """Whether `as_result` leaves `value` as it is: floats and arrays,
+    in tuples."""
+    if type(value) is tuple:
+        return all(_as_returned(element) for element in value)
+    return type(value) is float or isinstance(value, np.ndarray)
+
+
+class _FirstCall:
+    """The first call of a derivative for one fast key (`Derivative._ready`):
+    runs `compiled`, then lets later calls with that key run what `compiled`
+    runs after its first call (Numba's dispatcher itself, the wrapper that
+    watched the first call left out), and skip converting the results when
+    the target's result types follow from the argument types and these
+    results needed no conversion."""
+
+    def __init__(self, compiled, ready: dict, key: tuple, typed_results: bool):
+        self.compiled, self.ready, self.key = compiled, ready, key
+        self.typed_results = typed_results
+
+    def __call__(self, *args):
+        result = self.compiled(*args)
+        later = getattr(self.compiled, "dispatcher", self.compiled)
+        self.ready[self.key] = (later, self.typed_results and _as_returned(result))
+        return result
 
 
 class Derivative:
@@ -75,6 +103,8 @@ class Derivative:
         self.operator = operator
         self.output = output      # for a function returning a tuple: which one
         self.wrt_names, self.wrt_is_tuple = _resolve_wrt(self.function, wrt)
+        self._wrt_positions = [self.function.parameters.index(name)
+                               for name in self.wrt_names]
         # a function returning nothing: the output arguments it fills are
         # its results (None for a function returning a value)
         self.output_names, self.outputs_tuple = _resolve_outputs(
@@ -93,9 +123,14 @@ class Derivative:
         self._sources: dict[tuple, str] = {}
         self._names: dict[tuple, tuple[str, str]] = {}    # (module, function) per key
         self._latest: tuple | None = None
+        # keys whose calls ran a long loop beyond the checkpoint budget: their
+        # derivative is the checkpointed form (`reverse/checkpoints.py`)
+        self._checkpointed: set[tuple] = set()
         # Fast dispatch: (Python types of the arguments, global numbers) ->
-        # compiled function, skipping signature binding on the hot path.
-        self._by_python_types: dict[tuple, object] = {}
+        # (what runs the derivative, whether its results reach the user as
+        # they are), after a first call for those types has returned; the
+        # hot path skips binding, signatures and conversions.
+        self._ready: dict[tuple, tuple] = {}
         self._arity = len(self.function.parameters)
         # the functions the derivative inlines: their sources and numeric
         # globals are part of the keys, like the function's own
@@ -108,6 +143,7 @@ class Derivative:
             isinstance(namespace.get(name), np.ndarray) for namespace, name in
             self._number_names) or any(_captured_arrays(function) for function in
                                        [self.function.root, *self._callees])
+        self._keyed_on_globals = bool(self._number_names) or self._reads_arrays
 
     def _output_values(self, values):
         """What the generated function returns for the output arguments (one
@@ -141,25 +177,27 @@ class Derivative:
 
     # -- calling ------------------------------------------------------------------
     def _compiled_for(self, args, kwargs):
-        """(the arguments bound to the parameters, the compiled derivative
-        for their types), by the fast key when it was seen before."""
+        """(the arguments bound to the parameters, what runs the derivative
+        for their types, whether its results reach the user as they are),
+        by the fast key once a call for those types has returned."""
         if kwargs or len(args) != self._arity:
             args = self._bind(tuple(args), kwargs)
-        fast_key = (self.backend.dispatch_key(args),
-                    self._global_values() if self._number_names or self._reads_arrays else ())
-        compiled = self._by_python_types.get(fast_key)
-        if compiled is None:
-            compiled = self._specialise(list(args))
-            self._by_python_types[fast_key] = compiled
-        elif getattr(compiled, "_watch", True) is False:
-            # called once: Numba's dispatcher itself from now on, one Python
-            # call less (the wrapper only watches the first call)
-            compiled = self._by_python_types[fast_key] = compiled.dispatcher
-        return args, compiled
+        key = self.backend.dispatch_key(args)
+        if self._keyed_on_globals:
+            key = (key, self._global_values())
+        ready = self._ready.get(key)
+        if ready is not None:
+            return args, ready[0], ready[1]
+        first = _FirstCall(self._specialise(list(args)), self._ready, key,
+                           self.backend.typed_results)
+        return args, first, False
 
     def __call__(self, *args, **kwargs):
-        args, compiled = self._compiled_for(args, kwargs)
+        args, compiled, as_returned = self._compiled_for(args, kwargs)
         result = self._run(compiled, args)
+        if as_returned:           # floats and arrays, in the shape the user receives
+            return (result[0], result[1:]) if self.returns_value and self.wrt_is_tuple \
+                else result
         if not self.returns_value:
             return tuple([as_result(g) for g in result]) if self.wrt_is_tuple \
                 else as_result(result)
@@ -174,7 +212,12 @@ class Derivative:
             _refuse_shared_memory(self.function.py_func_name, self.function.parameters,
                                   self._written, args)
         try:
-            return compiled(*args, *extra)
+            try:
+                return compiled(*args, *extra)
+            except CheckpointsNeeded:
+                # a long loop beyond the budget: the checkpointed form, for
+                # these argument types from now on
+                return self._checkpointed_form(list(args))(*args, *extra)
         except Exception as error:
             located = self._at_user_line(error, args)
             if located is None:
@@ -220,6 +263,15 @@ class Derivative:
         changed global recompiles instead of giving a stale derivative)."""
         return self._signature(arguments), self.global_numbers()
 
+    def _checkpointed_form(self, arguments):
+        """The derivative for these arguments' key made again with its long
+        loops checkpointed, compiled; later calls with the key run it."""
+        key = self._key(arguments)
+        self._checkpointed.add(key)
+        self._compiled.pop(key, None)
+        self._ready.clear()
+        return self._specialise(arguments)
+
     def _specialise(self, arguments):
         key = self._key(arguments)
         self._latest = key
@@ -250,10 +302,19 @@ class Derivative:
         module_name, function_name = self._generate((signature, self.global_numbers()))
         return self.backend.device_function(module_name, function_name, signature)
 
-    def _generate(self, key: tuple) -> tuple[str, str]:
-        """Transform (or find in the cache) the source for `key`."""
+    def _generate(self, key: tuple, checkpointed: bool | None = None) -> tuple[str, str]:
+        """Transform (or find in the cache) the source for `key`. Long loops
+        are recorded whole, after a check of the budget, unless a call with
+        this key went beyond it (`_checkpointed`) or `checkpointed` asks for
+        their checkpointed form (a derivative differentiated again, whose
+        derivative must not depend on a check it cannot redo); the
+        derivative's own form is the one `source` shows."""
         from adjit.passes.pipeline import forward_mode, reverse_mode
         from adjit.rules import REGISTRY
+        own = checkpointed is None
+        if own:
+            checkpointed = key in self._checkpointed
+        checkpointed = checkpointed and self.mode == "reverse"
         signature, global_numbers = key
         py_func = self.function.py_func_for(signature)
         file_key = compiler.cache_key(
@@ -262,6 +323,7 @@ class Derivative:
             [_source_or_name(callee) for callee in self._callees], global_numbers, signature,
             self.wrt_names, self.wrt_is_tuple, self.mode, self.returns_value, self.output,
             self.seed, self.output_names, *(("device",) if self.backend.device_code else ()),
+            *(("checkpointed",) if checkpointed else ()),
             # Numba settings its own cache does not see (`numba_settings`)
             numba_settings())
         module_name = f"adjit_{py_func.__name__}_{file_key}"
@@ -276,7 +338,8 @@ class Derivative:
                                          gradient_tuple=self.wrt_is_tuple,
                                          output=self.output,
                                          device=self.backend.device_code,
-                                         outputs=self.output_names)
+                                         outputs=self.output_names,
+                                         checkpointed=checkpointed)
             else:
                 generated = forward_mode(py_func, types, self.wrt_names,
                                          with_value=self.returns_value,
@@ -290,9 +353,11 @@ class Derivative:
                                                    description=description)
             source += generated.source
             compiler.store_source(module_name, source)
-        self._sources[key] = source
-        self._names[key] = module_name, f"{py_func.__name__}{suffix}"
-        return self._names[key]
+        names = module_name, f"{py_func.__name__}{suffix}"
+        if own:
+            self._sources[key] = source
+            self._names[key] = names
+        return names
 
     def output_count(self, *args) -> int | None:
         """How many values `f` returns: None for a scalar, m for a tuple."""
@@ -340,7 +405,7 @@ class VJP(Derivative):
         if not args_and_cotangent:
             raise AdjitError("call a vjp as h(*args, cotangent)")
         *args, cotangent = args_and_cotangent
-        args, compiled = self._compiled_for(args, kwargs)
+        args, compiled, as_returned = self._compiled_for(args, kwargs)
         if self.output_names is not None:
             cotangents = self._output_cotangents(args, cotangent)
             result = self._run(compiled, args,
@@ -350,6 +415,9 @@ class VJP(Derivative):
                 return value, tuple([as_result(g) for g in result[1:]])
             return value, as_result(result[1])
         result = self._run(compiled, args, self.backend.cotangent(cotangent))
+        if as_returned:
+            return (result[0], result[1:]) if self.returns_value and self.wrt_is_tuple \
+                else result
         if not self.returns_value:        # the cotangents alone (the bridges' backward)
             return tuple([as_result(g) for g in result]) if self.wrt_is_tuple \
                 else as_result(result)
@@ -393,15 +461,17 @@ class JVP(Derivative):
         if len(tangents) != len(self.wrt_names):
             raise AdjitError(f"expected {len(self.wrt_names)} tangents (one per "
                              f"wrt argument {self.wrt_names}), got {len(tangents)}")
-        args, compiled = self._compiled_for(args, kwargs)
+        args, compiled, as_returned = self._compiled_for(args, kwargs)
         self.backend.check_tangents(args, tangents)
         # a tangent takes its argument's float dtype (a float64 direction for
         # float32 data: compiled `@` and `np.dot` need operands of one dtype)
-        parameters = list(self.function.signature.parameters)
-        tangents = tuple(_in_dtype_of(tangent, args[parameters.index(name)])
-                         for name, tangent in zip(self.wrt_names, tangents))
-        value, tangent = self._run(compiled, args,
-                                   *[self.backend.tangent(t) for t in tangents])
+        tangent_of = self.backend.tangent
+        result = self._run(compiled, args, *[
+            tangent if type(tangent) is float else tangent_of(_in_dtype_of(tangent, args[position]))
+            for tangent, position in zip(tangents, self._wrt_positions)])
+        if as_returned and self.output_names is None:
+            return result
+        value, tangent = result
         if self.output_names is not None:
             return self._output_values(value), self._output_values(tangent)
         if isinstance(tangent, tuple):

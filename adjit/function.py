@@ -127,7 +127,9 @@ class DerivativeFunction:
     def py_func_for(self, signature: tuple):
         from adjit.runtime import compile as compiler
         key = (signature[:self.arity], self.derivative.global_numbers())
-        module_name, function_name = self.derivative._generate(key)
+        # its long loops checkpointed: the derivative of a form that checks
+        # the budget and raises beyond it could not fall back on its own
+        module_name, function_name = self.derivative._generate(key, checkpointed=True)
         generated = getattr(compiler.load_module(module_name), function_name)
         generated.__adjit_generated__ = True
         return generated

@@ -546,7 +546,8 @@ NAMED = [
         "i4-dependence-trusts-an-index-set-in-a-branch",
         "dependence.py: an index assigned under an `if` is read as its assignment",
         [("adjit/passes/analysis/dependence.py",
-          "(node, None if guarded else loops, order))", "(node, loops, order))")],
+          "        if guarded or not isinstance(definition, ast.Assign) or defined_at >= order \\\n",
+          "        if not isinstance(definition, ast.Assign) or defined_at >= order \\\n")],
         [DEPENDENCE, ARRAY_CORPUS + "index_set_in_a_branch]"]),
     NamedMutant(
         "i5-recompute-rereads-loads-no-write-was-checked-against",
@@ -574,6 +575,32 @@ NAMED = [
           "            if False:\n")],
         [DEPENDENCE]),
     NamedMutant(
+        "i8-dependence-any-assignment-in-the-function-is-the-one",
+        "dependence.py: an index temporary assigned in the loop is read from the first "
+        "assignment anywhere, inside the loop or not",
+        [("adjit/passes/analysis/dependence.py",
+          "        for depth in range(len(loops), 0, -1):\n",
+          "        assignments = assignments[:1]\n        for depth in range(0):\n")],
+        [DEPENDENCE, ARRAY_CORPUS + "recurrence_reading_ahead]", "tests/test_handoff.py"]),
+    NamedMutant(
+        "k1-carry-any-distance",
+        "handoff.py: an increment taken any number of iterations later is carried in a local",
+        [("adjit/passes/optimize/handoff.py",
+          "            if write.offset - read.offset != step:\n",
+          "            if write.offset == read.offset:\n")],
+        ["tests/test_handoff.py"]),
+    NamedMutant(
+        "k2-carry-ignores-increments-before-the-take",
+        "handoff.py: an increment before the take is carried as if it came after",
+        [("adjit/passes/optimize/handoff.py",
+          "        take, zeroing, *increments = touching\n",
+          "        first = next((k for k, node in enumerate(touching[:-1])\n"
+          "                      if isinstance(node, ast.Assign)\n"
+          "                      and isinstance(node.targets[0], ast.Name)), 0)\n"
+          "        take, zeroing = touching[first], touching[first + 1]\n"
+          "        increments = touching[:first] + touching[first + 2:]\n")],
+        ["tests/test_handoff.py"]),
+    NamedMutant(
         "j1-checkpoints-forget-scalars-read-before-assigned",
         "checkpoints.py: a scalar a step reads before assigning it is not saved per segment",
         [("adjit/passes/reverse/checkpoints.py",
@@ -587,6 +614,20 @@ NAMED = [
           "                        if is_array(self.types.get(name)) and name not in created "
           "| refilled)\n",
           "                        if False)\n")],
+        ["tests/test_checkpoints.py"]),
+    NamedMutant(
+        "j3-checkpoints-budget-never-exceeded",
+        "runtime/checkpoints.py: a loop recorded whole never asks for the checkpointed form",
+        [("adjit/runtime/checkpoints.py",
+          "        raise CheckpointsNeeded(\"a long loop exceeds the checkpoint budget\")\n",
+          "        return\n")],
+        ["tests/test_checkpoints.py"]),
+    NamedMutant(
+        "j4-checkpoints-keep-every-segment-record",
+        "checkpoints.py: the forward sweep keeps the record of every segment, not only the last",
+        [("adjit/passes/reverse/checkpoints.py",
+          "        drop.body = [statement(f\"{top} = {mark}\") for top, mark in marks.items()]\n",
+          "        drop.body = []\n")],
         ["tests/test_checkpoints.py"]),
 ]
 

@@ -27,6 +27,20 @@ def heat(u0, dt, steps):
     return np.sum(u * u)
 
 
+def recorded_before(x, c, steps):
+    """A loop before the time loop keeps values on the tape, which its
+    reverse sweep reads after the time loop's: the checkpointed loop must
+    leave the tape as it found it."""
+    scale = c
+    for k in range(3):
+        scale = math.sin(scale) + 0.5
+    u = np.copy(x)
+    for step in range(steps):
+        for i in range(x.shape[0]):
+            u[i] = math.tanh(u[i] * scale)
+    return np.sum(u * u)
+
+
 def carried_scalars(x, c, steps):
     """A float and an int carried from step to step, read before they are
     assigned in each step: part of the state saved per segment."""
@@ -55,6 +69,8 @@ CASES = {
     "heat": (heat, lambda rng, steps: (rng.uniform(-1, 1, 6), 0.2, steps), (0, 1)),
     "carried-scalars": (carried_scalars,
                         lambda rng, steps: (rng.normal(size=4) * 0.5, 0.3, steps), (0, 1)),
+    "recorded-before": (recorded_before,
+                        lambda rng, steps: (rng.normal(size=4) * 0.5, 0.3, steps), (0, 1)),
     "grid": (grid_steps, lambda rng, steps: (rng.normal(size=(3, 4)) * 0.5, 0.7, steps),
              (0, 1)),
 }
@@ -70,8 +86,13 @@ def no_budget(monkeypatch):
 def test_checkpointed_gradients_match_differences(name, target, no_budget):
     function, make, wrt = CASES[name]
     rng = np.random.default_rng(5)
-    text = adjit.source(jit.grad(function, wrt=wrt), *make(rng, 3))
-    assert "rt.checkpoint_stride" in text and "_states_" in text, text
+    gradient = jit.grad(function, wrt=wrt, target=target)
+    # generated first with the loop recorded whole, after a check of the
+    # budget; the first call beyond it makes the checkpointed form
+    text = adjit.source(gradient, *make(rng, 3))
+    assert "rt.require_budget" in text and "_states_" not in text, text
+    gradient(*make(rng, 3))
+    assert "rt.checkpoint_stride" in gradient.source and "_states_" in gradient.source
     for steps in (0, 1, 2, 3, 4, 5, 9, 10) if target == "python" else (0, 1, 4, 10):
         assert adjit.gradcheck(function, make(rng, steps), wrt=wrt, target=target)
 
@@ -80,8 +101,30 @@ def test_checkpointed_gradients_match_differences(name, target, no_budget):
 def test_within_the_budget_the_loop_is_recorded_whole(name):
     function, make, wrt = CASES[name]
     rng = np.random.default_rng(6)
+    gradient = jit.grad(function, wrt=wrt, target="python")
     for steps in (0, 1, 7):
+        gradient(*make(rng, steps))
+        assert "_states_" not in gradient.source
         assert adjit.gradcheck(function, make(rng, steps), wrt=wrt, target="python")
+
+
+@pytest.mark.parametrize("target", ["python", "cpu"])
+def test_after_a_call_beyond_the_budget_the_checkpointed_form_stays(target, monkeypatch):
+    """A derivative that switched to its checkpointed form for a key gives
+    the same gradients as the form recording whole, for calls beyond the
+    budget and within it, and raises nothing of its own."""
+    function, make, wrt = CASES["carried-scalars"]
+    rng = np.random.default_rng(8)
+    inputs = {steps: make(rng, steps) for steps in (0, 1, 3, 12)}
+    whole = jit.grad(function, wrt=wrt, target=target)
+    expected = {steps: whole(*args) for steps, args in inputs.items()}
+    monkeypatch.setattr(checkpoints, "CHECKPOINT_BUDGET", 40)     # the state is 4 + 2 values
+    switching = jit.grad(function, wrt=wrt, target=target)
+    for steps in (1, 12, 0, 3, 1):
+        got = switching(*inputs[steps])
+        for part, reference in zip(got, expected[steps]):
+            np.testing.assert_allclose(part, reference, rtol=1e-12, atol=1e-14)
+    assert "_states_" in switching.source
 
 
 def test_a_checkpointed_gradient_differentiated_again(no_budget):
@@ -98,9 +141,9 @@ def test_a_checkpointed_gradient_differentiated_again(no_budget):
 
 def test_segments_cover_the_trip_count():
     for trips in range(0, 50):
-        stride = checkpoints.checkpoint_stride.py_func(trips, 10**9) \
+        stride = checkpoints.checkpoint_stride.py_func(trips, 10**9, 1000) \
             if hasattr(checkpoints.checkpoint_stride, "py_func") \
-            else checkpoints.checkpoint_stride(trips, 10**9)
+            else checkpoints.checkpoint_stride(trips, 10**9, 1000)
         count = checkpoints.segment_count(trips, stride)
         assert stride * count >= trips and (count - 1) * stride < max(trips, 1)
         assert stride * stride >= trips and (stride - 1) ** 2 < max(trips, 1)

@@ -40,6 +40,13 @@ def overwrites(code: str, parameters=("x", "n", "s", "r", "c")) -> bool:
 
 
 NO = {
+    "an index assigned before the loop and once in it, before the accesses": """
+        k = 0
+        for i in range(n):
+            k = i + 1
+            t = s[i]  # R
+            s[k] = t  # W
+        """,
     "recurrence reads the element before": """
         for i in range(1, n):
             t = s[i - 1]  # R
@@ -124,12 +131,19 @@ YES = {
             t = s[i]  # R
             s[k] = t  # W
         """,
-    "an index assigned twice": """
+    "an index assigned in the loop after the read, and before it": """
         k = 0
         for i in range(n):
+            t = s[k]  # R
             k = i + 1
+            s[i] = t  # W
+        """,
+    "an index assigned twice in the loop": """
+        for i in range(n):
+            k = i + 1
+            k = i
             t = s[i]  # R
-            s[k] = t  # W
+            s[k + 1] = t  # W
         """,
     "a scaled index": """
         for i in range(n):

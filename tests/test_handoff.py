@@ -1,7 +1,8 @@
 """`passes/optimize/block_pops.py` and `passes/optimize/handoff.py`: a reversed loop's
-restoring pops done in one block copy, and an adjoint array that only
+restoring pops done in one block copy, an adjoint array that only
 carries elements from one loop to the next replaced by a local of the two
-loops fused.
+loops fused, and an adjoint element one iteration increments and the next
+takes passed in a local.
 
 Each rule is checked on hand-written reverse-sweep code (the near misses
 are loops where the rewrite would change what is read, or might); the
@@ -23,7 +24,7 @@ import pytest
 import adjit
 from adjit import jit
 from adjit.passes.optimize.block_pops import pop_in_blocks
-from adjit.passes.optimize.handoff import hand_over_in_registers
+from adjit.passes.optimize.handoff import carry_to_next_iteration, hand_over_in_registers
 from adjit.passes.ir.naming import Namer
 from tests.test_vectorise import check_named_program
 
@@ -358,3 +359,183 @@ def test_second_order_through_the_block_copies(name):
     args = make(rng)
     check_hvp_against_gradient_differences(function, args, 0,
                                            rng.standard_normal(np.shape(args[0])))
+
+
+# ---- carried to the next iteration, on hand-written code ---------------------------------
+
+CARRY = '''
+    def g(x, a, n):
+        _b_s = np.zeros_like(x)
+        _b_x = np.zeros_like(x)
+        for i in range(n):
+            _b_s[i] += x[i]
+        for i in range({bounds}):
+            _t8 = {lag}
+            _b_t2 = _b_s[i]
+            _b_s[i] = 0.0
+            _b_x[i] += _b_t2 * a
+            _b_s[_t8] += _b_t2 * (1.0 - a){extra}
+        return _b_s, _b_x
+'''
+
+
+def _carry(bounds="n - 1, 0, -1", lag="i - 1", extra=""):
+    return CARRY.format(bounds=bounds, lag=lag, extra=extra)
+
+
+def _carried(code: str) -> str:
+    function = _function(code)
+    carry_to_next_iteration(function, {"x": 1, "_b_s": 1, "_b_x": 1}, Namer(function))
+    return ast.unparse(function)
+
+
+def _carry_agrees(code: str, rewritten: str):
+    """The same results, but for the order of a sum (several increments of
+    an element are summed in the local first)."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal(7)
+    for n in (0, 1, 2, 7):
+        for old, new in zip(_run(textwrap.dedent(code), x, 0.3, n), _run(rewritten, x, 0.3, n)):
+            np.testing.assert_allclose(new, old, rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("bounds, lag", [("n - 1, 0, -1", "i - 1"),
+                                         ("0, n - 1", "i + 1"),
+                                         ("n - 1, 0, -1", "i + (-1)")])
+def test_an_increment_the_next_iteration_takes_is_carried_in_a_local(bounds, lag):
+    code = _carry(bounds, lag)
+    rewritten = _carried(code)
+    _carry_agrees(code, rewritten)
+    assert "_b_s_next = 0.0" in rewritten
+    assert "_b_t2 = _b_s[i] + _b_s_next" in rewritten
+    assert "_b_s_next = _b_t2 * (1.0 - a)" in rewritten
+    assert "_b_s[_t8] += _b_s_next" in rewritten     # the last one, after the loop
+
+
+def test_several_increments_of_the_element_are_summed_in_the_local():
+    code = _carry(extra="\n            _b_s[_t8] -= _b_t2 * x[i]")
+    rewritten = _carried(code)
+    _carry_agrees(code, rewritten)
+    assert "_b_s_next -= _b_t2 * x[i]" in rewritten
+
+
+@pytest.mark.parametrize("code", [
+    _carry(lag="i - 2"),                        # taken two iterations later
+    _carry(bounds="n - 2, 0, -1", lag="i + 1"),  # taken by no later iteration
+    _carry(bounds="0, n - 1", lag="i - 1"),     # taken by an earlier iteration
+    _carry(bounds="n - 1, 0, -2", lag="i - 1"),  # a step of two
+    _carry(lag="n - 1 - i"),                    # not read as affine in the index
+    _carry(extra="\n            _b_s[i - 2] += _b_t2"),          # another element too
+    _carry(extra="\n            _b_x[i] += _b_s[_t8]"),          # read in the loop
+    _carry(extra="\n            _t8 = i"),                        # the index rebound
+    _carry().replace("            _b_s[i] = 0.0\n", ""),           # a take without zeroing
+    _carry().replace("        for i in range(n):\n            _b_s[i] += x[i]\n",
+                     "        _b_v = _b_s\n"),                      # reached by another name
+])
+def test_near_misses_keep_the_increment_in_memory(code):
+    rewritten = _carried(code)
+    assert "_next" not in rewritten
+    _carry_agrees(code, rewritten)
+
+
+def test_an_increment_before_the_take_stays_in_memory():
+    code = _carry().replace(
+        "            _b_t2 = _b_s[i]\n            _b_s[i] = 0.0\n",
+        "            _b_s[_t8] += a\n            _b_t2 = _b_s[i]\n            _b_s[i] = 0.0\n")
+    rewritten = _carried(code)
+    assert "_next" not in rewritten
+    _carry_agrees(code, rewritten)
+
+
+# ---- carried to the next iteration, in derivatives -----------------------------------------
+
+def smoothing(x, a):
+    """Exponential smoothing: s[i] reads s[i - 1]."""
+    n = x.shape[0]
+    s = np.empty(n)
+    s[0] = x[0]
+    for i in range(1, n):
+        s[i] = a * x[i] + (1.0 - a) * s[i - 1]
+    total = 0.0
+    for i in range(n):
+        total += s[i] * s[i]
+    return total
+
+
+def backward_recurrence(x, a):
+    """A recurrence run from the end: s[i] reads s[i + 1]."""
+    n = x.shape[0]
+    s = np.empty(n)
+    s[n - 1] = x[n - 1]
+    for i in range(n - 2, -1, -1):
+        s[i] = math.tanh(a * s[i + 1]) + x[i]
+    return np.sum(s * s)
+
+
+def rows_of_recurrences(X, a):
+    """A recurrence along each row: the inner loop carries it."""
+    m, n = X.shape
+    S = np.empty((m, n))
+    total = 0.0
+    for k in range(m):
+        S[k, 0] = X[k, 0]
+        for j in range(1, n):
+            S[k, j] = a * S[k, j - 1] + X[k, j] * X[k, j]
+        total += S[k, n - 1]
+    return total
+
+
+def second_order_recurrence(x, a):
+    """Near miss: s[i] reads s[i - 2], taken two iterations later."""
+    n = x.shape[0]
+    s = np.copy(x)
+    for i in range(2, n):
+        s[i] = a * s[i - 2] + x[i]
+    return np.sum(s * s)
+
+
+def two_lags(x, a):
+    """Near miss: s[i] reads s[i - 1] and s[i - 2]: two elements incremented."""
+    n = x.shape[0]
+    s = np.copy(x)
+    for i in range(2, n):
+        s[i] = a * s[i - 1] + (1.0 - a) * s[i - 2]
+    return np.sum(s * s)
+
+
+CARRY_PROGRAMS = {
+    "smoothing": (smoothing, lambda rng: (rng.standard_normal(9), 0.4), (0, 1)),
+    "backward_recurrence": (backward_recurrence,
+                            lambda rng: (rng.standard_normal(8) * 0.5, 0.7), (0, 1)),
+    "rows_of_recurrences": (rows_of_recurrences,
+                            lambda rng: (rng.standard_normal((3, 5)), 0.6), (0, 1)),
+    "second_order_recurrence": (second_order_recurrence,
+                                lambda rng: (rng.standard_normal(9), 0.5), (0, 1)),
+    "two_lags": (two_lags, lambda rng: (rng.standard_normal(9), 0.5), (0, 1)),
+}
+CARRIED = ("smoothing", "backward_recurrence", "rows_of_recurrences")
+
+
+@pytest.mark.parametrize("target", ["python", "cpu"])
+@pytest.mark.parametrize("name", list(CARRY_PROGRAMS))
+def test_carried_gradients_match_finite_differences_and_forward_mode(name, target):
+    check_named_program(CARRY_PROGRAMS, name, target)
+    function, make, wrt = CARRY_PROGRAMS[name]
+    source = adjit.source(jit.grad(function, wrt=wrt, target="python"),
+                          *make(np.random.default_rng(0)))
+    assert ("_next = 0.0" in source) == (name in CARRIED), source
+
+
+@pytest.mark.parametrize("length", [1, 2, 3])
+def test_a_carried_recurrence_of_one_to_three_points(length):
+    rng = np.random.default_rng(length)
+    for target in ("python", "cpu"):
+        assert adjit.gradcheck(smoothing, (rng.standard_normal(length), 0.3), wrt=(0, 1),
+                               target=target)
+
+
+def test_second_order_through_a_carried_adjoint():
+    from tests.test_vectorise import check_hvp_against_gradient_differences
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(7)
+    check_hvp_against_gradient_differences(smoothing, (x, 0.4), 0, rng.standard_normal(7))

@@ -22,6 +22,7 @@ import pytest
 
 import adjit
 from adjit import jit
+from adjit.runtime import checkpoints
 from bench.workloads.heat import heat
 
 
@@ -291,7 +292,18 @@ def _source(name):
     return adjit.source(jit.grad(function, wrt=wrt, target="python"), *args)
 
 
-def test_stencil_adjoint_splits_shifted_increments_and_sums_dt_in_lanes():
+def _checkpointed_source(name, monkeypatch):
+    """The source of the checkpointed form, which a call beyond the budget
+    makes."""
+    function, args, wrt, _ = _arguments(name)
+    monkeypatch.setattr(checkpoints, "CHECKPOINT_BUDGET", 0)
+    gradient = jit.grad(function, wrt=wrt, target="python")
+    gradient(*args)
+    assert "_states_" in gradient.source
+    return gradient.source
+
+
+def test_stencil_adjoint_splits_shifted_increments_and_sums_dt_in_lanes(monkeypatch):
     source = _source("heat")
     # both neighbours receive the same `_b_t7`: one scratch array, stored
     # once per point at the element of the first offset
@@ -302,12 +314,17 @@ def test_stencil_adjoint_splits_shifted_increments_and_sums_dt_in_lanes():
     assert "_b_dt_lanes[i] += " in source and "_b_dt += np.sum(_b_dt_lanes)" in source
     # the 200 states are reserved once, before the step loop recorded whole
     # (the first copy into `u`, which no needed load precedes, records
-    # nothing); beyond the checkpoint budget, once per segment, before the
-    # segment runs again recording
-    assert source.count("rt.grow") == 2
-    step_loop = source.index("\n        for step in range(steps):")
+    # nothing)
+    assert source.count("rt.grow") == 1
+    step_loop = source.index("\n    for step in range(steps):")
     assert "rt.grow(_tape_f, _top_f + steps * (_t20 - 1))" in source[:step_loop]
+    # beyond the checkpoint budget: once per segment, before it runs forward
+    # and before it runs again recording in the reverse sweep
+    source = _checkpointed_source("heat", monkeypatch)
+    assert source.count("rt.grow") == 2
     reverse_sweep = source.index("# reverse sweep")
+    segment = source.index("\n        for step in range(_first1, _last1):")
+    assert "rt.grow(_tape_f, _top_f + (_last1 - _first1) * (_t20 - 1))" in source[:segment]
     rerun = source.index("\n            for step in range(_first1, _last1):", reverse_sweep)
     assert "rt.grow(_tape_f, _top_f + (_last1 - _first1) * (_t20 - 1))" in \
         source[reverse_sweep:rerun]
@@ -373,13 +390,16 @@ def test_parameters_used_at_every_element_are_summed_in_lanes():
     assert "_b_w += np.sum(_b_w_lanes)" in source
 
 
-def test_a_nest_with_branches_reserves_once_for_both_tapes():
+def test_a_nest_with_branches_reserves_once_for_both_tapes(monkeypatch):
     source = _source("branchy_nest")
-    first_loop = source.index("\n        for step in range(steps):")
-    assert source.count("rt.grow") == 4
+    first_loop = source.index("\n    for step in range(steps):")
+    assert source.count("rt.grow") == 2
     assert "rt.grow(_tape_f, _top_f + steps * (n * 7))" in source[:first_loop]
     assert "rt.grow(_tape_i, _top_i + steps * n)" in source[:first_loop]
-    # beyond the checkpoint budget: per segment, before it runs again recording
+    # beyond the checkpoint budget: per segment, before it runs forward and
+    # before it runs again recording
+    source = _checkpointed_source("branchy_nest", monkeypatch)
+    assert source.count("rt.grow") == 4
     reverse_sweep = source.index("# reverse sweep")
     rerun = source.index("\n            for step in range(_first1, _last1):", reverse_sweep)
     assert "rt.grow(_tape_f, _top_f + (_last1 - _first1) * (n * 7))" in \

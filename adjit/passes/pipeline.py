@@ -50,7 +50,7 @@ from adjit.passes.optimize.accumulate import sum_elements_in_locals
 from adjit.passes.optimize.ascending import ascend_independent_loops
 from adjit.passes.optimize.block_pops import pop_in_blocks
 from adjit.passes.optimize.counting import count_upwards
-from adjit.passes.optimize.handoff import hand_over_in_registers
+from adjit.passes.optimize.handoff import carry_to_next_iteration, hand_over_in_registers
 from adjit.passes.optimize.lanes import sum_in_lanes
 from adjit.passes.front.resolve import resolve
 from adjit.passes.reverse.transform import ReverseTransformer
@@ -235,18 +235,19 @@ def _in_user_terms(parsed: ParsedFunction):
 def reverse_mode(fn, parameter_types: dict[str, str], wrt: list[str],
                  seed: str | None = None, with_value: bool = True,
                  gradient_tuple: bool = True, output: int | None = None,
-                 device: bool = False, outputs: list[str] | None = None) -> Generated:
+                 device: bool = False, outputs: list[str] | None = None,
+                 checkpointed: bool = True) -> Generated:
     """The source of `fn`'s reverse-mode derivative (see `_reverse_mode`)."""
     parsed = front_end(fn, _structures(parameter_types))
     with _in_user_terms(parsed):
         return _reverse_mode(parsed, parameter_types, wrt, seed, with_value,
-                             gradient_tuple, output, device, outputs)
+                             gradient_tuple, output, device, outputs, checkpointed)
 
 
 def _reverse_mode(parsed: ParsedFunction, parameter_types: dict[str, str], wrt: list[str],
                   seed: str | None, with_value: bool, gradient_tuple: bool,
                   output: int | None, device: bool,
-                  outputs: list[str] | None) -> Generated:
+                  outputs: list[str] | None, checkpointed: bool = True) -> Generated:
     """The source of `fn`'s reverse-mode derivative for these argument types.
 
     The generated function takes `fn`'s parameters (and `seed`, the output's
@@ -258,7 +259,9 @@ def _reverse_mode(parsed: ParsedFunction, parameter_types: dict[str, str], wrt: 
     parameters it writes into), given a `seed` (a vjp): one cotangent
     each (`seed`, or `seed_NAME` for several), and the value is the tuple of
     their contents on exit. With `device` (target="cuda"), code that would
-    allocate (arrays, a tape) is refused with a located error."""
+    allocate (arrays, a tape) is refused with a located error. Without
+    `checkpointed`, long loops (`reverse/checkpoints.py`) are recorded whole
+    after a check of the budget that raises `rt.CheckpointsNeeded`."""
     user_wrt = wrt
     tree, types, wrt = _typed(parsed, parameter_types, wrt, device)
     if returns_nothing(tree) and (seed is None or output is not None):
@@ -294,7 +297,7 @@ def _reverse_mode(parsed: ParsedFunction, parameter_types: dict[str, str], wrt: 
     _dump("activity", repr(sorted(active)))
     arrays = arrays or check_arrays(parsed, types, varied_variables(tree, types, wrt))
     transformer = ReverseTransformer(tree, types, wrt, active, parsed.namer, arrays, parsed,
-                                     tape_free=device)
+                                     tape_free=device, segmented=checkpointed)
     function_name = f"{parsed.name}_grad" + ("" if output is None else str(output))
     function = transformer.transform(function_name, seed=seed, with_value=with_value,
                                      gradient_tuple=gradient_tuple or wrt != user_wrt)
@@ -358,7 +361,7 @@ def _finish(parsed: ParsedFunction, function: ast.FunctionDef, prefix: str,
 def _vectorisable_loops(parsed: ParsedFunction, function: ast.FunctionDef,
                         types: dict[str, str]) -> None:
     """accumulate, scatter, lanes, block pops, ascending, counting and
-    handoff: reverse-sweep loops rewritten so that LLVM can keep sums in
+    handoff (and carry): reverse-sweep loops rewritten so that LLVM can keep sums in
     registers and vectorise them (adjoint elements summed over an inner
     loop, stencil adjoints, parameters summed over a nest, a loop's pops in
     one copy, independent iterations and counting nests run upwards, an
@@ -378,6 +381,7 @@ def _vectorisable_loops(parsed: ParsedFunction, function: ast.FunctionDef,
     count_upwards(function, {**array_ranks, **ranks},
                   {name for name, kind in types.items() if kind == INT})
     hand_over_in_registers(function, {**array_ranks, **ranks})
+    carry_to_next_iteration(function, {**array_ranks, **ranks}, parsed.namer)
     _dump("vectorise", function)
 
 

@@ -266,7 +266,7 @@ nondifferentiable(rt.slice_element, "rt.slice_element", arity=(5,), result_type=
 nondifferentiable(rt.slice_extent, "rt.slice_extent", arity=(4,), result_type=int_result)
 nondifferentiable(rt.row_extent, "rt.row_extent", arity=(2,), result_type=int_result)
 nondifferentiable(rt.grow, "rt.grow", arity=(2,), result_type=lambda tape, size: tape)
-nondifferentiable(rt.checkpoint_stride, "rt.checkpoint_stride", arity=(2,),
+nondifferentiable(rt.checkpoint_stride, "rt.checkpoint_stride", arity=(3,),
                   result_type=int_result)
 nondifferentiable(rt.saved_states, "rt.saved_states", arity=(1,), result_type=int_result)
 nondifferentiable(rt.segment_count, "rt.segment_count", arity=(2,), result_type=int_result)

@@ -173,8 +173,8 @@ from adjit.runtime.scans import (cumprod_along, cumprod_jvp, cumprod_second,  # 
                                  cumprod_second_vjp, cumprod_vjp, cumsum_along, diff_along,
                                  diff_transpose)
 from adjit.runtime.tape import grow  # noqa: E402,F401
-from adjit.runtime.checkpoints import (checkpoint_stride, saved_states,  # noqa: E402,F401
-                                       segment_count)
+from adjit.runtime.checkpoints import (checkpoint_stride, require_budget,  # noqa: E402,F401
+                                       saved_states, segment_count)
 from adjit.runtime.special import scalar_trigamma  # noqa: E402
 from adjit.runtime import custom  # noqa: E402,F401  (rt.custom.NAME: user rules)
 from adjit.runtime.parallel import (add_chunk_copies, chunk_count,  # noqa: E402,F401

@@ -20,6 +20,7 @@ class CpuTarget(PythonTarget):
     """Runs the generated function compiled by Numba."""
 
     name = "cpu"
+    typed_results = True
 
     def compile(self, module_name: str, function_name: str, signature: tuple):
         calls = _custom_calls(compiler.cached_source(module_name) or "")

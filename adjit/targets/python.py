@@ -73,8 +73,7 @@ class PythonTarget(Target):
             signature.append(kind)
         return tuple(signature)
 
-    def dispatch_key(self, args) -> tuple:
-        return host_dispatch_key(args)
+    dispatch_key = staticmethod(host_dispatch_key)
 
     def compile(self, module_name: str, function_name: str, signature: tuple):
         return compiler.compile_function(module_name, function_name, "python")

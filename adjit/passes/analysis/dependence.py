@@ -1,14 +1,18 @@
 """dependence: which element writes can change an element a read has read.
 
 Input: a block of ANF statements (a function's body, or the instrumented
-body the reverse transform works on).
+body the reverse transform works on), or of generated code, whose
+augmented assignments (`a[k] += e`, `t += e`) it reads too.
 Output: `Accesses`, whose one question, `overwrites(read, write)`, says
 whether the element write `write` may run *after* the element read `read`
 and store into the element it read. "No" is a proof; "yes" may be a
 false alarm.
 
 Every index is read as affine in the loop indices: each dimension is a
-symbol plus a constant (`a[i - 1, j]`, `s[_t8]` with `_t8 = i - 1`), where
+symbol plus a constant (`a[i - 1, j]`, `s[_t8]` with `_t8 = i - 1`
+assigned once in the innermost loop around the access that assigns it,
+earlier in the same iteration, not under an `if`, whatever code outside
+that loop assigns it), where
 a symbol is the index of a loop around the access, a name that holds one
 value through the call (a parameter never assigned, a name assigned once
 outside every loop), or nothing (a constant). A dimension of any other
@@ -31,7 +35,10 @@ composed into their base by `view_writes`).
 
 Queried by the reverse transform (`reverse/arrays.py`: which element writes
 must record the element they replace; `reverse/recompute.py`: which loops
-may read an array they write again in the reverse sweep).
+may read an array they write again in the reverse sweep), and, for its
+affine indices, by `optimize/handoff.py` (which increments of an adjoint
+array the next iteration takes: `read_accesses`, `write_access` and
+`loop_symbol`).
 """
 
 from __future__ import annotations
@@ -66,7 +73,8 @@ class Accesses:
         self.parameters = set(parameters)
         self.reads: dict[int, list[Access]] = {}
         self.writes: dict[int, Access] = {}
-        self._assigned: dict[str, list[tuple[ast.Assign, tuple[ast.stmt, ...], int]]] = {}
+        # name -> (assignment, the loops around it, under an `if` there, order)
+        self._assigned: dict[str, list[tuple[ast.stmt, tuple[ast.stmt, ...], bool, int]]] = {}
         self._loop_targets: dict[str, int] = {}
         self._order = 0
         self._pending: list[tuple[ast.stmt, tuple[ast.stmt, ...], int]] = []
@@ -108,6 +116,9 @@ class Accesses:
             return gap * step > 0
         return write.order > read.order
 
+    def loop_symbol(self, loop: ast.stmt) -> Symbol:
+        return ("loop", id(loop))
+
     def read_accesses(self, node: ast.stmt) -> list[Access]:
         return self.reads.get(id(node), [])
 
@@ -126,7 +137,14 @@ class Accesses:
                 target = node.targets[0]
                 if isinstance(target, ast.Name):
                     self._assigned.setdefault(target.id, []).append(
-                        (node, None if guarded else loops, order))
+                        (node, loops, guarded, order))
+                self._pending.append((node, loops, order))
+            elif isinstance(node, ast.AugAssign):
+                # (generated code only: ANF has none) a name it steps is
+                # never assigned once
+                if isinstance(node.target, ast.Name):
+                    self._assigned.setdefault(node.target.id, []).append(
+                        (node, loops, True, order))
                 self._pending.append((node, loops, order))
             elif isinstance(node, ast.If):
                 self._pending.append((node, loops, order))
@@ -149,6 +167,15 @@ class Accesses:
                 self.writes[id(node)] = Access(target.value.id, node, order, loops,
                                                self._index(target.slice, loops, order))
                 parts.append(target.slice)
+        elif isinstance(node, ast.AugAssign):
+            target, parts = node.target, [node.value]
+            if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+                # `a[k] += e` reads the element it writes
+                index = self._index(target.slice, loops, order)
+                self.writes[id(node)] = Access(target.value.id, node, order, loops, index)
+                self.reads.setdefault(id(node), []).append(
+                    Access(target.value.id, node, order, loops, index))
+                parts.append(target.slice)
         elif isinstance(node, ast.If):
             parts = [node.test]
         elif isinstance(node, ast.For):
@@ -164,7 +191,7 @@ class Accesses:
                                     None if index is None
                                     else self._index(index, loops, order)))
         if found:
-            self.reads[id(node)] = found
+            self.reads.setdefault(id(node), []).extend(found)
 
     def _index(self, index: ast.expr, loops, order: int):
         dimensions = index.elts if isinstance(index, ast.Tuple) else [index]
@@ -205,11 +232,19 @@ class Accesses:
             return None
         if not assignments:
             return Affine(("name", name), 0) if name in self.parameters else None
+        for depth in range(len(loops), 0, -1):
+            # the assignments inside the innermost loop around the read that
+            # has any: those before or after that loop never reach it
+            inside = [entry for entry in assignments
+                      if len(entry[1]) >= depth and entry[1][depth - 1] is loops[depth - 1]]
+            if inside:
+                assignments = inside
+                break
         if len(assignments) != 1:
             return None
-        definition, where, defined_at = assignments[0]
-        if where is None or defined_at >= order or len(where) > len(loops) \
-                or any(a is not b for a, b in zip(loops, where)):
+        definition, where, guarded, defined_at = assignments[0]
+        if guarded or not isinstance(definition, ast.Assign) or defined_at >= order \
+                or len(where) > len(loops) or any(a is not b for a, b in zip(loops, where)):
             return None
         if not where:
             # assigned once, before, outside every loop: fixed from then on

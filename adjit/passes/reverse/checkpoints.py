@@ -14,21 +14,24 @@ work, whose record grows with the work of each iteration), not parallel,
 not left by `break`, in code for the CPU, and not itself generated code.
 At run time, `rt.checkpoint_stride` compares the state the loop carries
 times its trip count with the budget (`ADJIT_CHECKPOINT_MB`, see
-`runtime/checkpoints.py`). Within it, the loop is recorded whole, as any
-recorded loop, and its reverse sweep is one segment. Beyond it, the
-forward sweep runs the primal body with nothing recorded, and at the start
-of each segment of `stride` iterations (the square root of the trip
-count, rounded up) saves the state the loop carries: the scalars it reads
-before assigning them (or whose value before the loop the reverse sweep of
+`runtime/checkpoints.py`). Within it, the loop is one segment: recorded
+whole, as any recorded loop, and swept back at once. Beyond it, the loop
+runs in segments of `stride` iterations (the square root of the trip
+count, rounded up), each in its recorded form. A segment before the last
+first saves the state the loop carries: the scalars it reads before
+assigning them (or whose value before the loop the reverse sweep of
 earlier code needs back, pushed inside it) and every array it writes
 element by element, except arrays it creates and arrays every iteration
-refills before reading them (`private.private_arrays`). The reverse sweep,
-from the last segment to the first, puts that segment's state back, runs
-the segment forward again recording what its reverse reads (the loop's
-own recorded form, over the segment's range), and then runs that
-segment's reverse. The tape holds one segment at a time; the states, one
-per segment: memory about 2 sqrt(n) iterations' worth where recording
-takes n, for one more run of the primal loop.
+refills before reading them (`private.private_arrays`); when it ends, its
+record is dropped (the tops of the tapes go back). The last segment's
+record stays. The reverse sweep, from the last segment to the first,
+sweeps the last segment back from that record; each earlier one gets its
+state back, runs again recording (the same recorded form), and is swept
+back. The tape holds one segment at a time; the states, one per segment
+but the last: memory about 2 sqrt(n) iterations' worth where recording
+takes n, for one more run of the recorded loop but its last segment. The
+loop's code appears three times (the forward sweep's segments, the
+reverse sweep's reruns and the sweep back), whether or not it fits.
 
 Why it is exact: the rerun starts from the state the forward run had at
 that segment's start, reads nothing else the loop changes, and is the same
@@ -49,6 +52,7 @@ from adjit.passes.ir.build import statement
 from adjit.passes.reverse.recompute import RECORD
 from adjit.passes.reverse.tbr import MAIN
 from adjit.rules.registry import BOOL, FLOAT, INT, array_type, element_type, is_array
+from adjit.runtime import checkpoints as runtime_checkpoints
 
 _DTYPES = {FLOAT: "np.float64", INT: "np.int64", BOOL: "np.bool_"}
 
@@ -56,8 +60,11 @@ _DTYPES = {FLOAT: "np.float64", INT: "np.int64", BOOL: "np.bool_"}
 class Checkpoints:
     def __init__(self, tree: ast.FunctionDef, types: dict[str, str], plan, tbr, counters,
                  private: dict[str, tuple[int, int]], snapshot_owner: dict[str, int],
-                 namer, enabled: bool, restores=lambda node: False):
+                 namer, enabled: bool, restores=lambda node: False, segmented: bool = True):
         self.types = types
+        # False: the loops are recorded whole, each after a check of the
+        # budget that raises `rt.CheckpointsNeeded` beyond it
+        self.segmented = segmented
         self.namer = namer
         self.private = private
         # id(loop) -> (scalars, arrays) it saves; names of its counts
@@ -101,25 +108,33 @@ class Checkpoints:
         return scalars, arrays
 
     # -- the forward sweep ----------------------------------------------------
-    def forward(self, loop: ast.For, recorded) -> list[ast.stmt]:
-        """The loop recorded whole (`recorded(loop)`, statements) when its
-        record fits the budget; else in segments, each segment's state
-        saved first, nothing recorded."""
+    def forward(self, loop: ast.For, recorded, tops: list[str]) -> list[ast.stmt]:
+        """Not `segmented`: the check of the budget, then the loop recorded
+        whole (`recorded(loop)`). Else the loop segment by segment, each recorded (`recorded(segment)`,
+        statements): a segment before the last saves the state it starts
+        from, and its record is dropped when it ends (the tops of the
+        tapes in `tops` it pushes on go back to where they were); the last
+        segment's record stays for the reverse sweep. Within the budget the
+        loop is one segment: recorded whole, nothing saved."""
         key = id(getattr(loop, "original", loop))
         scalars, arrays = self.state[key]
-        names = {part: self.namer.fresh(part) for part in
-                 ("trips", "stride", "segments", "saved", "segment", "first", "last")}
-        self.names[key] = names
-        for part in names:
-            self.types[names[part]] = INT
         start, stop, step = _range_parts(loop.iter)
         state = " + ".join([" * ".join(f"{name}.shape[{axis}]"
                                         for axis in range(_rank(self.types[name])))
                             for name in arrays] + ([str(len(scalars))] if scalars else [])) \
             or "1"
+        budget = runtime_checkpoints.CHECKPOINT_BUDGET       # values, as generated
+        if not self.segmented:
+            return [statement(f"rt.require_budget(rt.trip_count({start}, {stop}, {step}), "
+                              f"{state}, {budget})")] + recorded(loop)
+        names = {part: self.namer.fresh(part) for part in
+                 ("trips", "stride", "segments", "saved", "segment", "first", "last")}
+        self.names[key] = names
+        for part in names:
+            self.types[names[part]] = INT
         code = [statement(f"{names['trips']} = rt.trip_count({start}, {stop}, {step})"),
                 statement(f"{names['stride']} = rt.checkpoint_stride({names['trips']}, "
-                          f"{state})"),
+                          f"{state}, {budget})"),
                 statement(f"{names['segments']} = rt.segment_count({names['trips']}, "
                           f"{names['stride']})"),
                 statement(f"{names['saved']} = rt.saved_states({names['segments']})")]
@@ -139,22 +154,32 @@ class Checkpoints:
                                   f"{_DTYPES[element_type(kind)]})"))
             saves.append(self._copy(f"{states}[{names['segment']}, {{}}]", f"{name}[{{}}]",
                                     name, _rank(kind)))
-        primal = self.segment_loop(loop, names)
-        primal.body = copy.deepcopy(loop.body)
-        segments = ast.For(name_node(names["segment"], store=True),
-                           ast.Call(name_node("range"), [name_node(names["segments"])], []),
-                           saves + self.bounds(loop, names) + [primal], [])
-        choice = statement(f"if {names['segments']} < 2:\n    pass\nelse:\n    pass")
-        choice.body = recorded(loop)
-        choice.orelse = [segments]
-        return code + [choice]
+        segment = recorded(self.segment_loop(loop, names))
+        pushed_on = [top for top in tops if any(
+            isinstance(node, ast.Name) and node.id == top
+            for statement_ in segment for node in ast.walk(statement_))]
+        marks = {top: self.namer.fresh("mark") for top in pushed_on}
+        for mark in marks.values():
+            self.types[mark] = INT
+        run_again = f"if {names['segment']} < {names['segments']} - 1:\n    pass"
+        save = statement(run_again)
+        save.body = saves
+        drop = statement(run_again)
+        drop.body = [statement(f"{top} = {mark}") for top, mark in marks.items()]
+        body = self.bounds(loop, names) + [statement(f"{mark} = {top}")
+                                           for top, mark in marks.items()] \
+            + ([save] if save.body else []) + segment + ([drop] if drop.body else [])
+        return code + [ast.For(name_node(names["segment"], store=True),
+                               ast.Call(name_node("range"), [name_node(names["segments"])], []),
+                               body, [])]
 
     # -- the reverse sweep ----------------------------------------------------
     def reverse(self, loop: ast.For, recorded, reversed_loop) -> list[ast.stmt]:
-        """From the last segment to the first: its state back, the segment
-        run again by `recorded(segment_loop)` (statements), then swept back
-        by `reversed_loop(segment_loop)` (statements); a loop recorded
-        whole is one segment, swept back at once."""
+        """From the last segment to the first: a segment before the last
+        gets its state back and is run again by `recorded(segment_loop)`
+        (statements); each is then swept back by
+        `reversed_loop(segment_loop)` (statements). The last segment's
+        record is the forward sweep's."""
         key = id(getattr(loop, "original", loop))
         names = self.names[key]
         scalars, arrays = self.state[key]
@@ -164,7 +189,7 @@ class Checkpoints:
                                 f"{self._states_name(key, name)}[{names['segment']}, {{}}]",
                                 name, _rank(self.types[name])) for name in arrays]
         segment = self.segment_loop(loop, names)
-        rerun = statement(f"if {names['segments']} > 1:\n    pass")
+        rerun = statement(f"if {names['segment']} < {names['segments']} - 1:\n    pass")
         rerun.body = restores + recorded(segment)
         body = self.bounds(loop, names) + [rerun] + reversed_loop(segment)
         header = statement(f"for {names['segment']} in range({names['segments']} - 1, -1, -1):"

@@ -55,7 +55,8 @@ INITIAL_TAPE_CAPACITY = 64
 class ReverseTransformer(ReversePlanning, ArrayAdjoints):
     def __init__(self, tree: ast.FunctionDef, types: dict[str, str],
                  wrt: list[str], active: set[str], namer: Namer,
-                 arrays: ArrayFacts | None = None, parsed=None, tape_free: bool = False):
+                 arrays: ArrayFacts | None = None, parsed=None, tape_free: bool = False,
+                 segmented: bool = True):
         self.tree = tree
         # device code (target="cuda") cannot grow a tape: it keeps each in a
         # `cuda.local.array` sized when generated (`device_tapes`), one per
@@ -99,7 +100,7 @@ class ReverseTransformer(ReversePlanning, ArrayAdjoints):
                                        self.snapshot_owner, namer,
                                        not tape_free and not (parsed is not None
                                                               and parsed.generated),
-                                       self.restores)
+                                       self.restores, segmented)
         self.top_of = {float_tape[0]: float_tape[1], int_tape[0]: int_tape[1]}
         self.reserves = Reservations(self.top_of)
         self.dtype_of = {float_tape[0]: float_tape[2], int_tape[0]: int_tape[2]}
@@ -182,7 +183,8 @@ class ReverseTransformer(ReversePlanning, ArrayAdjoints):
                     and self.plan.mode_of(node) != RECOMPUTE and getattr(node, "records", True):
                 if context == MAIN and self.checkpoints.covers(node):
                     out.extend(with_origin(self.checkpoints.forward(
-                        node, lambda whole: self.recorded_loop(whole, context)), origin))
+                        node, lambda segment: self.recorded_loop(segment, context),
+                        list(self.top_of.values())), origin))
                 else:
                     out.extend(with_origin(self.recorded_loop(node, context), origin))
             elif isinstance(node, (ast.For, ast.While)):
@@ -275,7 +277,7 @@ class ReverseTransformer(ReversePlanning, ArrayAdjoints):
         statements `parallel.race_free_reverse` puts around it; for a
         checkpointed one, segment by segment, each run again first)."""
         key = id(getattr(loop, "original", loop))
-        if context == MAIN and self.checkpoints.covers(loop) \
+        if context == MAIN and self.checkpoints.covers(loop) and self.checkpoints.segmented \
                 and not getattr(loop, "segment", False):
             def segment_reversed(segment):
                 segment.segment = True
