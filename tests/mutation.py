@@ -623,11 +623,12 @@ NAMED = [
           "        return\n")],
         ["tests/test_checkpoints.py"]),
     NamedMutant(
-        "j4-checkpoints-keep-every-segment-record",
-        "checkpoints.py: the forward sweep keeps the record of every segment, not only the last",
+        "j4-checkpoints-run-the-last-segment-again",
+        "checkpoints.py: the reverse sweep runs the last segment again, its forward record "
+        "left on the tape",
         [("adjit/passes/reverse/checkpoints.py",
-          "        drop.body = [statement(f\"{top} = {mark}\") for top, mark in marks.items()]\n",
-          "        drop.body = []\n")],
+          "        rerun = statement(f\"if {names['segment']} < {names['segments']} - 1:\\n    pass\")\n",
+          "        rerun = statement(f\"if {names['segment']} < {names['segments']}:\\n    pass\")\n")],
         ["tests/test_checkpoints.py"]),
 ]
 

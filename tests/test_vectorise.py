@@ -318,13 +318,14 @@ def test_stencil_adjoint_splits_shifted_increments_and_sums_dt_in_lanes(monkeypa
     assert source.count("rt.grow") == 1
     step_loop = source.index("\n    for step in range(steps):")
     assert "rt.grow(_tape_f, _top_f + steps * (_t20 - 1))" in source[:step_loop]
-    # beyond the checkpoint budget: once per segment, before it runs forward
-    # and before it runs again recording in the reverse sweep
+    # beyond the checkpoint budget: once before the last segment runs
+    # recorded, and once per segment before it runs again recording in the
+    # reverse sweep
     source = _checkpointed_source("heat", monkeypatch)
     assert source.count("rt.grow") == 2
     reverse_sweep = source.index("# reverse sweep")
-    segment = source.index("\n        for step in range(_first1, _last1):")
-    assert "rt.grow(_tape_f, _top_f + (_last1 - _first1) * (_t20 - 1))" in source[:segment]
+    assert "rt.grow(_tape_f, _top_f + (_last1 - _first1) * (_t20 - 1))" in \
+        source[:reverse_sweep]
     rerun = source.index("\n            for step in range(_first1, _last1):", reverse_sweep)
     assert "rt.grow(_tape_f, _top_f + (_last1 - _first1) * (_t20 - 1))" in \
         source[reverse_sweep:rerun]
@@ -396,8 +397,8 @@ def test_a_nest_with_branches_reserves_once_for_both_tapes(monkeypatch):
     assert source.count("rt.grow") == 2
     assert "rt.grow(_tape_f, _top_f + steps * (n * 7))" in source[:first_loop]
     assert "rt.grow(_tape_i, _top_i + steps * n)" in source[:first_loop]
-    # beyond the checkpoint budget: per segment, before it runs forward and
-    # before it runs again recording
+    # beyond the checkpoint budget: before the last segment runs recorded,
+    # and per segment before it runs again recording
     source = _checkpointed_source("branchy_nest", monkeypatch)
     assert source.count("rt.grow") == 4
     reverse_sweep = source.index("# reverse sweep")

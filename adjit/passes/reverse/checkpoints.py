@@ -17,21 +17,24 @@ times its trip count with the budget (`ADJIT_CHECKPOINT_MB`, see
 `runtime/checkpoints.py`). Within it, the loop is one segment: recorded
 whole, as any recorded loop, and swept back at once. Beyond it, the loop
 runs in segments of `stride` iterations (the square root of the trip
-count, rounded up), each in its recorded form. A segment before the last
-first saves the state the loop carries: the scalars it reads before
-assigning them (or whose value before the loop the reverse sweep of
-earlier code needs back, pushed inside it) and every array it writes
-element by element, except arrays it creates and arrays every iteration
-refills before reading them (`private.private_arrays`); when it ends, its
-record is dropped (the tops of the tapes go back). The last segment's
-record stays. The reverse sweep, from the last segment to the first,
-sweeps the last segment back from that record; each earlier one gets its
-state back, runs again recording (the same recorded form), and is swept
-back. The tape holds one segment at a time; the states, one per segment
-but the last: memory about 2 sqrt(n) iterations' worth where recording
-takes n, for one more run of the recorded loop but its last segment. The
-loop's code appears three times (the forward sweep's segments, the
-reverse sweep's reruns and the sweep back), whether or not it fits.
+count, rounded up). A segment before the last first saves the state the
+loop carries: the scalars it reads before assigning them (or whose value
+before the loop the reverse sweep of earlier code needs back, pushed
+inside it) and every array it writes element by element, except arrays it
+creates and arrays every iteration refills before reading them
+(`private.private_arrays`); then it runs the primal body, recording
+nothing. The last segment runs recorded. The reverse sweep, from the last
+segment to the first, sweeps the last segment back from its record; each
+earlier one gets its state back, runs again recording (the loop's
+recorded form over the segment's range), and is swept back. The tape
+holds one segment at a time; the states, one per segment but the last:
+memory about 2 sqrt(n) iterations' worth where recording takes n, for one
+more run of the loop's primal but its last segment. The loop's code
+appears four times in this form (the primal segments, the last segment
+recorded, the reruns, the sweep back), so a derivative is first made
+without it: its long loops recorded whole, each after a check of the
+budget (`rt.require_budget`) that raises `CheckpointsNeeded` beyond it,
+on which the dispatcher makes this form (`Checkpoints.segmented`).
 
 Why it is exact: the rerun starts from the state the forward run had at
 that segment's start, reads nothing else the loop changes, and is the same
@@ -108,14 +111,14 @@ class Checkpoints:
         return scalars, arrays
 
     # -- the forward sweep ----------------------------------------------------
-    def forward(self, loop: ast.For, recorded, tops: list[str]) -> list[ast.stmt]:
+    def forward(self, loop: ast.For, recorded) -> list[ast.stmt]:
         """Not `segmented`: the check of the budget, then the loop recorded
-        whole (`recorded(loop)`). Else the loop segment by segment, each recorded (`recorded(segment)`,
-        statements): a segment before the last saves the state it starts
-        from, and its record is dropped when it ends (the tops of the
-        tapes in `tops` it pushes on go back to where they were); the last
-        segment's record stays for the reverse sweep. Within the budget the
-        loop is one segment: recorded whole, nothing saved."""
+        whole (`recorded(loop)`, statements). Else the loop segment by
+        segment: a segment before the last saves the state it starts from
+        and runs the primal body, recording nothing; the last runs
+        recorded (`recorded(segment)`), its record kept for the reverse
+        sweep. Within the budget the loop is one segment: recorded whole,
+        nothing saved."""
         key = id(getattr(loop, "original", loop))
         scalars, arrays = self.state[key]
         start, stop, step = _range_parts(loop.iter)
@@ -154,24 +157,18 @@ class Checkpoints:
                                   f"{_DTYPES[element_type(kind)]})"))
             saves.append(self._copy(f"{states}[{names['segment']}, {{}}]", f"{name}[{{}}]",
                                     name, _rank(kind)))
-        segment = recorded(self.segment_loop(loop, names))
-        pushed_on = [top for top in tops if any(
-            isinstance(node, ast.Name) and node.id == top
-            for statement_ in segment for node in ast.walk(statement_))]
-        marks = {top: self.namer.fresh("mark") for top in pushed_on}
-        for mark in marks.values():
-            self.types[mark] = INT
-        run_again = f"if {names['segment']} < {names['segments']} - 1:\n    pass"
-        save = statement(run_again)
-        save.body = saves
-        drop = statement(run_again)
-        drop.body = [statement(f"{top} = {mark}") for top, mark in marks.items()]
-        body = self.bounds(loop, names) + [statement(f"{mark} = {top}")
-                                           for top, mark in marks.items()] \
-            + ([save] if save.body else []) + segment + ([drop] if drop.body else [])
+        # a segment before the last: its state saved, then the primal,
+        # nothing recorded; the last: recorded, its record kept for the
+        # reverse sweep (within the budget, the whole loop)
+        primal = self.segment_loop(loop, names)
+        primal.body = copy.deepcopy(loop.body)
+        choice = statement(f"if {names['segment']} < {names['segments']} - 1:\n    pass\n"
+                           "else:\n    pass")
+        choice.body = saves + [primal]
+        choice.orelse = recorded(self.segment_loop(loop, names))
         return code + [ast.For(name_node(names["segment"], store=True),
                                ast.Call(name_node("range"), [name_node(names["segments"])], []),
-                               body, [])]
+                               self.bounds(loop, names) + [choice], [])]
 
     # -- the reverse sweep ----------------------------------------------------
     def reverse(self, loop: ast.For, recorded, reversed_loop) -> list[ast.stmt]:

@@ -183,8 +183,8 @@ class ReverseTransformer(ReversePlanning, ArrayAdjoints):
                     and self.plan.mode_of(node) != RECOMPUTE and getattr(node, "records", True):
                 if context == MAIN and self.checkpoints.covers(node):
                     out.extend(with_origin(self.checkpoints.forward(
-                        node, lambda segment: self.recorded_loop(segment, context),
-                        list(self.top_of.values())), origin))
+                        node, lambda segment: self.recorded_loop(segment, context)),
+                        origin))
                 else:
                     out.extend(with_origin(self.recorded_loop(node, context), origin))
             elif isinstance(node, (ast.For, ast.While)):
