@@ -546,8 +546,8 @@ NAMED = [
         "i4-dependence-trusts-an-index-set-in-a-branch",
         "dependence.py: an index assigned under an `if` is read as its assignment",
         [("adjit/passes/analysis/dependence.py",
-          "        if guarded or not isinstance(definition, ast.Assign) or defined_at >= order \\\n",
-          "        if not isinstance(definition, ast.Assign) or defined_at >= order \\\n")],
+          "        if guarded or defined_at >= order \\\n",
+          "        if defined_at >= order \\\n")],
         [DEPENDENCE, ARRAY_CORPUS + "index_set_in_a_branch]"]),
     NamedMutant(
         "i5-recompute-rereads-loads-no-write-was-checked-against",
@@ -581,25 +581,7 @@ NAMED = [
         [("adjit/passes/analysis/dependence.py",
           "        for depth in range(len(loops), 0, -1):\n",
           "        assignments = assignments[:1]\n        for depth in range(0):\n")],
-        [DEPENDENCE, ARRAY_CORPUS + "recurrence_reading_ahead]", "tests/test_handoff.py"]),
-    NamedMutant(
-        "k1-carry-any-distance",
-        "handoff.py: an increment taken any number of iterations later is carried in a local",
-        [("adjit/passes/optimize/handoff.py",
-          "            if write.offset - read.offset != step:\n",
-          "            if write.offset == read.offset:\n")],
-        ["tests/test_handoff.py"]),
-    NamedMutant(
-        "k2-carry-ignores-increments-before-the-take",
-        "handoff.py: an increment before the take is carried as if it came after",
-        [("adjit/passes/optimize/handoff.py",
-          "        take, zeroing, *increments = touching\n",
-          "        first = next((k for k, node in enumerate(touching[:-1])\n"
-          "                      if isinstance(node, ast.Assign)\n"
-          "                      and isinstance(node.targets[0], ast.Name)), 0)\n"
-          "        take, zeroing = touching[first], touching[first + 1]\n"
-          "        increments = touching[:first] + touching[first + 2:]\n")],
-        ["tests/test_handoff.py"]),
+        [DEPENDENCE, ARRAY_CORPUS + "recurrence_reading_ahead]"]),
     NamedMutant(
         "j1-checkpoints-forget-scalars-read-before-assigned",
         "checkpoints.py: a scalar a step reads before assigning it is not saved per segment",

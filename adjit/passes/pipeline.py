@@ -50,7 +50,7 @@ from adjit.passes.optimize.accumulate import sum_elements_in_locals
 from adjit.passes.optimize.ascending import ascend_independent_loops
 from adjit.passes.optimize.block_pops import pop_in_blocks
 from adjit.passes.optimize.counting import count_upwards
-from adjit.passes.optimize.handoff import carry_to_next_iteration, hand_over_in_registers
+from adjit.passes.optimize.handoff import hand_over_in_registers
 from adjit.passes.optimize.lanes import sum_in_lanes
 from adjit.passes.front.resolve import resolve
 from adjit.passes.reverse.transform import ReverseTransformer
@@ -361,7 +361,7 @@ def _finish(parsed: ParsedFunction, function: ast.FunctionDef, prefix: str,
 def _vectorisable_loops(parsed: ParsedFunction, function: ast.FunctionDef,
                         types: dict[str, str]) -> None:
     """accumulate, scatter, lanes, block pops, ascending, counting and
-    handoff (and carry): reverse-sweep loops rewritten so that LLVM can keep sums in
+    handoff: reverse-sweep loops rewritten so that LLVM can keep sums in
     registers and vectorise them (adjoint elements summed over an inner
     loop, stencil adjoints, parameters summed over a nest, a loop's pops in
     one copy, independent iterations and counting nests run upwards, an
@@ -381,7 +381,6 @@ def _vectorisable_loops(parsed: ParsedFunction, function: ast.FunctionDef,
     count_upwards(function, {**array_ranks, **ranks},
                   {name for name, kind in types.items() if kind == INT})
     hand_over_in_registers(function, {**array_ranks, **ranks})
-    carry_to_next_iteration(function, {**array_ranks, **ranks}, parsed.namer)
     _dump("vectorise", function)
 
 

@@ -1,8 +1,7 @@
 """dependence: which element writes can change an element a read has read.
 
 Input: a block of ANF statements (a function's body, or the instrumented
-body the reverse transform works on), or of generated code, whose
-augmented assignments (`a[k] += e`, `t += e`) it reads too.
+body the reverse transform works on).
 Output: `Accesses`, whose one question, `overwrites(read, write)`, says
 whether the element write `write` may run *after* the element read `read`
 and store into the element it read. "No" is a proof; "yes" may be a
@@ -35,10 +34,7 @@ composed into their base by `view_writes`).
 
 Queried by the reverse transform (`reverse/arrays.py`: which element writes
 must record the element they replace; `reverse/recompute.py`: which loops
-may read an array they write again in the reverse sweep), and, for its
-affine indices, by `optimize/handoff.py` (which increments of an adjoint
-array the next iteration takes: `read_accesses`, `write_access` and
-`loop_symbol`).
+may read an array they write again in the reverse sweep).
 """
 
 from __future__ import annotations
@@ -116,9 +112,6 @@ class Accesses:
             return gap * step > 0
         return write.order > read.order
 
-    def loop_symbol(self, loop: ast.stmt) -> Symbol:
-        return ("loop", id(loop))
-
     def read_accesses(self, node: ast.stmt) -> list[Access]:
         return self.reads.get(id(node), [])
 
@@ -138,13 +131,6 @@ class Accesses:
                 if isinstance(target, ast.Name):
                     self._assigned.setdefault(target.id, []).append(
                         (node, loops, guarded, order))
-                self._pending.append((node, loops, order))
-            elif isinstance(node, ast.AugAssign):
-                # (generated code only: ANF has none) a name it steps is
-                # never assigned once
-                if isinstance(node.target, ast.Name):
-                    self._assigned.setdefault(node.target.id, []).append(
-                        (node, loops, True, order))
                 self._pending.append((node, loops, order))
             elif isinstance(node, ast.If):
                 self._pending.append((node, loops, order))
@@ -167,15 +153,6 @@ class Accesses:
                 self.writes[id(node)] = Access(target.value.id, node, order, loops,
                                                self._index(target.slice, loops, order))
                 parts.append(target.slice)
-        elif isinstance(node, ast.AugAssign):
-            target, parts = node.target, [node.value]
-            if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
-                # `a[k] += e` reads the element it writes
-                index = self._index(target.slice, loops, order)
-                self.writes[id(node)] = Access(target.value.id, node, order, loops, index)
-                self.reads.setdefault(id(node), []).append(
-                    Access(target.value.id, node, order, loops, index))
-                parts.append(target.slice)
         elif isinstance(node, ast.If):
             parts = [node.test]
         elif isinstance(node, ast.For):
@@ -191,7 +168,7 @@ class Accesses:
                                     None if index is None
                                     else self._index(index, loops, order)))
         if found:
-            self.reads.setdefault(id(node), []).extend(found)
+            self.reads[id(node)] = found
 
     def _index(self, index: ast.expr, loops, order: int):
         dimensions = index.elts if isinstance(index, ast.Tuple) else [index]
@@ -243,7 +220,7 @@ class Accesses:
         if len(assignments) != 1:
             return None
         definition, where, guarded, defined_at = assignments[0]
-        if guarded or not isinstance(definition, ast.Assign) or defined_at >= order \
+        if guarded or defined_at >= order \
                 or len(where) > len(loops) or any(a is not b for a, b in zip(loops, where)):
             return None
         if not where:

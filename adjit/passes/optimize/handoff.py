@@ -1,7 +1,5 @@
 """handoff: an adjoint array that only passes values from one loop to the
-next becomes a local of the two loops fused; one that only passes values
-from one iteration to the next is passed in a local
-(`carry_to_next_iteration`, at the end of this module).
+next becomes a local of the two loops fused.
 
 Input: a generated reverse-mode `FunctionDef` after `ascending`, and the
 rank of each array variable of the code it was generated from (adjoints
@@ -63,8 +61,6 @@ from __future__ import annotations
 import ast
 import copy
 
-from adjit.passes.analysis.dependence import Accesses
-from adjit.passes.ir.render import comment
 from adjit.passes.optimize.ascending import _unaliased_fresh_arrays
 from adjit.passes.analysis.loopforms import (is_comment, is_simple_loop, loops_with_ancestors,
                                     lowest_index, names_in, never_negative,
@@ -347,151 +343,3 @@ def _bare_mentions(statements: list[ast.stmt], array: str) -> bool:
 def _mentions(node: ast.AST, name: str) -> bool:
     return name in names_in(node)
 
-
-# ---- carried to the next iteration ----------------------------------------------------
-
-def carry_to_next_iteration(function: ast.FunctionDef, ranks: dict[str, int],
-                            namer) -> ast.FunctionDef:
-    """An adjoint element a loop's iteration increments and the next
-    iteration takes is passed in a local, not through memory (see
-    `_carried_increments` for when)::
-
-        for i in range(n - 1, 0, -1):          # undoes s[i] = a x[i] + b s[i - 1]
-            _b_t2 = _b_s[i]
-            _b_s[i] = 0.0
-            ...
-            _b_s[_t8] += _b_t7                 # _t8 = i - 1: the next i
-
-    becomes::
-
-        _b_s_next = 0.0
-        for i in range(n - 1, 0, -1):
-            _b_t2 = _b_s[i] + _b_s_next
-            _b_s[i] = 0.0
-            ...
-            _b_s_next = _b_t7
-        if n - 1 > 0:                          # the last iteration's increment
-            _b_s[_t8] += _b_s_next
-
-    Why: through memory, each iteration's take waits for the store the
-    iteration before made (a store-to-load chain the processor serialises);
-    a first-order recurrence's adjoint is that chain and nothing else."""
-    while True:
-        fresh = _unaliased_fresh_arrays(function, ranks)
-        parameters = [a.arg for a in function.args.posonlyargs + function.args.args]
-        accesses = Accesses(function.body, parameters)
-        for loop, _, block in list(loops_with_ancestors(function.body)):
-            carried = _carried_increments(loop, fresh, accesses)
-            if carried is not None:
-                _carry(block, loop, carried, namer)
-                break
-        else:
-            return function
-
-
-def _carried_increments(loop: ast.For, fresh: set[str], accesses: Accesses):
-    """(array, its take, its zeroing, its increments) when, in the simple
-    loop `loop` stepping by one, an array made fresh in this function and
-    reached by no other name (`ascending`) is touched by nothing but
-
-    * a take `t = X[r]` followed at once by its zeroing `X[r] = 0.0`, and,
-      after them,
-    * increments `X[w] += e` (or `-=`), all of one element, with `e` not
-      reading `X`,
-
-    where the dependence analysis reads `r` and `w` as affine in the loop's
-    index, equal in every dimension but one, and in that one `w` is `r`
-    plus the step: what iteration k increments is what iteration k + step
-    takes, and nothing else touches it. The loop's bounds are not rebound
-    in it. None otherwise."""
-    if not is_simple_loop(loop):
-        return None
-    step = unit_step(loop)
-    if step is None or names_in(loop.iter) & stored_names(loop.body):
-        return None
-    body = [node for node in loop.body if not is_comment(node)]
-    for array in sorted(_written_arrays(body) & fresh):
-        if array in names_in(loop.iter) or _bare_mentions(body, array):
-            continue
-        touching = [node for node in body if _mentions(node, array)]
-        if len(touching) < 3:
-            continue
-        take, zeroing, *increments = touching
-        position = body.index(take)
-        if not (isinstance(take, ast.Assign) and isinstance(take.targets[0], ast.Name)
-                and _element_of(take.value, array)
-                and body[position + 1] is zeroing and isinstance(zeroing, ast.Assign)
-                and _element_of(zeroing.targets[0], array)
-                and ast.dump(zeroing.targets[0].slice) == ast.dump(take.value.slice)
-                and isinstance(zeroing.value, ast.Constant) and zeroing.value.value == 0.0):
-            continue
-        if not all(isinstance(node, ast.AugAssign) and isinstance(node.op, (ast.Add, ast.Sub))
-                   and _element_of(node.target, array)
-                   and ast.dump(node.target.slice) == ast.dump(increments[0].target.slice)
-                   and not _mentions(node.value, array) for node in increments):
-            continue
-        taken = [access for access in accesses.read_accesses(take) if access.array == array]
-        written = accesses.write_access(increments[0])
-        if len(taken) != 1 or written is None \
-                or not _next_iteration(taken[0].index, written.index,
-                                       accesses.loop_symbol(loop), step):
-            continue
-        return array, take, zeroing, increments
-    return None
-
-
-def _next_iteration(taken, written, symbol, step: int) -> bool:
-    """Does the element `written` (affine, per dimension) at iteration k
-    equal the element `taken` at iteration k + step, and only then?"""
-    if taken is None or written is None or len(taken) != len(written):
-        return False
-    moved = 0
-    for read, write in zip(taken, written):
-        if read is None or write is None or read.symbol != write.symbol:
-            return False
-        if read.symbol == symbol:
-            if write.offset - read.offset != step:
-                return False
-            moved += 1
-        elif read.offset != write.offset:
-            return False
-    return moved == 1
-
-
-def _element_of(node: ast.expr, array: str) -> bool:
-    return isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) \
-        and node.value.id == array
-
-
-def _carry(block: list[ast.stmt], loop: ast.For, carried, namer) -> None:
-    array, take, _, increments = carried
-    local = namer.unique(f"{array}_next")
-    take.value = ast.BinOp(take.value, ast.Add(), ast.Name(local, ast.Load()))
-    for position, increment in enumerate(increments):
-        if position == 0:
-            value = increment.value if isinstance(increment.op, ast.Add) \
-                else ast.UnaryOp(ast.USub(), increment.value)
-            replacement = ast.Assign([ast.Name(local, ast.Store())], value)
-        else:
-            replacement = ast.AugAssign(ast.Name(local, ast.Store()), increment.op,
-                                        increment.value)
-        ast.copy_location(replacement, increment)
-        replacement.origin = getattr(increment, "origin", None)
-        loop.body[loop.body.index(increment)] = replacement
-    arguments = range_arguments(loop)
-    start, stop = (ast.Constant(0), arguments[0]) if len(arguments) == 1 \
-        else (arguments[0], arguments[1])
-    ran = ast.Compare(copy.deepcopy(stop), [ast.Gt()], [copy.deepcopy(start)]) \
-        if unit_step(loop) == 1 else \
-        ast.Compare(copy.deepcopy(start), [ast.Gt()], [copy.deepcopy(stop)])
-    # after the loop, its index and the names it bound hold the last
-    # iteration's values: the element that iteration incremented
-    last = ast.copy_location(ast.AugAssign(copy.deepcopy(increments[0].target), ast.Add(),
-                                           ast.Name(local, ast.Load())), loop)
-    flush = ast.copy_location(ast.If(ran, [last], []), loop)
-    start = ast.copy_location(ast.Assign([ast.Name(local, ast.Store())], ast.Constant(0.0)),
-                              loop)
-    position = _position(block, loop)
-    block[position + 1:position + 1] = [comment(f"the last iteration's increment of {array}"),
-                                        flush]
-    block[position:position] = [start]
