@@ -12,18 +12,18 @@ functions) is the target's own (`adjit/targets/`): a derivative holds one
 from __future__ import annotations
 
 import ast
-import hashlib
 import inspect
-import numbers
 
 import numpy as np
 
 from adjit.errors import AdjitError, DifferentiationError
 from adjit import custom
 from adjit.function import Differentiable, as_differentiable
+from adjit.keys import (captured_arrays, constant_key, global_numbers, number_names,
+                        numba_settings, source_or_name)
 from adjit.pickling import identity, rebuilt, sources
 from adjit.located import mixed_dtype_product, shape_mismatch
-from adjit.passes.front.calls import callee_functions, global_names
+from adjit.passes.front.calls import callee_functions
 from adjit.passes.front.parse import source_text
 from adjit.passes.front.outputs import (output_arguments, parameters_maybe_written,
                                         returns_nothing)
@@ -135,15 +135,15 @@ class Derivative:
         # the functions the derivative inlines: their sources and numeric
         # globals are part of the keys, like the function's own
         self._callees = callee_functions(self.function.root)
-        self._number_names = [(function.__globals__, name)
+        self.number_names = [(function.__globals__, name)
                               for function in [self.function.root, *self._callees]
-                              for name in _number_names(function)]
+                              for name in number_names(function)]
         # arrays are keyed by content (hashed at each call) only where read
         self._reads_arrays = any(
             isinstance(namespace.get(name), np.ndarray) for namespace, name in
-            self._number_names) or any(_captured_arrays(function) for function in
+            self.number_names) or any(captured_arrays(function) for function in
                                        [self.function.root, *self._callees])
-        self._keyed_on_globals = bool(self._number_names) or self._reads_arrays
+        self._keyed_on_globals = bool(self.number_names) or self._reads_arrays
 
     def _output_values(self, values):
         """What the generated function returns for the output arguments (one
@@ -238,15 +238,15 @@ class Derivative:
         return shape_mismatch(error, self.function.py_func, args)
 
     def global_numbers(self) -> tuple:
-        return tuple(_global_numbers(function)
+        return tuple(global_numbers(function)
                      for function in [self.function.root, *self._callees])
 
     def _global_values(self) -> tuple:
-        values = [namespace.get(name) for namespace, name in self._number_names]
+        values = [namespace.get(name) for namespace, name in self.number_names]
         if self._reads_arrays:
-            values = [_constant_key(value) for value in values] + \
-                [_constant_key(array) for function in [self.function.root, *self._callees]
-                 for array in _captured_arrays(function)]
+            values = [constant_key(value) for value in values] + \
+                [constant_key(array) for function in [self.function.root, *self._callees]
+                 for array in captured_arrays(function)]
         return tuple(values)
 
     def _bind(self, args, kwargs) -> list:
@@ -320,7 +320,7 @@ class Derivative:
         file_key = compiler.cache_key(
             VERSION, compiler.adjit_fingerprint(), custom.fingerprint(), py_func.__module__,
             py_func.__qualname__, source_text(py_func),
-            [_source_or_name(callee) for callee in self._callees], global_numbers, signature,
+            [source_or_name(callee) for callee in self._callees], global_numbers, signature,
             self.wrt_names, self.wrt_is_tuple, self.mode, self.returns_value, self.output,
             self.seed, self.output_names, *(("device",) if self.backend.device_code else ()),
             *(("checkpointed",) if checkpointed else ()),
@@ -493,90 +493,6 @@ def _in_dtype_of(tangent, argument):
             and np.issubdtype(tangent.dtype, np.floating):
         return tangent.astype(argument.dtype)
     return tangent
-
-
-# Numba settings that change the machine code of a compiled derivative and
-# that Numba's cache does not key on (it keys on the bytecode and the CPU):
-# compiled prange code holds the thread count as a constant (rt.chunk_count),
-# NUMBA_BOUNDSCHECK=1 adds index checks, the others change what LLVM emits.
-NUMBA_SETTINGS = ("NUMBA_NUM_THREADS", "BOUNDSCHECK", "OPT", "LOOP_VECTORIZE",
-                  "SLP_VECTORIZE", "ENABLE_AVX", "DEBUGINFO_DEFAULT",
-                  "EXTEND_VARIABLE_LIFETIMES", "CPU_NAME", "CPU_FEATURES")
-
-
-def numba_settings() -> tuple:
-    """The values of `NUMBA_SETTINGS`, part of the cache key of every
-    derivative: a derivative first compiled under other settings is
-    generated under a new name, and compiled anew under these."""
-    import numba
-
-    from adjit.runtime import checkpoints
-    # (Numba's own cache index holds its version and the CPU it compiled for
-    # too; here they also give the generated module another name; the
-    # checkpoint budget is a constant in the machine code)
-    return (("numba", numba.__version__),
-            ("checkpoint budget", checkpoints.CHECKPOINT_BUDGET)) + tuple(
-        (name, str(getattr(numba.config, name, None))) for name in NUMBA_SETTINGS)
-
-
-def _source_or_name(function) -> str:
-    try:
-        return source_text(function)
-    except (OSError, TypeError, AttributeError):
-        return function.__qualname__
-
-
-_CONSTANTS = (numbers.Number, np.number, np.ndarray)
-
-
-def _number_names(py_func) -> tuple[str, ...]:
-    """Global names the function (or a function nested in it) reads that
-    hold numbers or arrays now (the dispatch key follows their values)."""
-    namespace = py_func.__globals__
-    return tuple(name for name in global_names(py_func.__code__)
-                 if isinstance(namespace.get(name), _CONSTANTS))
-
-
-def _constant_key(value):
-    """A number as it is; an array by its dtype, shape and a digest of its
-    elements (a derivative embeds the elements as constants)."""
-    if not isinstance(value, np.ndarray):
-        return value
-    digest = hashlib.blake2b(np.ascontiguousarray(value).tobytes(), digest_size=16)
-    return ("array", value.dtype.str, value.shape, digest.hexdigest())
-
-
-def _captured_arrays(py_func) -> list:
-    """The arrays among the function's defaults and closure values."""
-    values = list(getattr(py_func, "__defaults__", None) or ())
-    for cell in py_func.__closure__ or ():
-        try:
-            values.append(cell.cell_contents)
-        except ValueError:
-            continue
-    return [value for value in values if isinstance(value, np.ndarray)]
-
-
-def _global_numbers(py_func) -> tuple:
-    """The numeric and array globals and closure values the function reads
-    (arrays by content), and its array defaults."""
-    values = []
-    namespace = py_func.__globals__
-    for name in global_names(py_func.__code__):
-        value = namespace.get(name)
-        if isinstance(value, _CONSTANTS):
-            values.append((name, _constant_key(value)))
-    for name, cell in zip(py_func.__code__.co_freevars, py_func.__closure__ or ()):
-        try:
-            value = cell.cell_contents
-        except ValueError:
-            continue
-        if isinstance(value, _CONSTANTS):
-            values.append((name, _constant_key(value)))
-    values.extend(("default", _constant_key(array)) for array in
-                  getattr(py_func, "__defaults__", None) or ()
-                  if isinstance(array, np.ndarray))
-    return tuple(values)
 
 
 def _resolve_outputs(function, parsed, outputs, operator: str,
