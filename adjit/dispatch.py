@@ -135,15 +135,15 @@ class Derivative:
         # the functions the derivative inlines: their sources and numeric
         # globals are part of the keys, like the function's own
         self._callees = callee_functions(self.function.root)
-        self.number_names = [(function.__globals__, name)
+        self._number_names = [(function.__globals__, name)
                               for function in [self.function.root, *self._callees]
                               for name in number_names(function)]
         # arrays are keyed by content (hashed at each call) only where read
         self._reads_arrays = any(
             isinstance(namespace.get(name), np.ndarray) for namespace, name in
-            self.number_names) or any(captured_arrays(function) for function in
+            self._number_names) or any(captured_arrays(function) for function in
                                        [self.function.root, *self._callees])
-        self._keyed_on_globals = bool(self.number_names) or self._reads_arrays
+        self._keyed_on_globals = bool(self._number_names) or self._reads_arrays
 
     def _output_values(self, values):
         """What the generated function returns for the output arguments (one
@@ -242,7 +242,7 @@ class Derivative:
                      for function in [self.function.root, *self._callees])
 
     def _global_values(self) -> tuple:
-        values = [namespace.get(name) for namespace, name in self.number_names]
+        values = [namespace.get(name) for namespace, name in self._number_names]
         if self._reads_arrays:
             values = [constant_key(value) for value in values] + \
                 [constant_key(array) for function in [self.function.root, *self._callees]
@@ -315,12 +315,12 @@ class Derivative:
         if own:
             checkpointed = key in self._checkpointed
         checkpointed = checkpointed and self.mode == "reverse"
-        signature, global_numbers = key
+        signature, numbers_read = key
         py_func = self.function.py_func_for(signature)
         file_key = compiler.cache_key(
             VERSION, compiler.adjit_fingerprint(), custom.fingerprint(), py_func.__module__,
             py_func.__qualname__, source_text(py_func),
-            [source_or_name(callee) for callee in self._callees], global_numbers, signature,
+            [source_or_name(callee) for callee in self._callees], numbers_read, signature,
             self.wrt_names, self.wrt_is_tuple, self.mode, self.returns_value, self.output,
             self.seed, self.output_names, *(("device",) if self.backend.device_code else ()),
             *(("checkpointed",) if checkpointed else ()),
@@ -467,7 +467,8 @@ class JVP(Derivative):
         # float32 data: compiled `@` and `np.dot` need operands of one dtype)
         tangent_of = self.backend.tangent
         result = self._run(compiled, args, *[
-            tangent if type(tangent) is float else tangent_of(_in_dtype_of(tangent, args[position]))
+            tangent if type(tangent) is float
+            else tangent_of(_in_dtype_of(tangent, args[position]))
             for tangent, position in zip(tangents, self._wrt_positions)])
         if as_returned and self.output_names is None:
             return result

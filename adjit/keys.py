@@ -37,7 +37,7 @@ def numba_settings() -> tuple:
     from adjit.runtime import checkpoints
     # (Numba's own cache index holds its version and the CPU it compiled for
     # too; here they also give the generated module another name; the
-    # checkpoint budget is a constant in the machine code)
+    # checkpoint budget is a number written into the generated source)
     return (("numba", numba.__version__),
             ("checkpoint budget", checkpoints.CHECKPOINT_BUDGET)) + tuple(
         (name, str(getattr(numba.config, name, None))) for name in NUMBA_SETTINGS)
